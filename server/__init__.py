@@ -1,0 +1,1 @@
+"""Parley server: app factory, configuration, REST API, authentication and persistence."""

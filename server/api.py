@@ -1,0 +1,150 @@
+"""REST routes: thin handlers that parse, authorise, call one service and serialise."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from server import catalogue
+from server.cases import case_resource
+from server.errors import ParleyError
+from server.keys import (
+    CASES_KEY,
+    CONSULTATION_KEY,
+    SETTINGS_KEY,
+    USERS_KEY,
+)
+from server.policy import Action, Principal, Role, require
+from server.schemas import IntakeBody, LoginBody
+from server.tokens import Claims, sign, verify
+from server.validation import MAX_PAYLOAD_BYTES, parse
+from signaling.views import case_view
+
+log = logging.getLogger(__name__)
+
+# Every route and the action it performs (None: public). A test checks this table.
+ROUTES: dict[tuple[str, str], Action | None] = {
+    ("GET", "/api/catalogue"): None,
+    ("GET", "/api/config"): None,
+    ("POST", "/api/intake"): None,
+    ("POST", "/api/login"): None,
+    ("GET", "/api/cases/{case_id}"): Action.READ_CASE,
+    ("GET", "/healthz"): None,
+}
+
+
+@web.middleware
+async def error_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ParleyError as exc:
+        return web.json_response(exc.to_dict(), status=exc.status)
+    except web.HTTPException as exc:
+        if exc.status >= 400 and exc.content_type != "application/json":
+            code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
+                exc.status, "bad_request"
+            )
+            return web.json_response(
+                {"error": {"code": code, "message": exc.reason}}, status=exc.status
+            )
+        raise
+    except Exception:
+        request_id = uuid.uuid4().hex[:12]
+        log.exception("request %s %s failed (request %s)", request.method, request.path, request_id)
+        return web.json_response(
+            {"error": {"code": "internal", "message": f"internal error, request {request_id}"}},
+            status=500,
+        )
+
+
+async def read_json(request: web.Request) -> Any:
+    if request.content_length is not None and request.content_length > MAX_PAYLOAD_BYTES:
+        raise ParleyError("payload_too_large", "请求内容过大 / body exceeds 64 KiB", 413)
+    raw = await request.content.read(MAX_PAYLOAD_BYTES + 1)
+    if len(raw) > MAX_PAYLOAD_BYTES:
+        raise ParleyError("payload_too_large", "请求内容过大 / body exceeds 64 KiB", 413)
+    try:
+        return json.loads(raw or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ParleyError("bad_request", "请求内容不是 JSON / body is not JSON") from None
+
+
+def principal_of(request: web.Request) -> Principal:
+    header = request.headers.get("Authorization", "")
+    token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
+    claims = verify(token, request.app[SETTINGS_KEY].secret_key, time.time())
+    return Principal(Role(claims.role), claims.sub, claims.name, claims.case)
+
+
+async def get_catalogue(request: web.Request) -> web.Response:
+    return web.json_response(catalogue.as_dict())
+
+
+async def get_config(request: web.Request) -> web.Response:
+    return web.json_response({"ice_servers": list(request.app[SETTINGS_KEY].ice_servers)})
+
+
+async def post_intake(request: web.Request) -> web.Response:
+    body = parse(IntakeBody, await read_json(request))
+    case = await request.app[CONSULTATION_KEY].intake(body)
+    settings = request.app[SETTINGS_KEY]
+    claims = Claims(
+        sub=case.id, kind="citizen", role=Role.CITIZEN.value, case=case.id, name=case.citizen_name,
+        exp=int(time.time()) + settings.citizen_token_ttl_s,
+    )
+    return web.json_response({"case_id": case.id, "token": sign(claims, settings.secret_key)},
+                             status=201)
+
+
+async def post_login(request: web.Request) -> web.Response:
+    body = parse(LoginBody, await read_json(request))
+    user = await request.app[USERS_KEY].authenticate(body.username, body.password)
+    settings = request.app[SETTINGS_KEY]
+    claims = Claims(
+        sub=str(user.id), kind="staff", role=user.role, name=user.display_name,
+        exp=int(time.time()) + settings.staff_token_ttl_s,
+    )
+    return web.json_response({
+        "token": sign(claims, settings.secret_key),
+        "user": {"id": str(user.id), "username": user.username, "role": user.role,
+                 "display_name": user.display_name},
+    })
+
+
+async def get_case(request: web.Request) -> web.Response:
+    me = principal_of(request)
+    case = await request.app[CASES_KEY].get(request.match_info["case_id"])
+    if case is None:
+        require(me, Action.READ_CASE)
+        raise ParleyError("not_found", "案件不存在 / no such case", 404)
+    require(me, Action.READ_CASE, case_resource(case))
+    lawyer = await request.app[USERS_KEY].get(case.lawyer_id) if case.lawyer_id else None
+    view = case_view(case, lawyer)
+    view["rating_comment"] = case.rating_comment
+    return web.json_response(view)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+def add_routes(app: web.Application) -> None:
+    handlers: dict[tuple[str, str], Callable[[web.Request], Awaitable[web.StreamResponse]]] = {
+        ("GET", "/api/catalogue"): get_catalogue,
+        ("GET", "/api/config"): get_config,
+        ("POST", "/api/intake"): post_intake,
+        ("POST", "/api/login"): post_login,
+        ("GET", "/api/cases/{case_id}"): get_case,
+        ("GET", "/healthz"): healthz,
+    }
+    assert handlers.keys() == ROUTES.keys()
+    for (method, path), handler in handlers.items():
+        app.router.add_route(method, path, handler)

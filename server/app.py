@@ -1,0 +1,124 @@
+"""The one place that builds the application and owns start-up and shutdown."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import socketio
+from aiohttp import web
+from rooms.media.local import LocalMediaWorker
+
+from server.api import add_routes, error_middleware
+from server.cases import CaseRepository
+from server.config import Settings
+from server.db import Database
+from server.keys import (
+    CASES_KEY,
+    CONSULTATION_KEY,
+    DATABASE_KEY,
+    MEDIA_KEY,
+    QUEUE_KEY,
+    SETTINGS_KEY,
+    USERS_KEY,
+)
+from server.users import UserRepository
+from signaling.consultation import ConsultationService
+from signaling.events import SocketEvents, SocketNotifier
+from signaling.presence import PresenceRegistry
+from signaling.queue import create_queue_store
+
+log = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+# No inline scripts and nothing from other origins; media from the page's own devices.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob: mediastream:; connect-src 'self' ws: wss:; frame-ancestors 'none'"
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> web.Application:
+    """Build every backend and service and wire them into one aiohttp application."""
+    app = web.Application(middlewares=[error_middleware, _security_headers],
+                          client_max_size=1024 * 1024)
+    database = Database(settings.database_url)
+    cases = CaseRepository(database)
+    users = UserRepository(database)
+    queue = create_queue_store(settings.redis_url)
+    media = LocalMediaWorker(
+        ice_servers=list(settings.ice_servers),
+        allow_private_candidates=settings.allow_private_candidates,
+    )
+    origins = sorted({settings.public_url, f"http://{settings.host}:{settings.port}",
+                      f"http://127.0.0.1:{settings.port}", f"http://localhost:{settings.port}"})
+    manager = (
+        socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    )
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        cors_allowed_origins=origins,
+        client_manager=manager,
+        max_http_buffer_size=256 * 1024,
+    )
+    consultation = ConsultationService(
+        cases=cases, users=users, queue=queue, presence=PresenceRegistry(), media=media,
+        notifier=SocketNotifier(sio), clock=clock,
+        default_handle_s=settings.default_handle_time_s,
+    )
+    SocketEvents(sio, consultation, settings.secret_key)
+    sio.attach(app)
+
+    app[SETTINGS_KEY] = settings
+    app[DATABASE_KEY] = database
+    app[CASES_KEY] = cases
+    app[USERS_KEY] = users
+    app[QUEUE_KEY] = queue
+    app[MEDIA_KEY] = media
+    app[CONSULTATION_KEY] = consultation
+
+    add_routes(app)
+    _add_pages(app)
+    app.cleanup_ctx.append(_lifecycle)
+    return app
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    await app[DATABASE_KEY].create_schema()
+    restored = await app[CONSULTATION_KEY].restore_queue()
+    log.info("queue restored from the database: %d waiting", restored)
+    yield
+    # Peer connections first: aiortc's decoder threads otherwise keep the process alive.
+    await app[MEDIA_KEY].close()
+    await app[QUEUE_KEY].close()
+    await app[DATABASE_KEY].close()
+
+
+def _add_pages(app: web.Application) -> None:
+    async def index(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(WEB_DIR / "index.html")
+
+    async def agent(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(WEB_DIR / "agent.html")
+
+    app.router.add_get("/", index)
+    app.router.add_get("/agent", agent)
+    app.router.add_static("/static/", WEB_DIR, follow_symlinks=False)
+
+
+@web.middleware
+async def _security_headers(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    response = await handler(request)
+    if not request.path.startswith("/socket.io"):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Permissions-Policy", "camera=(self), microphone=(self)")
+    return response

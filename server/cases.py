@@ -1,0 +1,212 @@
+"""Cases, their rooms, chat and timeline in the database.
+
+State changes are conditional updates (``WHERE status = ...``), so two processes racing for the
+same case cannot both win.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from server.db import Database
+from server.models import Case, CaseEvent, ChatMessage, Room
+from server.policy import CaseResource
+from server.schemas import IntakeBody
+
+
+class CaseStatus:
+    WAITING = "waiting"
+    IN_CONSULTATION = "in_consultation"
+    ENDED = "ended"
+    ABANDONED = "abandoned"
+
+
+def case_resource(case: Case) -> CaseResource:
+    """What the permission policy needs to know about ``case``."""
+    return CaseResource(case.id, str(case.lawyer_id) if case.lawyer_id is not None else None)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class CaseRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(self, intake: IntakeBody, now: datetime) -> Case:
+        case = Case(
+            id=new_id(),
+            status=CaseStatus.WAITING,
+            service_type=intake.service_type,
+            category=intake.category,
+            mode=intake.mode,
+            citizen_name=intake.name,
+            citizen_phone=intake.phone,
+            description=intake.description,
+            region=intake.region,
+            created_at=now,
+            queued_at=now,
+            notes="",
+        )
+        async with self._db.session() as session:
+            session.add(case)
+            session.add(_event(case.id, now, "citizen", "intake", {"mode": intake.mode}))
+            await session.commit()
+        return case
+
+    async def get(self, case_id: str) -> Case | None:
+        async with self._db.session() as session:
+            return await session.get(Case, case_id)
+
+    async def waiting_in_order(self) -> list[Case]:
+        async with self._db.session() as session:
+            rows = await session.execute(
+                select(Case)
+                .where(Case.status == CaseStatus.WAITING)
+                .order_by(Case.queued_at, Case.id)
+            )
+            return list(rows.scalars())
+
+    async def assign(self, case_id: str, lawyer_id: int, now: datetime) -> Case | None:
+        """Move a waiting case into consultation with a new room; None if it is not waiting."""
+        room_id = new_id()
+        async with self._db.session() as session:
+            result = await session.execute(
+                update(Case)
+                .where(Case.id == case_id, Case.status == CaseStatus.WAITING)
+                .values(
+                    status=CaseStatus.IN_CONSULTATION,
+                    lawyer_id=lawyer_id,
+                    room_id=room_id,
+                    matched_at=now,
+                )
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                await session.rollback()
+                return None
+            case = await session.get(Case, case_id)
+            assert case is not None
+            session.add(Room(id=room_id, case_id=case_id, mode=case.mode, opened_at=now))
+            session.add(_event(case_id, now, f"lawyer:{lawyer_id}", "matched", {"room": room_id}))
+            await session.commit()
+            return case
+
+    async def abandon(self, case_id: str, now: datetime) -> bool:
+        async with self._db.session() as session:
+            case = await session.get(Case, case_id)
+            result = await session.execute(
+                update(Case)
+                .where(Case.id == case_id, Case.status == CaseStatus.WAITING)
+                .values(status=CaseStatus.ABANDONED, ended_at=now)
+            )
+            if result.rowcount != 1 or case is None:  # type: ignore[attr-defined]
+                await session.rollback()
+                return False
+            waited = (now - case.queued_at).total_seconds()
+            session.add(_event(case_id, now, "citizen", "abandoned", {"waited_s": waited}))
+            await session.commit()
+            return True
+
+    async def set_notes(self, case_id: str, notes: str, actor: str, now: datetime) -> None:
+        async with self._db.session() as session:
+            await session.execute(update(Case).where(Case.id == case_id).values(notes=notes))
+            session.add(_event(case_id, now, actor, "notes", {"length": len(notes)}))
+            await session.commit()
+
+    async def end(self, case_id: str, outcome: str, actor: str, now: datetime) -> bool:
+        async with self._db.session() as session:
+            result = await session.execute(
+                update(Case)
+                .where(Case.id == case_id, Case.status == CaseStatus.IN_CONSULTATION)
+                .values(status=CaseStatus.ENDED, outcome=outcome, ended_at=now)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                await session.rollback()
+                return False
+            await session.execute(
+                update(Room).where(Room.case_id == case_id, Room.closed_at.is_(None))
+                .values(closed_at=now)
+            )
+            session.add(_event(case_id, now, actor, "ended", {"outcome": outcome}))
+            await session.commit()
+            return True
+
+    async def rate(self, case_id: str, score: int, comment: str | None, now: datetime) -> bool:
+        """Store the citizen's rating once; False if the case already has one."""
+        async with self._db.session() as session:
+            result = await session.execute(
+                update(Case)
+                .where(Case.id == case_id, Case.rating.is_(None))
+                .values(rating=score, rating_comment=comment, rated_at=now)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                await session.rollback()
+                return False
+            session.add(_event(case_id, now, "citizen", "rated", {"score": score}))
+            await session.commit()
+            return True
+
+    async def active_for_lawyer(self, lawyer_id: int) -> Case | None:
+        async with self._db.session() as session:
+            rows = await session.execute(
+                select(Case).where(
+                    Case.lawyer_id == lawyer_id, Case.status == CaseStatus.IN_CONSULTATION
+                )
+            )
+            return rows.scalars().first()
+
+    async def room(self, room_id: str) -> Room | None:
+        async with self._db.session() as session:
+            return await session.get(Room, room_id)
+
+    async def add_chat(
+        self, *, room_id: str, case_id: str, sender_role: str, sender_id: str,
+        sender_name: str, text: str, now: datetime,
+    ) -> ChatMessage:
+        message = ChatMessage(
+            room_id=room_id, case_id=case_id, sender_role=sender_role, sender_id=sender_id,
+            sender_name=sender_name, text=text, created_at=now,
+        )
+        async with self._db.session() as session:
+            session.add(message)
+            await session.commit()
+        return message
+
+    async def chat_for_room(self, room_id: str) -> list[ChatMessage]:
+        async with self._db.session() as session:
+            rows = await session.execute(
+                select(ChatMessage).where(ChatMessage.room_id == room_id).order_by(ChatMessage.id)
+            )
+            return list(rows.scalars())
+
+    async def events(self, case_id: str) -> list[CaseEvent]:
+        async with self._db.session() as session:
+            rows = await session.execute(
+                select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(CaseEvent.id)
+            )
+            return list(rows.scalars())
+
+    async def mean_handle_time(self, last: int = 50) -> float | None:
+        """Mean seconds from match to end over the last ``last`` ended consultations."""
+        async with self._db.session() as session:
+            rows = await session.execute(
+                select(Case.matched_at, Case.ended_at)
+                .where(Case.status == CaseStatus.ENDED, Case.matched_at.is_not(None))
+                .order_by(Case.ended_at.desc())
+                .limit(last)
+            )
+            spans = [(end - start).total_seconds() for start, end in rows if start and end]
+        return sum(spans) / len(spans) if spans else None
+
+    async def count(self) -> int:
+        async with self._db.session() as session:
+            return int((await session.execute(select(func.count(Case.id)))).scalar_one())
+
+
+def _event(case_id: str, at: datetime, actor: str, kind: str, data: dict[str, Any]) -> CaseEvent:
+    return CaseEvent(case_id=case_id, at=at, actor=actor, kind=kind, data=data)

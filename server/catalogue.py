@@ -1,0 +1,83 @@
+"""Fixed catalogues: service types, dispute categories, modes, regions, outcomes.
+
+Codes are stable identifiers stored in the database; ``zh`` and ``en`` are display names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+@dataclass(frozen=True)
+class Entry:
+    code: str
+    zh: str
+    en: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "zh": self.zh, "en": self.en}
+
+
+class Mode(StrEnum):
+    VIDEO = "video"
+    AUDIO = "audio"
+    TEXT = "text"
+
+
+SERVICE_TYPES = (
+    Entry("consultation", "法律咨询", "Legal consultation"),
+    Entry("mediation", "人民调解", "People's mediation"),
+    Entry("legal_aid", "法律援助", "Legal aid"),
+    Entry("notarization", "公证咨询", "Notarisation enquiry"),
+)
+
+CATEGORIES = (
+    Entry("marriage_family", "婚姻家庭", "Marriage and family"),
+    Entry("neighbour", "邻里纠纷", "Neighbour dispute"),
+    Entry("labour", "劳动争议", "Labour dispute"),
+    Entry("contract", "合同纠纷", "Contract dispute"),
+    Entry("traffic", "交通事故", "Traffic accident"),
+    Entry("consumer", "消费维权", "Consumer rights"),
+    Entry("property_land", "房屋土地", "Housing and land"),
+    Entry("other", "其他", "Other"),
+)
+
+MODES = (
+    Entry(Mode.VIDEO, "视频", "Video"),
+    Entry(Mode.AUDIO, "语音", "Audio"),
+    Entry(Mode.TEXT, "文字", "Text"),
+)
+
+# A prefecture with its districts and, across the provincial border, neighbouring counties.
+REGIONS = (
+    Entry("gz-zhanggong", "赣州市章贡区", "Zhanggong, Ganzhou"),
+    Entry("gz-nankang", "赣州市南康区", "Nankang, Ganzhou"),
+    Entry("gz-ganxian", "赣州市赣县区", "Ganxian, Ganzhou"),
+    Entry("gz-ruijin", "瑞金市", "Ruijin"),
+    Entry("ly-changting", "龙岩市长汀县", "Changting, Longyan (Fujian)"),
+    Entry("sg-nanxiong", "南雄市", "Nanxiong, Shaoguan (Guangdong)"),
+)
+
+OUTCOMES = (
+    Entry("answered", "已解答", "Question answered"),
+    Entry("referred_mediation", "转人民调解", "Referred to mediation"),
+    Entry("referred_legal_aid", "转法律援助", "Referred to legal aid"),
+    Entry("referred_other", "转其他部门", "Referred elsewhere"),
+    Entry("follow_up", "需后续跟进", "Needs follow-up"),
+    Entry("no_show", "当事人未接通", "Citizen did not connect"),
+)
+
+
+def codes(entries: tuple[Entry, ...]) -> frozenset[str]:
+    return frozenset(e.code for e in entries)
+
+
+def as_dict() -> dict[str, list[dict[str, str]]]:
+    return {
+        "service_types": [e.to_dict() for e in SERVICE_TYPES],
+        "categories": [e.to_dict() for e in CATEGORIES],
+        "modes": [e.to_dict() for e in MODES],
+        "regions": [e.to_dict() for e in REGIONS],
+        "outcomes": [e.to_dict() for e in OUTCOMES],
+    }

@@ -1,0 +1,97 @@
+"""The ``parley`` command: serve, manage users, manage the database."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from server.config import ConfigError, Settings
+from server.db import Database
+from server.errors import ParleyError
+from server.users import UserRepository
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="parley", description="Parley public legal service")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the product")
+    serve.add_argument("--role", choices=["all"], default="all",
+                       help="process role (all: signaling and media in one process)")
+
+    user = commands.add_parser("user", help="staff accounts")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    add = user_commands.add_parser("add", help="create a staff account")
+    add.add_argument("--role", required=True,
+                     choices=["lawyer", "mediator", "supervisor", "clerk"])
+    add.add_argument("--username", required=True)
+    add.add_argument("--password", required=True)
+    add.add_argument("--display-name", default="")
+    add.add_argument("--skills", default="", help="comma-separated dispute category codes")
+    add.add_argument("--region", default=None, help="home region code")
+
+    db = commands.add_parser("db", help="database")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="create or upgrade the schema")
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        settings = Settings.from_env(os.environ)
+    except ConfigError as exc:
+        print(f"parley: configuration error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "serve":
+            return _serve(settings)
+        if args.command == "user":
+            return asyncio.run(_user_add(settings, args))
+        return asyncio.run(_db_upgrade(settings))
+    except ParleyError as exc:
+        print(f"parley: {exc.message}", file=sys.stderr)
+        return 1
+
+
+def _serve(settings: Settings) -> int:
+    from server.app import create_app  # imports aiortc; not needed by the other commands
+
+    app = create_app(settings)
+    print(f"Parley serving at http://{settings.host}:{settings.port}", flush=True)
+    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    return 0
+
+
+async def _user_add(settings: Settings, args: argparse.Namespace) -> int:
+    database = Database(settings.database_url)
+    try:
+        await database.create_schema()
+        skills = [s.strip() for s in args.skills.split(",") if s.strip()]
+        user = await UserRepository(database).add(
+            username=args.username, password=args.password, role=args.role,
+            display_name=args.display_name, skills=skills, region=args.region,
+            now=datetime.now(UTC),
+        )
+    finally:
+        await database.close()
+    print(f"created {user.role} {user.username!r} (id {user.id})")
+    return 0
+
+
+async def _db_upgrade(settings: Settings) -> int:
+    database = Database(settings.database_url)
+    try:
+        await database.create_schema()
+    finally:
+        await database.close()
+    print("database schema is up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""Settings from the environment, parsed and checked in one place.
+
+Nothing else in Parley reads ``os.environ``. A bad value raises ``ConfigError`` naming the
+variable, which the CLI prints before exiting.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+
+class ConfigError(Exception):
+    """A setting is invalid; the message names the environment variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str
+    port: int
+    data_dir: Path
+    database_url: str
+    redis_url: str | None
+    secret_key: bytes
+    ice_servers: tuple[dict[str, Any], ...]
+    public_url: str
+    allow_private_candidates: bool
+    staff_token_ttl_s: int = 12 * 3600
+    citizen_token_ttl_s: int = 7 * 24 * 3600
+    default_handle_time_s: float = 300.0
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        host = environ.get("PARLEY_HOST", "127.0.0.1")
+        port = _parse_port(environ.get("PARLEY_PORT", "8080"))
+        data_dir = Path(environ.get("PARLEY_DATA_DIR", "var")).resolve()
+        database_url = environ.get("DATABASE_URL") or f"sqlite+aiosqlite:///{data_dir / 'parley.db'}"
+        _check_database_url(database_url)
+        redis_url = environ.get("REDIS_URL") or None
+        if redis_url is not None and urlparse(redis_url).scheme not in ("redis", "rediss", "unix"):
+            raise ConfigError(f"REDIS_URL must be a redis:// URL, got {redis_url!r}")
+        public_url = environ.get("PARLEY_PUBLIC_URL") or f"http://{host}:{port}"
+        parsed = urlparse(public_url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ConfigError(f"PARLEY_PUBLIC_URL must be an http(s) URL, got {public_url!r}")
+        return cls(
+            host=host,
+            port=port,
+            data_dir=data_dir,
+            database_url=database_url,
+            redis_url=redis_url,
+            secret_key=_secret_key(environ.get("PARLEY_SECRET_KEY"), data_dir),
+            ice_servers=_parse_ice_servers(environ.get("PARLEY_ICE_SERVERS")),
+            public_url=public_url.rstrip("/"),
+            allow_private_candidates=_parse_bool(
+                "PARLEY_ICE_ALLOW_PRIVATE",
+                environ.get("PARLEY_ICE_ALLOW_PRIVATE"),
+                default=_is_private_host(parsed.hostname),
+            ),
+        )
+
+
+def _parse_port(raw: str) -> int:
+    try:
+        port = int(raw)
+    except ValueError:
+        raise ConfigError(f"PARLEY_PORT must be a number, got {raw!r}") from None
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"PARLEY_PORT must be between 0 and 65535, got {port}")
+    return port
+
+
+def _check_database_url(url: str) -> None:
+    scheme = urlparse(url).scheme
+    if scheme not in ("sqlite+aiosqlite", "postgresql+asyncpg", "postgresql"):
+        raise ConfigError(
+            "DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://, "
+            f"got {url.split('://')[0]!r}"
+        )
+
+
+def _secret_key(raw: str | None, data_dir: Path) -> bytes:
+    if raw:
+        if len(raw) < 32:
+            raise ConfigError("PARLEY_SECRET_KEY must be at least 32 characters")
+        return raw.encode()
+    # Generated once and kept, so tokens survive a restart.
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_bytes().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48).encode()
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(key)
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return key
+
+
+def _parse_ice_servers(raw: str | None) -> tuple[dict[str, Any], ...]:
+    if not raw:
+        return ()
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"PARLEY_ICE_SERVERS must be JSON: {exc}") from None
+    if not isinstance(value, list) or not all(
+        isinstance(s, dict) and isinstance(s.get("urls"), str | list) for s in value
+    ):
+        raise ConfigError('PARLEY_ICE_SERVERS must be a JSON list of {"urls": ...} objects')
+    return tuple(value)
+
+
+def _parse_bool(name: str, raw: str | None, default: bool) -> bool:
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _is_private_host(hostname: str | None) -> bool:
+    """A lab or embedded set-up (loopback, private LAN) needs ICE on private addresses."""
+    if hostname in (None, "localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(hostname)
+    except ValueError:
+        return False
+    return address.is_private or address.is_loopback

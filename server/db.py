@@ -1,0 +1,50 @@
+"""Database engine and sessions (SQLite by default, PostgreSQL through DATABASE_URL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from server.models import Base
+
+
+class Database:
+    """Owns the engine; ``session()`` opens a unit of work."""
+
+    def __init__(self, url: str, schema: str | None = None) -> None:
+        if url.startswith("postgresql://"):
+            url = "postgresql+asyncpg://" + url.removeprefix("postgresql://")
+        if url.startswith("sqlite"):
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.url = url
+        # ``schema`` (PostgreSQL): a search path of its own, so test runs never share tables.
+        connect_args = {"server_settings": {"search_path": schema}} if schema else {}
+        self.engine: AsyncEngine = create_async_engine(url, connect_args=connect_args)
+        if url.startswith("sqlite"):
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self.session = async_sessionmaker(self.engine, expire_on_commit=False, class_=AsyncSession)
+
+    async def create_schema(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    # WAL: readers never block the writer; synchronous=FULL so a crash loses nothing committed.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

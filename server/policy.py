@@ -1,0 +1,93 @@
+"""Who may do what: one function decides from the principal, the action and the resource.
+
+Every REST route and socket event names its ``Action``; ``ACCESS`` lists the roles allowed for
+each, and a test fails if an action, route or event lacks an entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from server.errors import forbidden
+
+
+class Role(StrEnum):
+    CITIZEN = "citizen"
+    LAWYER = "lawyer"
+    MEDIATOR = "mediator"
+    SUPERVISOR = "supervisor"
+    CLERK = "clerk"
+
+
+STAFF_ROLES = (Role.LAWYER, Role.MEDIATOR, Role.SUPERVISOR, Role.CLERK)
+
+
+class Action(StrEnum):
+    READ_CASE = "case.read"
+    RESUME_CASE = "case.resume"
+    LEAVE_QUEUE = "queue.leave"
+    RATE_CASE = "case.rate"
+    AGENT_RESUME = "agent.resume"
+    SET_AVAILABILITY = "agent.availability"
+    TAKE_NEXT = "queue.take_next"
+    WRITE_NOTES = "case.notes"
+    END_CASE = "case.end"
+    ROOM_CHAT = "room.chat"
+    ROOM_NEGOTIATE = "room.negotiate"
+    ROOM_HANGUP = "room.hangup"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller. ``id`` is the user ID for staff and the case ID for citizens."""
+
+    role: Role
+    id: str
+    name: str
+    case_id: str | None = None
+
+    @property
+    def participant_id(self) -> str:
+        return f"{self.role}:{self.id}"
+
+
+@dataclass(frozen=True)
+class CaseResource:
+    """What the policy needs to know about a case: whose it is."""
+
+    case_id: str
+    lawyer_id: str | None
+
+
+# Roles allowed per action; resource checks (own case, assigned lawyer) follow in ``require``.
+ACCESS: dict[Action, frozenset[Role]] = {
+    Action.READ_CASE: frozenset({Role.CITIZEN, Role.LAWYER, Role.SUPERVISOR}),
+    Action.RESUME_CASE: frozenset({Role.CITIZEN}),
+    Action.LEAVE_QUEUE: frozenset({Role.CITIZEN}),
+    Action.RATE_CASE: frozenset({Role.CITIZEN}),
+    Action.AGENT_RESUME: frozenset({Role.LAWYER}),
+    Action.SET_AVAILABILITY: frozenset({Role.LAWYER}),
+    Action.TAKE_NEXT: frozenset({Role.LAWYER}),
+    Action.WRITE_NOTES: frozenset({Role.LAWYER}),
+    Action.END_CASE: frozenset({Role.LAWYER}),
+    Action.ROOM_CHAT: frozenset({Role.CITIZEN, Role.LAWYER}),
+    Action.ROOM_NEGOTIATE: frozenset({Role.CITIZEN, Role.LAWYER}),
+    Action.ROOM_HANGUP: frozenset({Role.CITIZEN, Role.LAWYER}),
+}
+
+
+def allowed(principal: Principal, action: Action, resource: CaseResource | None = None) -> bool:
+    if principal.role not in ACCESS[action]:
+        return False
+    if resource is None or principal.role is Role.SUPERVISOR:
+        return True
+    if principal.role is Role.CITIZEN:
+        return principal.case_id == resource.case_id
+    return resource.lawyer_id == principal.id
+
+
+def require(principal: Principal, action: Action, resource: CaseResource | None = None) -> None:
+    """Raise ``forbidden`` unless ``principal`` may perform ``action`` on ``resource``."""
+    if not allowed(principal, action, resource):
+        raise forbidden(f"不允许此操作 / {principal.role} may not {action}")

@@ -1,0 +1,74 @@
+"""Validated REST bodies (edge models: extra fields are refused)."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from server import catalogue
+
+_PHONE_NOISE = re.compile(r"[\s\-()]")
+_MAINLAND_MOBILE = re.compile(r"1[3-9]\d{9}")
+
+
+def normalise_phone(raw: str) -> str:
+    """Return the 11-digit mainland mobile number, or raise ValueError."""
+    digits = _PHONE_NOISE.sub("", raw)
+    for prefix in ("+86", "0086", "86"):
+        if digits.startswith(prefix) and len(digits) == len(prefix) + 11:
+            digits = digits[len(prefix):]
+            break
+    if not _MAINLAND_MOBILE.fullmatch(digits):
+        raise ValueError("手机号格式不正确 / not a mainland mobile number (11 digits, 1[3-9]…)")
+    return digits
+
+
+def _one_of(value: str, allowed: frozenset[str], what: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"未知的{what} / unknown {what}: {value!r}")
+    return value
+
+
+class Edge(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class IntakeBody(Edge):
+    name: str = Field(min_length=1, max_length=50)
+    phone: str = Field(max_length=32)
+    service_type: str = Field(max_length=32)
+    category: str = Field(max_length=32)
+    mode: str = Field(max_length=8)
+    description: str = Field(min_length=1, max_length=2000)
+    region: str = Field(max_length=32)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str) -> str:
+        return normalise_phone(value)
+
+    @field_validator("service_type")
+    @classmethod
+    def _service_type(cls, value: str) -> str:
+        return _one_of(value, catalogue.codes(catalogue.SERVICE_TYPES), "service_type")
+
+    @field_validator("category")
+    @classmethod
+    def _category(cls, value: str) -> str:
+        return _one_of(value, catalogue.codes(catalogue.CATEGORIES), "category")
+
+    @field_validator("mode")
+    @classmethod
+    def _mode(cls, value: str) -> str:
+        return _one_of(value, catalogue.codes(catalogue.MODES), "mode")
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        return _one_of(value, catalogue.codes(catalogue.REGIONS), "region")
+
+
+class LoginBody(Edge):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)

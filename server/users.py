@@ -1,0 +1,66 @@
+"""Staff accounts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from server.db import Database
+from server.errors import ParleyError, bad_request
+from server.models import User
+from server.passwords import check_password, hash_password
+from server.policy import STAFF_ROLES, Role
+
+
+class UserRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(
+        self,
+        *,
+        username: str,
+        password: str,
+        role: str,
+        display_name: str,
+        skills: list[str],
+        region: str | None,
+        now: datetime,
+    ) -> User:
+        if role not in {r.value for r in STAFF_ROLES}:
+            raise bad_request(f"role must be one of {', '.join(STAFF_ROLES)}", "role")
+        if not username or len(username) > 64:
+            raise bad_request("username must be 1-64 characters", "username")
+        if len(password) < 8:
+            raise bad_request("password must be at least 8 characters", "password")
+        user = User(
+            username=username,
+            password_hash=hash_password(password),
+            role=Role(role).value,
+            display_name=display_name or username,
+            skills=skills,
+            region=region,
+            created_at=now,
+        )
+        async with self._db.session() as session:
+            session.add(user)
+            try:
+                await session.commit()
+            except IntegrityError:
+                raise ParleyError("conflict", f"user {username!r} already exists", 409) from None
+        return user
+
+    async def get(self, user_id: int) -> User | None:
+        async with self._db.session() as session:
+            return await session.get(User, user_id)
+
+    async def authenticate(self, username: str, password: str) -> User:
+        async with self._db.session() as session:
+            user = (
+                await session.execute(select(User).where(User.username == username))
+            ).scalar_one_or_none()
+        if user is None or not check_password(user.password_hash, password):
+            raise ParleyError("bad_credentials", "用户名或密码错误 / wrong username or password", 401)
+        return user

@@ -1,0 +1,41 @@
+"""Turning untrusted JSON into validated models, with errors clients can act on."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from server.errors import ParleyError, bad_request
+
+MAX_PAYLOAD_BYTES = 64 * 1024
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse(model: type[M], data: Any) -> M:
+    """Validate ``data`` against ``model``; raise ``bad_request`` naming the first bad field."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise bad_request("请求内容必须是对象 / payload must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or None
+        message = error.get("ctx", {}).get("error") or error["msg"]
+        raise bad_request(f"{field}: {message}" if field else str(message), field) from None
+
+
+def check_size(data: Any) -> None:
+    """Refuse payloads over 64 KiB (measured as the JSON the client sent)."""
+    try:
+        size = len(json.dumps(data, ensure_ascii=False).encode())
+    except (TypeError, ValueError):
+        raise bad_request("请求内容无法解析 / payload is not JSON") from None
+    if size > MAX_PAYLOAD_BYTES:
+        raise ParleyError(
+            "payload_too_large", f"请求内容过大 / payload of {size} bytes exceeds 64 KiB", 413
+        )

@@ -1,0 +1,1 @@
+"""Signaling: socket.io events, the waiting queue, agent presence and matching."""

@@ -1,0 +1,216 @@
+"""socket.io events: thin handlers that parse, authorise, call the service and serialise.
+
+Each event is registered with the ``Action`` it performs (see server/policy.py); ``EVENTS`` is
+the table a test checks against the access matrix.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import socketio
+
+from server.errors import ParleyError
+from server.policy import Action, Principal, Role
+from server.tokens import verify
+from server.validation import check_size, parse
+from signaling import schemas
+from signaling.consultation import ConsultationService
+from signaling.ratelimit import TokenBucket, Verdict
+from signaling.views import AGENTS_TARGET, case_target, user_target
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Principal, Any], Awaitable[dict[str, Any]]]
+
+# Every client event and the action it performs ("rtc:answer" is refused for everybody: the
+# server never makes offers in this version, so no answer can be pending).
+EVENTS: dict[str, Action] = {
+    "case:resume": Action.RESUME_CASE,
+    "queue:leave": Action.LEAVE_QUEUE,
+    "case:rate": Action.RATE_CASE,
+    "agent:resume": Action.AGENT_RESUME,
+    "agent:availability": Action.SET_AVAILABILITY,
+    "queue:take_next": Action.TAKE_NEXT,
+    "case:notes": Action.WRITE_NOTES,
+    "case:end": Action.END_CASE,
+    "chat:send": Action.ROOM_CHAT,
+    "rtc:offer": Action.ROOM_NEGOTIATE,
+    "rtc:candidate": Action.ROOM_NEGOTIATE,
+    "rtc:answer": Action.ROOM_NEGOTIATE,
+    "call:hangup": Action.ROOM_HANGUP,
+}
+
+
+class SocketEvents:
+    """Binds the socket.io server to the consultation service."""
+
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        service: ConsultationService,
+        secret_key: bytes,
+    ) -> None:
+        self._sio = sio
+        self._service = service
+        self._key = secret_key
+        self._principals: dict[str, Principal] = {}
+        self._buckets: dict[str, TokenBucket] = {}
+        handlers: dict[str, Handler] = {
+            "case:resume": self._case_resume,
+            "queue:leave": self._queue_leave,
+            "case:rate": self._case_rate,
+            "agent:resume": self._agent_resume,
+            "agent:availability": self._agent_availability,
+            "queue:take_next": self._take_next,
+            "case:notes": self._case_notes,
+            "case:end": self._case_end,
+            "chat:send": self._chat_send,
+            "rtc:offer": self._rtc_offer,
+            "rtc:candidate": self._rtc_candidate,
+            "rtc:answer": self._rtc_answer,
+            "call:hangup": self._call_hangup,
+        }
+        assert handlers.keys() == EVENTS.keys()
+        sio.on("connect", self._connect)
+        sio.on("disconnect", self._disconnect)
+        for event, handler in handlers.items():
+            sio.on(event, self._wrap(event, handler))
+        # Anything else a client sends gets an error, not silence.
+        sio.on("*", self._unknown)
+
+    async def _connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            claims = verify(token, self._key, time.time())
+        except ParleyError as exc:
+            raise socketio.exceptions.ConnectionRefusedError(exc.to_dict()["error"]) from None
+        principal = Principal(Role(claims.role), claims.sub, claims.name, claims.case)
+        self._principals[sid] = principal
+        self._buckets[sid] = TokenBucket()
+        if principal.role is Role.CITIZEN and principal.case_id:
+            await self._sio.enter_room(sid, case_target(principal.case_id))
+        else:
+            await self._sio.enter_room(sid, user_target(principal.id))
+            if principal.role is Role.LAWYER:
+                await self._sio.enter_room(sid, AGENTS_TARGET)
+                await self._service.agent_connected(principal, sid)
+
+    async def _disconnect(self, sid: str, *_: Any) -> None:
+        principal = self._principals.pop(sid, None)
+        self._buckets.pop(sid, None)
+        if principal is not None and principal.role is Role.LAWYER:
+            await self._service.agent_disconnected(sid)
+
+    async def _unknown(self, event: str, sid: str, *_: Any) -> dict[str, Any]:
+        return ParleyError("bad_request", f"未知事件 / unknown event {event!r}").to_dict()
+
+    def _wrap(
+        self, event: str, handler: Handler
+    ) -> Callable[..., Awaitable[dict[str, Any]]]:
+        async def run(sid: str, data: Any = None, *extra: Any) -> dict[str, Any]:
+            principal = self._principals.get(sid)
+            try:
+                if principal is None:
+                    raise ParleyError("token_missing", "未登录 / not authenticated", 401)
+                await self._throttle(sid)
+                if extra:
+                    raise ParleyError("bad_request", "每个事件只接受一个参数 / one payload only")
+                check_size(data)
+                result = await handler(principal, data)
+                return {"ok": True, **result}
+            except ParleyError as exc:
+                return exc.to_dict()
+            except Exception:
+                request_id = uuid.uuid4().hex[:12]
+                log.exception("event %s failed (request %s)", event, request_id)
+                return ParleyError(
+                    "internal", f"服务器内部错误 / internal error, request {request_id}", 500
+                ).to_dict()
+
+        return run
+
+    async def _throttle(self, sid: str) -> None:
+        bucket = self._buckets.get(sid)
+        verdict = bucket.take(time.monotonic()) if bucket else Verdict.ALLOW
+        if verdict is Verdict.DISCONNECT:
+            await self._sio.disconnect(sid)
+        if verdict is not Verdict.ALLOW:
+            raise ParleyError("rate_limited", "操作过于频繁 / too many events, slow down", 429)
+
+    # --- handlers: parse, call one service method, serialise ------------------------------
+
+    async def _case_resume(self, me: Principal, data: Any) -> dict[str, Any]:
+        parse(schemas.Empty, data)
+        return await self._service.resume_citizen(me)
+
+    async def _queue_leave(self, me: Principal, data: Any) -> dict[str, Any]:
+        parse(schemas.Empty, data)
+        await self._service.leave_queue(me)
+        return {}
+
+    async def _case_rate(self, me: Principal, data: Any) -> dict[str, Any]:
+        body = parse(schemas.RateBody, data)
+        await self._service.rate(me, body.score, body.comment)
+        return {}
+
+    async def _agent_resume(self, me: Principal, data: Any) -> dict[str, Any]:
+        parse(schemas.Empty, data)
+        return await self._service.resume_agent(me)
+
+    async def _agent_availability(self, me: Principal, data: Any) -> dict[str, Any]:
+        body = parse(schemas.AvailabilityBody, data)
+        return {"status": await self._service.set_availability(me, body.status)}
+
+    async def _take_next(self, me: Principal, data: Any) -> dict[str, Any]:
+        parse(schemas.Empty, data)
+        return await self._service.take_next(me)
+
+    async def _case_notes(self, me: Principal, data: Any) -> dict[str, Any]:
+        body = parse(schemas.NotesBody, data)
+        await self._service.write_notes(me, body.case_id, body.notes)
+        return {}
+
+    async def _case_end(self, me: Principal, data: Any) -> dict[str, Any]:
+        body = parse(schemas.EndBody, data)
+        await self._service.end(me, body.case_id, body.outcome)
+        return {}
+
+    async def _chat_send(self, me: Principal, data: Any) -> dict[str, Any]:
+        body = parse(schemas.ChatBody, data)
+        return {"message": await self._service.chat(me, body.room_id, body.text)}
+
+    async def _rtc_offer(self, me: Principal, data: Any) -> dict[str, Any]:
+        body = parse(schemas.SdpBody, data)
+        return {"sdp": await self._service.negotiate(me, body.room_id, body.sdp)}
+
+    async def _rtc_candidate(self, me: Principal, data: Any) -> dict[str, Any]:
+        body = parse(schemas.CandidateBody, data)
+        c = body.candidate
+        await self._service.add_candidate(me, body.room_id, c.candidate, c.sdpMid, c.sdpMLineIndex)
+        return {}
+
+    async def _rtc_answer(self, me: Principal, data: Any) -> dict[str, Any]:
+        parse(schemas.SdpBody, data)
+        raise ParleyError(
+            "no_pending_offer", "没有待应答的 offer / no offer is waiting for an answer", 409
+        )
+
+    async def _call_hangup(self, me: Principal, data: Any) -> dict[str, Any]:
+        body = parse(schemas.RoomRef, data)
+        await self._service.hangup(me, body.room_id)
+        return {}
+
+
+class SocketNotifier:
+    """The ``Notifier`` over socket.io rooms (fans out across processes with a Redis manager)."""
+
+    def __init__(self, sio: socketio.AsyncServer) -> None:
+        self._sio = sio
+
+    async def emit(self, event: str, data: dict[str, Any], to: str) -> None:
+        await self._sio.emit(event, data, to=to)

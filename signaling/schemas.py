@@ -1,0 +1,58 @@
+"""Validated socket.io payloads (edge models: unknown fields are refused)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from server.schemas import Edge
+from signaling.presence import Availability
+
+ID = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class Empty(Edge):
+    pass
+
+
+class RateBody(Edge):
+    score: int = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=500)
+
+
+class AvailabilityBody(Edge):
+    status: Availability
+
+
+class CaseRef(Edge):
+    case_id: str = ID
+
+
+class NotesBody(CaseRef):
+    notes: str = Field(max_length=10_000)
+
+
+class EndBody(CaseRef):
+    outcome: str = Field(min_length=1, max_length=32)
+
+
+class RoomRef(Edge):
+    room_id: str = ID
+
+
+class ChatBody(RoomRef):
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class SdpBody(RoomRef):
+    sdp: str = Field(min_length=1, max_length=64 * 1024)
+
+
+class Candidate(Edge):
+    candidate: str = Field(max_length=1024)
+    sdpMid: str | None = Field(default=None, max_length=64)
+    sdpMLineIndex: int | None = Field(default=None, ge=0, le=64)
+    usernameFragment: str | None = Field(default=None, max_length=256)
+
+
+class CandidateBody(RoomRef):
+    candidate: Candidate

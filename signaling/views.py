@@ -1,0 +1,68 @@
+"""What clients see of cases, rooms and chat (serialisation only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.models import Case, ChatMessage, User
+from server.policy import Principal, Role
+
+
+def mask_phone(phone: str) -> str:
+    return f"{phone[:3]}****{phone[-4:]}" if len(phone) == 11 else "****"
+
+
+def case_view(case: Case, lawyer: User | None) -> dict[str, Any]:
+    return {
+        "id": case.id,
+        "status": case.status,
+        "service_type": case.service_type,
+        "category": case.category,
+        "mode": case.mode,
+        "name": case.citizen_name,
+        "phone_masked": mask_phone(case.citizen_phone),
+        "description": case.description,
+        "region": case.region,
+        "created_at": case.created_at.isoformat(),
+        "notes": case.notes,
+        "outcome": case.outcome,
+        "rating": case.rating,
+        "lawyer": {"id": str(lawyer.id), "display_name": lawyer.display_name} if lawyer else None,
+        "room_id": case.room_id,
+    }
+
+
+def room_view(case: Case, lawyer: User, me: Principal) -> dict[str, Any]:
+    citizen = {"role": Role.CITIZEN.value, "name": case.citizen_name}
+    staff = {"role": Role.LAWYER.value, "name": lawyer.display_name}
+    peer = staff if me.role is Role.CITIZEN else citizen
+    return {
+        "room_id": case.room_id,
+        "case_id": case.id,
+        "mode": case.mode,
+        "self": {"participant_id": me.participant_id, "role": me.role.value, "name": me.name},
+        "peer": peer,
+    }
+
+
+def chat_view(message: ChatMessage) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "room_id": message.room_id,
+        "sender": {"role": message.sender_role, "name": message.sender_name},
+        "text": message.text,
+        "at": message.created_at.isoformat(),
+    }
+
+
+def case_target(case_id: str) -> str:
+    """The socket.io room holding every connection of a case's citizen."""
+    return f"case:{case_id}"
+
+
+def user_target(user_id: str) -> str:
+    """The socket.io room holding every connection of one staff member."""
+    return f"user:{user_id}"
+
+
+AGENTS_TARGET = "agents"

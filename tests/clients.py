@@ -1,0 +1,88 @@
+"""Test clients: a running server in this process and socket.io clients that record events."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+import socketio
+
+Predicate = Callable[[Any], bool]
+
+
+class SocketClient:
+    """A real python-socketio client that keeps every event it receives."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events: dict[str, list[Any]] = defaultdict(list)
+        self._changed = asyncio.Condition()
+
+        async def record(event: str, data: Any = None) -> None:
+            async with self._changed:
+                self.events[event].append(data)
+                self._changed.notify_all()
+
+        self.sio.on("*", record)
+
+    async def connect(self, token: str | None) -> None:
+        auth = {"token": token} if token is not None else {}
+        await self.sio.connect(self.base_url, auth=auth, transports=["websocket"],
+                               wait_timeout=10)
+
+    async def call(self, event: str, data: Any = None) -> dict[str, Any]:
+        reply: dict[str, Any] = await self.sio.call(event, {} if data is None else data,
+                                                    timeout=15)
+        return reply
+
+    async def wait_for(
+        self, event: str, predicate: Predicate = lambda _: True, timeout: float = 10
+    ) -> Any:
+        """The first recorded ``event`` matching ``predicate``, waiting up to ``timeout``."""
+        async def found() -> Any:
+            async with self._changed:
+                while True:
+                    for data in self.events[event]:
+                        if predicate(data):
+                            return data
+                    await self._changed.wait()
+
+        return await asyncio.wait_for(found(), timeout)
+
+    async def close(self) -> None:
+        await self.sio.disconnect()
+
+
+async def post_json(base_url: str, path: str, body: Any, token: str | None = None
+                    ) -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with aiohttp.ClientSession() as session, session.post(
+        base_url + path, json=body, headers=headers
+    ) as response:
+        return response.status, await response.json()
+
+
+async def get_json(base_url: str, path: str, token: str | None = None) -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with aiohttp.ClientSession() as session, session.get(
+        base_url + path, headers=headers
+    ) as response:
+        return response.status, await response.json()
+
+
+def intake_body(**overrides: Any) -> dict[str, Any]:
+    body = {
+        "name": "张三",
+        "phone": "13800138000",
+        "service_type": "consultation",
+        "category": "labour",
+        "mode": "video",
+        "description": "公司拖欠三个月工资，怎么办？",
+        "region": "gz-zhanggong",
+    }
+    body.update(overrides)
+    return body

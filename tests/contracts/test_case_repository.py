@@ -1,0 +1,73 @@
+"""The case repository on SQLite and on PostgreSQL: same behaviour, same guarantees."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from server.cases import CaseRepository, CaseStatus
+from server.db import Database
+from server.schemas import IntakeBody
+from server.users import UserRepository
+from tests.clients import intake_body
+
+T0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+
+
+async def make_lawyer(db: Database, name: str = "l1") -> int:
+    user = await UserRepository(db).add(username=name, password="correct horse", role="lawyer",
+                                        display_name=name, skills=[], region=None, now=T0)
+    return user.id
+
+
+async def test_waiting_cases_come_back_in_order(database: Database) -> None:
+    repo = CaseRepository(database)
+    ids = []
+    for minutes in (3, 1, 2):
+        case = await repo.create(IntakeBody(**intake_body()), T0 + timedelta(minutes=minutes))
+        ids.append((minutes, case.id))
+    waiting = await repo.waiting_in_order()
+    assert [c.id for c in waiting] == [i for _, i in sorted(ids)]
+    assert waiting[0].queued_at == T0 + timedelta(minutes=1)
+    assert waiting[0].queued_at.tzinfo is not None
+
+
+async def test_a_case_is_assigned_once(database: Database) -> None:
+    repo = CaseRepository(database)
+    l1, l2 = await make_lawyer(database, "l1"), await make_lawyer(database, "l2")
+    case = await repo.create(IntakeBody(**intake_body()), T0)
+    results = await asyncio.gather(repo.assign(case.id, l1, T0), repo.assign(case.id, l2, T0))
+    winners = [r for r in results if r is not None]
+    assert len(winners) == 1
+    stored = await repo.get(case.id)
+    assert stored is not None and stored.status == CaseStatus.IN_CONSULTATION
+    assert stored.room_id is not None and await repo.room(stored.room_id) is not None
+
+
+async def test_abandoned_case_cannot_be_assigned(database: Database) -> None:
+    repo = CaseRepository(database)
+    lawyer = await make_lawyer(database)
+    case = await repo.create(IntakeBody(**intake_body()), T0)
+    assert await repo.abandon(case.id, T0 + timedelta(seconds=42))
+    assert await repo.assign(case.id, lawyer, T0) is None
+    events = await repo.events(case.id)
+    assert [e.kind for e in events] == ["intake", "abandoned"]
+    assert events[-1].data == {"waited_s": 42.0}
+
+
+async def test_end_rate_once_and_chat(database: Database) -> None:
+    repo = CaseRepository(database)
+    lawyer = await make_lawyer(database)
+    case = await repo.create(IntakeBody(**intake_body()), T0)
+    assigned = await repo.assign(case.id, lawyer, T0 + timedelta(minutes=1))
+    assert assigned is not None and assigned.room_id is not None
+    await repo.add_chat(room_id=assigned.room_id, case_id=case.id, sender_role="citizen",
+                        sender_id="citizen:x", sender_name="张三", text="你好", now=T0)
+    assert [m.text for m in await repo.chat_for_room(assigned.room_id)] == ["你好"]
+    assert await repo.end(case.id, "answered", "lawyer:1", T0 + timedelta(minutes=6))
+    assert not await repo.end(case.id, "answered", "lawyer:1", T0 + timedelta(minutes=7))
+    assert await repo.mean_handle_time() == 300.0
+    assert await repo.rate(case.id, 5, "很好", T0)
+    assert not await repo.rate(case.id, 1, None, T0)
+    stored = await repo.get(case.id)
+    assert stored is not None and (stored.rating, stored.rating_comment) == (5, "很好")

@@ -261,7 +261,7 @@ class ConsultationService:
     async def negotiate(self, me: Principal, room_id: str, sdp: str) -> str:
         room, case = await self._member_room(me, Action.ROOM_NEGOTIATE, room_id)
         if case.mode not in MEDIA_MODES:
-            raise ParleyError("media_unavailable", "文字咨询没有音视频 / a text consultation has no media", 409)
+            raise _no_media()
         reply = await self._media_call(
             Negotiate(room_id=RoomId(room.id), participant_id=ParticipantId(me.participant_id), sdp=sdp)
         )
@@ -274,13 +274,18 @@ class ConsultationService:
     ) -> None:
         room, case = await self._member_room(me, Action.ROOM_NEGOTIATE, room_id)
         if case.mode not in MEDIA_MODES:
-            raise ParleyError("media_unavailable", "文字咨询没有音视频 / a text consultation has no media", 409)
+            raise _no_media()
         await self._media_call(
             AddCandidate(
                 room_id=RoomId(room.id), participant_id=ParticipantId(me.participant_id),
                 candidate=candidate, sdp_mid=sdp_mid, sdp_mline_index=index,
             )
         )
+
+    async def answer(self, me: Principal, room_id: str) -> None:
+        """Browsers answer only server offers, which this version never makes."""
+        await self._member_room(me, Action.ROOM_NEGOTIATE, room_id)
+        raise ParleyError("no_pending_offer", "没有待应答的 offer / no offer is waiting for an answer", 409)
 
     async def hangup(self, me: Principal, room_id: str) -> None:
         room, case = await self._member_room(me, Action.ROOM_HANGUP, room_id, allow_closed=True)
@@ -324,6 +329,10 @@ class ConsultationService:
                    "peer": {"role": me.role.value, "name": me.name}}
         other = user_target(str(case.lawyer_id)) if me.role is Role.CITIZEN else case_target(case.id)
         await self._notifier.emit("room:peer", payload, other)
+
+
+def _no_media() -> ParleyError:
+    return ParleyError("media_unavailable", "文字咨询没有音视频 / a text consultation has no media", 409)
 
 
 def _is_member(me: Principal, case: Case) -> bool:

@@ -27,8 +27,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Principal, Any], Awaitable[dict[str, Any]]]
 
-# Every client event and the action it performs ("rtc:answer" is refused for everybody: the
-# server never makes offers in this version, so no answer can be pending).
+# Every client event and the action it performs.
 EVENTS: dict[str, Action] = {
     "case:resume": Action.RESUME_CASE,
     "queue:leave": Action.LEAVE_QUEUE,
@@ -195,10 +194,9 @@ class SocketEvents:
         return {}
 
     async def _rtc_answer(self, me: Principal, data: Any) -> dict[str, Any]:
-        parse(schemas.SdpBody, data)
-        raise ParleyError(
-            "no_pending_offer", "没有待应答的 offer / no offer is waiting for an answer", 409
-        )
+        body = parse(schemas.SdpBody, data)
+        await self._service.answer(me, body.room_id)
+        return {}
 
     async def _call_hangup(self, me: Principal, data: Any) -> dict[str, Any]:
         body = parse(schemas.RoomRef, data)

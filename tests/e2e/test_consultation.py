@@ -1,0 +1,95 @@
+"""A citizen and a lawyer meet by video in real headless Chromium, through the media worker."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from playwright.async_api import Browser, Page, expect
+
+from tests.e2e.harness import (
+    PASSWORD,
+    ServerProcess,
+    new_page,
+    video_stats,
+    wait_until,
+    wait_video_playing,
+)
+
+
+async def submit_intake(page: Page, name: str = "张三", mode: str = "video",
+                        category: str = "labour") -> None:
+    await page.goto("/")
+    await page.get_by_test_id("intake-name").fill(name)
+    await page.get_by_test_id("intake-phone").fill("138 0013 8000")
+    await page.get_by_test_id("intake-category").select_option(category)
+    await page.get_by_test_id("intake-mode").select_option(mode)
+    await page.get_by_test_id("intake-region").select_option("gz-zhanggong")
+    await page.get_by_test_id("intake-description").fill("公司拖欠三个月工资，怎么办？")
+    await page.get_by_test_id("intake-submit").click()
+    await expect(page.get_by_test_id("queue-position")).to_contain_text("1")
+
+
+async def sign_in(page: Page, username: str) -> None:
+    await page.goto("/agent")
+    await page.get_by_test_id("login-username").fill(username)
+    await page.get_by_test_id("login-password").fill(PASSWORD)
+    await page.get_by_test_id("login-submit").click()
+    await expect(page.get_by_test_id("take-next")).to_be_enabled()
+
+
+async def test_video_consultation_end_to_end(server: ServerProcess, browser: Browser) -> None:
+    server.add_lawyer("lawyer1")
+    _, citizen = await new_page(browser, server.url)
+    _, lawyer = await new_page(browser, server.url)
+
+    await submit_intake(citizen)
+    await expect(citizen.get_by_test_id("queue-eta")).to_be_visible()
+    await sign_in(lawyer, "lawyer1")
+    await lawyer.get_by_test_id("take-next").click()
+
+    # Both pages really play the other side's video.
+    await wait_video_playing(citizen)
+    await wait_video_playing(lawyer)
+
+    # Chat both ways.
+    await citizen.get_by_test_id("chat-input").fill("您好，我想咨询欠薪问题")
+    await citizen.get_by_test_id("chat-send").click()
+    await expect(lawyer.get_by_test_id("chat-log")).to_contain_text("您好，我想咨询欠薪问题")
+    await lawyer.get_by_test_id("chat-input").fill("请保留工资条和考勤记录")
+    await lawyer.get_by_test_id("chat-input").press("Enter")
+    await expect(citizen.get_by_test_id("chat-log")).to_contain_text("请保留工资条和考勤记录")
+
+    # The citizen reloads mid-call: same room, media resumes on both pages.
+    before = await video_stats(lawyer)
+    await citizen.reload()
+    await wait_video_playing(citizen)
+
+    async def lawyer_resumed() -> bool:
+        return (await video_stats(lawyer))["framesDecoded"] > before["framesDecoded"] + 30
+
+    await wait_until(lawyer_resumed, 20, "the lawyer's page decoding the reloaded citizen")
+    await expect(citizen.get_by_test_id("chat-log")).to_contain_text("请保留工资条和考勤记录")
+
+    # Mute and camera toggles change the local tracks.
+    await citizen.get_by_test_id("mute").click()
+    await expect(citizen.get_by_test_id("mute")).to_have_attribute("aria-pressed", "true")
+
+    # Hang up, the lawyer ends with an outcome, the citizen rates.
+    await citizen.get_by_test_id("hangup").click()
+    await lawyer.get_by_test_id("end-outcome").select_option("answered")
+    await lawyer.get_by_test_id("end-case").click()
+    await citizen.get_by_test_id("rating-4").click()
+    await citizen.get_by_test_id("rating-comment").fill("律师很耐心")
+    await citizen.get_by_test_id("rating-submit").click()
+    await expect(citizen.get_by_test_id("rating-done")).to_be_visible()
+
+    row = _case_row(Path(server.env["PARLEY_DATA_DIR"]) / "parley.db")
+    assert row == ("ended", "answered", 4, "律师很耐心")
+
+
+def _case_row(db_path: Path) -> tuple[object, ...]:
+    with sqlite3.connect(db_path) as db:
+        rows = db.execute("SELECT status, outcome, rating, rating_comment FROM cases").fetchall()
+    assert len(rows) == 1
+    return tuple(rows[0])

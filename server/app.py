@@ -9,8 +9,8 @@ from pathlib import Path
 
 import socketio
 from aiohttp import web
-from rooms.media.local import LocalMediaWorker
 
+from rooms.media.local import LocalMediaWorker
 from server.api import add_routes, error_middleware
 from server.cases import CaseRepository
 from server.config import Settings

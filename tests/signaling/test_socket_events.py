@@ -71,7 +71,7 @@ async def test_connection_refused_without_a_valid_token(
 async def test_citizen_waits_with_a_position_and_keeps_it_on_reconnect(
     running: Running, connect: Connect
 ) -> None:
-    first_id, first_token = await running.intake()
+    _first_id, first_token = await running.intake()
     second_id, second_token = await running.intake(name="李四")
     second = await connect(second_token)
     reply = await second.call("case:resume")
@@ -146,7 +146,7 @@ async def test_refusals_by_role_and_membership(running: Running, connect: Connec
 
 
 async def test_bad_payloads(running: Running, connect: Connect) -> None:
-    citizen, lawyer, case_id, room_id = await matched_pair(running, connect)
+    citizen, _lawyer, _case_id, room_id = await matched_pair(running, connect)
     assert error_code(await citizen.call("chat:send", {"room_id": room_id, "text": ""})) \
         == "bad_request"
     assert error_code(await citizen.call("chat:send", {"room_id": room_id, "text": "x" * 2001})) \
@@ -160,7 +160,7 @@ async def test_bad_payloads(running: Running, connect: Connect) -> None:
 
 
 async def test_malformed_negotiation_and_out_of_order(running: Running, connect: Connect) -> None:
-    citizen, lawyer, case_id, room_id = await matched_pair(running, connect)
+    citizen, _lawyer, _case_id, room_id = await matched_pair(running, connect)
     assert error_code(await citizen.call("rtc:offer", {"room_id": room_id, "sdp": "not sdp"})) \
         == "bad_sdp"
     candidate = {"candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host", "sdpMid": "0",

@@ -1,0 +1,5 @@
+"""The media worker: forwards encoded frames between a room's peer connections (docs/media.md)."""
+
+from rooms.media.local import LocalMediaWorker
+
+__all__ = ["LocalMediaWorker"]

@@ -1,0 +1,306 @@
+"""``LocalMediaWorker``: the media worker running in this process, reached through messages.
+
+It owns one aiortc ``RTCPeerConnection`` per participant and forwards encoded frames between
+them (docs/media.md). Every room mutation runs under the room's lock, so a fast reload
+(two offers from one participant) or a leave during a negotiation cannot interleave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.contrib.media import MediaRelay
+from aiortc.sdp import candidate_from_sdp
+
+from rooms.ice import CandidateError, check_candidate, ice_servers_from_dicts
+from rooms.media.codec_audit import install_codec_hooks
+from rooms.media.counters import MediaCounters
+from rooms.media.forwarding import ForwardingTrack
+from rooms.media.offer import MEDIA_KINDS, Offer, bad_sdp, check_offer, preferred_codecs
+from rooms.media.passthrough import ReceiverState
+from rooms.media.peer import Peer, Publication
+from rooms.media.receiver_patches import patch_receiver
+from rooms.media.routing import route
+from rooms.messages import (
+    Ack,
+    AddCandidate,
+    Answer,
+    CloseRoom,
+    ErrorReply,
+    GetStats,
+    Leave,
+    MediaWorkerError,
+    Negotiate,
+    OpenRoom,
+    ParticipantId,
+    Reply,
+    Request,
+    RoomId,
+    WorkerStats,
+)
+
+logger = logging.getLogger(__name__)
+
+TICK = 0.1  # NACK re-sends and keyframe retries run this often
+# The sender's keyframe hook, called when a subscriber sends PLI or FIR (see test_canary.py).
+SENDER_KEYFRAME_HOOK = "_send_keyframe"
+
+
+@dataclass
+class _Room:
+    room_id: RoomId
+    kinds: tuple[str, ...]
+    peers: dict[ParticipantId, Peer] = field(default_factory=dict)  # in join order
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class LocalMediaWorker:
+    """Hosts rooms' peer connections in this process; implements ``rooms.worker.MediaWorker``.
+
+    ``ice_servers``: RTCIceServer-like dicts ``{urls, username?, credential?}`` the worker
+    gathers through (STUN/TURN). ``allow_private_candidates``: accept client candidates with
+    private, loopback or link-local addresses (labs and tests only). Constructing a worker
+    installs the codec hooks into aiortc once per process (``codec_audit``).
+    """
+
+    def __init__(self, ice_servers: Sequence[Mapping[str, Any]],
+                 allow_private_candidates: bool, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._ice_servers = ice_servers_from_dicts(ice_servers)
+        self._allow_private = allow_private_candidates
+        self._clock = clock
+        self._registry = install_codec_hooks()
+        self._counters = MediaCounters()
+        self._relay = MediaRelay()
+        self._rooms: dict[RoomId, _Room] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._ticker: asyncio.Task[None] | None = None
+        self._closed = False
+
+    async def request(self, message: Request) -> Reply:
+        """Handle one message; a refusal is an ``ErrorReply``, never an exception."""
+        if self._closed:
+            return ErrorReply("media_unavailable", "the media worker is closed")
+        if self._ticker is None:
+            self._ticker = asyncio.ensure_future(self._run_ticker())
+        try:
+            return await self._handle(message)
+        except MediaWorkerError as exc:
+            return ErrorReply(exc.code, exc.message)
+        except Exception:
+            logger.exception("media worker failed on %s", type(message).__name__)
+            return ErrorReply("internal", "the media worker failed; see its log")
+
+    async def close(self) -> None:
+        """Close every peer connection and stop every task; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._ticker is not None:
+            self._ticker.cancel()
+        rooms = list(self._rooms.values())
+        self._rooms.clear()
+        for room in rooms:
+            await self._close_room(room)
+        tasks = [*self._tasks, *([self._ticker] if self._ticker else [])]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _handle(self, message: Request) -> Reply:
+        match message:
+            case OpenRoom():
+                return self._open_room(message)
+            case Negotiate():
+                return await self._negotiate(message)
+            case AddCandidate():
+                return await self._add_candidate(message)
+            case Leave():
+                return await self._leave(message)
+            case CloseRoom():
+                room = self._room(message.room_id)
+                del self._rooms[message.room_id]
+                await self._close_room(room)
+                return Ack()
+            case GetStats():
+                return self._stats()
+        raise MediaWorkerError("bad_message", f"not a request: {type(message).__name__}")
+
+    def _room(self, room_id: RoomId) -> _Room:
+        room = self._rooms.get(room_id)
+        if room is None:
+            raise MediaWorkerError("not_found", f"no room {room_id!r} on this worker")
+        return room
+
+    def _open_room(self, message: OpenRoom) -> Reply:
+        kinds = tuple(dict.fromkeys(message.kinds))
+        if not kinds or any(k not in MEDIA_KINDS for k in kinds):
+            raise MediaWorkerError("bad_request", f"kinds must be audio and/or video: {kinds}")
+        # Idempotent: a second OpenRoom keeps the room, its peers and its original kinds.
+        self._rooms.setdefault(message.room_id, _Room(message.room_id, kinds))
+        return Ack()
+
+    async def _negotiate(self, message: Negotiate) -> Reply:
+        room = self._room(message.room_id)
+        offer = check_offer(message.sdp, allow_private_candidates=self._allow_private)
+        pid = message.participant_id
+        async with room.lock:
+            old = room.peers.get(pid)
+            if old is not None:
+                # Reload or reconnect: the browser's old connection is gone or going.
+                await old.close()
+            try:
+                peer = await self._open_peer(room, pid, offer)
+            except BaseException:
+                room.peers.pop(pid, None)
+                self._reroute(room)
+                raise
+            room.peers[pid] = peer  # keeps the participant's place in the join order
+            self._reroute(room)
+            return Answer(sdp=peer.pc.localDescription.sdp)
+
+    async def _open_peer(self, room: _Room, pid: ParticipantId, offer: Offer) -> Peer:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
+        peer = Peer(pid, pc)
+        try:
+            for kind in offer.kinds:
+                self._add_transceiver(room, peer, kind)
+            try:
+                await pc.setRemoteDescription(RTCSessionDescription(sdp=offer.sdp, type="offer"))
+            except Exception as exc:
+                raise bad_sdp(f"offer refused: {exc}") from exc
+            await pc.setLocalDescription(await pc.createAnswer())
+        except BaseException:
+            await peer.close()
+            raise
+
+        @pc.on("connectionstatechange")
+        def on_state() -> None:
+            if pc.connectionState == "failed":
+                self._spawn(self._drop_failed(room, peer))
+
+        return peer
+
+    def _add_transceiver(self, room: _Room, peer: Peer, kind: str) -> None:
+        """One sendrecv transceiver: the browser's media comes in, another's goes back."""
+        forwarded = kind in room.kinds
+        transceiver = peer.pc.addTransceiver(kind, "sendrecv" if forwarded else "inactive")
+        transceiver.setCodecPreferences(preferred_codecs(kind))
+        if not forwarded:
+            return
+        state = ReceiverState(kind)
+        publication = Publication(kind, transceiver.receiver, state, None, self._relay,
+                                  self._counters, self._spawn, self._clock)
+        publication.nacks = patch_receiver(transceiver.receiver, state,
+                                           publication.request_keyframe, self._clock)
+        self._registry.own_receiver(transceiver.receiver, state, self._counters)
+        self._registry.own_sender(transceiver.sender, self._counters)
+        track = ForwardingTrack(kind, self._counters, self._clock)
+        transceiver.sender.replaceTrack(track)
+        # A subscriber's PLI calls this hook; the forwarded packets are never encoded here,
+        # so the stock hook (force the next encode to a keyframe) would do nothing.
+        setattr(transceiver.sender, SENDER_KEYFRAME_HOOK, track.request_keyframe)
+        peer.publications[kind] = publication
+        peer.forwarders[kind] = track
+
+    def _reroute(self, room: _Room) -> None:
+        """Point every forwarding track at the publisher ``route`` names."""
+        routes = route(list(room.peers), room.kinds)
+        for pid, peer in room.peers.items():
+            for kind, track in peer.forwarders.items():
+                source_id = routes.get((pid, kind))
+                source = room.peers.get(source_id) if source_id is not None else None
+                publication = source.publications.get(kind) if source is not None else None
+                if track.publisher is not publication:
+                    track.attach(publication.subscribe() if publication else None, publication)
+
+    async def _add_candidate(self, message: AddCandidate) -> Reply:
+        room = self._room(message.room_id)
+        peer = room.peers.get(message.participant_id)
+        if peer is None:
+            raise MediaWorkerError("no_offer", "no peer connection yet: send the offer first")
+        if not message.candidate.strip():
+            await peer.pc.addIceCandidate(None)  # end of candidates
+            return Ack()
+        try:
+            body = check_candidate(message.candidate, allow_private=self._allow_private)
+            candidate = candidate_from_sdp(body)
+        except (CandidateError, AssertionError, ValueError, IndexError) as exc:
+            raise MediaWorkerError("bad_candidate", str(exc) or "malformed candidate") from exc
+        candidate.sdpMid = message.sdp_mid
+        candidate.sdpMLineIndex = message.sdp_mline_index
+        if candidate.sdpMid is None and candidate.sdpMLineIndex is None:
+            candidate.sdpMLineIndex = 0  # everything is bundled on the first m-line
+        try:
+            await peer.pc.addIceCandidate(candidate)
+        except Exception as exc:
+            raise MediaWorkerError("bad_candidate", f"candidate refused: {exc}") from exc
+        return Ack()
+
+    async def _leave(self, message: Leave) -> Reply:
+        room = self._room(message.room_id)
+        async with room.lock:
+            peer = room.peers.pop(message.participant_id, None)
+            self._reroute(room)
+        if peer is not None:
+            await peer.close()
+        return Ack()
+
+    async def _close_room(self, room: _Room) -> None:
+        async with room.lock:
+            peers = list(room.peers.values())
+            room.peers.clear()
+        for peer in peers:
+            await peer.close()
+
+    async def _drop_failed(self, room: _Room, peer: Peer) -> None:
+        # ICE or DTLS failed for good: free the connection (and its decoder threads); the
+        # browser reconnects with a new offer.
+        async with room.lock:
+            if room.peers.get(peer.participant_id) is peer:
+                del room.peers[peer.participant_id]
+                self._reroute(room)
+        await peer.close()
+
+    def _stats(self) -> WorkerStats:
+        forwarded, decoded, encoded, keyframes = self._counters.snapshot()
+        return WorkerStats(
+            rooms=len(self._rooms),
+            peer_connections=sum(len(r.peers) for r in self._rooms.values()),
+            forwarded_frames={kind: forwarded.get(kind, 0) for kind in MEDIA_KINDS},
+            decoded_frames=decoded,
+            encoded_frames=encoded,
+            keyframe_requests=keyframes,
+        )
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run a fire-and-forget coroutine as a task the worker owns (cancelled by close)."""
+        if self._closed:
+            coro.close()
+            return
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("media worker task failed", exc_info=task.exception())
+
+    async def _run_ticker(self) -> None:
+        while True:
+            await asyncio.sleep(TICK)
+            now = self._clock()
+            for room in list(self._rooms.values()):
+                for peer in list(room.peers.values()):
+                    for publication in list(peer.publications.values()):
+                        try:
+                            await publication.tick(now)
+                        except Exception:
+                            logger.exception("periodic duty of %s failed", peer.participant_id)

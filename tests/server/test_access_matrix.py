@@ -1,0 +1,70 @@
+"""Every route and socket event names an action, and the policy answers for every role."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.api import ROUTES
+from server.policy import ACCESS, Action, CaseResource, Principal, Role, allowed
+from signaling.events import EVENTS
+
+
+def test_every_action_has_an_access_entry() -> None:
+    assert set(ACCESS) == set(Action)
+
+
+def test_every_event_and_route_is_covered() -> None:
+    for event, action in EVENTS.items():
+        assert action in ACCESS, event
+    for route, route_action in ROUTES.items():
+        assert route_action is None or route_action in ACCESS, route
+
+
+def test_registered_routes_match_the_table(settings: object) -> None:
+    from server.app import create_app
+
+    app = create_app(settings)  # type: ignore[arg-type]
+    registered = {
+        (r.method, r.resource.canonical)
+        for r in app.router.routes()
+        if r.resource is not None and r.resource.canonical.startswith(("/api", "/healthz"))
+        and r.method != "HEAD"
+    }
+    assert registered == set(ROUTES)
+
+
+# The expected matrix, written out: which roles may perform each action at all.
+EXPECTED = {
+    Action.READ_CASE: {"citizen", "lawyer", "supervisor"},
+    Action.RESUME_CASE: {"citizen"},
+    Action.LEAVE_QUEUE: {"citizen"},
+    Action.RATE_CASE: {"citizen"},
+    Action.AGENT_RESUME: {"lawyer"},
+    Action.SET_AVAILABILITY: {"lawyer"},
+    Action.TAKE_NEXT: {"lawyer"},
+    Action.WRITE_NOTES: {"lawyer"},
+    Action.END_CASE: {"lawyer"},
+    Action.ROOM_CHAT: {"citizen", "lawyer"},
+    Action.ROOM_NEGOTIATE: {"citizen", "lawyer"},
+    Action.ROOM_HANGUP: {"citizen", "lawyer"},
+}
+
+
+@pytest.mark.parametrize("action", list(Action))
+@pytest.mark.parametrize("role", list(Role))
+def test_matrix(action: Action, role: Role) -> None:
+    principal = Principal(role, "7", "x", "c1" if role is Role.CITIZEN else None)
+    assert allowed(principal, action) == (role.value in EXPECTED[action])
+
+
+def test_resource_checks() -> None:
+    own = CaseResource("c1", "7")
+    other = CaseResource("c2", "8")
+    citizen = Principal(Role.CITIZEN, "c1", "张三", "c1")
+    lawyer = Principal(Role.LAWYER, "7", "李律师")
+    supervisor = Principal(Role.SUPERVISOR, "9", "王主任")
+    assert allowed(citizen, Action.READ_CASE, own)
+    assert not allowed(citizen, Action.READ_CASE, other)
+    assert allowed(lawyer, Action.END_CASE, own)
+    assert not allowed(lawyer, Action.END_CASE, other)
+    assert allowed(supervisor, Action.READ_CASE, other)

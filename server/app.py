@@ -24,6 +24,7 @@ from server.keys import (
     SETTINGS_KEY,
     USERS_KEY,
 )
+from server.migrate import upgrade
 from server.users import UserRepository
 from signaling.consultation import ConsultationService
 from signaling.events import SocketEvents, SocketNotifier
@@ -91,7 +92,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> w
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
-    await app[DATABASE_KEY].create_schema()
+    await upgrade(app[DATABASE_KEY])
     restored = await app[CONSULTATION_KEY].restore_queue()
     log.info("queue restored from the database: %d waiting", restored)
     yield

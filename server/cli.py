@@ -14,6 +14,7 @@ from aiohttp import web
 from server.config import ConfigError, Settings
 from server.db import Database
 from server.errors import ParleyError
+from server.migrate import upgrade
 from server.users import UserRepository
 
 
@@ -70,7 +71,7 @@ def _serve(settings: Settings) -> int:
 async def _user_add(settings: Settings, args: argparse.Namespace) -> int:
     database = Database(settings.database_url)
     try:
-        await database.create_schema()
+        await upgrade(database)
         skills = [s.strip() for s in args.skills.split(",") if s.strip()]
         user = await UserRepository(database).add(
             username=args.username, password=args.password, role=args.role,
@@ -86,7 +87,7 @@ async def _user_add(settings: Settings, args: argparse.Namespace) -> int:
 async def _db_upgrade(settings: Settings) -> int:
     database = Database(settings.database_url)
     try:
-        await database.create_schema()
+        await upgrade(database)
     finally:
         await database.close()
     print("database schema is up to date")

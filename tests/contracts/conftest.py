@@ -10,6 +10,7 @@ import pytest
 from redis.asyncio import Redis
 
 from server.db import Database
+from server.migrate import upgrade
 from signaling.queue import MemoryQueueStore, QueueStore, RedisQueueStore
 
 # The machine's Redis, its own database number so tests never touch other data.
@@ -49,7 +50,7 @@ async def queue_store(request: pytest.FixtureRequest) -> AsyncIterator[QueueStor
 async def database(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIterator[Database]:
     if request.param == "sqlite":
         db = Database(f"sqlite+aiosqlite:///{tmp_path}/contract.db")
-        await db.create_schema()
+        await upgrade(db)
         yield db
         await db.close()
         return
@@ -63,7 +64,7 @@ async def database(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIte
         await admin.close()
         _unavailable("PostgreSQL", exc)
     db = Database(POSTGRES_URL, schema=schema)
-    await db.create_schema()
+    await upgrade(db)
     yield db
     await db.close()
     async with admin.engine.begin() as conn:

@@ -1,0 +1,18 @@
+"""Alembic environment: runs on the connection Parley hands it (see server/migrate.py)."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from server.models import Base
+
+target_metadata = Base.metadata
+
+connection = context.config.attributes.get("connection")
+if connection is None:
+    raise RuntimeError("run migrations through `parley db upgrade` (server/migrate.py)")
+
+context.configure(connection=connection, target_metadata=target_metadata,
+                  render_as_batch=connection.dialect.name == "sqlite")
+with context.begin_transaction():
+    context.run_migrations()

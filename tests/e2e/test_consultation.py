@@ -22,6 +22,7 @@ async def submit_intake(page: Page, name: str = "张三", mode: str = "video",
     await page.goto("/")
     await page.get_by_test_id("intake-name").fill(name)
     await page.get_by_test_id("intake-phone").fill("138 0013 8000")
+    await page.get_by_test_id("intake-service-type").select_option("consultation")
     await page.get_by_test_id("intake-category").select_option(category)
     await page.get_by_test_id("intake-mode").select_option(mode)
     await page.get_by_test_id("intake-region").select_option("gz-zhanggong")
@@ -77,7 +78,7 @@ async def test_video_consultation_end_to_end(server: ServerProcess, browser: Bro
 
     # Hang up, the lawyer ends with an outcome, the citizen rates.
     await citizen.get_by_test_id("hangup").click()
-    await lawyer.get_by_test_id("end-outcome").select_option("answered")
+    await lawyer.get_by_test_id("case-outcome").select_option("answered")
     await lawyer.get_by_test_id("end-case").click()
     await citizen.get_by_test_id("rating-4").click()
     await citizen.get_by_test_id("rating-comment").fill("律师很耐心")

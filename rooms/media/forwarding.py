@@ -155,5 +155,5 @@ class ForwardingTrack(MediaStreamTrack):
         if self._last_pts is None:
             return 0
         step = int(rate / _FRAME_RATE.get(self.kind, 30))
-        elapsed = int((now - self._last_wall) * rate)
+        elapsed = round((now - self._last_wall) * rate)
         return self._last_pts + max(step, elapsed)

@@ -10,8 +10,7 @@ from collections.abc import Callable
 
 import av
 from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack
-from aiortc.mediastreams import VideoStreamTrack
+from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack, VideoStreamTrack
 
 from rooms.messages import Answer, Negotiate, ParticipantId, RoomId
 from rooms.worker import MediaWorker

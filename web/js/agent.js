@@ -1,0 +1,414 @@
+// Lawyer console: sign in, set availability, take the next citizen, consult, write notes,
+// record the outcome. The staff token lives in sessionStorage (gone when the tab closes).
+
+import { connectSocket, emit, errorText, getJSON, postJSON } from './api.js';
+import { Call } from './call.js';
+import { fillCatalogueSelects, findEntry, loadCatalogue } from './catalogue.js';
+import { byTestId } from './dom.js';
+import { clearFieldError, clearFormErrors, setFieldError } from './form.js';
+import { formatTime, has, initI18n, setLocalized, setText, setTime, t } from './i18n.js';
+import { showNotice, showRawNotice, showView, watchConnection } from './views.js';
+
+const TOKEN_KEY = 'parley.staff';
+const USER_KEY = 'parley.staff.user';
+const NOTES_DEBOUNCE_MS = 1500;
+
+const state = {
+  socket: null,
+  stopWatching: null,
+  catalogue: null,
+  iceServers: null,
+  status: null,
+  caseView: null,
+  room: null,
+  call: null,
+  notesDirty: false,
+  notesTimer: null,
+  notesSaving: Promise.resolve(),
+};
+
+const $ = (id) => byTestId(id);
+
+function session(method, key, value) {
+  try {
+    return sessionStorage[method](key, value);
+  } catch {
+    return null;
+  }
+}
+
+// ---- sign in / out --------------------------------------------------------------------------
+
+async function onLogin(event) {
+  event.preventDefault();
+  const loginForm = document.getElementById('login-form');
+  clearFormErrors(loginForm);
+  showNotice($('login-error'), null);
+  const username = $('login-username').value.trim();
+  const password = $('login-password').value;
+  const missing = [];
+  if (!username) missing.push($('login-username'));
+  if (!password) missing.push($('login-password'));
+  for (const field of missing) setFieldError(field, 'login.required');
+  if (missing.length) {
+    missing[0].focus();
+    return;
+  }
+  const submit = $('login-submit');
+  submit.disabled = true;
+  try {
+    const reply = await postJSON('/api/login', { username, password });
+    session('setItem', TOKEN_KEY, reply.token);
+    session('setItem', USER_KEY, JSON.stringify(reply.user || {}));
+    $('login-password').value = '';
+    await startSession(reply.token);
+  } catch (err) {
+    showRawNotice($('login-error'), errorText(err));
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+function showLogin(noticeKey) {
+  $('staff-name').hidden = true;
+  $('sign-out').hidden = true;
+  showNotice($('login-notice'), noticeKey || null, undefined, 'info');
+  showView('login');
+}
+
+function dropSession() {
+  closeCall();
+  clearTimeout(state.notesTimer);
+  if (state.stopWatching) state.stopWatching();
+  if (state.socket) state.socket.disconnect();
+  Object.assign(state, { socket: null, stopWatching: null, status: null, caseView: null, room: null });
+  session('removeItem', TOKEN_KEY);
+  session('removeItem', USER_KEY);
+  showNotice($('conn-status'), null);
+}
+
+async function signOut() {
+  if (state.caseView) await flushNotes();
+  dropSession();
+  showLogin('login.signed_out');
+}
+
+// ---- session --------------------------------------------------------------------------------
+
+async function startSession(token) {
+  showView('loading');
+  showNotice($('loading-error'), null);
+  $('loading-retry').hidden = true;
+  let socket;
+  try {
+    socket = await connectSocket(token, {
+      onWaiting: () => showNotice($('conn-status'), 'conn.connecting', undefined, 'info'),
+    });
+  } catch (err) {
+    if (err.isTokenError) {
+      dropSession();
+      showLogin('login.session_expired');
+    } else {
+      showRawNotice($('loading-error'), errorText(err));
+      $('loading-retry').hidden = false;
+    }
+    return;
+  }
+  state.socket = socket;
+  state.stopWatching = watchConnection(socket, $('conn-status'));
+  socket.on('queue:size', ({ waiting }) => renderWaiting(waiting));
+  socket.on('agent:status', ({ status }) => renderStatus(status));
+  socket.on('case:matched', ({ case: caseView, room }) => openCase(caseView, room, []));
+  socket.on('case:ended', ({ case_id: caseId }) => {
+    if (state.caseView && state.caseView.id === caseId) caseClosed();
+  });
+  socket.on('connect_error', (err) => {
+    if (err && err.data && ['token_invalid', 'token_expired', 'token_missing'].includes(err.data.code)) {
+      dropSession();
+      showLogin('login.session_expired');
+    }
+  });
+  socket.io.on('reconnect', () => resume());
+
+  let user = {};
+  try {
+    user = JSON.parse(session('getItem', USER_KEY) || '{}');
+  } catch {
+    user = {};
+  }
+  $('staff-name').textContent = user.display_name || user.username || '';
+  $('staff-name').hidden = !$('staff-name').textContent;
+  $('sign-out').hidden = false;
+  await resume();
+}
+
+async function resume() {
+  const socket = state.socket;
+  if (!socket) return;
+  let ack;
+  try {
+    ack = await emit(socket, 'agent:resume', {});
+  } catch (err) {
+    if (err.isTokenError || err.code === 'forbidden') {
+      dropSession();
+      showLogin(err.code === 'forbidden' ? 'login.not_staff' : 'login.session_expired');
+    } else if (document.body.dataset.currentView === 'loading') {
+      showRawNotice($('loading-error'), errorText(err));
+      $('loading-retry').hidden = false;
+    }
+    return;
+  }
+  if (socket !== state.socket) return;
+  renderStatus(ack.status);
+  renderWaiting(ack.waiting);
+  if (document.body.dataset.currentView !== 'console') showView('console');
+  if (ack.case && ack.case.status === 'in_consultation') openCase(ack.case, ack.room, ack.chat || []);
+  else if (state.caseView) caseClosed();
+}
+
+// ---- queue and availability -----------------------------------------------------------------
+
+function renderWaiting(waiting) {
+  if (typeof waiting === 'number') $('queue-waiting').textContent = String(waiting);
+}
+
+function renderStatus(status) {
+  if (!status) return;
+  state.status = status;
+  const select = $('agent-availability');
+  if (status === 'available' || status === 'away') select.value = status;
+  const key = `agent.status.${status}`;
+  if (has(key)) setText($('agent-status'), key);
+  else $('agent-status').textContent = status;
+}
+
+async function onAvailability() {
+  const select = $('agent-availability');
+  const wanted = select.value;
+  select.disabled = true;
+  showNotice($('console-notice'), null);
+  try {
+    const ack = await emit(state.socket, 'agent:availability', { status: wanted });
+    renderStatus(ack.status || wanted);
+    if (wanted === 'away' && state.caseView) showNotice($('console-notice'), 'agent.away_after_call');
+  } catch (err) {
+    if (state.status === 'available' || state.status === 'away') select.value = state.status;
+    showRawNotice($('console-notice'), errorText(err));
+  } finally {
+    select.disabled = false;
+  }
+}
+
+async function takeNext() {
+  const button = $('take-next');
+  button.disabled = true;
+  showNotice($('console-notice'), null);
+  try {
+    const ack = await emit(state.socket, 'queue:take_next', {});
+    openCase(ack.case, ack.room, []);
+  } catch (err) {
+    const kind = err.code === 'queue_empty' ? 'info' : 'error';
+    showRawNotice($('console-notice'), errorText(err), kind);
+    if (err.code === 'agent_busy') await resume();
+  } finally {
+    button.disabled = Boolean(state.caseView);
+  }
+}
+
+// ---- the case -------------------------------------------------------------------------------
+
+function renderCatalogueField(testId, list, code) {
+  setLocalized($(testId), findEntry(state.catalogue, list, code));
+}
+
+function renderCase(caseView) {
+  $('case-name').textContent = caseView.name || '';
+  $('case-phone').textContent = caseView.phone_masked || '';
+  renderCatalogueField('case-service-type', 'service_types', caseView.service_type);
+  renderCatalogueField('case-category', 'categories', caseView.category);
+  renderCatalogueField('case-mode', 'modes', caseView.mode);
+  renderCatalogueField('case-region', 'regions', caseView.region);
+  if (caseView.created_at) setTime($('case-created'), caseView.created_at);
+  $('case-description').textContent = caseView.description || '';
+}
+
+function openCase(caseView, room, chat) {
+  if (!caseView) return;
+  const same = state.caseView && state.caseView.id === caseView.id;
+  state.caseView = caseView;
+  renderCase(caseView);
+  if (!same) {
+    $('case-notes').value = caseView.notes || '';
+    state.notesDirty = false;
+    setText($('notes-status'), 'agent.notes_autosave');
+    $('case-outcome').value = '';
+    clearFieldError($('case-outcome'));
+    showNotice($('end-error'), null);
+    showNotice($('console-notice'), null);
+  }
+  $('case-panel').hidden = false;
+  $('idle-hint').hidden = true;
+  $('take-next').disabled = true;
+  if (room) {
+    state.room = room;
+    if (!state.call || state.call.roomId !== room.room_id) startCall(room, chat);
+  }
+}
+
+async function iceServers() {
+  if (!state.iceServers) {
+    try {
+      state.iceServers = (await getJSON('/api/config')).ice_servers || [];
+    } catch (err) {
+      console.warn('ICE configuration unavailable', err);
+      return [];
+    }
+  }
+  return state.iceServers;
+}
+
+async function startCall(room, chat) {
+  closeCall();
+  $('rejoin-call').hidden = true;
+  showNotice($('call-ended-notice'), null);
+  const servers = await iceServers();
+  if (!state.socket || !state.caseView) return;
+  const call = new Call({
+    socket: state.socket,
+    room,
+    iceServers: servers,
+    container: document.getElementById('call-root'),
+    chat,
+    onHangup: () => {
+      state.call = null;
+      showNotice($('call-ended-notice'), 'agent.call_hung_up');
+      $('rejoin-call').hidden = false;
+    },
+  });
+  state.call = call;
+  call.start().catch((err) => console.error('call start failed', err));
+}
+
+function closeCall() {
+  if (state.call) state.call.close();
+  state.call = null;
+}
+
+/** The case is over (our case:end, or the server's case:ended): clear the panel. */
+function caseClosed() {
+  closeCall();
+  clearTimeout(state.notesTimer);
+  state.caseView = null;
+  state.room = null;
+  state.notesDirty = false;
+  $('case-panel').hidden = true;
+  $('idle-hint').hidden = false;
+  $('rejoin-call').hidden = true;
+  document.getElementById('call-root').replaceChildren();
+  $('take-next').disabled = false;
+  showNotice($('console-notice'), 'agent.case_closed', undefined, 'success');
+}
+
+// ---- notes and wrap-up ----------------------------------------------------------------------
+
+function saveNotes() {
+  clearTimeout(state.notesTimer);
+  if (!state.notesDirty || !state.caseView) return state.notesSaving;
+  const caseId = state.caseView.id;
+  const notes = $('case-notes').value;
+  state.notesDirty = false;
+  setText($('notes-status'), 'agent.notes_saving');
+  // Saves run one after another so an older text never overwrites a newer one.
+  state.notesSaving = state.notesSaving.then(async () => {
+    try {
+      await emit(state.socket, 'case:notes', { case_id: caseId, notes });
+      if (!state.notesDirty) setText($('notes-status'), 'agent.notes_saved', { time: formatTime(new Date().toISOString()) });
+    } catch (err) {
+      if (state.caseView && state.caseView.id === caseId) state.notesDirty = true;
+      $('notes-status').textContent = `${t('agent.notes_failed')} ${errorText(err)}`;
+    }
+  });
+  return state.notesSaving;
+}
+
+function flushNotes() {
+  return saveNotes();
+}
+
+async function endCase() {
+  const outcome = $('case-outcome');
+  clearFieldError(outcome);
+  showNotice($('end-error'), null);
+  if (!outcome.value) {
+    setFieldError(outcome, 'agent.choose_outcome');
+    outcome.focus();
+    return;
+  }
+  const button = $('end-case');
+  button.disabled = true;
+  try {
+    await flushNotes();
+    await emit(state.socket, 'case:end', { case_id: state.caseView.id, outcome: outcome.value });
+    caseClosed();
+  } catch (err) {
+    showRawNotice($('end-error'), errorText(err));
+    if (err.code === 'invalid_state') await resume();
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ---- wiring ---------------------------------------------------------------------------------
+
+async function refreshCatalogue() {
+  $('catalogue-error').hidden = true;
+  try {
+    state.catalogue = await loadCatalogue();
+    fillCatalogueSelects(document, state.catalogue);
+    if (state.caseView) renderCase(state.caseView);
+  } catch (err) {
+    console.warn('catalogue unavailable', err);
+    $('catalogue-error').hidden = false;
+  }
+}
+
+function wire() {
+  document.getElementById('login-form').addEventListener('submit', onLogin);
+  for (const id of ['login-username', 'login-password']) {
+    $(id).addEventListener('input', () => clearFieldError($(id)));
+  }
+  $('sign-out').addEventListener('click', signOut);
+  $('agent-availability').addEventListener('change', onAvailability);
+  $('take-next').addEventListener('click', takeNext);
+  $('case-notes').addEventListener('input', () => {
+    state.notesDirty = true;
+    setText($('notes-status'), 'agent.notes_unsaved');
+    clearTimeout(state.notesTimer);
+    state.notesTimer = setTimeout(saveNotes, NOTES_DEBOUNCE_MS);
+  });
+  $('case-notes').addEventListener('blur', () => saveNotes());
+  $('case-outcome').addEventListener('change', () => clearFieldError($('case-outcome')));
+  $('end-case').addEventListener('click', endCase);
+  $('rejoin-call').addEventListener('click', () => resume());
+  $('catalogue-retry').addEventListener('click', refreshCatalogue);
+  $('loading-retry').addEventListener('click', () => {
+    const token = session('getItem', TOKEN_KEY);
+    if (token) startSession(token);
+    else showLogin();
+  });
+}
+
+async function main() {
+  await initI18n();
+  wire();
+  const catalogue = refreshCatalogue();
+  const token = session('getItem', TOKEN_KEY);
+  if (token) await startSession(token);
+  else showLogin();
+  await catalogue;
+}
+
+main().catch((err) => {
+  console.error(err);
+  showRawNotice($('loading-error'), t('error.internal'));
+});

@@ -1,0 +1,119 @@
+// Talking to the server: REST with fetch, socket.io with acknowledgements.
+// Every failure becomes an ApiError carrying a stable code (docs/protocol.md, "Error codes"),
+// plus the client-side codes "network" (no reply) and "timeout" (no ack within 10 s).
+
+import { io } from '/static/vendor/socket.io.esm.min.js';
+import { has, t } from './i18n.js';
+
+const ACK_TIMEOUT_MS = 10000;
+const TOKEN_CODES = new Set(['token_missing', 'token_invalid', 'token_expired']);
+
+export class ApiError extends Error {
+  constructor(code, message = '', field = undefined, status = undefined) {
+    super(message || code);
+    this.name = 'ApiError';
+    this.code = code;
+    this.field = field;
+    this.status = status;
+  }
+
+  /** Whether the token was refused, so it should be thrown away. */
+  get isTokenError() {
+    return TOKEN_CODES.has(this.code);
+  }
+}
+
+function fromBody(body, status) {
+  const error = body && typeof body === 'object' ? body.error : null;
+  if (error && typeof error.code === 'string') {
+    return new ApiError(error.code, error.message, error.field, status);
+  }
+  return new ApiError(status >= 500 ? 'internal' : 'bad_request', `HTTP ${status}`, undefined, status);
+}
+
+async function request(method, path, { body, token } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (token) headers.Authorization = `Bearer ${token}`;
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: 'same-origin',
+    });
+  } catch (err) {
+    throw new ApiError('network', String(err));
+  }
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) throw fromBody(data, response.status);
+  return data;
+}
+
+/** GET a JSON resource. */
+export function getJSON(path, token) {
+  return request('GET', path, { token });
+}
+
+/** POST a JSON body and return the JSON reply. */
+export function postJSON(path, body, token) {
+  return request('POST', path, { body, token });
+}
+
+/**
+ * Open the socket.io connection and wait for the first successful connect.
+ * Rejects with an ApiError when the server refuses the token (no retry makes sense then);
+ * network trouble is retried by socket.io itself, onWaiting() is called so the page can say so.
+ */
+export function connectSocket(token, { onWaiting } = {}) {
+  const socket = io({ auth: { token } });
+  return new Promise((resolve, reject) => {
+    const onConnect = () => {
+      socket.off('connect_error', onError);
+      resolve(socket);
+    };
+    const onError = (err) => {
+      const code = err && err.data && err.data.code;
+      if (code || !socket.active) {
+        socket.off('connect', onConnect);
+        socket.off('connect_error', onError);
+        socket.disconnect();
+        reject(new ApiError(code || 'network', err && err.message));
+        return;
+      }
+      if (onWaiting) onWaiting(err);
+    };
+    socket.once('connect', onConnect);
+    socket.on('connect_error', onError);
+  });
+}
+
+/**
+ * Emit an event with an acknowledgement and a 10 s deadline.
+ * Returns the ack ({ok: true, ...}); throws ApiError on {error} or on timeout.
+ */
+export async function emit(socket, event, payload = {}) {
+  let ack;
+  try {
+    ack = await socket.timeout(ACK_TIMEOUT_MS).emitWithAck(event, payload);
+  } catch (err) {
+    throw new ApiError('timeout', String(err));
+  }
+  if (ack && ack.error) throw fromBody(ack, 0);
+  if (!ack || typeof ack !== 'object') throw new ApiError('internal', `no ack body for ${event}`);
+  return ack;
+}
+
+/** A message for people: the translation of the error code, else the server's own message. */
+export function errorText(err) {
+  const code = err && err.code ? err.code : 'internal';
+  const key = `error.${code}`;
+  if (has(key)) return t(key);
+  return (err && err.message) || t('error.internal');
+}

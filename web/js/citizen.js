@@ -1,0 +1,461 @@
+// Citizen page: intake form -> waiting in the queue -> consultation -> rating.
+// The case token lives in localStorage, so a reload (or coming back later) resumes the same case.
+
+import { connectSocket, emit, errorText, getJSON, postJSON } from './api.js';
+import { Call } from './call.js';
+import { fillCatalogueSelects, loadCatalogue } from './catalogue.js';
+import { byTestId } from './dom.js';
+import { clearFieldError, clearFormErrors, setFieldError } from './form.js';
+import { has, initI18n, setText, t } from './i18n.js';
+import { showNotice, showRawNotice, showView, watchConnection } from './views.js';
+
+const TOKEN_KEY = 'parley.citizen';
+// The room the citizen left with "hang up", so a reload shows the rating, not the call again.
+const HUNG_UP_KEY = 'parley.citizen.hung_up_room';
+const PHONE_RE = /^1[3-9]\d{9}$/;
+const FIELDS = ['name', 'phone', 'service_type', 'category', 'mode', 'region', 'description'];
+
+const state = {
+  socket: null,
+  stopWatching: null,
+  call: null,
+  caseView: null,
+  room: null,
+  iceServers: null,
+  score: 0,
+  pendingRating: null,
+};
+
+const $ = (id) => byTestId(id);
+const form = () => document.getElementById('intake-form');
+const fieldFor = (name) => document.getElementById(`intake-${name.replace('_', '-')}`);
+
+function storage(method, key, value) {
+  try {
+    return localStorage[method](key, value);
+  } catch {
+    return null;
+  }
+}
+
+/** Strip what people type around a mobile number: spaces, dashes, a +86 prefix. */
+function normalizePhone(raw) {
+  return raw.replace(/[\s-]/g, '').replace(/^\+86/, '');
+}
+
+// ---- intake ---------------------------------------------------------------------------------
+
+async function refreshCatalogue() {
+  $('catalogue-error').hidden = true;
+  try {
+    fillCatalogueSelects(document, await loadCatalogue());
+  } catch (err) {
+    console.warn('catalogue unavailable', err);
+    $('catalogue-error').hidden = false;
+  }
+}
+
+function readIntake() {
+  const value = (name) => fieldFor(name).value;
+  return {
+    name: value('name').trim(),
+    phone: normalizePhone(value('phone')),
+    service_type: value('service_type'),
+    category: value('category'),
+    mode: value('mode'),
+    region: value('region'),
+    description: value('description').trim(),
+  };
+}
+
+/** Client-side checks mirroring the server's; returns [[field name, message key], ...]. */
+function validateIntake(body) {
+  const problems = [];
+  if (!body.name || body.name.length > 50) problems.push(['name', 'intake.invalid.name']);
+  if (!PHONE_RE.test(body.phone)) problems.push(['phone', 'intake.invalid.phone']);
+  for (const name of ['service_type', 'category', 'mode', 'region']) {
+    if (!body[name]) problems.push([name, `intake.invalid.${name}`]);
+  }
+  if (!body.description || body.description.length > 2000) {
+    problems.push(['description', 'intake.invalid.description']);
+  }
+  return problems;
+}
+
+function updateCounter(field, counter, max) {
+  setText(counter, 'form.count', { n: field.value.length, max });
+}
+
+async function submitIntake(event) {
+  event.preventDefault();
+  const intake = form();
+  clearFormErrors(intake);
+  showNotice($('intake-error'), null);
+  showNotice($('intake-notice'), null);
+  const body = readIntake();
+  const problems = validateIntake(body);
+  if (problems.length) {
+    for (const [name, key] of problems) setFieldError(fieldFor(name), key);
+    fieldFor(problems[0][0]).focus();
+    return;
+  }
+  const submit = $('intake-submit');
+  submit.disabled = true;
+  setText(submit, 'intake.submitting');
+  try {
+    const reply = await postJSON('/api/intake', body);
+    storage('setItem', TOKEN_KEY, reply.token);
+    storage('removeItem', HUNG_UP_KEY);
+    await startSession(reply.token);
+  } catch (err) {
+    if (err.field && FIELDS.includes(err.field)) {
+      const field = fieldFor(err.field);
+      const key = `intake.invalid.${err.field}`;
+      setFieldError(field, has(key) ? key : 'error.bad_request');
+      field.focus();
+    } else {
+      showRawNotice($('intake-error'), errorText(err));
+    }
+  } finally {
+    submit.disabled = false;
+    setText(submit, 'intake.submit');
+  }
+}
+
+function showIntake(noticeKey) {
+  if (noticeKey) showNotice($('intake-notice'), noticeKey, undefined, 'info');
+  showView('intake');
+}
+
+// ---- session --------------------------------------------------------------------------------
+
+function forgetCase() {
+  storage('removeItem', TOKEN_KEY);
+  storage('removeItem', HUNG_UP_KEY);
+  closeCall();
+  if (state.stopWatching) state.stopWatching();
+  if (state.socket) state.socket.disconnect();
+  Object.assign(state, { socket: null, stopWatching: null, caseView: null, room: null, pendingRating: null });
+  showNotice($('conn-status'), null);
+}
+
+async function startSession(token) {
+  showView('loading');
+  showNotice($('loading-error'), null);
+  $('loading-retry').hidden = true;
+  let socket;
+  try {
+    socket = await connectSocket(token, {
+      onWaiting: () => showNotice($('conn-status'), 'conn.connecting', undefined, 'info'),
+    });
+  } catch (err) {
+    if (err.isTokenError) {
+      forgetCase();
+      showIntake('intake.notice.session_expired');
+    } else {
+      showRawNotice($('loading-error'), errorText(err));
+      $('loading-retry').hidden = false;
+    }
+    return;
+  }
+  state.socket = socket;
+  state.stopWatching = watchConnection(socket, $('conn-status'));
+  socket.on('queue:update', renderQueue);
+  socket.on('case:matched', onMatched);
+  socket.on('case:ended', onEnded);
+  socket.on('connect_error', (err) => {
+    if (err && err.data && ['token_invalid', 'token_expired', 'token_missing'].includes(err.data.code)) {
+      forgetCase();
+      showIntake('intake.notice.session_expired');
+    }
+  });
+  // Anything may have happened while we were away: ask again.
+  socket.io.on('reconnect', () => resume());
+  await resume();
+}
+
+async function resume() {
+  const socket = state.socket;
+  if (!socket) return;
+  let ack;
+  try {
+    ack = await emit(socket, 'case:resume', {});
+  } catch (err) {
+    if (['forbidden', 'not_found'].includes(err.code) || err.isTokenError) {
+      forgetCase();
+      showIntake('intake.notice.session_expired');
+    } else if (document.body.dataset.currentView === 'loading') {
+      showRawNotice($('loading-error'), errorText(err));
+      $('loading-retry').hidden = false;
+    }
+    return;
+  }
+  if (socket !== state.socket) return;
+  applyCase(ack);
+}
+
+function applyCase({ case: caseView, queue, room, chat }) {
+  state.caseView = caseView;
+  if (room) state.room = room;
+  switch (caseView.status) {
+    case 'waiting':
+      closeCall();
+      renderQueue(queue);
+      showView('waiting');
+      break;
+    case 'in_consultation':
+      if (!room) {
+        // Matched, but the room is not ready yet: keep waiting, the match event follows.
+        renderQueue(queue);
+        showView('waiting');
+      } else if (storage('getItem', HUNG_UP_KEY) === room.room_id) {
+        showRating();
+      } else {
+        startCall(room, chat || []);
+      }
+      break;
+    case 'ended':
+      closeCall();
+      if (caseView.rating !== null && caseView.rating !== undefined) showDone();
+      else showRating();
+      break;
+    default:
+      // abandoned (left the queue) or anything unknown: start afresh.
+      forgetCase();
+      showIntake('intake.notice.left_queue');
+  }
+}
+
+// ---- waiting --------------------------------------------------------------------------------
+
+/** Human-readable estimate, e.g. "约 3 分钟". */
+function etaText(seconds) {
+  if (seconds === null || seconds === undefined || seconds < 0) return ['queue.eta.unknown'];
+  if (seconds < 60) return ['queue.eta.under_minute'];
+  const minutes = Math.round(seconds / 60);
+  if (minutes < 60) return ['queue.eta.minutes', { n: minutes }];
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  return rest ? ['queue.eta.hours_minutes', { h: hours, m: rest }] : ['queue.eta.hours', { h: hours }];
+}
+
+function renderQueue(queue) {
+  if (!queue) {
+    $('queue-position').textContent = '–';
+    setText($('queue-eta'), 'queue.eta.unknown');
+    return;
+  }
+  $('queue-position').textContent = String(queue.position);
+  setText($('queue-eta'), ...etaText(queue.eta_seconds));
+  if (typeof queue.waiting === 'number') setText($('queue-waiting-total'), 'waiting.total', { n: queue.waiting });
+  if (state.caseView) setText($('queue-case-id'), 'waiting.case_id', { id: state.caseView.id });
+}
+
+async function leaveQueue() {
+  const button = $('queue-leave');
+  button.disabled = true;
+  showNotice($('waiting-error'), null);
+  try {
+    await emit(state.socket, 'queue:leave', {});
+    forgetCase();
+    showIntake('intake.notice.left_queue');
+  } catch (err) {
+    if (err.code === 'invalid_state') await resume();
+    else showRawNotice($('waiting-error'), errorText(err));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ---- call -----------------------------------------------------------------------------------
+
+async function iceServers() {
+  if (!state.iceServers) {
+    try {
+      state.iceServers = (await getJSON('/api/config')).ice_servers || [];
+    } catch (err) {
+      // The worker's answer carries its own candidates; host candidates may still do.
+      console.warn('ICE configuration unavailable', err);
+      return [];
+    }
+  }
+  return state.iceServers;
+}
+
+async function startCall(room, chat) {
+  state.room = room;
+  if (state.call && state.call.roomId === room.room_id && !state.call.closed) {
+    showView('call', { focus: false });
+    return;
+  }
+  closeCall();
+  const servers = await iceServers();
+  if (!state.socket) return;
+  const call = new Call({
+    socket: state.socket,
+    room,
+    iceServers: servers,
+    container: document.getElementById('call-root'),
+    chat,
+    onHangup: () => {
+      storage('setItem', HUNG_UP_KEY, room.room_id);
+      state.call = null;
+      showRating();
+    },
+  });
+  state.call = call;
+  showView('call');
+  call.start().catch((err) => console.error('call start failed', err));
+}
+
+function closeCall() {
+  if (state.call) state.call.close();
+  state.call = null;
+}
+
+function onMatched({ case: caseView, room }) {
+  state.caseView = caseView;
+  storage('removeItem', HUNG_UP_KEY);
+  startCall(room, []);
+}
+
+function onEnded({ case_id: caseId }) {
+  if (state.caseView && state.caseView.id !== caseId) return;
+  closeCall();
+  if (state.caseView) state.caseView.status = 'ended';
+  if (state.pendingRating) {
+    submitRating(state.pendingRating);
+  } else if (document.body.dataset.currentView !== 'done') {
+    showRating();
+  }
+}
+
+// ---- rating ---------------------------------------------------------------------------------
+
+function showRating() {
+  const ended = state.caseView && state.caseView.status === 'ended';
+  $('rejoin-call').hidden = ended || !state.room;
+  if (!ended && !state.pendingRating) showNotice($('rating-pending'), 'rating.lawyer_wrapping_up');
+  else if (ended) showNotice($('rating-pending'), null);
+  if (document.body.dataset.currentView !== 'rating') {
+    selectScore(0);
+    showNotice($('rating-error'), null);
+    showView('rating');
+  }
+}
+
+function selectScore(score) {
+  state.score = score;
+  for (const button of document.querySelectorAll('.rating-btn')) {
+    button.setAttribute('aria-pressed', String(Number(button.dataset.score) === score));
+  }
+  if (score) {
+    const error = document.getElementById('rating-score-error');
+    error.hidden = true;
+  }
+}
+
+async function submitRating(payload) {
+  const submit = $('rating-submit');
+  submit.disabled = true;
+  showNotice($('rating-error'), null);
+  try {
+    await emit(state.socket, 'case:rate', payload);
+    state.pendingRating = null;
+    showDone();
+  } catch (err) {
+    if (err.code === 'already_rated') {
+      state.pendingRating = null;
+      showDone();
+    } else if (err.code === 'invalid_state' && state.caseView && state.caseView.status !== 'ended') {
+      // The lawyer has not closed the case yet; send it when case:ended arrives.
+      state.pendingRating = payload;
+      showNotice($('rating-pending'), 'rating.queued');
+    } else {
+      showRawNotice($('rating-error'), errorText(err));
+    }
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+function onRatingSubmit(event) {
+  event.preventDefault();
+  if (!state.score) {
+    const error = document.getElementById('rating-score-error');
+    setText(error, 'rating.choose_score');
+    error.hidden = false;
+    document.querySelector('.rating-btn').focus();
+    return;
+  }
+  const payload = { score: state.score };
+  const comment = document.getElementById('rating-comment').value.trim();
+  if (comment) payload.comment = comment.slice(0, 500);
+  submitRating(payload);
+}
+
+function showDone() {
+  closeCall();
+  showView('done');
+}
+
+function newCase() {
+  forgetCase();
+  form().reset();
+  clearFormErrors(form());
+  updateCounter(fieldFor('description'), $('intake-description-count'), 2000);
+  showIntake();
+}
+
+// ---- wiring ---------------------------------------------------------------------------------
+
+function wire() {
+  form().addEventListener('submit', submitIntake);
+  for (const name of FIELDS) {
+    const field = fieldFor(name);
+    field.addEventListener('input', () => {
+      if (field.getAttribute('aria-invalid') === 'true') clearFieldError(field);
+    });
+  }
+  const description = fieldFor('description');
+  description.addEventListener('input', () => updateCounter(description, $('intake-description-count'), 2000));
+  updateCounter(description, $('intake-description-count'), 2000);
+  const comment = document.getElementById('rating-comment');
+  comment.addEventListener('input', () => updateCounter(comment, $('rating-comment-count'), 500));
+  updateCounter(comment, $('rating-comment-count'), 500);
+
+  $('catalogue-retry').addEventListener('click', refreshCatalogue);
+  $('loading-retry').addEventListener('click', () => {
+    const token = storage('getItem', TOKEN_KEY);
+    if (token) startSession(token);
+    else showIntake();
+  });
+  $('queue-leave').addEventListener('click', leaveQueue);
+  for (const button of document.querySelectorAll('.rating-btn')) {
+    button.addEventListener('click', () => selectScore(Number(button.dataset.score)));
+  }
+  document.getElementById('rating-form').addEventListener('submit', onRatingSubmit);
+  $('rejoin-call').addEventListener('click', () => {
+    storage('removeItem', HUNG_UP_KEY);
+    resume();
+  });
+  $('new-case').addEventListener('click', newCase);
+}
+
+async function main() {
+  await initI18n();
+  wire();
+  const catalogue = refreshCatalogue();
+  const token = storage('getItem', TOKEN_KEY);
+  if (token) {
+    await startSession(token);
+  } else {
+    showView('intake', { focus: false });
+  }
+  await catalogue;
+}
+
+main().catch((err) => {
+  console.error(err);
+  showRawNotice($('loading-error'), t('error.internal'));
+});

@@ -107,9 +107,11 @@ def ice_servers_from_dicts(servers: Sequence[Mapping[str, Any]]) -> list[RTCIceS
             url_list = list(urls)
         else:
             raise ValueError(f"ICE server needs 'urls' (a string or a list of strings): {entry!r}")
-        unknown = set(entry) - {"urls", "username", "credential"}
+        unknown = set(entry) - {"urls", "username", "credential", "credentialType"}
         if unknown:
             raise ValueError(f"ICE server has unknown keys {sorted(unknown)}")
+        if entry.get("credentialType", "password") != "password":
+            raise ValueError("only credentialType 'password' is supported")
         username = entry.get("username")
         credential = entry.get("credential")
         if any(u.startswith(("turn:", "turns:")) for u in url_list) and (

@@ -155,8 +155,7 @@ class _EncoderHook:
 def install_codec_hooks() -> CodecRegistry:
     """Install the hooks into aiortc if not yet there (idempotent) and return their registry."""
     current = getattr(rtcrtpreceiver, DECODER_LOOKUP)
-    if isinstance(getattr(current, "registry", None), CodecRegistry) or getattr(
-            current, _HOOK_MARK, False):
+    if getattr(current, _HOOK_MARK, False):
         registry: CodecRegistry = current.registry
         return registry
     registry = CodecRegistry()

@@ -151,18 +151,14 @@ class LocalMediaWorker:
         offer = check_offer(message.sdp, allow_private_candidates=self._allow_private)
         pid = message.participant_id
         async with room.lock:
+            # The new connection is made first: a bad re-offer leaves the old one working.
+            peer = await self._open_peer(room, pid, offer)
             old = room.peers.get(pid)
+            room.peers[pid] = peer  # a reconnect keeps the participant's place in join order
+            self._reroute(room)
             if old is not None:
                 # Reload or reconnect: the browser's old connection is gone or going.
                 await old.close()
-            try:
-                peer = await self._open_peer(room, pid, offer)
-            except BaseException:
-                room.peers.pop(pid, None)
-                self._reroute(room)
-                raise
-            room.peers[pid] = peer  # keeps the participant's place in the join order
-            self._reroute(room)
             return Answer(sdp=peer.pc.localDescription.sdp)
 
     async def _open_peer(self, room: _Room, pid: ParticipantId, offer: Offer) -> Peer:
@@ -222,25 +218,29 @@ class LocalMediaWorker:
 
     async def _add_candidate(self, message: AddCandidate) -> Reply:
         room = self._room(message.room_id)
-        peer = room.peers.get(message.participant_id)
-        if peer is None:
-            raise MediaWorkerError("no_offer", "no peer connection yet: send the offer first")
         if not message.candidate.strip():
-            await peer.pc.addIceCandidate(None)  # end of candidates
-            return Ack()
-        try:
-            body = check_candidate(message.candidate, allow_private=self._allow_private)
-            candidate = candidate_from_sdp(body)
-        except (CandidateError, AssertionError, ValueError, IndexError) as exc:
-            raise MediaWorkerError("bad_candidate", str(exc) or "malformed candidate") from exc
-        candidate.sdpMid = message.sdp_mid
-        candidate.sdpMLineIndex = message.sdp_mline_index
-        if candidate.sdpMid is None and candidate.sdpMLineIndex is None:
-            candidate.sdpMLineIndex = 0  # everything is bundled on the first m-line
-        try:
-            await peer.pc.addIceCandidate(candidate)
-        except Exception as exc:
-            raise MediaWorkerError("bad_candidate", f"candidate refused: {exc}") from exc
+            candidate = None  # the browser's end-of-candidates marker
+        else:
+            try:
+                body = check_candidate(message.candidate, allow_private=self._allow_private)
+                candidate = candidate_from_sdp(body)
+            except (CandidateError, AssertionError, ValueError, IndexError) as exc:
+                raise MediaWorkerError("bad_candidate",
+                                       str(exc) or "malformed candidate") from exc
+            candidate.sdpMid = message.sdp_mid
+            candidate.sdpMLineIndex = message.sdp_mline_index
+            if candidate.sdpMid is None and candidate.sdpMLineIndex is None:
+                candidate.sdpMLineIndex = 0  # everything is bundled on the first m-line
+        # Under the room lock: a candidate trickled while the offer is still being answered
+        # waits for that answer and reaches the new connection, not the one it replaces.
+        async with room.lock:
+            peer = room.peers.get(message.participant_id)
+            if peer is None:
+                raise MediaWorkerError("no_offer", "no peer connection yet: send the offer first")
+            try:
+                await peer.pc.addIceCandidate(candidate)
+            except Exception as exc:
+                raise MediaWorkerError("bad_candidate", f"candidate refused: {exc}") from exc
         return Ack()
 
     async def _leave(self, message: Leave) -> Reply:

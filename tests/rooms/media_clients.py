@@ -60,6 +60,7 @@ class Client:
         self.pc = RTCPeerConnection()
         self.video_frames: list[av.VideoFrame] = []
         self.audio_frames = 0
+        self.received_video = 0  # total, unlike video_frames which keeps the last 50
         self._consumers: list[asyncio.Task[None]] = []
         self.pc.addTrack(AudioStreamTrack())
         if video:
@@ -75,6 +76,7 @@ class Client:
                 frame = await track.recv()
                 if isinstance(frame, av.VideoFrame):
                     self.video_frames.append(frame)
+                    self.received_video += 1
                     del self.video_frames[:-50]  # keep memory flat
                 else:
                     self.audio_frames += 1

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from media_clients import Client, eventually, mean_luma
 
 from rooms.media.local import LocalMediaWorker
 from rooms.messages import Ack, GetStats, Leave, OpenRoom, RoomId, WorkerStats
+from tests.rooms.media_clients import Client, eventually, mean_luma
 
 ROOM = RoomId("room-1")
 DARK, BRIGHT = 50, 200

@@ -13,10 +13,10 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from media_clients import Client, eventually
 
 from rooms.media.local import LocalMediaWorker
 from rooms.messages import Ack, GetStats, OpenRoom, RoomId, WorkerStats
+from tests.rooms.media_clients import Client, eventually
 
 ROOM = RoomId("lossy")
 LOSS = 0.10

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiortc import RTCPeerConnection
-from media_clients import Client
 
 from rooms.media.local import LocalMediaWorker
 from rooms.messages import (
@@ -24,6 +23,7 @@ from rooms.messages import (
     RoomId,
     WorkerStats,
 )
+from tests.rooms.media_clients import Client
 
 ROOM = RoomId("r")
 ALICE = ParticipantId("alice")

@@ -102,7 +102,9 @@ def test_ice_servers_from_dicts() -> None:
     assert servers[0].urls == ["stun:stun.example.org:3478"]
     assert servers[1].username == "u" and servers[1].credential == "c"
     assert ice_servers_from_dicts([]) == []
-    for bad in ({"urls": []}, {"urls": 5}, {"urls": "turn:x"}, {"urls": "stun:x", "pwd": 1}):
+    bads: list[dict[str, object]] = [
+        {"urls": []}, {"urls": 5}, {"urls": "turn:x"}, {"urls": "stun:x", "pwd": 1}]
+    for bad in bads:
         with pytest.raises(ValueError):
             ice_servers_from_dicts([bad])
 

@@ -57,6 +57,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> w
     media = LocalMediaWorker(
         ice_servers=list(settings.ice_servers),
         allow_private_candidates=settings.allow_private_candidates,
+        inbound_loss=settings.lab_inbound_loss,
     )
     origins = sorted({settings.public_url, f"http://{settings.host}:{settings.port}",
                       f"http://127.0.0.1:{settings.port}", f"http://localhost:{settings.port}"})

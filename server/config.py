@@ -34,6 +34,7 @@ class Settings:
     staff_token_ttl_s: int = 12 * 3600
     citizen_token_ttl_s: int = 7 * 24 * 3600
     default_handle_time_s: float = 300.0
+    lab_inbound_loss: float = 0.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -63,6 +64,7 @@ class Settings:
                 environ.get("PARLEY_ICE_ALLOW_PRIVATE"),
                 default=_is_private_host(parsed.hostname),
             ),
+            lab_inbound_loss=_parse_loss(environ.get("PARLEY_LAB_INBOUND_LOSS")),
         )
 
 
@@ -115,6 +117,18 @@ def _parse_ice_servers(raw: str | None) -> tuple[dict[str, Any], ...]:
     ):
         raise ConfigError('PARLEY_ICE_SERVERS must be a JSON list of {"urls": ...} objects')
     return tuple(value)
+
+
+def _parse_loss(raw: str | None) -> float:
+    if not raw:
+        return 0.0
+    try:
+        rate = float(raw)
+    except ValueError:
+        raise ConfigError(f"PARLEY_LAB_INBOUND_LOSS must be a number, got {raw!r}") from None
+    if not 0.0 <= rate <= 0.5:
+        raise ConfigError(f"PARLEY_LAB_INBOUND_LOSS must be between 0 and 0.5, got {rate}")
+    return rate
 
 
 def _parse_bool(name: str, raw: str | None, default: bool) -> bool:

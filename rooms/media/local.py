@@ -19,9 +19,11 @@ from aiortc.contrib.media import MediaRelay
 from aiortc.sdp import candidate_from_sdp
 
 from rooms.ice import CandidateError, check_candidate, ice_servers_from_dicts
+from rooms.media.answer import enable_opus_fec
 from rooms.media.codec_audit import install_codec_hooks
 from rooms.media.counters import MediaCounters
 from rooms.media.forwarding import ForwardingTrack
+from rooms.media.lab import InboundLoss, inject_inbound_loss
 from rooms.media.offer import MEDIA_KINDS, Offer, bad_sdp, check_offer, preferred_codecs
 from rooms.media.passthrough import ReceiverState
 from rooms.media.peer import Peer, Publication
@@ -65,13 +67,16 @@ class LocalMediaWorker:
 
     ``ice_servers``: RTCIceServer-like dicts ``{urls, username?, credential?}`` the worker
     gathers through (STUN/TURN). ``allow_private_candidates``: accept client candidates with
-    private, loopback or link-local addresses (labs and tests only). Constructing a worker
+    private, loopback or link-local addresses (labs and tests only). ``inbound_loss``: drop
+    that share of incoming RTP packets (loss tests only, ``rooms.media.lab``). Constructing a worker
     installs the codec hooks into aiortc once per process (``codec_audit``).
     """
 
     def __init__(self, ice_servers: Sequence[Mapping[str, Any]],
                  allow_private_candidates: bool, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 inbound_loss: float = 0.0) -> None:
+        self._inbound_loss = InboundLoss(inbound_loss) if inbound_loss else None
         self._ice_servers = ice_servers_from_dicts(ice_servers)
         self._allow_private = allow_private_candidates
         self._clock = clock
@@ -159,7 +164,7 @@ class LocalMediaWorker:
             if old is not None:
                 # Reload or reconnect: the browser's old connection is gone or going.
                 await old.close()
-            return Answer(sdp=peer.pc.localDescription.sdp)
+            return Answer(sdp=enable_opus_fec(peer.pc.localDescription.sdp))
 
     async def _open_peer(self, room: _Room, pid: ParticipantId, offer: Offer) -> Peer:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
@@ -196,6 +201,8 @@ class LocalMediaWorker:
         publication.nacks = patch_receiver(transceiver.receiver, state,
                                            publication.request_keyframe, self._clock)
         self._registry.own_receiver(transceiver.receiver, state, self._counters)
+        if self._inbound_loss is not None:
+            inject_inbound_loss(transceiver.receiver, self._inbound_loss)
         self._registry.own_sender(transceiver.sender, self._counters)
         track = ForwardingTrack(kind, self._counters, self._clock)
         transceiver.sender.replaceTrack(track)

@@ -1,0 +1,294 @@
+"""One contract for every RoutingStore backend: memory, and Redis on the real server.
+
+``handles`` gives a second handle on the same state: for Redis another client and store object
+on the same prefix, as a second process would have; for memory the same object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+
+import pytest
+from redis.asyncio import Redis
+
+from server.catalogue import Mode
+from signaling.routing import lifecycle
+from signaling.routing.engine import RoutingEngine
+from signaling.routing.memory import MemoryRoutingStore
+from signaling.routing.model import AgentId, AgentState, PriorityClass, RoutingConfig, TaskId
+from signaling.routing.redis_store import RedisRoutingStore
+from signaling.routing.regions import GANZHOU
+from signaling.routing.store import RoutingStore, create_routing_store
+from tests.contracts.conftest import REDIS_URL, _unavailable
+from tests.signaling.routing.factories import T0, agent, task
+
+Handles = Callable[[], Awaitable[RoutingStore]]
+CONFIG = RoutingConfig()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def handles(request: pytest.FixtureRequest) -> AsyncIterator[Handles]:
+    if request.param == "memory":
+        store = MemoryRoutingStore()
+
+        async def same() -> RoutingStore:
+            return store
+
+        yield same
+        return
+    probe = Redis.from_url(REDIS_URL)
+    try:
+        await probe.ping()
+    except OSError as exc:
+        await probe.aclose()
+        _unavailable("Redis", exc)
+    prefix = f"test:{uuid.uuid4().hex}"
+    opened: list[RoutingStore] = []
+
+    async def another() -> RoutingStore:
+        store = create_routing_store(REDIS_URL, prefix)
+        opened.append(store)
+        return store
+
+    yield another
+    keys = [k async for k in probe.scan_iter(f"{prefix}:*")]
+    if keys:
+        await probe.delete(*keys)
+    for store in opened:
+        await store.close()
+    await probe.aclose()
+
+
+@pytest.fixture
+async def store(handles: Handles) -> RoutingStore:
+    return await handles()
+
+
+def ids(tasks: list[lifecycle.Task]) -> list[str]:
+    return [t.task_id for t in tasks]
+
+
+async def test_tasks_in_service_order_and_add_is_idempotent(store: RoutingStore) -> None:
+    for t in (task("n2", 2), task("n1", 1), task("u", 9, priority=PriorityClass.URGENT_RISK),
+              task("e", 5, priority=PriorityClass.ELDERLY), task("n0", 1)):
+        assert await store.add_task(t)
+    assert not await store.add_task(task("n1", 0))
+    assert ids(await store.tasks()) == ["u", "e", "n0", "n1", "n2"]
+    assert ids(list((await store.view()).index.in_order())) == ["u", "e", "n0", "n1", "n2"]
+    assert await store.get_task(TaskId("n1")) == task("n1", 1)
+
+
+async def test_update_keeps_the_place(store: RoutingStore) -> None:
+    await store.add_task(task("a", 1))
+    await store.add_task(task("b", 2))
+    assert await store.update_task(lifecycle.request_callback(task("a", 1), T0 + 5))
+    assert not await store.update_task(task("zz", 0))
+    got = await store.tasks()
+    assert ids(got) == ["a", "b"] and got[0].callback
+
+
+async def test_agent_versions_are_compare_and_set(store: RoutingStore) -> None:
+    first = await store.put_agent(agent("a"))
+    changed = await store.update_agent(replace(first, state=AgentState.AWAY))
+    assert changed is not None and changed.version == first.version + 1
+    assert await store.update_agent(replace(first, state=AgentState.AVAILABLE)) is None  # stale
+    assert await store.update_agent(agent("unknown")) is None
+    assert await store.get_agent(AgentId("a")) == changed
+    assert [a.agent_id for a in await store.agents()] == ["a"]
+
+
+async def test_claim_offers_the_first_free_candidate(store: RoutingStore) -> None:
+    for name in ("t1", "t2", "t3"):
+        await store.add_task(task(name, int(name[1])))
+    a = await store.put_agent(agent("a"))
+    b = await store.put_agent(agent("b"))
+    _, a_offered = lifecycle.make_offer(task("t1"), a, T0, CONFIG)
+    offer = await store.claim(a_offered, [TaskId("t1"), TaskId("t2")], T0 + 1.25, T0 + 21.25)
+    assert offer == lifecycle.Offer(TaskId("t1"), AgentId("a"), T0 + 1.25, T0 + 21.25)
+    stored_a = await store.get_agent(AgentId("a"))
+    assert stored_a is not None and stored_a.state is AgentState.OFFERED
+    # a second offer to the same agent is refused, even with a fresh version
+    assert await store.claim(stored_a, [TaskId("t3")], T0, T0 + 20) is None
+    # another agent falls through to the next candidate; none left -> None
+    _, b_offered = lifecycle.make_offer(task("t1"), b, T0, CONFIG)
+    offer_b = await store.claim(b_offered, [TaskId("t1"), TaskId("t2")], T0, T0 + 20)
+    assert offer_b is not None and offer_b.task_id == "t2"
+    c = await store.put_agent(agent("c"))
+    assert await store.claim(c, [TaskId("t1"), TaskId("t2"), TaskId("gone")], T0, T0 + 20) is None
+    # a stale agent version is refused
+    assert await store.claim(replace(c, version=c.version - 1), [TaskId("t3")], T0, T0 + 20) is None
+    assert {o.task_id for o in await store.offers()} == {"t1", "t2"}
+    assert set((await store.view()).offers) == {"t1", "t2"}
+
+
+async def test_resolve_accept_decline_and_stale(store: RoutingStore) -> None:
+    t1, t2 = task("t1", 1), task("t2", 2)
+    await store.add_task(t1)
+    await store.add_task(t2)
+    a = await store.put_agent(agent("a"))
+    offer, offered = lifecycle.make_offer(t1, a, T0 + 3, CONFIG)
+    offer = await store.claim(offered, [t1.task_id], offer.offered_at, offer.deadline)
+    assert offer is not None
+    held = await store.get_agent(AgentId("a"))
+    assert held is not None
+    back, settled = lifecycle.decline(offer, t1, held, T0 + 4, CONFIG)
+    assert await store.resolve(offer, back, replace(settled, version=held.version - 1)) is None
+    stored = await store.resolve(offer, back, settled)
+    assert stored is not None and stored.state is AgentState.AVAILABLE
+    assert await store.resolve(offer, back, stored) is None  # no longer in flight
+    assert ids(await store.tasks()) == ["t1", "t2"] and (await store.tasks())[0].excluded
+    # accept takes the task out of the queue
+    offer2, offered2 = lifecycle.make_offer(t2, stored, T0 + 5, CONFIG)
+    offer2 = await store.claim(offered2, [t2.task_id], offer2.offered_at, offer2.deadline)
+    assert offer2 is not None
+    held2 = await store.get_agent(AgentId("a"))
+    assert held2 is not None
+    _, busy = lifecycle.accept(offer2, t2, held2, T0 + 6)
+    assert await store.resolve(offer2, None, busy) is not None
+    assert ids(await store.tasks()) == ["t1"] and await store.offers() == []
+
+
+async def test_remove_voids_the_offer(store: RoutingStore) -> None:
+    await store.add_task(task("t", 1))
+    a = await store.put_agent(agent("a"))
+    _, offered = lifecycle.make_offer(task("t", 1), a, T0, CONFIG)
+    assert await store.claim(offered, [TaskId("t")], T0, T0 + 20) is not None
+    removed = await store.remove_task(TaskId("t"))
+    assert removed is not None and removed.offer is not None and removed.offer.agent_id == "a"
+    assert await store.remove_task(TaskId("t")) is None
+    assert await store.offers() == []
+    # the agent's offer slot is free again
+    await store.add_task(task("u", 2))
+    fresh = await store.get_agent(AgentId("a"))
+    assert fresh is not None
+    assert await store.claim(lifecycle.withdraw(removed.offer, fresh), [TaskId("u")], T0, T0 + 9)
+
+
+async def test_a_second_process_sees_the_changes(handles: Handles) -> None:
+    one, two = await handles(), await handles()
+    await one.add_task(task("a", 1))
+    assert ids(list((await two.view()).index.in_order())) == ["a"]
+    await one.add_task(task("b", 0))
+    await one.update_task(lifecycle.request_callback(task("a", 1), T0))
+    await one.remove_task(TaskId("b"))
+    await one.add_task(task("c", 3))
+    view = await two.view()
+    assert ids(list(view.index.in_order())) == ["a", "c"] and view.index.get(TaskId("a")).callback  # type: ignore[union-attr]
+
+
+async def test_rebuild_replaces_everything(store: RoutingStore) -> None:
+    await store.add_task(task("old", 1))
+    a = await store.put_agent(agent("a"))
+    await store.claim(a, [TaskId("old")], T0, T0 + 20)
+    await store.rebuild([task("n2", 2), task("n1", 1)], [agent("b")])
+    view = await store.view()
+    assert ids(list(view.index.in_order())) == ["n1", "n2"]
+    assert list(view.agents) == ["b"] and dict(view.offers) == {}
+    b = view.agents[AgentId("b")]
+    assert await store.update_agent(replace(b, state=AgentState.AWAY)) is not None
+
+
+async def test_flush_mid_queue_then_rebuild_gives_the_same_order(handles: Handles) -> None:
+    store = await handles()
+    database = [task(f"c{i:02}", (i * 7) % 11, priority=list(PriorityClass)[i % 5]) for i in range(30)]
+    for t in database:
+        await store.add_task(t)
+    before = ids(list((await store.view()).index.in_order()))
+    if isinstance(store, RedisRoutingStore):  # Redis loses everything (restart without persistence)
+        redis = Redis.from_url(REDIS_URL)
+        await redis.delete(*store.keys.all())
+        await redis.aclose()
+        assert len((await store.view()).index) == 0  # the mirror notices
+    await store.rebuild(database, [agent("a")])
+    assert ids(list((await store.view()).index.in_order())) == before
+    assert ids(await (await handles()).tasks()) == before
+
+
+async def test_a_trimmed_feed_makes_the_mirror_reload(handles: Handles) -> None:
+    one, two = await handles(), await handles()
+    await one.add_task(task("a", 1))
+    await two.view()
+    for i in range(5):
+        await one.add_task(task(f"b{i}", 2 + i))
+    if isinstance(one, RedisRoutingStore):
+        redis = Redis.from_url(REDIS_URL)
+        await redis.xtrim(one.keys.feed, maxlen=2)
+        await redis.aclose()
+    assert ids(list((await two.view()).index.in_order())) == ["a", "b0", "b1", "b2", "b3", "b4"]
+
+
+async def test_many_agents_claiming_at_once_never_share_a_task(handles: Handles) -> None:
+    """100 agents, spread over 4 handles (processes), claim at the same moment, each passing the
+    same 8 candidates: 60 tasks, so 60 win one task each and 40 get nothing."""
+    stores = [await handles() for _ in range(4)]
+    for i in range(60):
+        await stores[0].add_task(task(f"t{i:02}", i))
+    agents = [await stores[0].put_agent(agent(f"a{i:03}")) for i in range(100)]
+    candidates = [TaskId(f"t{i:02}") for i in range(60)]
+
+    async def one(i: int) -> lifecycle.Offer | None:
+        offered = replace(agents[i], state=AgentState.OFFERED)
+        mine = candidates[(i * 7) % 60:][:8] + candidates[:8]
+        for attempt in range(0, 60, 8):  # fall through the list as a real claimer would
+            got = await stores[i % 4].claim(offered, mine if attempt == 0 else candidates[attempt:attempt + 8],
+                                            T0, T0 + 20)
+            if got is not None:
+                return got
+        return None
+
+    results = await asyncio.gather(*(one(i) for i in range(100)))
+    won = [r for r in results if r is not None]
+    assert len({o.task_id for o in won}) == len(won) == 60
+    assert len({o.agent_id for o in won}) == 60
+    assert {o.task_id for o in await stores[1].offers()} == set(candidates)
+
+
+async def test_engine_round_trip(handles: Handles) -> None:
+    """The shell over each backend: offer, decline to the next agent, accept, take next, leave."""
+    engine = RoutingEngine(await handles(), config=CONFIG, graph=GANZHOU)
+    await engine.sign_in(agent("a", idle=0), T0)
+    await engine.sign_in(agent("b", idle=0), T0 + 1)  # idle since later
+    await engine.join(task("t1", 10))
+    await engine.join(task("t2", 11, mode=Mode.TEXT))
+    offers = await engine.dispatch(T0 + 12)
+    assert [(o.task_id, o.agent_id) for o in offers] == [("t1", "a"), ("t2", "b")]
+    assert await engine.dispatch(T0 + 12) == []  # nothing new: no double offer
+    declined = await engine.decline(TaskId("t1"), AgentId("a"), T0 + 13)
+    assert declined is not None and declined.agent.state is AgentState.AVAILABLE
+    assert await engine.accept(TaskId("t1"), AgentId("a"), T0 + 13) is None  # no longer offered
+    accepted = await engine.accept(TaskId("t2"), AgentId("b"), T0 + 14)
+    assert accepted is not None and accepted.agent.state is AgentState.BUSY
+    # b (a text chat) has room for more text; t1 is a video: a excluded, b full for video
+    assert await engine.dispatch(T0 + 15) == []
+    await engine.join(task("t3", 16, mode=Mode.TEXT))
+    pulled = await engine.take_next(AgentId("b"), T0 + 17)
+    assert pulled is not None and pulled.task.task_id == "t3" and len(pulled.agent.contacts) == 2
+    # a times out nothing; the citizen of t1 leaves
+    gone = await engine.leave(TaskId("t1"), T0 + 100)
+    assert gone is not None and gone.waited_s == 90
+    assert await engine.take_next(AgentId("a"), T0 + 101) is None
+
+
+async def test_engine_timeouts_and_away(handles: Handles) -> None:
+    engine = RoutingEngine(await handles(), config=CONFIG, graph=GANZHOU)
+    await engine.sign_in(agent("a"), T0)
+    now = T0 + 1
+    for n in range(CONFIG.missed_offers_before_away):
+        await engine.join(task(f"t{n}", n))
+        [offer] = await engine.dispatch(now)
+        assert offer.agent_id == "a"
+        assert await engine.expire(offer.deadline - 0.5) == []
+        [missed] = await engine.expire(offer.deadline)
+        now = offer.deadline + 1
+    assert missed.agent.state is AgentState.AWAY and missed.agent.missed_offers == 3
+    assert await engine.dispatch(now) == []
+    await engine.set_available(AgentId("a"), now)
+    await engine.sign_in(agent("b"), now)
+    offers = await engine.dispatch(now + 1)
+    # a is excluded from the three tasks it missed for exclusion_s: b gets the first
+    assert [(o.task_id, o.agent_id) for o in offers] == [("t0", "b")]
+    away = await engine.set_away(AgentId("b"))  # withdraws b's offer first
+    assert away.state is AgentState.AWAY and await (await handles()).offers() == []

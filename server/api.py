@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import time
@@ -11,12 +12,16 @@ from typing import Any
 
 from aiohttp import web
 
+from rooms.messages import GetStats, WorkerStats
 from server import catalogue
 from server.cases import case_resource
 from server.errors import ParleyError
+from server.metrics import gauge, labelled, render
 from server.keys import (
     CASES_KEY,
     CONSULTATION_KEY,
+    COUNTERS_KEY,
+    MEDIA_KEY,
     SETTINGS_KEY,
     USERS_KEY,
 )
@@ -36,6 +41,7 @@ ROUTES: dict[tuple[str, str], Action | None] = {
     ("POST", "/api/login"): None,
     ("GET", "/api/cases/{case_id}"): Action.READ_CASE,
     ("GET", "/healthz"): None,
+    ("GET", "/metrics"): Action.READ_METRICS,
 }
 
 
@@ -136,6 +142,47 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def get_metrics(request: web.Request) -> web.Response:
+    # A scraper on the same host needs no token; from elsewhere, a supervisor's.
+    if not _from_loopback(request):
+        require(principal_of(request), Action.READ_METRICS)
+    live = await request.app[CONSULTATION_KEY].live_figures()
+    stats = await request.app[MEDIA_KEY].request(GetStats())
+    counters = request.app[COUNTERS_KEY]
+    metrics = [
+        gauge("parley_queue_waiting", "Cases waiting in the queue", live["waiting"]),
+        gauge("parley_agents_on_duty", "Lawyers online and available or in a call (this process)",
+              live["agents_on_duty"]),
+        gauge("parley_agents_free", "Lawyers online and free (this process)", live["agents_free"]),
+        labelled("parley_socket_events_total", "counter", "Socket events handled", "event",
+                 dict(counters.events)),
+        labelled("parley_socket_errors_total", "counter", "Socket events refused, by error code",
+                 "code", dict(counters.errors)),
+    ]
+    if isinstance(stats, WorkerStats):
+        metrics += [
+            gauge("parley_media_rooms", "Rooms on this media worker", stats.rooms),
+            gauge("parley_media_peer_connections", "WebRTC peer connections", stats.peer_connections),
+            labelled("parley_media_forwarded_frames_total", "counter", "Encoded frames forwarded",
+                     "kind", stats.forwarded_frames),
+            gauge("parley_media_decoded_frames_total", "Frames the worker decoded (must be 0)",
+                  stats.decoded_frames),
+            gauge("parley_media_encoded_frames_total", "Frames the worker encoded (must be 0)",
+                  stats.encoded_frames),
+            gauge("parley_media_keyframe_requests_total", "Keyframe requests sent to publishers",
+                  stats.keyframe_requests),
+        ]
+    return web.Response(text=render(metrics), content_type="text/plain", charset="utf-8",
+                        headers={"X-Prometheus-Version": "0.0.4"})
+
+
+def _from_loopback(request: web.Request) -> bool:
+    try:
+        return request.remote is not None and ipaddress.ip_address(request.remote).is_loopback
+    except ValueError:
+        return False
+
+
 def add_routes(app: web.Application) -> None:
     handlers: dict[tuple[str, str], Callable[[web.Request], Awaitable[web.StreamResponse]]] = {
         ("GET", "/api/catalogue"): get_catalogue,
@@ -144,6 +191,7 @@ def add_routes(app: web.Application) -> None:
         ("POST", "/api/login"): post_login,
         ("GET", "/api/cases/{case_id}"): get_case,
         ("GET", "/healthz"): healthz,
+        ("GET", "/metrics"): get_metrics,
     }
     assert handlers.keys() == ROUTES.keys()
     for (method, path), handler in handlers.items():

@@ -15,9 +15,11 @@ from server.api import add_routes, error_middleware
 from server.cases import CaseRepository
 from server.config import Settings
 from server.db import Database
+from server.metrics import EventCounters
 from server.keys import (
     CASES_KEY,
     CONSULTATION_KEY,
+    COUNTERS_KEY,
     DATABASE_KEY,
     MEDIA_KEY,
     QUEUE_KEY,
@@ -75,7 +77,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> w
         notifier=SocketNotifier(sio), clock=clock,
         default_handle_s=settings.default_handle_time_s,
     )
-    SocketEvents(sio, consultation, settings.secret_key)
+    counters = EventCounters()
+    SocketEvents(sio, consultation, settings.secret_key, counters)
     sio.attach(app)
 
     app[SETTINGS_KEY] = settings
@@ -85,6 +88,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> w
     app[QUEUE_KEY] = queue
     app[MEDIA_KEY] = media
     app[CONSULTATION_KEY] = consultation
+    app[COUNTERS_KEY] = counters
 
     add_routes(app)
     _add_pages(app)

@@ -8,6 +8,7 @@ from rooms.worker import MediaWorker
 from server.cases import CaseRepository
 from server.config import Settings
 from server.db import Database
+from server.metrics import EventCounters
 from server.users import UserRepository
 from signaling.consultation import ConsultationService
 from signaling.queue import QueueStore
@@ -19,3 +20,4 @@ USERS_KEY = web.AppKey("users", UserRepository)
 QUEUE_KEY = web.AppKey("queue", QueueStore)
 MEDIA_KEY = web.AppKey("media", MediaWorker)
 CONSULTATION_KEY = web.AppKey("consultation", ConsultationService)
+COUNTERS_KEY = web.AppKey("counters", EventCounters)

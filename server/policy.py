@@ -36,6 +36,7 @@ class Action(StrEnum):
     ROOM_CHAT = "room.chat"
     ROOM_NEGOTIATE = "room.negotiate"
     ROOM_HANGUP = "room.hangup"
+    READ_METRICS = "metrics.read"
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ ACCESS: dict[Action, frozenset[Role]] = {
     Action.ROOM_CHAT: frozenset({Role.CITIZEN, Role.LAWYER}),
     Action.ROOM_NEGOTIATE: frozenset({Role.CITIZEN, Role.LAWYER}),
     Action.ROOM_HANGUP: frozenset({Role.CITIZEN, Role.LAWYER}),
+    Action.READ_METRICS: frozenset({Role.SUPERVISOR}),
 }
 
 

@@ -137,6 +137,12 @@ class ConsultationService:
         await self._queue.remove(me.case_id)
         await self.push_queue()
 
+    async def live_figures(self) -> dict[str, int]:
+        """This process's live queue and presence figures (for /metrics)."""
+        on_duty, free = self._presence.counts()
+        return {"waiting": len(await self._queue.entries()), "agents_on_duty": on_duty,
+                "agents_free": free}
+
     # --- citizen -------------------------------------------------------------------------
 
     async def resume_citizen(self, me: Principal) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 import socketio
 
 from server.errors import ParleyError
+from server.metrics import EventCounters
 from server.policy import Action, Principal, Role
 from server.tokens import verify
 from server.validation import check_size, parse
@@ -53,8 +54,10 @@ class SocketEvents:
         sio: socketio.AsyncServer,
         service: ConsultationService,
         secret_key: bytes,
+        counters: EventCounters,
     ) -> None:
         self._sio = sio
+        self._counters = counters
         self._service = service
         self._key = secret_key
         self._principals: dict[str, Principal] = {}
@@ -121,12 +124,15 @@ class SocketEvents:
                     raise ParleyError("bad_request", "每个事件只接受一个参数 / one payload only")
                 check_size(data)
                 result = await handler(principal, data)
+                self._counters.handled(event, None)
                 return {"ok": True, **result}
             except ParleyError as exc:
+                self._counters.handled(event, exc.code)
                 return exc.to_dict()
             except Exception:
                 request_id = uuid.uuid4().hex[:12]
                 log.exception("event %s failed (request %s)", event, request_id)
+                self._counters.handled(event, "internal")
                 return ParleyError(
                     "internal", f"服务器内部错误 / internal error, request {request_id}", 500
                 ).to_dict()

@@ -27,7 +27,7 @@ NACK_GENERATOR_ATTR = "_RTCRtpReceiver__nack_generator"
 
 NACK_INTERVAL = 0.1  # re-ask for a missing packet this often...
 NACK_GIVE_UP = 0.5   # ...until it is this old (the stall cap has flushed it by then)
-MAX_VIDEO_STALL = 0.3
+MAX_VIDEO_STALL = 0.2  # plus the keyframe round trip, a stall stays under 0.3 s
 VIDEO_JITTER_CAPACITY = 512
 
 Clock = Callable[[], float]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import aiohttp
 from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.harness import (
@@ -72,6 +73,14 @@ async def test_video_consultation_end_to_end(server: ServerProcess, browser: Bro
     await wait_until(lawyer_resumed, 20, "the lawyer's page decoding the reloaded citizen")
     await expect(citizen.get_by_test_id("chat-log")).to_contain_text("请保留工资条和考勤记录")
 
+    # The media worker forwarded encoded frames and decoded or encoded none.
+    metrics = await _metrics(server.url)
+    assert metrics['parley_media_forwarded_frames_total{kind="video"}'] > 300
+    assert metrics['parley_media_forwarded_frames_total{kind="audio"}'] > 300
+    assert metrics["parley_media_decoded_frames_total"] == 0
+    assert metrics["parley_media_encoded_frames_total"] == 0
+    assert metrics["parley_media_peer_connections"] == 2
+
     # Mute and camera toggles change the local tracks.
     await citizen.get_by_test_id("mute").click()
     await expect(citizen.get_by_test_id("mute")).to_have_attribute("aria-pressed", "true")
@@ -87,6 +96,14 @@ async def test_video_consultation_end_to_end(server: ServerProcess, browser: Bro
 
     row = _case_row(Path(server.env["PARLEY_DATA_DIR"]) / "parley.db")
     assert row == ("ended", "answered", 4, "律师很耐心")
+
+
+async def _metrics(url: str) -> dict[str, float]:
+    async with aiohttp.ClientSession() as session, session.get(url + "/metrics") as response:
+        assert response.status == 200
+        text = await response.text()
+    return {name: float(value) for name, value in
+            (line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))}
 
 
 def _case_row(db_path: Path) -> tuple[object, ...]:

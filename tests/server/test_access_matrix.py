@@ -27,7 +27,7 @@ def test_registered_routes_match_the_table(settings: object) -> None:
     registered = {
         (r.method, r.resource.canonical)
         for r in app.router.routes()
-        if r.resource is not None and r.resource.canonical.startswith(("/api", "/healthz"))
+        if r.resource is not None and r.resource.canonical.startswith(("/api", "/healthz", "/metrics"))
         and r.method != "HEAD"
     }
     assert registered == set(ROUTES)
@@ -47,6 +47,7 @@ EXPECTED = {
     Action.ROOM_CHAT: {"citizen", "lawyer"},
     Action.ROOM_NEGOTIATE: {"citizen", "lawyer"},
     Action.ROOM_HANGUP: {"citizen", "lawyer"},
+    Action.READ_METRICS: {"supervisor"},
 }
 
 

@@ -16,7 +16,6 @@ from rooms.messages import GetStats, WorkerStats
 from server import catalogue
 from server.cases import case_resource
 from server.errors import ParleyError
-from server.metrics import gauge, labelled, render
 from server.keys import (
     CASES_KEY,
     CONSULTATION_KEY,
@@ -25,6 +24,7 @@ from server.keys import (
     SETTINGS_KEY,
     USERS_KEY,
 )
+from server.metrics import gauge, labelled, render
 from server.policy import Action, Principal, Role, require
 from server.schemas import IntakeBody, LoginBody
 from server.tokens import Claims, sign, verify

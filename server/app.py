@@ -15,7 +15,6 @@ from server.api import add_routes, error_middleware
 from server.cases import CaseRepository
 from server.config import Settings
 from server.db import Database
-from server.metrics import EventCounters
 from server.keys import (
     CASES_KEY,
     CONSULTATION_KEY,
@@ -26,6 +25,7 @@ from server.keys import (
     SETTINGS_KEY,
     USERS_KEY,
 )
+from server.metrics import EventCounters
 from server.migrate import upgrade
 from server.users import UserRepository
 from signaling.consultation import ConsultationService

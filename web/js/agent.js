@@ -1,30 +1,28 @@
 // Lawyer console: sign in, set availability, take the next citizen, consult, write notes,
 // record the outcome. The staff token lives in sessionStorage (gone when the tab closes).
 
-import { connectSocket, emit, errorText, getJSON, postJSON } from './api.js';
+import { connectSocket, emit, errorText, loadIceServers, postJSON, refusalCode } from './api.js';
 import { Call } from './call.js';
 import { fillCatalogueSelects, findEntry, loadCatalogue } from './catalogue.js';
 import { byTestId } from './dom.js';
 import { clearFieldError, clearFormErrors, setFieldError } from './form.js';
-import { formatTime, has, initI18n, setLocalized, setText, setTime, t } from './i18n.js';
+import { has, initI18n, setLocalized, setText, setTime, t } from './i18n.js';
+import { NotesEditor } from './notes.js';
 import { showNotice, showRawNotice, showView, watchConnection } from './views.js';
 
 const TOKEN_KEY = 'parley.staff';
 const USER_KEY = 'parley.staff.user';
-const NOTES_DEBOUNCE_MS = 1500;
 
 const state = {
   socket: null,
   stopWatching: null,
   catalogue: null,
-  iceServers: null,
   status: null,
   caseView: null,
   room: null,
   call: null,
-  notesDirty: false,
-  notesTimer: null,
-  notesSaving: Promise.resolve(),
+  callRoomId: null,
+  notes: null,
 };
 
 const $ = (id) => byTestId(id);
@@ -76,19 +74,27 @@ function showLogin(noticeKey) {
   showView('login');
 }
 
-function dropSession() {
+function closeSocket() {
   closeCall();
-  clearTimeout(state.notesTimer);
   if (state.stopWatching) state.stopWatching();
   if (state.socket) state.socket.disconnect();
-  Object.assign(state, { socket: null, stopWatching: null, status: null, caseView: null, room: null });
-  session('removeItem', TOKEN_KEY);
-  session('removeItem', USER_KEY);
+  state.socket = null;
+  state.stopWatching = null;
   showNotice($('conn-status'), null);
 }
 
+function dropSession() {
+  closeSocket();
+  state.notes.close();
+  Object.assign(state, { status: null, caseView: null, room: null });
+  $('case-panel').hidden = true;
+  $('idle-hint').hidden = false;
+  session('removeItem', TOKEN_KEY);
+  session('removeItem', USER_KEY);
+}
+
 async function signOut() {
-  if (state.caseView) await flushNotes();
+  if (state.caseView) await state.notes.save();
   dropSession();
   showLogin('login.signed_out');
 }
@@ -96,6 +102,7 @@ async function signOut() {
 // ---- session --------------------------------------------------------------------------------
 
 async function startSession(token) {
+  closeSocket();
   showView('loading');
   showNotice($('loading-error'), null);
   $('loading-retry').hidden = true;
@@ -123,7 +130,7 @@ async function startSession(token) {
     if (state.caseView && state.caseView.id === caseId) caseClosed();
   });
   socket.on('connect_error', (err) => {
-    if (err && err.data && ['token_invalid', 'token_expired', 'token_missing'].includes(err.data.code)) {
+    if (refusalCode(err, socket)) {
       dropSession();
       showLogin('login.session_expired');
     }
@@ -238,9 +245,7 @@ function openCase(caseView, room, chat) {
   state.caseView = caseView;
   renderCase(caseView);
   if (!same) {
-    $('case-notes').value = caseView.notes || '';
-    state.notesDirty = false;
-    setText($('notes-status'), 'agent.notes_autosave');
+    state.notes.open(caseView.id, caseView.notes);
     $('case-outcome').value = '';
     clearFieldError($('case-outcome'));
     showNotice($('end-error'), null);
@@ -251,28 +256,19 @@ function openCase(caseView, room, chat) {
   $('take-next').disabled = true;
   if (room) {
     state.room = room;
-    if (!state.call || state.call.roomId !== room.room_id) startCall(room, chat);
+    startCall(room, chat);
   }
-}
-
-async function iceServers() {
-  if (!state.iceServers) {
-    try {
-      state.iceServers = (await getJSON('/api/config')).ice_servers || [];
-    } catch (err) {
-      console.warn('ICE configuration unavailable', err);
-      return [];
-    }
-  }
-  return state.iceServers;
 }
 
 async function startCall(room, chat) {
+  // Already running or starting for this room (the take_next ack and case:matched both ask).
+  if (state.callRoomId === room.room_id) return;
   closeCall();
+  state.callRoomId = room.room_id;
   $('rejoin-call').hidden = true;
   showNotice($('call-ended-notice'), null);
-  const servers = await iceServers();
-  if (!state.socket || !state.caseView) return;
+  const servers = await loadIceServers();
+  if (state.callRoomId !== room.room_id || !state.socket || !state.caseView) return;
   const call = new Call({
     socket: state.socket,
     room,
@@ -281,6 +277,7 @@ async function startCall(room, chat) {
     chat,
     onHangup: () => {
       state.call = null;
+      state.callRoomId = null;
       showNotice($('call-ended-notice'), 'agent.call_hung_up');
       $('rejoin-call').hidden = false;
     },
@@ -292,15 +289,15 @@ async function startCall(room, chat) {
 function closeCall() {
   if (state.call) state.call.close();
   state.call = null;
+  state.callRoomId = null;
 }
 
 /** The case is over (our case:end, or the server's case:ended): clear the panel. */
 function caseClosed() {
   closeCall();
-  clearTimeout(state.notesTimer);
+  state.notes.close();
   state.caseView = null;
   state.room = null;
-  state.notesDirty = false;
   $('case-panel').hidden = true;
   $('idle-hint').hidden = false;
   $('rejoin-call').hidden = true;
@@ -309,31 +306,7 @@ function caseClosed() {
   showNotice($('console-notice'), 'agent.case_closed', undefined, 'success');
 }
 
-// ---- notes and wrap-up ----------------------------------------------------------------------
-
-function saveNotes() {
-  clearTimeout(state.notesTimer);
-  if (!state.notesDirty || !state.caseView) return state.notesSaving;
-  const caseId = state.caseView.id;
-  const notes = $('case-notes').value;
-  state.notesDirty = false;
-  setText($('notes-status'), 'agent.notes_saving');
-  // Saves run one after another so an older text never overwrites a newer one.
-  state.notesSaving = state.notesSaving.then(async () => {
-    try {
-      await emit(state.socket, 'case:notes', { case_id: caseId, notes });
-      if (!state.notesDirty) setText($('notes-status'), 'agent.notes_saved', { time: formatTime(new Date().toISOString()) });
-    } catch (err) {
-      if (state.caseView && state.caseView.id === caseId) state.notesDirty = true;
-      $('notes-status').textContent = `${t('agent.notes_failed')} ${errorText(err)}`;
-    }
-  });
-  return state.notesSaving;
-}
-
-function flushNotes() {
-  return saveNotes();
-}
+// ---- wrap-up ----------------------------------------------------------------------------
 
 async function endCase() {
   const outcome = $('case-outcome');
@@ -347,7 +320,7 @@ async function endCase() {
   const button = $('end-case');
   button.disabled = true;
   try {
-    await flushNotes();
+    await state.notes.save();
     await emit(state.socket, 'case:end', { case_id: state.caseView.id, outcome: outcome.value });
     caseClosed();
   } catch (err) {
@@ -380,13 +353,11 @@ function wire() {
   $('sign-out').addEventListener('click', signOut);
   $('agent-availability').addEventListener('change', onAvailability);
   $('take-next').addEventListener('click', takeNext);
-  $('case-notes').addEventListener('input', () => {
-    state.notesDirty = true;
-    setText($('notes-status'), 'agent.notes_unsaved');
-    clearTimeout(state.notesTimer);
-    state.notesTimer = setTimeout(saveNotes, NOTES_DEBOUNCE_MS);
+  state.notes = new NotesEditor({
+    textarea: $('case-notes'),
+    status: $('notes-status'),
+    socket: () => state.socket,
   });
-  $('case-notes').addEventListener('blur', () => saveNotes());
   $('case-outcome').addEventListener('change', () => clearFieldError($('case-outcome')));
   $('end-case').addEventListener('click', endCase);
   $('rejoin-call').addEventListener('click', () => resume());

@@ -66,25 +66,56 @@ export function postJSON(path, body, token) {
   return request('POST', path, { body, token });
 }
 
+let iceServers = null;
+
+/** ICE servers from GET /api/config, fetched once; [] if unavailable (the worker's answer
+ * carries its own candidates, so host candidates may still do). */
+export async function loadIceServers() {
+  if (!iceServers) {
+    try {
+      iceServers = (await getJSON('/api/config')).ice_servers || [];
+    } catch (err) {
+      console.warn('ICE configuration unavailable', err);
+      return [];
+    }
+  }
+  return iceServers;
+}
+
+/**
+ * The code of a connection the server refused ("token_expired", ...), or null for network trouble
+ * (socket.io keeps retrying those by itself). The code is read from err.data.code as the protocol
+ * says; failing that from the message; a refusal without any code counts as token_invalid.
+ */
+export function refusalCode(err, socket) {
+  const data = err && err.data;
+  if (data && typeof data.code === 'string') return data.code;
+  const match = /token_(missing|invalid|expired)/.exec((err && err.message) || '');
+  if (match) return match[0];
+  // socket.io stops retrying (active = false) only when the server itself said no.
+  return socket.active ? null : 'token_invalid';
+}
+
 /**
  * Open the socket.io connection and wait for the first successful connect.
  * Rejects with an ApiError when the server refuses the token (no retry makes sense then);
  * network trouble is retried by socket.io itself, onWaiting() is called so the page can say so.
  */
 export function connectSocket(token, { onWaiting } = {}) {
-  const socket = io({ auth: { token } });
+  // forceNew: a fresh manager per session, so nothing from a previous token lingers.
+  const socket = io({ auth: { token }, forceNew: true });
   return new Promise((resolve, reject) => {
     const onConnect = () => {
       socket.off('connect_error', onError);
       resolve(socket);
     };
     const onError = (err) => {
-      const code = err && err.data && err.data.code;
-      if (code || !socket.active) {
+      const code = refusalCode(err, socket);
+      if (code) {
         socket.off('connect', onConnect);
         socket.off('connect_error', onError);
         socket.disconnect();
-        reject(new ApiError(code || 'network', err && err.message));
+        reject(new ApiError(code, err && err.message));
         return;
       }
       if (onWaiting) onWaiting(err);

@@ -152,10 +152,12 @@ export class Call {
 
     this.error = el('p', { class: 'notice', role: 'alert', 'data-testid': 'call-error', hidden: '' });
     this.chatBox = el('div', { class: 'call-chat' });
-    this.root = el('div', { class: `call call-${mode}`, 'data-testid': 'call', 'data-mode': mode }, [
-      el('div', { class: 'call-main' }, [header, this.media, controls, this.error]),
-      this.chatBox,
-    ]);
+    // Text mode: the chat is the consultation, so it comes before "leave" in reading order.
+    const parts =
+      mode === 'text'
+        ? [el('div', { class: 'call-main' }, [header, this.error]), this.chatBox, controls]
+        : [el('div', { class: 'call-main' }, [header, this.media, controls, this.error]), this.chatBox];
+    this.root = el('div', { class: `call call-${mode}`, 'data-testid': 'call', 'data-mode': mode }, parts);
     container.replaceChildren(this.root);
     applyTranslations(this.root);
   }

@@ -1,34 +1,32 @@
 // Citizen page: intake form -> waiting in the queue -> consultation -> rating.
 // The case token lives in localStorage, so a reload (or coming back later) resumes the same case.
 
-import { connectSocket, emit, errorText, getJSON, postJSON } from './api.js';
+import { connectSocket, emit, errorText, loadIceServers, refusalCode } from './api.js';
 import { Call } from './call.js';
 import { fillCatalogueSelects, loadCatalogue } from './catalogue.js';
 import { byTestId } from './dom.js';
-import { clearFieldError, clearFormErrors, setFieldError } from './form.js';
-import { has, initI18n, setText, t } from './i18n.js';
+import { bindCounter } from './form.js';
+import { initI18n, setText, t } from './i18n.js';
+import { wireIntakeForm } from './intake.js';
 import { showNotice, showRawNotice, showView, watchConnection } from './views.js';
 
 const TOKEN_KEY = 'parley.citizen';
 // The room the citizen left with "hang up", so a reload shows the rating, not the call again.
 const HUNG_UP_KEY = 'parley.citizen.hung_up_room';
-const PHONE_RE = /^1[3-9]\d{9}$/;
-const FIELDS = ['name', 'phone', 'service_type', 'category', 'mode', 'region', 'description'];
 
 const state = {
   socket: null,
   stopWatching: null,
   call: null,
+  callRoomId: null,
   caseView: null,
   room: null,
-  iceServers: null,
   score: 0,
   pendingRating: null,
+  intakeForm: null,
 };
 
 const $ = (id) => byTestId(id);
-const form = () => document.getElementById('intake-form');
-const fieldFor = (name) => document.getElementById(`intake-${name.replace('_', '-')}`);
 
 function storage(method, key, value) {
   try {
@@ -36,11 +34,6 @@ function storage(method, key, value) {
   } catch {
     return null;
   }
-}
-
-/** Strip what people type around a mobile number: spaces, dashes, a +86 prefix. */
-function normalizePhone(raw) {
-  return raw.replace(/[\s-]/g, '').replace(/^\+86/, '');
 }
 
 // ---- intake ---------------------------------------------------------------------------------
@@ -55,73 +48,6 @@ async function refreshCatalogue() {
   }
 }
 
-function readIntake() {
-  const value = (name) => fieldFor(name).value;
-  return {
-    name: value('name').trim(),
-    phone: normalizePhone(value('phone')),
-    service_type: value('service_type'),
-    category: value('category'),
-    mode: value('mode'),
-    region: value('region'),
-    description: value('description').trim(),
-  };
-}
-
-/** Client-side checks mirroring the server's; returns [[field name, message key], ...]. */
-function validateIntake(body) {
-  const problems = [];
-  if (!body.name || body.name.length > 50) problems.push(['name', 'intake.invalid.name']);
-  if (!PHONE_RE.test(body.phone)) problems.push(['phone', 'intake.invalid.phone']);
-  for (const name of ['service_type', 'category', 'mode', 'region']) {
-    if (!body[name]) problems.push([name, `intake.invalid.${name}`]);
-  }
-  if (!body.description || body.description.length > 2000) {
-    problems.push(['description', 'intake.invalid.description']);
-  }
-  return problems;
-}
-
-function updateCounter(field, counter, max) {
-  setText(counter, 'form.count', { n: field.value.length, max });
-}
-
-async function submitIntake(event) {
-  event.preventDefault();
-  const intake = form();
-  clearFormErrors(intake);
-  showNotice($('intake-error'), null);
-  showNotice($('intake-notice'), null);
-  const body = readIntake();
-  const problems = validateIntake(body);
-  if (problems.length) {
-    for (const [name, key] of problems) setFieldError(fieldFor(name), key);
-    fieldFor(problems[0][0]).focus();
-    return;
-  }
-  const submit = $('intake-submit');
-  submit.disabled = true;
-  setText(submit, 'intake.submitting');
-  try {
-    const reply = await postJSON('/api/intake', body);
-    storage('setItem', TOKEN_KEY, reply.token);
-    storage('removeItem', HUNG_UP_KEY);
-    await startSession(reply.token);
-  } catch (err) {
-    if (err.field && FIELDS.includes(err.field)) {
-      const field = fieldFor(err.field);
-      const key = `intake.invalid.${err.field}`;
-      setFieldError(field, has(key) ? key : 'error.bad_request');
-      field.focus();
-    } else {
-      showRawNotice($('intake-error'), errorText(err));
-    }
-  } finally {
-    submit.disabled = false;
-    setText(submit, 'intake.submit');
-  }
-}
-
 function showIntake(noticeKey) {
   if (noticeKey) showNotice($('intake-notice'), noticeKey, undefined, 'info');
   showView('intake');
@@ -129,17 +55,24 @@ function showIntake(noticeKey) {
 
 // ---- session --------------------------------------------------------------------------------
 
-function forgetCase() {
-  storage('removeItem', TOKEN_KEY);
-  storage('removeItem', HUNG_UP_KEY);
+function closeSocket() {
   closeCall();
   if (state.stopWatching) state.stopWatching();
   if (state.socket) state.socket.disconnect();
-  Object.assign(state, { socket: null, stopWatching: null, caseView: null, room: null, pendingRating: null });
+  state.socket = null;
+  state.stopWatching = null;
   showNotice($('conn-status'), null);
 }
 
+function forgetCase() {
+  storage('removeItem', TOKEN_KEY);
+  storage('removeItem', HUNG_UP_KEY);
+  closeSocket();
+  Object.assign(state, { caseView: null, room: null, pendingRating: null });
+}
+
 async function startSession(token) {
+  closeSocket();
   showView('loading');
   showNotice($('loading-error'), null);
   $('loading-retry').hidden = true;
@@ -164,7 +97,7 @@ async function startSession(token) {
   socket.on('case:matched', onMatched);
   socket.on('case:ended', onEnded);
   socket.on('connect_error', (err) => {
-    if (err && err.data && ['token_invalid', 'token_expired', 'token_missing'].includes(err.data.code)) {
+    if (refusalCode(err, socket)) {
       forgetCase();
       showIntake('intake.notice.session_expired');
     }
@@ -194,6 +127,10 @@ async function resume() {
   applyCase(ack);
 }
 
+function isRated(caseView) {
+  return caseView.rating !== null && caseView.rating !== undefined;
+}
+
 function applyCase({ case: caseView, queue, room, chat }) {
   state.caseView = caseView;
   if (room) state.room = room;
@@ -209,14 +146,15 @@ function applyCase({ case: caseView, queue, room, chat }) {
         renderQueue(queue);
         showView('waiting');
       } else if (storage('getItem', HUNG_UP_KEY) === room.room_id) {
-        showRating();
+        if (isRated(caseView)) showDone();
+        else showRating();
       } else {
         startCall(room, chat || []);
       }
       break;
     case 'ended':
       closeCall();
-      if (caseView.rating !== null && caseView.rating !== undefined) showDone();
+      if (isRated(caseView)) showDone();
       else showRating();
       break;
     default:
@@ -269,28 +207,17 @@ async function leaveQueue() {
 
 // ---- call -----------------------------------------------------------------------------------
 
-async function iceServers() {
-  if (!state.iceServers) {
-    try {
-      state.iceServers = (await getJSON('/api/config')).ice_servers || [];
-    } catch (err) {
-      // The worker's answer carries its own candidates; host candidates may still do.
-      console.warn('ICE configuration unavailable', err);
-      return [];
-    }
-  }
-  return state.iceServers;
-}
-
 async function startCall(room, chat) {
   state.room = room;
-  if (state.call && state.call.roomId === room.room_id && !state.call.closed) {
+  // Already running or starting for this room (resume and case:matched may both ask).
+  if (state.callRoomId === room.room_id) {
     showView('call', { focus: false });
     return;
   }
   closeCall();
-  const servers = await iceServers();
-  if (!state.socket) return;
+  state.callRoomId = room.room_id;
+  const servers = await loadIceServers();
+  if (state.callRoomId !== room.room_id || !state.socket) return;
   const call = new Call({
     socket: state.socket,
     room,
@@ -300,6 +227,7 @@ async function startCall(room, chat) {
     onHangup: () => {
       storage('setItem', HUNG_UP_KEY, room.room_id);
       state.call = null;
+      state.callRoomId = null;
       showRating();
     },
   });
@@ -311,6 +239,7 @@ async function startCall(room, chat) {
 function closeCall() {
   if (state.call) state.call.close();
   state.call = null;
+  state.callRoomId = null;
 }
 
 function onMatched({ case: caseView, room }) {
@@ -401,28 +330,19 @@ function showDone() {
 
 function newCase() {
   forgetCase();
-  form().reset();
-  clearFormErrors(form());
-  updateCounter(fieldFor('description'), $('intake-description-count'), 2000);
+  state.intakeForm.reset();
   showIntake();
 }
 
 // ---- wiring ---------------------------------------------------------------------------------
 
 function wire() {
-  form().addEventListener('submit', submitIntake);
-  for (const name of FIELDS) {
-    const field = fieldFor(name);
-    field.addEventListener('input', () => {
-      if (field.getAttribute('aria-invalid') === 'true') clearFieldError(field);
-    });
-  }
-  const description = fieldFor('description');
-  description.addEventListener('input', () => updateCounter(description, $('intake-description-count'), 2000));
-  updateCounter(description, $('intake-description-count'), 2000);
-  const comment = document.getElementById('rating-comment');
-  comment.addEventListener('input', () => updateCounter(comment, $('rating-comment-count'), 500));
-  updateCounter(comment, $('rating-comment-count'), 500);
+  state.intakeForm = wireIntakeForm(async (reply) => {
+    storage('setItem', TOKEN_KEY, reply.token);
+    storage('removeItem', HUNG_UP_KEY);
+    await startSession(reply.token);
+  });
+  bindCounter(document.getElementById('rating-comment'), $('rating-comment-count'), 500);
 
   $('catalogue-retry').addEventListener('click', refreshCatalogue);
   $('loading-retry').addEventListener('click', () => {

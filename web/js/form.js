@@ -50,3 +50,11 @@ export function clearFieldError(field) {
 export function clearFormErrors(form) {
   for (const field of form.querySelectorAll('[aria-invalid="true"]')) clearFieldError(field);
 }
+
+/** Keep counter showing "n / max" for field; returns a function that refreshes it. */
+export function bindCounter(field, counter, max) {
+  const refresh = () => setText(counter, 'form.count', { n: field.value.length, max });
+  field.addEventListener('input', refresh);
+  refresh();
+  return refresh;
+}

@@ -75,8 +75,8 @@ async def test_video_consultation_end_to_end(server: ServerProcess, browser: Bro
 
     # The media worker forwarded encoded frames and decoded or encoded none.
     metrics = await _metrics(server.url)
-    assert metrics['parley_media_forwarded_frames_total{kind="video"}"] > 30
-    assert metrics['parley_media_forwarded_frames_total{kind="audio"}"] > 30
+    assert metrics['parley_media_forwarded_frames_total{kind="video"}'] > 30
+    assert metrics['parley_media_forwarded_frames_total{kind="audio"}'] > 30
     assert metrics["parley_media_decoded_frames_total"] == 0
     assert metrics["parley_media_encoded_frames_total"] == 0
     assert metrics["parley_media_peer_connections"] == 2

@@ -90,7 +90,9 @@ class SocketEvents:
         try:
             claims = verify(token, self._key, time.time())
         except ParleyError as exc:
-            raise socketio.exceptions.ConnectionRefusedError(exc.to_dict()["error"]) from None
+            error = exc.to_dict()["error"]
+            # (message, data): the client sees err.message and err.data = {code, message}.
+            raise socketio.exceptions.ConnectionRefusedError(exc.message, error) from None
         principal = Principal(Role(claims.role), claims.sub, claims.name, claims.case)
         self._principals[sid] = principal
         self._buckets[sid] = TokenBucket()

@@ -29,6 +29,11 @@ class SocketClient:
 
         self.sio.on("*", record)
 
+        async def refused(data: Any = None) -> None:
+            await record("connect_error", data)
+
+        self.sio.on("connect_error", refused)
+
     async def connect(self, token: str | None) -> None:
         auth = {"token": token} if token is not None else {}
         await self.sio.connect(self.base_url, auth=auth, transports=["websocket"],

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 import socketio
 
+from server.keys import SETTINGS_KEY
 from server.tokens import Claims, sign
 from tests.clients import SocketClient, get_json, post_json
 from tests.conftest import Running
@@ -57,15 +58,21 @@ async def test_login_refusal(running: Running) -> None:
     assert status == 401 and body["error"]["code"] == "bad_credentials"
 
 
-@pytest.mark.parametrize("token", [None, "forged.token", "expired"])
+@pytest.mark.parametrize(
+    ("token", "code"),
+    [(None, "token_missing"), ("forged.token", "token_invalid"), ("expired", "token_expired")],
+)
 async def test_connection_refused_without_a_valid_token(
-    running: Running, connect: Connect, token: str | None
+    running: Running, token: str | None, code: str
 ) -> None:
     if token == "expired":
-        key = running.app[__import__("server.keys").keys.SETTINGS_KEY].secret_key
-        token = sign(Claims(sub="1", kind="staff", role="lawyer", exp=1), key)
+        token = sign(Claims(sub="1", kind="staff", role="lawyer", exp=1),
+                     running.app[SETTINGS_KEY].secret_key)
+    client = SocketClient(running.url)
     with pytest.raises(socketio.exceptions.ConnectionError):
-        await connect(token)
+        await client.connect(token)
+    refusal = await client.wait_for("connect_error")
+    assert refusal["data"]["code"] == code  # what socket.io-client exposes as err.data
 
 
 async def test_citizen_waits_with_a_position_and_keeps_it_on_reconnect(

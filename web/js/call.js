@@ -40,7 +40,7 @@ function preferCodecs(transceiver, kind) {
 
 async function getLocalMedia(mode) {
   if (mode === 'text' || !navigator.mediaDevices) return { stream: null, error: null };
-  const video = mode === 'video' ? { width: 640, height: 480 } : false;
+  const video = mode === 'video' ? { width: 640, height: 480, frameRate: { ideal: 30 } } : false;
   try {
     return { stream: await navigator.mediaDevices.getUserMedia({ audio: true, video }), error: null };
   } catch (err) {

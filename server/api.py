@@ -24,6 +24,7 @@ from server.keys import (
     SETTINGS_KEY,
     USERS_KEY,
 )
+from server.logs import request_id_var
 from server.metrics import gauge, labelled, render
 from server.policy import Action, Principal, Role, require
 from server.schemas import IntakeBody, LoginBody
@@ -49,6 +50,7 @@ ROUTES: dict[tuple[str, str], Action | None] = {
 async def error_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
+    request_id_var.set(request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex[:12])
     try:
         return await handler(request)
     except ParleyError as exc:
@@ -63,7 +65,7 @@ async def error_middleware(
             )
         raise
     except Exception:
-        request_id = uuid.uuid4().hex[:12]
+        request_id = request_id_var.get()
         log.exception("request %s %s failed (request %s)", request.method, request.path, request_id)
         return web.json_response(
             {"error": {"code": "internal", "message": f"internal error, request {request_id}"}},

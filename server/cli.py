@@ -14,6 +14,7 @@ from aiohttp import web
 from server.config import ConfigError, Settings
 from server.db import Database
 from server.errors import ParleyError
+from server.logs import configure as configure_logging
 from server.migrate import upgrade
 from server.users import UserRepository
 
@@ -42,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     db_commands.add_parser("upgrade", help="create or upgrade the schema")
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(logging.INFO)
     try:
         settings = Settings.from_env(os.environ)
     except ConfigError as exc:

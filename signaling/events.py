@@ -15,6 +15,7 @@ from typing import Any
 import socketio
 
 from server.errors import ParleyError
+from server.logs import case_id_var, request_id_var, room_id_var
 from server.metrics import EventCounters
 from server.policy import Action, Principal, Role
 from server.tokens import verify
@@ -118,6 +119,10 @@ class SocketEvents:
     ) -> Callable[..., Awaitable[dict[str, Any]]]:
         async def run(sid: str, data: Any = None, *extra: Any) -> dict[str, Any]:
             principal = self._principals.get(sid)
+            request_id_var.set(uuid.uuid4().hex[:12])
+            if isinstance(data, dict):
+                room_id_var.set(data.get("room_id") if isinstance(data.get("room_id"), str) else None)
+            case_id_var.set(principal.case_id if principal else None)
             try:
                 if principal is None:
                     raise ParleyError("token_missing", "未登录 / not authenticated", 401)
@@ -132,7 +137,7 @@ class SocketEvents:
                 self._counters.handled(event, exc.code)
                 return exc.to_dict()
             except Exception:
-                request_id = uuid.uuid4().hex[:12]
+                request_id = request_id_var.get()
                 log.exception("event %s failed (request %s)", event, request_id)
                 self._counters.handled(event, "internal")
                 return ParleyError(

@@ -30,6 +30,7 @@ from server.migrate import upgrade
 from server.users import UserRepository
 from signaling.consultation import ConsultationService
 from signaling.events import SocketEvents, SocketNotifier
+from signaling.fanout import BlockingRedisManager
 from signaling.presence import PresenceRegistry
 from signaling.queue import create_queue_store
 
@@ -64,7 +65,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> w
     origins = sorted({settings.public_url, f"http://{settings.host}:{settings.port}",
                       f"http://127.0.0.1:{settings.port}", f"http://localhost:{settings.port}"})
     manager = (
-        socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+        BlockingRedisManager(settings.redis_url) if settings.redis_url else None
     )
     sio = socketio.AsyncServer(
         async_mode="aiohttp",

@@ -13,17 +13,8 @@ from server.db import Database
 from server.migrate import upgrade
 from signaling.queue import MemoryQueueStore, QueueStore, RedisQueueStore
 
-# The machine's Redis, its own database number so tests never touch other data.
-REDIS_URL = os.environ.get("PARLEY_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
-POSTGRES_URL = os.environ.get(
-    "PARLEY_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
-
-
-def _unavailable(what: str, exc: Exception) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{what} unreachable under CI=true: {exc}")
-    pytest.skip(f"{what} unreachable: {exc}")
+from tests.backends import POSTGRES_URL, REDIS_URL
+from tests.backends import unavailable as _unavailable
 
 
 @pytest.fixture(params=["memory", "redis"])

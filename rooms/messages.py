@@ -117,13 +117,51 @@ class ErrorReply(_Message):
     message: str
 
 
-Request = OpenRoom | Negotiate | AddCandidate | Leave | CloseRoom | GetStats
-Reply = Answer | Ack | WorkerStats | ErrorReply
+@dataclass(frozen=True)
+class SetRouting(_Message):
+    """Who may receive whom in a room, from the room model (rooms.caucus): the worker forwards
+    a publisher's media to a subscriber only for listed ``allowed`` (subscriber, publisher)
+    pairs, and no audio of ``muted`` publishers. Once a room has a routing table anything not
+    listed is refused (default deny). The reply is a ``RoutingTable``. ``max_slots``: how many
+    remote participants one browser may receive (m-lines per kind in its offer)."""
+
+    type: ClassVar[str] = "set_routing"
+    room_id: RoomId
+    allowed: tuple[tuple[ParticipantId, ParticipantId], ...] = ()
+    muted: tuple[ParticipantId, ...] = ()
+    max_slots: int = 7
+
+    def __post_init__(self) -> None:
+        # from_dict hands over JSON lists; keep the message hashable and comparable.
+        object.__setattr__(self, "allowed", tuple((ParticipantId(s), ParticipantId(p))
+                                                  for s, p in self.allowed))
+        object.__setattr__(self, "muted", tuple(self.muted))
+
+
+@dataclass(frozen=True)
+class GetRouting(_Message):
+    type: ClassVar[str] = "get_routing"
+    room_id: RoomId
+
+
+@dataclass(frozen=True)
+class RoutingTable(_Message):
+    """For each connected participant, the publisher on each of their receiving slots (slot i is
+    the i-th m-line of each kind in their offer; None: nothing is forwarded on it)."""
+
+    type: ClassVar[str] = "routing_table"
+    room_id: RoomId
+    slots: dict[str, list[str | None]] = field(default_factory=dict)
+
+
+Request = (OpenRoom | Negotiate | AddCandidate | Leave | CloseRoom | GetStats | SetRouting
+           | GetRouting)
+Reply = Answer | Ack | WorkerStats | ErrorReply | RoutingTable
 
 _TYPES: dict[str, type[_Message]] = {
     cls.type: cls
     for cls in (OpenRoom, Negotiate, Answer, AddCandidate, Leave, CloseRoom, Ack, WorkerStats,
-                GetStats, ErrorReply)
+                GetStats, ErrorReply, SetRouting, GetRouting, RoutingTable)
 }
 
 

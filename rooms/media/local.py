@@ -14,7 +14,7 @@ from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.contrib.media import MediaRelay
 from aiortc.sdp import candidate_from_sdp
 
@@ -28,13 +28,15 @@ from rooms.media.offer import MEDIA_KINDS, Offer, bad_sdp, check_offer, preferre
 from rooms.media.passthrough import ReceiverState
 from rooms.media.peer import Peer, Publication
 from rooms.media.receiver_patches import patch_receiver
-from rooms.media.routing import route
+from rooms.media.routing import assign_slots
+from rooms.media.slotted_offer import check_slotted_offer
 from rooms.messages import (
     Ack,
     AddCandidate,
     Answer,
     CloseRoom,
     ErrorReply,
+    GetRouting,
     GetStats,
     Leave,
     MediaWorkerError,
@@ -44,6 +46,8 @@ from rooms.messages import (
     Reply,
     Request,
     RoomId,
+    RoutingTable,
+    SetRouting,
     WorkerStats,
 )
 
@@ -60,6 +64,43 @@ class _Room:
     kinds: tuple[str, ...]
     peers: dict[ParticipantId, Peer] = field(default_factory=dict)  # in join order
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Multi-party rooms (SetRouting): who may receive whom; None = everyone (consultations).
+    policy: SetRouting | None = None
+    slots: dict[ParticipantId, list[ParticipantId | None]] = field(default_factory=dict)
+
+    def may_receive(self, subscriber: ParticipantId, publisher: ParticipantId,
+                    kind: str | None) -> bool:
+        """The routing table's verdict; ``kind`` None asks whether any kind may pass."""
+        if self.policy is None:
+            return True
+        if (subscriber, publisher) not in self.policy.allowed:
+            return False
+        return not (kind == "audio" and publisher in self.policy.muted)
+
+
+class _SlottedPeer(Peer):
+    """A peer with receiving slots beyond the first: slot 0 is the sendrecv transceiver of each
+    kind (``forwarders``), slots 1.. are the offer's further m-lines (sendonly here)."""
+
+    def __init__(self, participant_id: ParticipantId, pc: RTCPeerConnection) -> None:
+        super().__init__(participant_id, pc)
+        self.extra: dict[str, list[ForwardingTrack]] = {}
+
+    def slot_count(self) -> int:
+        return max([1 if self.forwarders else 0,
+                    *(1 + len(tracks) for tracks in self.extra.values())])
+
+    def slot_tracks(self, slot: int) -> dict[str, ForwardingTrack]:
+        if slot == 0:
+            return dict(self.forwarders)
+        return {kind: tracks[slot - 1] for kind, tracks in self.extra.items()
+                if len(tracks) >= slot}
+
+    async def close(self) -> None:
+        for tracks in self.extra.values():
+            for track in tracks:
+                track.stop()
+        await super().close()
 
 
 class LocalMediaWorker:
@@ -135,6 +176,10 @@ class LocalMediaWorker:
                 return Ack()
             case GetStats():
                 return self._stats()
+            case SetRouting():
+                return await self._set_routing(message)
+            case GetRouting():
+                return self._routing_table(self._room(message.room_id))
         raise MediaWorkerError("bad_message", f"not a request: {type(message).__name__}")
 
     def _room(self, room_id: RoomId) -> _Room:
@@ -153,7 +198,11 @@ class LocalMediaWorker:
 
     async def _negotiate(self, message: Negotiate) -> Reply:
         room = self._room(message.room_id)
-        offer = check_offer(message.sdp, allow_private_candidates=self._allow_private)
+        if room.policy is None:
+            offer = check_offer(message.sdp, allow_private_candidates=self._allow_private)
+        else:
+            offer = check_slotted_offer(message.sdp, allow_private_candidates=self._allow_private,
+                                        max_slots=room.policy.max_slots)
         pid = message.participant_id
         async with room.lock:
             # The new connection is made first: a bad re-offer leaves the old one working.
@@ -167,11 +216,22 @@ class LocalMediaWorker:
             return Answer(sdp=enable_opus_fec(peer.pc.localDescription.sdp))
 
     async def _open_peer(self, room: _Room, pid: ParticipantId, offer: Offer) -> Peer:
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
-        peer = Peer(pid, pc)
+        if room.policy is None:
+            pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers))
+        else:
+            # Several m-lines per kind: aiortc's default (balanced) policy would give a second
+            # video m-line the first video transport, which BUNDLE then discards unreplaced.
+            pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers,
+                                                    bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
+        peer = _SlottedPeer(pid, pc)
         try:
+            # In m-line order: aiortc pairs each offered m-line with the first unpaired
+            # transceiver of its kind, so slot i is the i-th m-line of the kind.
             for kind in offer.kinds:
-                self._add_transceiver(room, peer, kind)
+                if kind in peer.publications or kind in peer.forwarders:
+                    self._add_slot_transceiver(room, peer, kind)
+                else:
+                    self._add_transceiver(room, peer, kind)
             try:
                 await pc.setRemoteDescription(RTCSessionDescription(sdp=offer.sdp, type="offer"))
             except Exception as exc:
@@ -212,16 +272,69 @@ class LocalMediaWorker:
         peer.publications[kind] = publication
         peer.forwarders[kind] = track
 
+    def _add_slot_transceiver(self, room: _Room, peer: _SlottedPeer, kind: str) -> None:
+        """A further receiving slot: the worker only sends on it (never listens)."""
+        forwarded = kind in room.kinds
+        transceiver = peer.pc.addTransceiver(kind, "sendonly" if forwarded else "inactive")
+        transceiver.setCodecPreferences(preferred_codecs(kind))
+        if not forwarded:
+            return
+        self._registry.own_sender(transceiver.sender, self._counters)
+        track = ForwardingTrack(kind, self._counters, self._clock)
+        transceiver.sender.replaceTrack(track)
+        setattr(transceiver.sender, SENDER_KEYFRAME_HOOK, track.request_keyframe)
+        peer.extra.setdefault(kind, []).append(track)
+
+    async def _set_routing(self, message: SetRouting) -> Reply:
+        room = self._room(message.room_id)
+        if not 1 <= message.max_slots <= 16:
+            raise MediaWorkerError("bad_request", "max_slots must be 1-16")
+        async with room.lock:
+            room.policy = message
+            self._reroute(room)
+            return self._routing_table(room)
+
+    def _routing_table(self, room: _Room) -> RoutingTable:
+        return RoutingTable(room_id=room.room_id,
+                            slots={pid: list(room.slots.get(pid, [])) for pid in room.peers})
+
     def _reroute(self, room: _Room) -> None:
-        """Point every forwarding track at the publisher ``route`` names."""
-        routes = route(list(room.peers), room.kinds)
+        """Point every forwarding track at the publisher its slot names, and nothing where the
+        routing table forbids it (a caucus): the track then gets no packets at all."""
+        for pid in [p for p in room.slots if p not in room.peers]:
+            del room.slots[pid]
         for pid, peer in room.peers.items():
-            for kind, track in peer.forwarders.items():
-                source_id = routes.get((pid, kind))
-                source = room.peers.get(source_id) if source_id is not None else None
-                publication = source.publications.get(kind) if source is not None else None
-                if track.publisher is not publication:
-                    track.attach(publication.subscribe() if publication else None, publication)
+            size = peer.slot_count() if isinstance(peer, _SlottedPeer) else 1
+            wanted = [p for p in room.peers if p != pid and room.may_receive(pid, p, None)]
+            slots = assign_slots(room.slots.get(pid, []), wanted, size)
+            room.slots[pid] = slots
+            for index, source_id in enumerate(slots):
+                tracks = (peer.slot_tracks(index) if isinstance(peer, _SlottedPeer)
+                          else dict(peer.forwarders))
+                for kind, track in tracks.items():
+                    source = room.peers.get(source_id) if source_id is not None else None
+                    allowed = source_id is not None and room.may_receive(pid, source_id, kind)
+                    publication = source.publications.get(kind) if source and allowed else None
+                    if track.publisher is not publication:
+                        track.attach(publication.subscribe() if publication else None, publication)
+
+    def forwarding_sources(self, room_id: RoomId, participant_id: ParticipantId
+                           ) -> dict[tuple[str, int], ParticipantId | None]:
+        """What each of a participant's forwarding tracks is fed from right now, read from the
+        tracks themselves: (kind, slot) -> publishing participant, or None (no packets)."""
+        room = self._room(room_id)
+        peer = room.peers[participant_id]
+        owners = {id(pub): p.participant_id for p in room.peers.values()
+                  for pub in p.publications.values()}
+        size = peer.slot_count() if isinstance(peer, _SlottedPeer) else 1
+        result: dict[tuple[str, int], ParticipantId | None] = {}
+        for index in range(size):
+            tracks = (peer.slot_tracks(index) if isinstance(peer, _SlottedPeer)
+                      else dict(peer.forwarders))
+            for kind, track in tracks.items():
+                publisher = track.publisher
+                result[(kind, index)] = owners.get(id(publisher)) if publisher else None
+        return result
 
     async def _add_candidate(self, message: AddCandidate) -> Reply:
         room = self._room(message.room_id)

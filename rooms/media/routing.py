@@ -34,3 +34,27 @@ def route(participants: Sequence[ParticipantId], kinds: Iterable[str],
                  if p != subscriber and may_receive(subscriber, p, kind)),
                 None)
     return routes
+
+
+def assign_slots(previous: Sequence[ParticipantId | None], wanted: Sequence[ParticipantId],
+                 size: int) -> list[ParticipantId | None]:
+    """A subscriber's receiving slots: who is shown on each of ``size`` slots.
+
+    Stable: a publisher still ``wanted`` keeps the slot it had (no needless source swap, so no
+    keyframe wait); newcomers fill the free slots in ``wanted`` order (join order); anyone no
+    longer wanted frees their slot. Publishers beyond ``size`` are not received."""
+    keep = set(wanted)
+    slots: list[ParticipantId | None] = [
+        p if p in keep else None for p in list(previous)[:size]]
+    slots += [None] * (size - len(slots))
+    placed = {p for p in slots if p is not None}
+    for publisher in wanted:
+        if publisher in placed:
+            continue
+        try:
+            index = slots.index(None)
+        except ValueError:
+            break
+        slots[index] = publisher
+        placed.add(publisher)
+    return slots

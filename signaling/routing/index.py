@@ -14,6 +14,7 @@ store keeps one as a mirror of Redis.
 from __future__ import annotations
 
 import bisect
+import heapq
 from collections.abc import Callable, Iterable, Iterator
 
 from signaling.routing.eligibility import needed_stage
@@ -137,20 +138,37 @@ class WaitingIndex:
         for rank, buckets in enumerate(self._ranks):
             if sum(1 for t in found.values() if t.rank < rank) >= limit:
                 break  # enough tasks of higher priority: lower classes cannot come first
+            # merge the relevant buckets of this class in service order, up to ``limit`` tasks
+            heads: list[tuple[Place, int, list[Place], float]] = []
             for key, latest in windows:
                 bucket = buckets.get(key)
-                if not bucket:
-                    continue
-                taken = 0
-                for enqueued_at, task_id in bucket:
-                    if enqueued_at > latest or taken >= limit:
-                        break  # younger tasks in this bucket are not eligible yet either
-                    task = self._tasks[TaskId(task_id)]
-                    if blocked(task):
-                        continue
-                    found[task.task_id] = task
-                    taken += 1
+                if bucket:
+                    at = self._next(bucket, 0, latest, blocked)
+                    if at >= 0:
+                        heads.append((bucket[at], at, bucket, latest))
+            heapq.heapify(heads)
+            taken = 0
+            while heads and taken < limit:
+                place, at, bucket, latest = heapq.heappop(heads)
+                found[TaskId(place[1])] = self._tasks[TaskId(place[1])]
+                taken += 1
+                at = self._next(bucket, at + 1, latest, blocked)
+                if at >= 0:
+                    heapq.heappush(heads, (bucket[at], at, bucket, latest))
         return sorted(found.values(), key=lambda t: t.order_key)[:limit]
+
+    def _next(self, bucket: list[Place], start: int, latest: float,
+              blocked: Callable[[Task], bool]) -> int:
+        """Index of the first task from ``start`` that is eligible by wait and not blocked, or -1.
+        Younger tasks in a bucket are never eligible before older ones, so the scan stops at
+        the first task enqueued after ``latest``."""
+        for at in range(start, len(bucket)):
+            enqueued_at, task_id = bucket[at]
+            if enqueued_at > latest:
+                return -1
+            if not blocked(self._tasks[TaskId(task_id)]):
+                return at
+        return -1
 
 
 def _remove(items: list[Place] | list[OrderKey], item: Place | OrderKey) -> None:

@@ -7,6 +7,7 @@ Every value is frozen: transitions in ``lifecycle.py`` return new values.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
@@ -112,7 +113,18 @@ class Task:
         return replace(self, history=(*self.history, entry), **changes)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # by hand: dataclasses.asdict deep-copies and is several times slower on this hot path
+        return {
+            "task_id": self.task_id, "service_type": self.service_type, "category": self.category,
+            "mode": self.mode.value, "language": self.language, "region": self.region,
+            "priority": self.priority.value, "created_at": self.created_at,
+            "enqueued_at": self.enqueued_at, "preferred_agent": self.preferred_agent,
+            "preferred_since": self.preferred_since, "owner": self.owner, "callback": self.callback,
+            "callback_requested_at": self.callback_requested_at,
+            "excluded": [{"agent_id": e.agent_id, "until": e.until} for e in self.excluded],
+            "history": [{"at": h.at, "kind": h.kind, "agent_id": h.agent_id, "note": h.note}
+                        for h in self.history],
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)
@@ -164,20 +176,37 @@ class Agent:
         """Spare capacity: one call, or up to capacity[text] chats; calls and chats do not mix
         unless their shares fit in one agent (with the defaults they do not)."""
         slots = self.capacity.get(mode, 0)
-        return slots > 0 and self.load() + Fraction(1, slots) <= 1
+        if slots <= 0:
+            return False
+        if not self.contacts:
+            return True
+        # integer shares of a common denominator: exact, and far cheaper than Fraction
+        whole = math.lcm(*(n for n in self.capacity.values() if n > 0))
+        used = sum(whole // self.capacity[c.mode] for c in self.contacts)
+        return used + whole // slots <= whole
 
     def servable_modes(self) -> frozenset[Mode]:
-        return frozenset(m for m in Mode if self.has_room_for(m))
+        """The modes the agent has room for now (one pass; routing asks this of every agent)."""
+        if not self.contacts:
+            return frozenset(m for m, n in self.capacity.items() if n > 0)
+        whole = math.lcm(*(n for n in self.capacity.values() if n > 0))
+        used = sum(whole // self.capacity[c.mode] for c in self.contacts)
+        return frozenset(m for m, n in self.capacity.items() if n > 0 and used + whole // n <= whole)
 
     def on_duty(self) -> bool:
         return self.state in ON_DUTY_STATES
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["languages"] = sorted(self.languages)
-        data["skills"] = dict(self.skills)
-        data["capacity"] = {str(m): n for m, n in self.capacity.items()}
-        return data
+        return {
+            "agent_id": self.agent_id, "skills": dict(self.skills),
+            "languages": sorted(self.languages), "region": self.region,
+            "capacity": {m.value: n for m, n in self.capacity.items()}, "state": self.state.value,
+            "idle_since": self.idle_since, "wrap_up_until": self.wrap_up_until,
+            "missed_offers": self.missed_offers,
+            "contacts": [{"task_id": c.task_id, "mode": c.mode.value, "since": c.since}
+                         for c in self.contacts],
+            "version": self.version,
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), separators=(",", ":"), ensure_ascii=False)

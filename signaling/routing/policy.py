@@ -13,6 +13,7 @@ no agent gets two offers at once.
 from __future__ import annotations
 
 import heapq
+from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -20,6 +21,8 @@ from signaling.routing.eligibility import agent_rank, is_free, reserved_for
 from signaling.routing.index import WaitingIndex
 from signaling.routing.model import Agent, AgentId, RoutingConfig, Task, TaskId
 from signaling.routing.regions import RegionGraph
+
+LOOKAHEAD = 8  # tasks remembered per agent within one decision
 
 
 @dataclass(frozen=True)
@@ -75,12 +78,26 @@ def decide_indexed(index: WaitingIndex, agents: Mapping[AgentId, Agent],
     free = {a.agent_id: a for a in pool if is_free(a, now) and a.servable_modes()}
     taken: set[TaskId] = set(offered)
     heap: list[tuple[tuple[int, float, str], AgentId]] = []
+    # Each agent's next few tasks in order, so that an agent who loses its best task to another
+    # agent moves on without a new scan; "complete" when the scan found every task it may take.
+    upcoming: dict[AgentId, deque[Task]] = {}
+    complete: set[AgentId] = set()
+    lookahead = LOOKAHEAD if len(free) > 1 else 1
 
     def push(agent: Agent) -> None:
-        best = index.best_for(agent, now, config, graph,
-                              blocker(agent, agents, taken, now, config))
-        if best:
-            heapq.heappush(heap, (best[0].order_key, agent.agent_id))
+        queue = upcoming.get(agent.agent_id)
+        while queue and queue[0].task_id in taken:
+            queue.popleft()
+        if not queue:
+            if agent.agent_id in complete:
+                return
+            found = index.best_for(agent, now, config, graph,
+                                   blocker(agent, agents, taken, now, config), lookahead)
+            if len(found) < lookahead:
+                complete.add(agent.agent_id)
+            queue = upcoming[agent.agent_id] = deque(found)
+        if queue:
+            heapq.heappush(heap, (queue[0].order_key, agent.agent_id))
 
     for agent in free.values():
         push(agent)

@@ -233,8 +233,8 @@ async def test_many_agents_claiming_at_once_never_share_a_task(handles: Handles)
         offered = replace(agents[i], state=AgentState.OFFERED)
         mine = candidates[(i * 7) % 60:][:8] + candidates[:8]
         for attempt in range(0, 60, 8):  # fall through the list as a real claimer would
-            got = await stores[i % 4].claim(offered, mine if attempt == 0 else candidates[attempt:attempt + 8],
-                                            T0, T0 + 20)
+            batch = mine if attempt == 0 else candidates[attempt:attempt + 8]
+            got = await stores[i % 4].claim(offered, batch, T0, T0 + 20)
             if got is not None:
                 return got
         return None

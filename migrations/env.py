@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import recordings.models  # noqa: F401  (registers the recording tables)
 from server.models import Base
 
 target_metadata = Base.metadata

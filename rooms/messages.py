@@ -154,14 +154,57 @@ class RoutingTable(_Message):
     slots: dict[str, list[str | None]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class StartRecording(_Message):
+    """Record these participants of the room (every one of them consented) as ``recording_id``,
+    into the case's folder. Sent again with the same ``recording_id`` it updates the set: new
+    participants start, those left out stop. A participant not named is never written."""
+
+    type: ClassVar[str] = "start_recording"
+    room_id: RoomId
+    recording_id: str
+    participant_ids: tuple[ParticipantId, ...]
+    case_id: str
+
+    def __post_init__(self) -> None:
+        # from_dict hands over a JSON list.
+        object.__setattr__(self, "participant_ids", tuple(self.participant_ids))
+
+
+@dataclass(frozen=True)
+class StopRecording(_Message):
+    """Stop the room's recording; its files are closed and hashed in the background."""
+
+    type: ClassVar[str] = "stop_recording"
+    room_id: RoomId
+    recording_id: str
+
+
+@dataclass(frozen=True)
+class PauseRecording(_Message):
+    """Write nothing of the room until ``ResumeRecording`` (the files stay open)."""
+
+    type: ClassVar[str] = "pause_recording"
+    room_id: RoomId
+    recording_id: str
+
+
+@dataclass(frozen=True)
+class ResumeRecording(_Message):
+    type: ClassVar[str] = "resume_recording"
+    room_id: RoomId
+    recording_id: str
+
+
 Request = (OpenRoom | Negotiate | AddCandidate | Leave | CloseRoom | GetStats | SetRouting
-           | GetRouting)
+           | GetRouting | StartRecording | StopRecording | PauseRecording | ResumeRecording)
 Reply = Answer | Ack | WorkerStats | ErrorReply | RoutingTable
 
 _TYPES: dict[str, type[_Message]] = {
     cls.type: cls
     for cls in (OpenRoom, Negotiate, Answer, AddCandidate, Leave, CloseRoom, Ack, WorkerStats,
-                GetStats, ErrorReply, SetRouting, GetRouting, RoutingTable)
+                GetStats, ErrorReply, SetRouting, GetRouting, RoutingTable, StartRecording,
+                StopRecording, PauseRecording, ResumeRecording)
 }
 
 

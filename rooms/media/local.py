@@ -18,6 +18,8 @@ from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSess
 from aiortc.contrib.media import MediaRelay
 from aiortc.sdp import candidate_from_sdp
 
+from recordings.control import RecordingControl
+from recordings.sink import PacketSink
 from rooms.ice import CandidateError, check_candidate, ice_servers_from_dicts
 from rooms.media.answer import enable_opus_fec
 from rooms.media.codec_audit import install_codec_hooks
@@ -43,11 +45,15 @@ from rooms.messages import (
     Negotiate,
     OpenRoom,
     ParticipantId,
+    PauseRecording,
     Reply,
     Request,
+    ResumeRecording,
     RoomId,
     RoutingTable,
     SetRouting,
+    StartRecording,
+    StopRecording,
     WorkerStats,
 )
 
@@ -110,13 +116,14 @@ class LocalMediaWorker:
     gathers through (STUN/TURN). ``allow_private_candidates``: accept client candidates with
     private, loopback or link-local addresses (labs and tests only). ``inbound_loss``: drop
     that share of incoming RTP packets (loss tests only, ``rooms.media.lab``). Constructing a worker
-    installs the codec hooks into aiortc once per process (``codec_audit``).
+    installs the codec hooks into aiortc once per process (``codec_audit``). ``sink``: the
+    recorder, fed by ``StartRecording`` and the other recording messages (docs/recording.md).
     """
 
     def __init__(self, ice_servers: Sequence[Mapping[str, Any]],
                  allow_private_candidates: bool, *,
                  clock: Callable[[], float] = time.monotonic,
-                 inbound_loss: float = 0.0) -> None:
+                 inbound_loss: float = 0.0, sink: PacketSink | None = None) -> None:
         self._inbound_loss = InboundLoss(inbound_loss) if inbound_loss else None
         self._ice_servers = ice_servers_from_dicts(ice_servers)
         self._allow_private = allow_private_candidates
@@ -128,6 +135,7 @@ class LocalMediaWorker:
         self._tasks: set[asyncio.Task[None]] = set()
         self._ticker: asyncio.Task[None] | None = None
         self._closed = False
+        self._recording = RecordingControl(sink, clock) if sink is not None else None
 
     async def request(self, message: Request) -> Reply:
         """Handle one message; a refusal is an ``ErrorReply``, never an exception."""
@@ -172,6 +180,8 @@ class LocalMediaWorker:
             case CloseRoom():
                 room = self._room(message.room_id)
                 del self._rooms[message.room_id]
+                if self._recording is not None:
+                    self._recording.room_closed(message.room_id)
                 await self._close_room(room)
                 return Ack()
             case GetStats():
@@ -180,6 +190,10 @@ class LocalMediaWorker:
                 return await self._set_routing(message)
             case GetRouting():
                 return self._routing_table(self._room(message.room_id))
+            case StartRecording() | StopRecording() | PauseRecording() | ResumeRecording():
+                if self._recording is None:
+                    raise MediaWorkerError("recording_unavailable", "this worker has no recorder")
+                return self._recording.handle(message)
         raise MediaWorkerError("bad_message", f"not a request: {type(message).__name__}")
 
     def _room(self, room_id: RoomId) -> _Room:
@@ -210,6 +224,8 @@ class LocalMediaWorker:
             old = room.peers.get(pid)
             room.peers[pid] = peer  # a reconnect keeps the participant's place in join order
             self._reroute(room)
+            if self._recording is not None:  # the recorder reads every publication once
+                self._recording.tap(room.room_id, peer, self._spawn)
             if old is not None:
                 # Reload or reconnect: the browser's old connection is gone or going.
                 await old.close()

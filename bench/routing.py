@@ -127,8 +127,8 @@ async def bench_decisions(n_tasks: int, n_agents: int, rounds: int) -> dict[str,
 
 async def bench_fifo(redis: Redis, n: int) -> float:
     key = f"bench:fifo:{uuid.uuid4().hex}"
-    for start in range(0, n, 1000):
-        await redis.lpush(key, *(f"case-{i:06}" for i in range(start, min(n, start + 1000))))
+    for first in range(0, n, 1000):
+        await redis.lpush(key, *(f"case-{i:06}" for i in range(first, min(n, first + 1000))))
     await redis.lpush(key, *(["stop"] * CLAIMERS))  # LPUSH adds at the head, BRPOP takes the tail
     popped = 0
 

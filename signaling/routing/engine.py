@@ -29,7 +29,10 @@ from signaling.routing.regions import RegionGraph
 from signaling.routing.store import RoutingStore
 
 RETRIES = 8
-PULL_CANDIDATES = 8  # a pull passes this many tasks so a lost race falls through to the next
+# A pull passes this many tasks so that a lost race falls through to the next, doubling after
+# each lost round (every task in a lost round went to someone else, so the queue moved on).
+PULL_CANDIDATES = 16
+PULL_CANDIDATES_MAX = 256
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,8 @@ class RoutingEngine:
         made: list[Offer] = []
         for decision in decisions:
             task = view.index.get(decision.task_id)
-            assert task is not None
+            if task is None:  # left while an earlier claim was in flight
+                continue
             _, offered = lifecycle.make_offer(task, view.agents[decision.agent_id], now, self._config)
             offer = await self._store.claim(offered, [decision.task_id], now,
                                             now + self._config.offer_timeout_s)
@@ -102,13 +106,14 @@ class RoutingEngine:
 
     async def take_next(self, agent_id: AgentId, now: float) -> Answered | None:
         """Manual pull: the best task for this agent by the same rules, accepted at once."""
-        for _ in range(RETRIES):
+        for attempt in range(RETRIES):
             view = await self._store.view()
             agent = view.agents.get(agent_id)
             if agent is None:
                 raise RoutingError("unknown_agent", "no such agent")
+            limit = min(PULL_CANDIDATES << attempt, PULL_CANDIDATES_MAX)
             best = best_tasks_for(agent, view.index, view.agents, view.offers.keys(), now,
-                                  self._config, self._graph, PULL_CANDIDATES)
+                                  self._config, self._graph, limit)
             if not best:
                 return None
             _, offered = lifecycle.make_offer(best[0], agent, now, self._config)

@@ -13,16 +13,25 @@ from dataclasses import replace
 
 import pytest
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from server.catalogue import Mode
 from signaling.routing import lifecycle
 from signaling.routing.engine import RoutingEngine
 from signaling.routing.memory import MemoryRoutingStore
-from signaling.routing.model import AgentId, AgentState, PriorityClass, RoutingConfig, TaskId
+from signaling.routing.model import (
+    AgentId,
+    AgentState,
+    Offer,
+    PriorityClass,
+    RoutingConfig,
+    Task,
+    TaskId,
+)
 from signaling.routing.redis_store import RedisRoutingStore
 from signaling.routing.regions import GANZHOU
 from signaling.routing.store import RoutingStore, create_routing_store
-from tests.contracts.conftest import REDIS_URL, _unavailable
+from tests.contracts import conftest
 from tests.signaling.routing.factories import T0, agent, task
 
 Handles = Callable[[], Awaitable[RoutingStore]]
@@ -32,24 +41,24 @@ CONFIG = RoutingConfig()
 @pytest.fixture(params=["memory", "redis"])
 async def handles(request: pytest.FixtureRequest) -> AsyncIterator[Handles]:
     if request.param == "memory":
-        store = MemoryRoutingStore()
+        shared: RoutingStore = MemoryRoutingStore()
 
         async def same() -> RoutingStore:
-            return store
+            return shared
 
         yield same
         return
-    probe = Redis.from_url(REDIS_URL)
+    probe = Redis.from_url(conftest.REDIS_URL)
     try:
         await probe.ping()
-    except OSError as exc:
+    except (OSError, RedisConnectionError) as exc:  # redis-py's ConnectionError is no OSError
         await probe.aclose()
-        _unavailable("Redis", exc)
+        conftest._unavailable("Redis", exc)
     prefix = f"test:{uuid.uuid4().hex}"
     opened: list[RoutingStore] = []
 
     async def another() -> RoutingStore:
-        store = create_routing_store(REDIS_URL, prefix)
+        store = create_routing_store(conftest.REDIS_URL, prefix)
         opened.append(store)
         return store
 
@@ -67,7 +76,7 @@ async def store(handles: Handles) -> RoutingStore:
     return await handles()
 
 
-def ids(tasks: list[lifecycle.Task]) -> list[str]:
+def ids(tasks: list[Task]) -> list[str]:
     return [t.task_id for t in tasks]
 
 
@@ -107,7 +116,7 @@ async def test_claim_offers_the_first_free_candidate(store: RoutingStore) -> Non
     b = await store.put_agent(agent("b"))
     _, a_offered = lifecycle.make_offer(task("t1"), a, T0, CONFIG)
     offer = await store.claim(a_offered, [TaskId("t1"), TaskId("t2")], T0 + 1.25, T0 + 21.25)
-    assert offer == lifecycle.Offer(TaskId("t1"), AgentId("a"), T0 + 1.25, T0 + 21.25)
+    assert offer == Offer(TaskId("t1"), AgentId("a"), T0 + 1.25, T0 + 21.25)
     stored_a = await store.get_agent(AgentId("a"))
     assert stored_a is not None and stored_a.state is AgentState.OFFERED
     # a second offer to the same agent is refused, even with a fresh version
@@ -129,9 +138,9 @@ async def test_resolve_accept_decline_and_stale(store: RoutingStore) -> None:
     await store.add_task(t1)
     await store.add_task(t2)
     a = await store.put_agent(agent("a"))
-    offer, offered = lifecycle.make_offer(t1, a, T0 + 3, CONFIG)
-    offer = await store.claim(offered, [t1.task_id], offer.offered_at, offer.deadline)
-    assert offer is not None
+    planned, offered = lifecycle.make_offer(t1, a, T0 + 3, CONFIG)
+    offer = await store.claim(offered, [t1.task_id], planned.offered_at, planned.deadline)
+    assert offer == planned
     held = await store.get_agent(AgentId("a"))
     assert held is not None
     back, settled = lifecycle.decline(offer, t1, held, T0 + 4, CONFIG)
@@ -141,9 +150,9 @@ async def test_resolve_accept_decline_and_stale(store: RoutingStore) -> None:
     assert await store.resolve(offer, back, stored) is None  # no longer in flight
     assert ids(await store.tasks()) == ["t1", "t2"] and (await store.tasks())[0].excluded
     # accept takes the task out of the queue
-    offer2, offered2 = lifecycle.make_offer(t2, stored, T0 + 5, CONFIG)
-    offer2 = await store.claim(offered2, [t2.task_id], offer2.offered_at, offer2.deadline)
-    assert offer2 is not None
+    planned2, offered2 = lifecycle.make_offer(t2, stored, T0 + 5, CONFIG)
+    offer2 = await store.claim(offered2, [t2.task_id], planned2.offered_at, planned2.deadline)
+    assert offer2 == planned2
     held2 = await store.get_agent(AgentId("a"))
     assert held2 is not None
     _, busy = lifecycle.accept(offer2, t2, held2, T0 + 6)
@@ -198,7 +207,7 @@ async def test_flush_mid_queue_then_rebuild_gives_the_same_order(handles: Handle
         await store.add_task(t)
     before = ids(list((await store.view()).index.in_order()))
     if isinstance(store, RedisRoutingStore):  # Redis loses everything (restart without persistence)
-        redis = Redis.from_url(REDIS_URL)
+        redis = Redis.from_url(conftest.REDIS_URL)
         await redis.delete(*store.keys.all())
         await redis.aclose()
         assert len((await store.view()).index) == 0  # the mirror notices
@@ -214,7 +223,7 @@ async def test_a_trimmed_feed_makes_the_mirror_reload(handles: Handles) -> None:
     for i in range(5):
         await one.add_task(task(f"b{i}", 2 + i))
     if isinstance(one, RedisRoutingStore):
-        redis = Redis.from_url(REDIS_URL)
+        redis = Redis.from_url(conftest.REDIS_URL)
         await redis.xtrim(one.keys.feed, maxlen=2)
         await redis.aclose()
     assert ids(list((await two.view()).index.in_order())) == ["a", "b0", "b1", "b2", "b3", "b4"]
@@ -229,7 +238,7 @@ async def test_many_agents_claiming_at_once_never_share_a_task(handles: Handles)
     agents = [await stores[0].put_agent(agent(f"a{i:03}")) for i in range(100)]
     candidates = [TaskId(f"t{i:02}") for i in range(60)]
 
-    async def one(i: int) -> lifecycle.Offer | None:
+    async def one(i: int) -> Offer | None:
         offered = replace(agents[i], state=AgentState.OFFERED)
         mine = candidates[(i * 7) % 60:][:8] + candidates[:8]
         for attempt in range(0, 60, 8):  # fall through the list as a real claimer would
@@ -292,3 +301,20 @@ async def test_engine_timeouts_and_away(handles: Handles) -> None:
     assert [(o.task_id, o.agent_id) for o in offers] == [("t0", "b")]
     away = await engine.set_away(AgentId("b"))  # withdraws b's offer first
     assert away.state is AgentState.AWAY and await (await handles()).offers() == []
+
+
+async def test_many_agents_taking_next_at_once_through_several_engines(handles: Handles) -> None:
+    """100 agents press "take next" at the same moment through 4 engines (processes)."""
+    engines = [RoutingEngine(await handles(), config=CONFIG, graph=GANZHOU) for _ in range(4)]
+    for i in range(100):
+        await engines[0].sign_in(agent(f"a{i:03}", idle=i), T0)
+    for i in range(60):
+        await engines[0].join(task(f"t{i:02}", i))
+    results = await asyncio.gather(*(engines[i % 4].take_next(AgentId(f"a{i:03}"), T0 + 100)
+                                     for i in range(100)))
+    served = [r.task.task_id for r in results if r is not None]
+    assert sorted(served) == [f"t{i:02}" for i in range(60)]
+    store = await handles()
+    assert await store.tasks() == [] and await store.offers() == []
+    busy = [a for a in await store.agents() if a.contacts]
+    assert len(busy) == 60 and all(len(a.contacts) == 1 for a in busy)

@@ -28,7 +28,16 @@ from signaling.eta import estimate_wait_s
 from signaling.routing import lifecycle
 from signaling.routing.eta import HandleTimes, estimate_waits, group_of
 from signaling.routing.index import WaitingIndex
-from signaling.routing.model import Agent, AgentId, AgentState, PriorityClass, RoutingConfig, Task, TaskId
+from signaling.routing.model import (
+    Agent,
+    AgentId,
+    AgentState,
+    Contact,
+    PriorityClass,
+    RoutingConfig,
+    Task,
+    TaskId,
+)
 from signaling.routing.policy import decide_indexed
 from signaling.routing.regions import GANZHOU
 from tests.signaling.routing.factories import T0, agent, task
@@ -176,13 +185,15 @@ def test_estimate_basics() -> None:
     t1, t2, t3 = task("t1", 0), task("t2", 1), task("t3", 2, category="traffic")
     now = T0 + 10
     free = estimate_waits([t1, t2, t3], [a, b], now, CONFIG, GANZHOU, HANDLE)
-    assert (free["t1"].position, free["t1"].eta_s) == (1, 0.0)
-    assert free["t2"].eta_s == 0.0 and free["t3"].eta_s is None and free["t3"].pool == 0
+    assert (free[TaskId("t1")].position, free[TaskId("t1")].eta_s) == (1, 0.0)
+    assert free[TaskId("t2")].eta_s == 0.0
+    assert free[TaskId("t3")].eta_s is None and free[TaskId("t3")].pool == 0
     busy = [replace(x, state=AgentState.BUSY,
-                    contacts=(lifecycle.Contact(TaskId(f"x-{x.agent_id}"), Mode.VIDEO, T0),))
+                    contacts=(Contact(TaskId(f"x-{x.agent_id}"), Mode.VIDEO, T0),))
             for x in (a, b)]
     est = estimate_waits([t1, t2], busy, now, CONFIG, GANZHOU, HANDLE)
     cycle = HANDLE.cycle_s(Mode.VIDEO, CONFIG)
-    assert est["t1"].eta_s == round(cycle / 2, 1) and est["t2"].eta_s == round(2 * cycle / 2, 1)
+    assert est[TaskId("t1")].eta_s == round(cycle / 2, 1)
+    assert est[TaskId("t2")].eta_s == round(2 * cycle / 2, 1)
     far = task("far", 5, region="sg-nanxiong")
-    assert estimate_waits([far], [a], T0 + 10, CONFIG, GANZHOU, HANDLE)["far"].eta_s == 175.0
+    assert estimate_waits([far], [a], T0 + 10, CONFIG, GANZHOU, HANDLE)[TaskId("far")].eta_s == 175.0

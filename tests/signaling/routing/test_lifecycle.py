@@ -12,6 +12,7 @@ from signaling.routing.hours import ALWAYS, CHINA, EXAMPLE_HOURS, WorkingHours, 
 from signaling.routing.model import (
     AgentId,
     AgentState,
+    Contact,
     PriorityClass,
     RegionCode,
     RoutingConfig,
@@ -85,7 +86,7 @@ def test_transfer_to_a_named_agent_waits_for_them() -> None:
     t = task("t", 0)
     moved = lc.transfer(t, T0 + 500, AgentId("a"), "请王律师跟进", agent_id=AgentId("wang"))
     wang = agent("wang", state=AgentState.BUSY, skills={}, region="ly-changting",
-                 contacts=(lc.Contact(t.task_id, Mode.VIDEO, T0),))
+                 contacts=(Contact(t.task_id, Mode.VIDEO, T0),))
     other = agent("other")
     assert decide([moved], [wang, other], T0 + 510, CONFIG, GANZHOU) == []
     freed = lc.end_wrap_up(lc.end_contact(wang, "t", T0 + 520, CONFIG), T0 + 551)
@@ -140,7 +141,7 @@ def test_serialisation_round_trips() -> None:
     t = lc.transfer(task("t", 1, preferred_agent=AgentId("p")), T0 + 9, AgentId("x"), "n",
                     category="traffic")
     assert Task.from_json(t.to_json()) == t
-    a = agent("a", state=AgentState.BUSY, contacts=(lc.Contact(t.task_id, Mode.TEXT, T0),))
+    a = agent("a", state=AgentState.BUSY, contacts=(Contact(t.task_id, Mode.TEXT, T0),))
     assert type(a).from_json(a.to_json()) == a
 
 
@@ -155,8 +156,8 @@ def test_region_graph() -> None:
         RegionGraph.from_edges([("a", "a")])
 
 
-def _at(*args: int) -> float:
-    return datetime(*args, tzinfo=CHINA).timestamp()
+def _at(year: int, month: int, day: int, hour: int, minute: int) -> float:
+    return datetime(year, month, day, hour, minute, tzinfo=CHINA).timestamp()
 
 
 @pytest.mark.parametrize(("region", "moment", "open_"), [

@@ -33,7 +33,8 @@ REGIONS = ["gz-zhanggong", "gz-nankang", "gz-ruijin", "ly-changting", "sg-nanxio
 CATEGORIES = ["labour", "traffic", "marriage_family"]
 LANGS = ["zh", "hak"]
 CONFIG = RoutingConfig(wrap_up_s=10, preferred_wait_s=90)
-PROPS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Modest example counts keep the suite fast (each run is a few milliseconds; ~1 s in all).
+PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 tasks_st = st.lists(st.builds(
     lambda i, at, cat, mode, region, prio, lang, pref, excl: task(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from server.api import add_routes, error_middleware
 from server.cases import CaseRepository
 from server.config import Settings
 from server.db import Database
+from server.identity import LocalIdentityVerifier
 from server.keys import (
     CASES_KEY,
     CONSULTATION_KEY,
@@ -25,12 +26,18 @@ from server.keys import (
     SETTINGS_KEY,
     USERS_KEY,
 )
+from server.mediation_api import MEDIATION_KEY, add_mediation_routes
+from server.mediation_documents import DocumentStore
+from server.mediation_repository import MediationRepository
 from server.metrics import EventCounters
 from server.migrate import upgrade
 from server.users import UserRepository
 from signaling.consultation import ConsultationService
 from signaling.events import SocketEvents, SocketNotifier
 from signaling.fanout import BlockingRedisManager
+from signaling.mediation import MediationService
+from signaling.mediation_events import MediationEvents
+from signaling.mediation_room import MediationRoomService
 from signaling.presence import PresenceRegistry
 from signaling.queue import create_queue_store
 
@@ -79,7 +86,16 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> w
         default_handle_s=settings.default_handle_time_s,
     )
     counters = EventCounters()
-    SocketEvents(sio, consultation, settings.secret_key, counters)
+    events = SocketEvents(sio, consultation, settings.secret_key, counters)
+    mediation = MediationService(
+        repo=MediationRepository(database), users=users, documents=DocumentStore(settings.data_dir),
+        notifier=SocketNotifier(sio), secret_key=settings.secret_key,
+        public_url=settings.public_url, clock=clock,
+    )
+    MediationEvents(events, MediationRoomService(
+        cases=mediation, media=media, notifier=SocketNotifier(sio),
+        verifier=LocalIdentityVerifier(), clock=clock,
+    ))
     sio.attach(app)
 
     app[SETTINGS_KEY] = settings
@@ -90,8 +106,10 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> w
     app[MEDIA_KEY] = media
     app[CONSULTATION_KEY] = consultation
     app[COUNTERS_KEY] = counters
+    app[MEDIATION_KEY] = mediation
 
     add_routes(app)
+    add_mediation_routes(app)
     _add_pages(app)
     app.cleanup_ctx.append(_lifecycle)
     return app
@@ -117,7 +135,16 @@ def _add_pages(app: web.Application) -> None:
 
     app.router.add_get("/", index)
     app.router.add_get("/agent", agent)
+    for page in ("mediator", "join"):
+        app.router.add_get(f"/{page}", _page(f"{page}.html"))
     app.router.add_static("/static/", WEB_DIR, follow_symlinks=False)
+
+
+def _page(name: str) -> Callable[[web.Request], Awaitable[web.FileResponse]]:
+    async def serve(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(WEB_DIR / name)
+
+    return serve
 
 
 @web.middleware

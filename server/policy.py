@@ -18,6 +18,9 @@ class Role(StrEnum):
     MEDIATOR = "mediator"
     SUPERVISOR = "supervisor"
     CLERK = "clerk"
+    # Someone invited to a mediation case (a party, agent, relative, expert, interpreter,
+    # observer): the token is bound to one participant of one case.
+    INVITEE = "invitee"
 
 
 STAFF_ROLES = (Role.LAWYER, Role.MEDIATOR, Role.SUPERVISOR, Role.CLERK)
@@ -37,6 +40,14 @@ class Action(StrEnum):
     ROOM_NEGOTIATE = "room.negotiate"
     ROOM_HANGUP = "room.hangup"
     READ_METRICS = "metrics.read"
+    MEDIATION_CREATE = "mediation.create"
+    MEDIATION_READ = "mediation.read"
+    MEDIATION_MANAGE = "mediation.manage"
+    MEDIATION_RESPOND = "mediation.respond"
+    MEDIATION_JOIN = "mediation.join"
+    MEDIATION_CONTROL = "mediation.control"
+    MEDIATION_DOCUMENT = "mediation.document"
+    MEDIATION_SUPERVISE = "mediation.supervise"
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,14 @@ ACCESS: dict[Action, frozenset[Role]] = {
     Action.ROOM_NEGOTIATE: frozenset({Role.CITIZEN, Role.LAWYER}),
     Action.ROOM_HANGUP: frozenset({Role.CITIZEN, Role.LAWYER}),
     Action.READ_METRICS: frozenset({Role.SUPERVISOR}),
+    Action.MEDIATION_CREATE: frozenset({Role.MEDIATOR}),
+    Action.MEDIATION_READ: frozenset({Role.MEDIATOR, Role.SUPERVISOR, Role.INVITEE}),
+    Action.MEDIATION_MANAGE: frozenset({Role.MEDIATOR}),
+    Action.MEDIATION_RESPOND: frozenset({Role.INVITEE}),
+    Action.MEDIATION_JOIN: frozenset({Role.MEDIATOR, Role.INVITEE}),
+    Action.MEDIATION_CONTROL: frozenset({Role.MEDIATOR}),
+    Action.MEDIATION_DOCUMENT: frozenset({Role.MEDIATOR, Role.INVITEE}),
+    Action.MEDIATION_SUPERVISE: frozenset({Role.SUPERVISOR}),
 }
 
 
@@ -84,7 +103,7 @@ def allowed(principal: Principal, action: Action, resource: CaseResource | None 
         return False
     if resource is None or principal.role is Role.SUPERVISOR:
         return True
-    if principal.role is Role.CITIZEN:
+    if principal.role in (Role.CITIZEN, Role.INVITEE):
         return principal.case_id == resource.case_id
     return resource.lawyer_id == principal.id
 

@@ -86,6 +86,11 @@ class SocketEvents:
         # Anything else a client sends gets an error, not silence.
         sio.on("*", self._unknown)
 
+    def register(self, event: str, handler: Handler) -> None:
+        """Add another module's event (e.g. signaling.mediation_events) with the same
+        authentication, rate limit, size cap, ack and error handling as these."""
+        self._sio.on(event, self._wrap(event, handler))
+
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
         try:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from server.api import ROUTES
+from server.mediation_api import MEDIATION_ROUTES
 from server.policy import ACCESS, Action, CaseResource, Principal, Role, allowed
 from signaling.events import EVENTS
+from signaling.mediation_events import MEDIATION_EVENTS
 
 
 def test_every_action_has_an_access_entry() -> None:
@@ -14,9 +16,9 @@ def test_every_action_has_an_access_entry() -> None:
 
 
 def test_every_event_and_route_is_covered() -> None:
-    for event, action in EVENTS.items():
+    for event, action in {**EVENTS, **MEDIATION_EVENTS}.items():
         assert action in ACCESS, event
-    for route, route_action in ROUTES.items():
+    for route, route_action in {**ROUTES, **MEDIATION_ROUTES}.items():
         assert route_action is None or route_action in ACCESS, route
 
 
@@ -30,7 +32,7 @@ def test_registered_routes_match_the_table(settings: object) -> None:
         if r.resource is not None and r.resource.canonical.startswith(("/api", "/healthz", "/metrics"))
         and r.method != "HEAD"
     }
-    assert registered == set(ROUTES)
+    assert registered == set(ROUTES) | set(MEDIATION_ROUTES)
 
 
 # The expected matrix, written out: which roles may perform each action at all.
@@ -48,13 +50,21 @@ EXPECTED = {
     Action.ROOM_NEGOTIATE: {"citizen", "lawyer"},
     Action.ROOM_HANGUP: {"citizen", "lawyer"},
     Action.READ_METRICS: {"supervisor"},
+    Action.MEDIATION_CREATE: {"mediator"},
+    Action.MEDIATION_READ: {"mediator", "supervisor", "invitee"},
+    Action.MEDIATION_MANAGE: {"mediator"},
+    Action.MEDIATION_RESPOND: {"invitee"},
+    Action.MEDIATION_JOIN: {"mediator", "invitee"},
+    Action.MEDIATION_CONTROL: {"mediator"},
+    Action.MEDIATION_DOCUMENT: {"mediator", "invitee"},
+    Action.MEDIATION_SUPERVISE: {"supervisor"},
 }
 
 
 @pytest.mark.parametrize("action", list(Action))
 @pytest.mark.parametrize("role", list(Role))
 def test_matrix(action: Action, role: Role) -> None:
-    principal = Principal(role, "7", "x", "c1" if role is Role.CITIZEN else None)
+    principal = Principal(role, "7", "x", "c1" if role in (Role.CITIZEN, Role.INVITEE) else None)
     assert allowed(principal, action) == (role.value in EXPECTED[action])
 
 
@@ -69,3 +79,7 @@ def test_resource_checks() -> None:
     assert allowed(lawyer, Action.END_CASE, own)
     assert not allowed(lawyer, Action.END_CASE, other)
     assert allowed(supervisor, Action.READ_CASE, other)
+    invitee = Principal(Role.INVITEE, "p1", "李四", "c1")
+    assert allowed(invitee, Action.MEDIATION_JOIN, own)
+    assert not allowed(invitee, Action.MEDIATION_JOIN, other)
+    assert not allowed(invitee, Action.READ_CASE, own)

@@ -71,12 +71,13 @@ def _write_zip(storage: RecordingStorage, case_id: str, recording_id: str,
     tmp = dest.with_name(dest.name + ".tmp")
     with zipfile.ZipFile(tmp, "w") as archive:
         for relpath in segments:
-            # WebM is already compressed: store it as is.
+            # Stored, not deflated: WebM is compressed already.
             with storage.open(case_id, recording_id, relpath) as source, \
                     archive.open(zipfile.ZipInfo(relpath, (1980, 1, 1, 0, 0, 0)), "w") as target:
                 while chunk := source.read(1 << 20):
                     target.write(chunk)
         for name, data in small.items():
-            archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data,
-                             compress_type=zipfile.ZIP_DEFLATED)
+            # Stored too: deflate has slack bits a flip can change without changing the text,
+            # and every changed byte of the evidence must show.
+            archive.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data)
     os.replace(tmp, dest)

@@ -64,8 +64,9 @@ def check_manifest(raw: bytes, read: ReadFile, present: Sequence[str] | None) ->
     if document.get("format") != FORMAT:
         problems.append(f"{MANIFEST}: format {document.get('format')!r}, expected {FORMAT!r}")
     entries = document["entries"]
-    problems += chain_problems(entries)
-    if problems[-1:] and problems[-1].startswith("broken chain"):
+    broken = chain_problems(entries)
+    problems += [f"{MANIFEST}: {problem}" for problem in broken]
+    if broken:
         return problems
     head = entries[-1]["hash"] if entries else GENESIS
     if document.get("head") != head:

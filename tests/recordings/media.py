@@ -67,8 +67,9 @@ def media(seconds: float, width: int = 160, height: int = 120, bitrate: int = 20
         while audio_index * 0.02 <= index / FPS:
             samples = av.AudioFrame(format="s16", layout="stereo", samples=960)
             tone = bytes((audio_index * 13 + i) % 256 for i in range(256))
-            for audio_plane in samples.audio_planes:
-                audio_plane.update((tone * (audio_plane.buffer_size // 256 + 1))[:audio_plane.buffer_size])
+            for channel in samples.planes:
+                size = channel.buffer_size
+                channel.update((tone * (size // 256 + 1))[:size])
             samples.sample_rate = AUDIO_RATE
             samples.pts = audio_index * 960
             samples.time_base = fractions.Fraction(1, AUDIO_RATE)

@@ -18,8 +18,8 @@ from server.cases import case_resource
 from server.errors import ParleyError
 from server.keys import (
     CASES_KEY,
-    CONSULTATION_KEY,
     COUNTERS_KEY,
+    HOTLINE_KEY,
     MEDIA_KEY,
     SETTINGS_KEY,
     USERS_KEY,
@@ -102,14 +102,14 @@ async def get_config(request: web.Request) -> web.Response:
 
 async def post_intake(request: web.Request) -> web.Response:
     body = parse(IntakeBody, await read_json(request))
-    case = await request.app[CONSULTATION_KEY].intake(body)
+    case, is_open = await request.app[HOTLINE_KEY].intake(body)
     settings = request.app[SETTINGS_KEY]
     claims = Claims(
         sub=case.id, kind="citizen", role=Role.CITIZEN.value, case=case.id, name=case.citizen_name,
         exp=int(time.time()) + settings.citizen_token_ttl_s,
     )
-    return web.json_response({"case_id": case.id, "token": sign(claims, settings.secret_key)},
-                             status=201)
+    return web.json_response({"case_id": case.id, "token": sign(claims, settings.secret_key),
+                              "open": is_open, "callback": case.callback}, status=201)
 
 
 async def post_login(request: web.Request) -> web.Response:
@@ -148,7 +148,7 @@ async def get_metrics(request: web.Request) -> web.Response:
     # A scraper on the same host needs no token; from elsewhere, a supervisor's.
     if not _from_loopback(request):
         require(principal_of(request), Action.READ_METRICS)
-    live = await request.app[CONSULTATION_KEY].live_figures()
+    live = await request.app[HOTLINE_KEY].live_figures()
     stats = await request.app[MEDIA_KEY].request(GetStats())
     counters = request.app[COUNTERS_KEY]
     metrics = [

@@ -21,9 +21,11 @@ from server.keys import (
     CONSULTATION_KEY,
     COUNTERS_KEY,
     DATABASE_KEY,
+    ENGINE_KEY,
+    HOTLINE_KEY,
     MEDIA_KEY,
-    QUEUE_KEY,
     SETTINGS_KEY,
+    TICKERS_KEY,
     USERS_KEY,
 )
 from server.mediation_api import MEDIATION_KEY, add_mediation_routes
@@ -35,11 +37,18 @@ from server.users import UserRepository
 from signaling.consultation import ConsultationService
 from signaling.events import SocketEvents, SocketNotifier
 from signaling.fanout import BlockingRedisManager
+from signaling.hotline import Hotline
 from signaling.mediation import MediationService
 from signaling.mediation_events import MediationEvents
 from signaling.mediation_room import MediationRoomService
 from signaling.presence import PresenceRegistry
-from signaling.queue import create_queue_store
+from signaling.routing.engine import RoutingEngine
+from signaling.routing.hours import EXAMPLE_HOURS, WorkingHours
+from signaling.routing.model import RoutingConfig
+from signaling.routing.regions import GANZHOU
+from signaling.routing.store import create_routing_store
+from signaling.supervision import Thresholds
+from signaling.ticker import Ticker
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +72,18 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> w
     database = Database(settings.database_url)
     cases = CaseRepository(database)
     users = UserRepository(database)
-    queue = create_queue_store(settings.redis_url)
+    engine = RoutingEngine(
+        create_routing_store(settings.redis_url),
+        config=RoutingConfig(
+            neighbour_after_s=settings.neighbour_after_s,
+            any_region_after_s=max(settings.any_region_after_s, settings.neighbour_after_s),
+            offer_timeout_s=settings.offer_timeout_s,
+            wrap_up_s=settings.wrap_up_s,
+            service_level_s=settings.service_level_s,
+        ),
+        graph=GANZHOU,
+        hours=EXAMPLE_HOURS if settings.working_hours == "example" else WorkingHours(),
+    )
     media = LocalMediaWorker(
         ice_servers=list(settings.ice_servers),
         allow_private_candidates=settings.allow_private_candidates,
@@ -80,13 +100,18 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> w
         client_manager=manager,
         max_http_buffer_size=256 * 1024,
     )
-    consultation = ConsultationService(
-        cases=cases, users=users, queue=queue, presence=PresenceRegistry(), media=media,
-        notifier=SocketNotifier(sio), clock=clock,
-        default_handle_s=settings.default_handle_time_s,
+    notifier = SocketNotifier(sio)
+    consultation = ConsultationService(cases=cases, users=users, media=media, notifier=notifier,
+                                       clock=clock)
+    hotline = Hotline(
+        cases=cases, users=users, engine=engine, consultation=consultation,
+        presence=PresenceRegistry(), notifier=notifier, clock=clock,
+        default_region=settings.default_region,
+        thresholds=Thresholds(settings.service_level_s, settings.service_level_alert,
+                              settings.longest_wait_alert_s),
     )
     counters = EventCounters()
-    events = SocketEvents(sio, consultation, settings.secret_key, counters)
+    events = SocketEvents(sio, consultation, hotline, settings.secret_key, counters)
     mediation = MediationService(
         repo=MediationRepository(database), users=users, documents=DocumentStore(settings.data_dir),
         notifier=SocketNotifier(sio), secret_key=settings.secret_key,
@@ -102,7 +127,10 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> w
     app[DATABASE_KEY] = database
     app[CASES_KEY] = cases
     app[USERS_KEY] = users
-    app[QUEUE_KEY] = queue
+    app[ENGINE_KEY] = engine
+    app[HOTLINE_KEY] = hotline
+    app[TICKERS_KEY] = [Ticker(hotline.tick, 1.0, "hotline tick"),
+                        Ticker(hotline.push_figures, 2.0, "supervisor figures")]
     app[MEDIA_KEY] = media
     app[CONSULTATION_KEY] = consultation
     app[COUNTERS_KEY] = counters
@@ -117,12 +145,16 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> w
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await upgrade(app[DATABASE_KEY])
-    restored = await app[CONSULTATION_KEY].restore_queue()
+    restored = await app[HOTLINE_KEY].restore()
     log.info("queue restored from the database: %d waiting", restored)
+    for ticker in app[TICKERS_KEY]:
+        ticker.start()
     yield
+    for ticker in app[TICKERS_KEY]:
+        await ticker.close()
     # Peer connections first: aiortc's decoder threads otherwise keep the process alive.
     await app[MEDIA_KEY].close()
-    await app[QUEUE_KEY].close()
+    await app[ENGINE_KEY].close()
     await app[DATABASE_KEY].close()
 
 
@@ -135,7 +167,7 @@ def _add_pages(app: web.Application) -> None:
 
     app.router.add_get("/", index)
     app.router.add_get("/agent", agent)
-    for page in ("mediator", "join"):
+    for page in ("mediator", "join", "supervisor"):
         app.router.add_get(f"/{page}", _page(f"{page}.html"))
     app.router.add_static("/static/", WEB_DIR, follow_symlinks=False)
 

@@ -38,7 +38,8 @@ class CaseRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def create(self, intake: IntakeBody, now: datetime) -> Case:
+    async def create(self, intake: IntakeBody, now: datetime, *, priority: str = "normal",
+                     callback: bool = False) -> Case:
         case = Case(
             id=new_id(),
             status=CaseStatus.WAITING,
@@ -49,13 +50,18 @@ class CaseRepository:
             citizen_phone=intake.phone,
             description=intake.description,
             region=intake.region,
+            language=intake.language,
+            priority=priority,
+            callback=callback,
+            callback_requested_at=now if callback else None,
             created_at=now,
             queued_at=now,
             notes="",
         )
         async with self._db.session() as session:
             session.add(case)
-            session.add(_event(case.id, now, "citizen", "intake", {"mode": intake.mode}))
+            session.add(_event(case.id, now, "citizen", "intake",
+                               {"mode": intake.mode, "priority": priority, "callback": callback}))
             await session.commit()
         return case
 
@@ -82,8 +88,9 @@ class CaseRepository:
                 .values(
                     status=CaseStatus.IN_CONSULTATION,
                     lawyer_id=lawyer_id,
+                    owner_id=func.coalesce(Case.owner_id, lawyer_id),
                     room_id=room_id,
-                    matched_at=now,
+                    matched_at=func.coalesce(Case.matched_at, now),
                 )
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -111,6 +118,79 @@ class CaseRepository:
             session.add(_event(case_id, now, "citizen", "abandoned", {"waited_s": waited}))
             await session.commit()
             return True
+
+    async def requeue(self, case_id: str, category: str | None, actor: str, note: str,
+                      target_lawyer: int | None, now: datetime) -> bool:
+        """内部流转: a case in consultation goes back to the queue at its original place."""
+        values: dict[str, Any] = {"status": CaseStatus.WAITING, "lawyer_id": None, "room_id": None}
+        if category is not None:
+            values["category"] = category
+        async with self._db.session() as session:
+            case = await session.get(Case, case_id)
+            result = await session.execute(
+                update(Case)
+                .where(Case.id == case_id, Case.status == CaseStatus.IN_CONSULTATION)
+                .values(**values)
+            )
+            if result.rowcount != 1 or case is None:  # type: ignore[attr-defined]
+                await session.rollback()
+                return False
+            await session.execute(
+                update(Room).where(Room.case_id == case_id, Room.closed_at.is_(None))
+                .values(closed_at=now)
+            )
+            session.add(_event(case_id, now, actor, "transferred",
+                               {"category": category, "lawyer": target_lawyer, "note": note}))
+            await session.commit()
+            return True
+
+    async def set_callback(self, case_id: str, now: datetime) -> None:
+        async with self._db.session() as session:
+            await session.execute(
+                update(Case).where(Case.id == case_id)
+                .values(callback=True, callback_requested_at=now)
+            )
+            session.add(_event(case_id, now, "citizen", "callback_requested", {}))
+            await session.commit()
+
+    async def add_event(self, case_id: str, actor: str, kind: str, data: dict[str, Any],
+                        now: datetime) -> None:
+        async with self._db.session() as session:
+            session.add(_event(case_id, now, actor, kind, data))
+            await session.commit()
+
+    async def follow_up_owner(self, phone: str, since: datetime) -> int | None:
+        """首问负责: the lawyer of this citizen's latest case left open for follow-up."""
+        async with self._db.session() as session:
+            rows = await session.execute(
+                select(Case.owner_id)
+                .where(Case.citizen_phone == phone, Case.outcome == "follow_up",
+                       Case.ended_at >= since, Case.owner_id.is_not(None))
+                .order_by(Case.ended_at.desc())
+                .limit(1)
+            )
+            return rows.scalar_one_or_none()
+
+    async def recent(self, since: datetime) -> list[Case]:
+        """Cases queued since ``since`` (supervisor figures)."""
+        async with self._db.session() as session:
+            rows = await session.execute(select(Case).where(Case.queued_at >= since))
+            return list(rows.scalars())
+
+    async def mean_handle_by_mode(self, last: int = 50) -> dict[str, float]:
+        """Mean seconds from match to end per mode over the last ``last`` ended consultations."""
+        async with self._db.session() as session:
+            rows = await session.execute(
+                select(Case.mode, Case.matched_at, Case.ended_at)
+                .where(Case.status == CaseStatus.ENDED, Case.matched_at.is_not(None))
+                .order_by(Case.ended_at.desc())
+                .limit(last)
+            )
+            spans: dict[str, list[float]] = {}
+            for mode, start, end in rows:
+                if start and end:
+                    spans.setdefault(mode, []).append((end - start).total_seconds())
+        return {mode: sum(v) / len(v) for mode, v in spans.items()}
 
     async def set_notes(self, case_id: str, notes: str, actor: str, now: datetime) -> None:
         async with self._db.session() as session:

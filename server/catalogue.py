@@ -59,6 +59,15 @@ REGIONS = (
     Entry("sg-nanxiong", "南雄市", "Nanxiong, Shaoguan (Guangdong)"),
 )
 
+# Languages and dialects a lawyer may serve in (dialect seats, 方言坐席).
+LANGUAGES = (
+    Entry("zh", "普通话", "Mandarin"),
+    Entry("gan", "赣语", "Gan"),
+    Entry("hak", "客家话", "Hakka"),
+    Entry("yue", "粤语", "Cantonese"),
+    Entry("min", "闽语", "Min"),
+)
+
 OUTCOMES = (
     Entry("answered", "已解答", "Question answered"),
     Entry("referred_mediation", "转人民调解", "Referred to mediation"),
@@ -80,4 +89,5 @@ def as_dict() -> dict[str, list[dict[str, str]]]:
         "modes": [e.to_dict() for e in MODES],
         "regions": [e.to_dict() for e in REGIONS],
         "outcomes": [e.to_dict() for e in OUTCOMES],
+        "languages": [e.to_dict() for e in LANGUAGES],
     }

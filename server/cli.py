@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
+from server import catalogue
 from server.config import ConfigError, Settings
 from server.db import Database
 from server.errors import ParleyError
@@ -35,7 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--username", required=True)
     add.add_argument("--password", required=True)
     add.add_argument("--display-name", default="")
-    add.add_argument("--skills", default="", help="comma-separated dispute category codes")
+    add.add_argument("--skills", default="",
+                     help="dispute categories with a level 1-5, e.g. labour:5,contract:3 "
+                          "(a category without a level gets 3)")
+    add.add_argument("--languages", default="zh",
+                     help="languages and dialects served, e.g. zh,hak (default zh)")
     add.add_argument("--region", default=None, help="home region code")
 
     db = commands.add_parser("db", help="database")
@@ -60,6 +65,21 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def parse_skill_list(raw: str) -> dict[str, int]:
+    """``labour:5,contract`` -> {"labour": 5, "contract": 3}; checked against the catalogue."""
+    skills: dict[str, int] = {}
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        category, _, level = item.partition(":")
+        if category not in catalogue.codes(catalogue.CATEGORIES):
+            raise ParleyError("bad_request", f"unknown category {category!r} in --skills")
+        if level and (not level.isdigit() or not 1 <= int(level) <= 5):
+            raise ParleyError("bad_request", f"skill level must be 1-5, got {level!r}")
+        skills[category] = int(level) if level else 3
+    return skills
+
+
 def _serve(settings: Settings) -> int:
     from server.app import create_app  # imports aiortc; not needed by the other commands
 
@@ -73,11 +93,11 @@ async def _user_add(settings: Settings, args: argparse.Namespace) -> int:
     database = Database(settings.database_url)
     try:
         await upgrade(database)
-        skills = [s.strip() for s in args.skills.split(",") if s.strip()]
         user = await UserRepository(database).add(
             username=args.username, password=args.password, role=args.role,
-            display_name=args.display_name, skills=skills, region=args.region,
-            now=datetime.now(UTC),
+            display_name=args.display_name, skills=parse_skill_list(args.skills),
+            region=args.region, now=datetime.now(UTC),
+            languages=[s.strip() for s in args.languages.split(",") if s.strip()],
         )
     finally:
         await database.close()

@@ -35,6 +35,16 @@ class Settings:
     citizen_token_ttl_s: int = 7 * 24 * 3600
     default_handle_time_s: float = 300.0
     lab_inbound_loss: float = 0.0
+    # Routing (docs/routing.md): widening, offers, wrap-up, working hours.
+    neighbour_after_s: float = 60.0
+    any_region_after_s: float = 180.0
+    offer_timeout_s: float = 20.0
+    wrap_up_s: float = 30.0
+    working_hours: str = "always"
+    default_region: str = "gz-zhanggong"
+    service_level_s: float = 60.0
+    longest_wait_alert_s: float = 120.0
+    service_level_alert: float = 0.8
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -65,6 +75,14 @@ class Settings:
                 default=_is_private_host(parsed.hostname),
             ),
             lab_inbound_loss=_parse_loss(environ.get("PARLEY_LAB_INBOUND_LOSS")),
+            neighbour_after_s=_seconds(environ, "PARLEY_ROUTING_NEIGHBOUR_AFTER_S", 60.0),
+            any_region_after_s=_seconds(environ, "PARLEY_ROUTING_ANY_REGION_AFTER_S", 180.0),
+            offer_timeout_s=_seconds(environ, "PARLEY_OFFER_TIMEOUT_S", 20.0),
+            wrap_up_s=_seconds(environ, "PARLEY_WRAP_UP_S", 30.0),
+            working_hours=_choice(environ, "PARLEY_WORKING_HOURS", ("always", "example")),
+            service_level_s=_seconds(environ, "PARLEY_SERVICE_LEVEL_S", 60.0),
+            longest_wait_alert_s=_seconds(environ, "PARLEY_LONGEST_WAIT_ALERT_S", 120.0),
+            service_level_alert=_share(environ, "PARLEY_SERVICE_LEVEL_ALERT", 0.8),
         )
 
 
@@ -117,6 +135,39 @@ def _parse_ice_servers(raw: str | None) -> tuple[dict[str, Any], ...]:
     ):
         raise ConfigError('PARLEY_ICE_SERVERS must be a JSON list of {"urls": ...} objects')
     return tuple(value)
+
+
+def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value < 0 or value > 86_400:
+        raise ConfigError(f"{name} must be between 0 and 86400 seconds, got {value}")
+    return value
+
+
+def _share(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number between 0 and 1, got {raw!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{name} must be between 0 and 1, got {value}")
+    return value
+
+
+def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    value = environ.get(name) or choices[0]
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
 
 
 def _parse_loss(raw: str | None) -> float:

@@ -11,13 +11,17 @@ from server.db import Database
 from server.metrics import EventCounters
 from server.users import UserRepository
 from signaling.consultation import ConsultationService
-from signaling.queue import QueueStore
+from signaling.hotline import Hotline
+from signaling.routing.engine import RoutingEngine
+from signaling.ticker import Ticker
 
 SETTINGS_KEY = web.AppKey("settings", Settings)
 DATABASE_KEY = web.AppKey("database", Database)
 CASES_KEY = web.AppKey("cases", CaseRepository)
 USERS_KEY = web.AppKey("users", UserRepository)
-QUEUE_KEY = web.AppKey("queue", QueueStore)
+ENGINE_KEY = web.AppKey("routing_engine", RoutingEngine)
+HOTLINE_KEY = web.AppKey("hotline", Hotline)
+TICKERS_KEY = web.AppKey("tickers", list[Ticker])
 MEDIA_KEY = web.AppKey("media", MediaWorker)
 CONSULTATION_KEY = web.AppKey("consultation", ConsultationService)
 COUNTERS_KEY = web.AppKey("counters", EventCounters)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from server.timestamps import UTCDateTime
@@ -23,7 +23,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
     display_name: Mapped[str] = mapped_column(String(64))
-    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # category -> level 1 (can answer) .. 5 (specialist)
+    skills: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     region: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -41,8 +43,14 @@ class Case(Base):
     citizen_phone: Mapped[str] = mapped_column(String(16))
     description: Mapped[str] = mapped_column(Text)
     region: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(8), default="zh")
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    callback: Mapped[bool] = mapped_column(Boolean, default=False)
+    callback_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # First-contact ownership (首问负责): the first lawyer who served the case; transfers keep it.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     lawyer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     room_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     matched_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

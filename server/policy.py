@@ -40,6 +40,10 @@ class Action(StrEnum):
     ROOM_NEGOTIATE = "room.negotiate"
     ROOM_HANGUP = "room.hangup"
     READ_METRICS = "metrics.read"
+    REQUEST_CALLBACK = "queue.callback"
+    ANSWER_OFFER = "queue.answer_offer"
+    TRANSFER_CASE = "case.transfer"
+    SUPERVISE = "queue.supervise"
     MEDIATION_CREATE = "mediation.create"
     MEDIATION_READ = "mediation.read"
     MEDIATION_MANAGE = "mediation.manage"
@@ -87,6 +91,10 @@ ACCESS: dict[Action, frozenset[Role]] = {
     Action.ROOM_NEGOTIATE: frozenset({Role.CITIZEN, Role.LAWYER}),
     Action.ROOM_HANGUP: frozenset({Role.CITIZEN, Role.LAWYER}),
     Action.READ_METRICS: frozenset({Role.SUPERVISOR}),
+    Action.REQUEST_CALLBACK: frozenset({Role.CITIZEN}),
+    Action.ANSWER_OFFER: frozenset({Role.LAWYER}),
+    Action.TRANSFER_CASE: frozenset({Role.LAWYER}),
+    Action.SUPERVISE: frozenset({Role.SUPERVISOR}),
     Action.MEDIATION_CREATE: frozenset({Role.MEDIATOR}),
     Action.MEDIATION_READ: frozenset({Role.MEDIATOR, Role.SUPERVISOR, Role.INVITEE}),
     Action.MEDIATION_MANAGE: frozenset({Role.MEDIATOR}),

@@ -42,6 +42,17 @@ class IntakeBody(Edge):
     mode: str = Field(max_length=8)
     description: str = Field(min_length=1, max_length=2000)
     region: str = Field(max_length=32)
+    language: str = Field(default="zh", max_length=8)
+    # Priority grounds the citizen declares (routing serves them first; docs/routing.md).
+    elderly: bool = False
+    disabled: bool = False
+    legal_aid: bool = False
+    urgent: bool = False
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        return _one_of(value, catalogue.codes(catalogue.LANGUAGES), "language")
 
     @field_validator("phone")
     @classmethod

@@ -25,9 +25,10 @@ class UserRepository:
         password: str,
         role: str,
         display_name: str,
-        skills: list[str],
+        skills: dict[str, int] | list[str],
         region: str | None,
         now: datetime,
+        languages: list[str] | None = None,
     ) -> User:
         if role not in {r.value for r in STAFF_ROLES}:
             raise bad_request(f"role must be one of {', '.join(STAFF_ROLES)}", "role")
@@ -41,6 +42,7 @@ class UserRepository:
             role=Role(role).value,
             display_name=display_name or username,
             skills=skills,
+            languages=languages or ["zh"],
             region=region,
             created_at=now,
         )
@@ -55,6 +57,11 @@ class UserRepository:
     async def get(self, user_id: int) -> User | None:
         async with self._db.session() as session:
             return await session.get(User, user_id)
+
+    async def with_role(self, role: str) -> list[User]:
+        async with self._db.session() as session:
+            rows = await session.execute(select(User).where(User.role == role).order_by(User.id))
+            return list(rows.scalars())
 
     async def authenticate(self, username: str, password: str) -> User:
         async with self._db.session() as session:

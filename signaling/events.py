@@ -22,8 +22,9 @@ from server.tokens import verify
 from server.validation import check_size, parse
 from signaling import schemas
 from signaling.consultation import ConsultationService
+from signaling.hotline import Hotline
 from signaling.ratelimit import TokenBucket, Verdict
-from signaling.views import AGENTS_TARGET, case_target, user_target
+from signaling.views import AGENTS_TARGET, SUPERVISORS_TARGET, case_target, user_target
 
 log = logging.getLogger(__name__)
 
@@ -44,22 +45,31 @@ EVENTS: dict[str, Action] = {
     "rtc:candidate": Action.ROOM_NEGOTIATE,
     "rtc:answer": Action.ROOM_NEGOTIATE,
     "call:hangup": Action.ROOM_HANGUP,
+    "queue:callback": Action.REQUEST_CALLBACK,
+    "offer:accept": Action.ANSWER_OFFER,
+    "offer:decline": Action.ANSWER_OFFER,
+    "agent:ready": Action.SET_AVAILABILITY,
+    "agent:directory": Action.TRANSFER_CASE,
+    "case:transfer": Action.TRANSFER_CASE,
+    "sup:snapshot": Action.SUPERVISE,
 }
 
 
 class SocketEvents:
-    """Binds the socket.io server to the consultation service."""
+    """Binds the socket.io server to the hotline and the consultation service."""
 
     def __init__(
         self,
         sio: socketio.AsyncServer,
         service: ConsultationService,
+        hotline: Hotline,
         secret_key: bytes,
         counters: EventCounters,
     ) -> None:
         self._sio = sio
         self._counters = counters
         self._service = service
+        self._hotline = hotline
         self._key = secret_key
         self._principals: dict[str, Principal] = {}
         self._buckets: dict[str, TokenBucket] = {}
@@ -77,6 +87,13 @@ class SocketEvents:
             "rtc:candidate": self._rtc_candidate,
             "rtc:answer": self._rtc_answer,
             "call:hangup": self._call_hangup,
+            "queue:callback": self._queue_callback,
+            "offer:accept": self._offer_accept,
+            "offer:decline": self._offer_decline,
+            "agent:ready": self._agent_ready,
+            "agent:directory": self._agent_directory,
+            "case:transfer": self._case_transfer,
+            "sup:snapshot": self._sup_snapshot,
         }
         assert handlers.keys() == EVENTS.keys()
         sio.on("connect", self._connect)
@@ -108,13 +125,15 @@ class SocketEvents:
             await self._sio.enter_room(sid, user_target(principal.id))
             if principal.role is Role.LAWYER:
                 await self._sio.enter_room(sid, AGENTS_TARGET)
-                await self._service.agent_connected(principal, sid)
+                await self._hotline.agent_connected(principal, sid)
+            elif principal.role is Role.SUPERVISOR:
+                await self._sio.enter_room(sid, SUPERVISORS_TARGET)
 
     async def _disconnect(self, sid: str, *_: Any) -> None:
         principal = self._principals.pop(sid, None)
         self._buckets.pop(sid, None)
         if principal is not None and principal.role is Role.LAWYER:
-            await self._service.agent_disconnected(sid)
+            await self._hotline.agent_disconnected(sid)
 
     async def _unknown(self, event: str, sid: str, *_: Any) -> dict[str, Any]:
         return ParleyError("bad_request", f"未知事件 / unknown event {event!r}").to_dict()
@@ -163,11 +182,12 @@ class SocketEvents:
 
     async def _case_resume(self, me: Principal, data: Any) -> dict[str, Any]:
         parse(schemas.Empty, data)
-        return await self._service.resume_citizen(me)
+        queue = await self._hotline.queue_view(me.case_id) if me.case_id else None
+        return await self._service.resume_citizen(me, queue)
 
     async def _queue_leave(self, me: Principal, data: Any) -> dict[str, Any]:
         parse(schemas.Empty, data)
-        await self._service.leave_queue(me)
+        await self._hotline.leave_queue(me)
         return {}
 
     async def _case_rate(self, me: Principal, data: Any) -> dict[str, Any]:
@@ -177,15 +197,15 @@ class SocketEvents:
 
     async def _agent_resume(self, me: Principal, data: Any) -> dict[str, Any]:
         parse(schemas.Empty, data)
-        return await self._service.resume_agent(me)
+        return await self._hotline.resume_agent(me)
 
     async def _agent_availability(self, me: Principal, data: Any) -> dict[str, Any]:
         body = parse(schemas.AvailabilityBody, data)
-        return {"status": await self._service.set_availability(me, body.status)}
+        return await self._hotline.set_availability(me, body.status)
 
     async def _take_next(self, me: Principal, data: Any) -> dict[str, Any]:
         parse(schemas.Empty, data)
-        return await self._service.take_next(me)
+        return await self._hotline.take_next(me)
 
     async def _case_notes(self, me: Principal, data: Any) -> dict[str, Any]:
         body = parse(schemas.NotesBody, data)
@@ -194,7 +214,7 @@ class SocketEvents:
 
     async def _case_end(self, me: Principal, data: Any) -> dict[str, Any]:
         body = parse(schemas.EndBody, data)
-        await self._service.end(me, body.case_id, body.outcome)
+        await self._hotline.end(me, body.case_id, body.outcome)
         return {}
 
     async def _chat_send(self, me: Principal, data: Any) -> dict[str, Any]:
@@ -220,6 +240,37 @@ class SocketEvents:
         body = parse(schemas.RoomRef, data)
         await self._service.hangup(me, body.room_id)
         return {}
+
+
+    async def _queue_callback(self, me: Principal, data: Any) -> dict[str, Any]:
+        parse(schemas.Empty, data)
+        return await self._hotline.request_callback(me)
+
+    async def _offer_accept(self, me: Principal, data: Any) -> dict[str, Any]:
+        body = parse(schemas.CaseRef, data)
+        return await self._hotline.accept_offer(me, body.case_id)
+
+    async def _offer_decline(self, me: Principal, data: Any) -> dict[str, Any]:
+        body = parse(schemas.CaseRef, data)
+        await self._hotline.decline_offer(me, body.case_id)
+        return {}
+
+    async def _agent_ready(self, me: Principal, data: Any) -> dict[str, Any]:
+        parse(schemas.Empty, data)
+        return await self._hotline.ready(me)
+
+    async def _agent_directory(self, me: Principal, data: Any) -> dict[str, Any]:
+        parse(schemas.Empty, data)
+        return await self._hotline.directory(me)
+
+    async def _case_transfer(self, me: Principal, data: Any) -> dict[str, Any]:
+        body = parse(schemas.TransferBody, data)
+        await self._hotline.transfer(me, body.case_id, body.category, body.agent_id, body.note)
+        return {}
+
+    async def _sup_snapshot(self, me: Principal, data: Any) -> dict[str, Any]:
+        parse(schemas.Empty, data)
+        return await self._hotline.snapshot(me)
 
 
 class SocketNotifier:

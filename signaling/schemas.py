@@ -35,6 +35,12 @@ class EndBody(CaseRef):
     outcome: str = Field(min_length=1, max_length=32)
 
 
+class TransferBody(CaseRef):
+    category: str | None = Field(default=None, max_length=32)
+    agent_id: str | None = Field(default=None, max_length=32, pattern=r"^[0-9]+$")
+    note: str = Field(min_length=1, max_length=500)
+
+
 class RoomRef(Edge):
     room_id: str = ID
 

@@ -12,8 +12,9 @@ def mask_phone(phone: str) -> str:
     return f"{phone[:3]}****{phone[-4:]}" if len(phone) == 11 else "****"
 
 
-def case_view(case: Case, lawyer: User | None) -> dict[str, Any]:
-    return {
+def case_view(case: Case, lawyer: User | None, for_lawyer: bool = False) -> dict[str, Any]:
+    """What a case's citizen or lawyer sees; the full phone only to a lawyer who must call back."""
+    view = {
         "id": case.id,
         "status": case.status,
         "service_type": case.service_type,
@@ -23,6 +24,9 @@ def case_view(case: Case, lawyer: User | None) -> dict[str, Any]:
         "phone_masked": mask_phone(case.citizen_phone),
         "description": case.description,
         "region": case.region,
+        "language": case.language,
+        "priority": case.priority,
+        "callback": case.callback,
         "created_at": case.created_at.isoformat(),
         "notes": case.notes,
         "outcome": case.outcome,
@@ -30,6 +34,9 @@ def case_view(case: Case, lawyer: User | None) -> dict[str, Any]:
         "lawyer": {"id": str(lawyer.id), "display_name": lawyer.display_name} if lawyer else None,
         "room_id": case.room_id,
     }
+    if for_lawyer and case.callback:
+        view["phone"] = case.citizen_phone
+    return view
 
 
 def room_view(case: Case, lawyer: User, me: Principal) -> dict[str, Any]:
@@ -66,3 +73,4 @@ def user_target(user_id: str) -> str:
 
 
 AGENTS_TARGET = "agents"
+SUPERVISORS_TARGET = "supervisors"

@@ -227,6 +227,29 @@ class RoutingEngine:
 
     # --- what citizens and supervisors see --------------------------------------------
 
+    async def agent(self, agent_id: AgentId) -> Agent | None:
+        return await self._store.get_agent(agent_id)
+
+    async def agents(self) -> list[Agent]:
+        return await self._store.agents()
+
+    async def tasks(self) -> list[Task]:
+        """Every waiting task, first to be served first."""
+        return await self._store.tasks()
+
+    async def task(self, task_id: TaskId) -> Task | None:
+        return await self._store.get_task(task_id)
+
+    async def offers(self) -> list[Offer]:
+        return await self._store.offers()
+
+    async def rebuild(self, tasks: list[Task], agents: list[Agent]) -> None:
+        """Replace the live state with what the database says (start-up, lost Redis)."""
+        await self._store.rebuild(tasks, agents)
+
+    async def close(self) -> None:
+        await self._store.close()
+
     async def estimates(self, now: float, handle: HandleTimes) -> dict[TaskId, WaitEstimate]:
         """Position and estimated wait of every waiting task (push those that changed)."""
         view = await self._store.view()

@@ -2,39 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
-from redis.asyncio import Redis
 
 from server.db import Database
 from server.migrate import upgrade
-from signaling.queue import MemoryQueueStore, QueueStore, RedisQueueStore
-
-from tests.backends import POSTGRES_URL, REDIS_URL
+from tests.backends import POSTGRES_URL
 from tests.backends import unavailable as _unavailable
-
-
-@pytest.fixture(params=["memory", "redis"])
-async def queue_store(request: pytest.FixtureRequest) -> AsyncIterator[QueueStore]:
-    if request.param == "memory":
-        yield MemoryQueueStore()
-        return
-    redis = Redis.from_url(REDIS_URL)
-    try:
-        await redis.ping()
-    except OSError as exc:
-        await redis.aclose()
-        _unavailable("Redis", exc)
-    prefix = f"test:{uuid.uuid4().hex}"
-    store = RedisQueueStore(redis, prefix=prefix)
-    yield store
-    keys = [k async for k in redis.scan_iter(f"{prefix}:*")]
-    if keys:
-        await redis.delete(*keys)
-    await store.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

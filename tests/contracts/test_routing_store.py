@@ -31,7 +31,7 @@ from signaling.routing.model import (
 from signaling.routing.redis_store import RedisRoutingStore
 from signaling.routing.regions import GANZHOU
 from signaling.routing.store import RoutingStore, create_routing_store
-from tests.contracts import conftest
+from tests import backends as conftest
 from tests.signaling.routing.factories import T0, agent, task
 
 Handles = Callable[[], Awaitable[RoutingStore]]
@@ -53,7 +53,7 @@ async def handles(request: pytest.FixtureRequest) -> AsyncIterator[Handles]:
         await probe.ping()
     except (OSError, RedisConnectionError) as exc:  # redis-py's ConnectionError is no OSError
         await probe.aclose()
-        conftest._unavailable("Redis", exc)
+        conftest.unavailable("Redis", exc)
     prefix = f"test:{uuid.uuid4().hex}"
     opened: list[RoutingStore] = []
 

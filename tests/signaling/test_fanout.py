@@ -12,6 +12,7 @@ import socketio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from signaling.fanout import BlockingRedisManager
 from tests.backends import REDIS_URL, unavailable
@@ -22,7 +23,7 @@ async def two_servers() -> AsyncIterator[tuple[socketio.AsyncServer, socketio.As
     probe = Redis.from_url(REDIS_URL)
     try:
         await probe.ping()
-    except OSError as exc:
+    except (OSError, RedisConnectionError) as exc:
         unavailable("Redis", exc)
     finally:
         await probe.aclose()

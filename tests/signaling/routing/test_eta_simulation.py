@@ -24,7 +24,6 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from server.catalogue import Mode
-from signaling.eta import estimate_wait_s
 from signaling.routing import lifecycle
 from signaling.routing.eta import HandleTimes, estimate_waits, group_of
 from signaling.routing.index import WaitingIndex
@@ -155,6 +154,18 @@ def _pool_rate(new: Task, agents: dict[AgentId, Agent]) -> float:
     g = group_of(new)
     return sum(1 / HANDLE.cycle_s(new.mode, CONFIG) for a in agents.values()
                if a.skills.get(g[0], 0) >= CONFIG.skill_minimums[-1]) or 1.0
+
+
+
+def estimate_wait_s(position: int, agents_on_duty: int, agents_available: int,
+                    mean_handle_s: float) -> int | None:
+    """The spine's first estimator (global position, every agent alike), kept as the baseline
+    the routing engine's estimate must beat."""
+    if agents_on_duty <= 0:
+        return None
+    if position <= agents_available:
+        return 0
+    return int(math.ceil((position - agents_available) / agents_on_duty) * mean_handle_s)
 
 
 def _mae(pairs: list[tuple[float, float]]) -> float:

@@ -22,7 +22,7 @@ const FATAL_CODES = new Set(['room_closed', 'not_in_room', 'forbidden', 'not_fou
 window.parleyCall = window.parleyCall || { pc: null };
 
 /** Reorder a transceiver's codecs to only those the media worker forwards and records. */
-function preferCodecs(transceiver, kind) {
+export function preferCodecs(transceiver, kind) {
   if (typeof transceiver.setCodecPreferences !== 'function') return;
   const caps = RTCRtpReceiver.getCapabilities && RTCRtpReceiver.getCapabilities(kind);
   if (!caps) return;
@@ -38,7 +38,7 @@ function preferCodecs(transceiver, kind) {
   }
 }
 
-async function getLocalMedia(mode) {
+export async function getLocalMedia(mode) {
   if (mode === 'text' || !navigator.mediaDevices) return { stream: null, error: null };
   const video = mode === 'video' ? { width: 640, height: 480, frameRate: { ideal: 30 } } : false;
   try {

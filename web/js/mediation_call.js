@@ -1,0 +1,365 @@
+// A mediation room in the browser: one RTCPeerConnection to the media worker carrying our own
+// audio+video (sendrecv) and one receiving "slot" per remote participant (recvonly pairs), the
+// participant tiles, the room chat and the raised hand. Used by /mediator and /join.
+//
+// docs/mediation.md: the browser offers 1 sendrecv + (slots - 1) recvonly transceivers of each
+// kind; slot i of a kind is the i-th transceiver of that kind. `mediation:slots` says which
+// participant the worker forwards on each slot; a slot the server leaves empty gets no packets
+// (a caucus), whatever this page does. Recovery = new peer connection, new offer.
+
+import { emit, errorText } from './api.js';
+import { getLocalMedia, preferCodecs } from './call.js';
+import { el } from './dom.js';
+import { applyTranslations, setText, setTime } from './i18n.js';
+import { showNotice, showRawNotice } from './views.js';
+
+const MAX_SLOTS = 7;
+const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000];
+const FATAL_CODES = new Set(['room_closed', 'forbidden', 'not_found', 'bad_sdp']);
+
+// For end-to-end tests: the current peer connection and slot -> participant mapping.
+window.parleyMediation = window.parleyMediation || { pc: null, slots: [], mids: [] };
+
+export class MediationRoom {
+  /**
+   * @param {object} opts
+   * @param {object} opts.socket  connected socket.io socket
+   * @param {string} opts.caseId
+   * @param {object} opts.room  the room view from mediation:enter / lobby / resume
+   * @param {number} opts.slots  receiving slots to offer (remote participants)
+   * @param {RTCIceServer[]} opts.iceServers
+   * @param {HTMLElement} opts.container
+   * @param {object[]} [opts.chat]  chat history
+   * @param {(view: object) => void} [opts.onState]  every new room view
+   */
+  constructor({ socket, caseId, room, slots, iceServers = [], container, chat = [], onState = () => {} }) {
+    this.socket = socket;
+    this.caseId = caseId;
+    this.view = room;
+    this.slotCount = Math.max(1, Math.min(MAX_SLOTS, slots || 1));
+    this.iceServers = iceServers;
+    this.onState = onState;
+    this.slots = [];
+    this.tiles = new Map();
+    this.seen = new Set();
+    this.generation = 0;
+    this.retries = 0;
+    this.closed = false;
+    this.render(container);
+    for (const message of chat) this.appendChat(message);
+    this.handlers = {
+      'mediation:state': (v) => v && v.case_id === this.caseId && this.setView(v),
+      'mediation:slots': (s) => s && s.case_id === this.caseId && this.setSlots(s.slots || []),
+      'mediation:chat': (m) => m && m.case_id === this.caseId && this.appendChat(m),
+    };
+    for (const [event, fn] of Object.entries(this.handlers)) socket.on(event, fn);
+    this.onReconnect = () => this.resume();
+    socket.io.on('reconnect', this.onReconnect);
+    this.setView(room);
+  }
+
+  render(container) {
+    this.banner = el('p', { class: 'notice', role: 'status', 'data-testid': 'caucus-banner', hidden: '' });
+    this.grid = el('div', { class: 'tiles', 'data-testid': 'tiles' });
+    this.localVideo = el('video', { class: 'local-video', 'data-testid': 'local-video', autoplay: '', playsinline: '', 'data-i18n-aria-label': 'call.local_video' });
+    this.localVideo.muted = true;
+    this.handButton = el('button', { type: 'button', class: 'btn btn-toggle', 'data-testid': 'raise-hand', 'aria-pressed': 'false' });
+    setText(this.handButton, 'mediation.raise_hand');
+    this.handButton.addEventListener('click', () => this.toggleHand());
+    this.muteButton = el('button', { type: 'button', class: 'btn btn-toggle', 'data-testid': 'mute', 'aria-pressed': 'false' });
+    setText(this.muteButton, 'call.mute');
+    this.muteButton.addEventListener('click', () => this.toggleMute());
+    this.error = el('p', { class: 'notice', role: 'alert', 'data-testid': 'call-error', hidden: '' });
+    this.status = el('p', { class: 'call-status', role: 'status', 'data-testid': 'call-status' });
+    const chatTitle = el('h3', { id: 'med-chat-title', class: 'chat-title' });
+    setText(chatTitle, 'chat.title');
+    this.chatLog = el('ol', { class: 'chat-log', 'data-testid': 'chat-log', 'aria-live': 'polite', 'aria-labelledby': 'med-chat-title', tabindex: '0' });
+    const label = el('label', { for: 'med-chat-input', class: 'visually-hidden' });
+    setText(label, 'chat.input_label');
+    this.chatInput = el('input', { id: 'med-chat-input', type: 'text', maxlength: '2000', autocomplete: 'off', 'data-testid': 'chat-input', 'data-i18n-placeholder': 'chat.placeholder' });
+    const send = el('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'chat-send' });
+    setText(send, 'chat.send');
+    const form = el('form', { class: 'chat-form', novalidate: '' }, [label, this.chatInput, send]);
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.sendChat();
+    });
+    this.chatError = el('p', { class: 'notice', role: 'alert', 'data-testid': 'chat-error', hidden: '' });
+    this.root = el('div', { class: 'call mediation-room', 'data-testid': 'mediation-room' }, [
+      el('div', { class: 'call-main' }, [
+        this.status,
+        this.banner,
+        this.grid,
+        this.localVideo,
+        el('div', { class: 'call-controls', role: 'group', 'data-i18n-aria-label': 'call.controls' }, [this.muteButton, this.handButton]),
+        this.error,
+      ]),
+      el('section', { class: 'chat', 'aria-labelledby': 'med-chat-title' }, [chatTitle, this.chatLog, form, this.chatError]),
+    ]);
+    container.replaceChildren(this.root);
+    applyTranslations(this.root);
+  }
+
+  get selfId() {
+    return this.view && this.view.self ? this.view.self.id : null;
+  }
+
+  /** A new room view: tiles, caucus banner, renegotiate if more people than slots. */
+  setView(view) {
+    this.view = view;
+    const caucus = view.caucus || {};
+    if (view.ended) showNotice(this.banner, 'mediation.session_ended', undefined, 'info');
+    else if (caucus.active && !caucus.with_mediator) showNotice(this.banner, 'mediation.caucus_waiting', undefined, 'info');
+    else if (caucus.active) showNotice(this.banner, 'mediation.caucus_private', undefined, 'info');
+    else showNotice(this.banner, null);
+    this.banner.dataset.state = view.ended ? 'ended' : caucus.active ? (caucus.with_mediator ? 'private' : 'waiting') : 'joint';
+    const me = view.self || {};
+    this.handButton.setAttribute('aria-pressed', String(Boolean(me.hand_raised)));
+    for (const member of view.members || []) {
+      if (member.id === this.selfId || member.lobby !== 'admitted') continue;
+      this.tile(member.id).update(member);
+    }
+    for (const [id, tile] of this.tiles) {
+      if (!(view.members || []).some((m) => m.id === id && m.lobby === 'admitted')) {
+        tile.root.remove();
+        this.tiles.delete(id);
+      }
+    }
+    const others = (view.members || []).filter((m) => m.lobby === 'admitted' && m.id !== this.selfId).length;
+    if (this.pc && others > this.slotCount && this.slotCount < MAX_SLOTS) {
+      this.slotCount = Math.min(MAX_SLOTS, others);
+      this.renegotiate('more participants');
+    }
+    if (view.ended) this.close();
+    this.onState(view);
+  }
+
+  tile(id) {
+    let tile = this.tiles.get(id);
+    if (tile) return tile;
+    const video = el('video', { class: 'remote-video', 'data-testid': `remote-video-${id}`, autoplay: '', playsinline: '' });
+    const name = el('span', { class: 'tile-name' });
+    const role = el('span', { class: 'tile-role' });
+    const flags = el('span', { class: 'tile-flags', 'data-testid': `tile-flags-${id}` });
+    const root = el('figure', { class: 'tile', 'data-testid': `tile-${id}` }, [video, el('figcaption', {}, [role, ' ', name, ' ', flags])]);
+    this.grid.append(root);
+    tile = {
+      root,
+      video,
+      update: (member) => {
+        setText(role, `mrole.${member.role}`);
+        name.textContent = member.name;
+        const marks = [];
+        if (member.hand_raised) marks.push('✋');
+        if (member.muted) marks.push('🔇');
+        flags.textContent = marks.join(' ');
+        root.dataset.withMe = String(Boolean(member.with_me));
+      },
+    };
+    this.tiles.set(id, tile);
+    this.placeStreams();
+    return tile;
+  }
+
+  /** `mediation:slots`: which participant is on each receiving slot. */
+  setSlots(slots) {
+    this.slots = slots;
+    window.parleyMediation.slots = slots;
+    this.placeStreams();
+  }
+
+  placeStreams() {
+    this.slots.forEach((id, index) => {
+      const tile = id && this.tiles.get(id);
+      const stream = this.slotStreams && this.slotStreams[index];
+      if (tile && stream && tile.video.srcObject !== stream) {
+        tile.video.srcObject = stream;
+        tile.video.play().catch(() => {});
+      }
+    });
+    for (const [id, tile] of this.tiles) tile.root.dataset.receiving = String(this.slots.includes(id));
+  }
+
+  async start() {
+    const { stream, error } = await getLocalMedia('video');
+    if (this.closed) {
+      if (stream) stream.getTracks().forEach((t) => t.stop());
+      return;
+    }
+    this.localStream = stream;
+    if (error) showNotice(this.error, 'call.media_missing', undefined, 'error');
+    if (stream) this.localVideo.srcObject = stream;
+    await this.renegotiate('start');
+  }
+
+  async renegotiate(reason) {
+    if (this.closed) return;
+    clearTimeout(this.retryTimer);
+    const generation = ++this.generation;
+    this.closePeerConnection();
+    this.setStatus(reason === 'start' ? 'connecting' : 'reconnecting');
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers, bundlePolicy: 'max-bundle' });
+    this.pc = pc;
+    window.parleyMediation.pc = pc;
+    const pending = [];
+    let answered = false;
+    pc.addEventListener('icecandidate', (event) => {
+      if (!event.candidate || !event.candidate.candidate) return;
+      const { candidate, sdpMid, sdpMLineIndex } = event.candidate;
+      if (answered) this.sendCandidate({ candidate, sdpMid, sdpMLineIndex });
+      else pending.push({ candidate, sdpMid, sdpMLineIndex });
+    });
+    pc.addEventListener('connectionstatechange', () => {
+      if (this.pc !== pc) return;
+      if (pc.connectionState === 'connected') {
+        this.retries = 0;
+        this.setStatus('connected');
+      } else if (pc.connectionState === 'failed') {
+        this.setStatus('reconnecting');
+        this.scheduleRetry();
+      }
+    });
+    const stream = this.localStream;
+    const audio = [];
+    const video = [];
+    const init = { direction: 'sendrecv', streams: stream ? [stream] : [] };
+    audio.push(pc.addTransceiver((stream && stream.getAudioTracks()[0]) || 'audio', init));
+    video.push(pc.addTransceiver((stream && stream.getVideoTracks()[0]) || 'video', init));
+    for (let i = 1; i < this.slotCount; i += 1) {
+      audio.push(pc.addTransceiver('audio', { direction: 'recvonly' }));
+      video.push(pc.addTransceiver('video', { direction: 'recvonly' }));
+    }
+    audio.forEach((t) => preferCodecs(t, 'audio'));
+    video.forEach((t) => preferCodecs(t, 'video'));
+    this.slotStreams = audio.map((a, i) => new MediaStream([a.receiver.track, video[i].receiver.track]));
+    for (const tile of this.tiles.values()) tile.video.srcObject = null;
+    this.placeStreams();
+    try {
+      await pc.setLocalDescription(await pc.createOffer());
+      window.parleyMediation.mids = audio.map((a, i) => ({ audio: a.mid, video: video[i].mid }));
+      const ack = await emit(this.socket, 'mediation:offer', { case_id: this.caseId, sdp: pc.localDescription.sdp });
+      if (generation !== this.generation || this.closed) return;
+      await pc.setRemoteDescription({ type: 'answer', sdp: ack.sdp });
+      answered = true;
+      for (const c of pending.splice(0)) this.sendCandidate(c);
+      showNotice(this.error, null);
+    } catch (err) {
+      if (generation !== this.generation || this.closed) return;
+      showRawNotice(this.error, errorText(err));
+      if (err && FATAL_CODES.has(err.code)) this.setStatus('failed');
+      else this.scheduleRetry();
+    }
+  }
+
+  scheduleRetry() {
+    clearTimeout(this.retryTimer);
+    const delay = RETRY_DELAYS_MS[Math.min(this.retries, RETRY_DELAYS_MS.length - 1)];
+    this.retries += 1;
+    this.retryTimer = setTimeout(() => {
+      if (this.socket.connected) this.renegotiate('retry');
+    }, delay);
+  }
+
+  sendCandidate(candidate) {
+    emit(this.socket, 'mediation:candidate', { case_id: this.caseId, candidate }).catch((err) => {
+      console.debug('candidate not accepted', err.code);
+    });
+  }
+
+  setStatus(state) {
+    this.status.dataset.state = state;
+    setText(this.status, `call.status.${state}`);
+  }
+
+  /** After a socket reconnect: fetch the room again (we return to our own group) and re-offer. */
+  async resume() {
+    try {
+      const reply = await emit(this.socket, 'mediation:resume', { case_id: this.caseId });
+      if (reply.room) this.setView(reply.room);
+      for (const message of reply.chat || []) this.appendChat(message);
+    } catch (err) {
+      console.warn('resume failed', err);
+    }
+    this.renegotiate('socket reconnect');
+  }
+
+  appendChat(message) {
+    if (!message || this.seen.has(message.id)) return;
+    this.seen.add(message.id);
+    const sender = message.sender || {};
+    const mine = sender.id === this.selfId;
+    const who = el('span', { class: 'msg-sender' });
+    if (mine) setText(who, 'chat.you');
+    else {
+      const role = el('span');
+      setText(role, `mrole.${sender.role}`);
+      who.append(role, ` ${sender.name || ''}`);
+    }
+    const time = el('time', { class: 'msg-time' });
+    setTime(time, message.at);
+    const text = el('p', { class: 'msg-text' });
+    text.textContent = message.text;
+    this.chatLog.append(el('li', { class: mine ? 'msg msg-self' : 'msg msg-peer', 'data-id': String(message.id) }, [
+      el('div', { class: 'msg-meta' }, [who, ' ', time]),
+      text,
+    ]));
+    this.chatLog.scrollTop = this.chatLog.scrollHeight;
+  }
+
+  async sendChat() {
+    const text = this.chatInput.value.trim();
+    if (!text) return;
+    showNotice(this.chatError, null);
+    try {
+      const ack = await emit(this.socket, 'mediation:chat', { case_id: this.caseId, text });
+      this.appendChat(ack.message);
+      this.chatInput.value = '';
+    } catch (err) {
+      showRawNotice(this.chatError, errorText(err));
+    }
+  }
+
+  async toggleHand() {
+    const raised = this.handButton.getAttribute('aria-pressed') !== 'true';
+    try {
+      const ack = await emit(this.socket, 'mediation:hand', { case_id: this.caseId, raised });
+      if (ack.room) this.setView(ack.room);
+    } catch (err) {
+      showRawNotice(this.error, errorText(err));
+    }
+  }
+
+  toggleMute() {
+    const tracks = this.localStream ? this.localStream.getAudioTracks() : [];
+    if (!tracks.length) return;
+    const muted = tracks[0].enabled;
+    for (const track of tracks) track.enabled = !muted;
+    this.muteButton.setAttribute('aria-pressed', String(muted));
+  }
+
+  closePeerConnection() {
+    if (!this.pc) return;
+    try {
+      this.pc.close();
+    } catch {
+      // already closed
+    }
+    if (window.parleyMediation.pc === this.pc) window.parleyMediation.pc = null;
+    this.pc = null;
+  }
+
+  /** Release media and listeners. Idempotent. */
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    this.generation += 1;
+    clearTimeout(this.retryTimer);
+    for (const [event, fn] of Object.entries(this.handlers)) this.socket.off(event, fn);
+    this.socket.io.off('reconnect', this.onReconnect);
+    emit(this.socket, 'mediation:leave', { case_id: this.caseId }).catch(() => {});
+    this.closePeerConnection();
+    if (this.localStream) this.localStream.getTracks().forEach((t) => t.stop());
+    this.localStream = null;
+    this.setStatus('ended');
+  }
+}

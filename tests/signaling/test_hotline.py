@@ -114,7 +114,7 @@ async def test_transfer_keeps_place_and_reaches_the_named_lawyer(
 
 
 async def test_callback_request_keeps_the_place(running: Running, connect: Connect) -> None:
-    _, first_token = await running.intake()
+    await running.intake()
     case_id, token = await running.intake(name="李四")
     citizen = await connect(token)
     view = (await citizen.call("case:resume"))["queue"]

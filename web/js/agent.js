@@ -1,6 +1,9 @@
-// Lawyer console: sign in, set availability, take the next citizen, consult, write notes,
-// record the outcome. The staff token lives in sessionStorage (gone when the tab closes).
+// Lawyer console: sign in, set availability, answer offers or take the next citizen, consult,
+// write notes, record the outcome or transfer, wrap up. The staff token lives in sessionStorage
+// (gone when the tab closes).
 
+import { OfferPanel, renderBadges, renderLanguage } from './agent_offer.js';
+import { TransferForm } from './agent_transfer.js';
 import { connectSocket, emit, errorText, loadIceServers, postJSON, refusalCode } from './api.js';
 import { Call } from './call.js';
 import { fillCatalogueSelects, findEntry, loadCatalogue } from './catalogue.js';
@@ -23,6 +26,11 @@ const state = {
   call: null,
   callRoomId: null,
   notes: null,
+  user: {},
+  offer: null, // OfferPanel
+  transfer: null, // TransferForm
+  wrapUpUntil: null,
+  wrapTimer: null,
 };
 
 const $ = (id) => byTestId(id);
@@ -84,6 +92,8 @@ function closeSocket() {
 }
 
 function dropSession() {
+  state.offer.hide();
+  stopWrapUpTimer();
   closeSocket();
   state.notes.close();
   Object.assign(state, { status: null, caseView: null, room: null });
@@ -124,8 +134,13 @@ async function startSession(token) {
   state.socket = socket;
   state.stopWatching = watchConnection(socket, $('conn-status'));
   socket.on('queue:size', ({ waiting }) => renderWaiting(waiting));
-  socket.on('agent:status', ({ status }) => renderStatus(status));
-  socket.on('case:matched', ({ case: caseView, room }) => openCase(caseView, room, []));
+  socket.on('agent:status', ({ status, wrap_up_until_ms: until }) => renderStatus(status, until));
+  socket.on('case:matched', ({ case: caseView, room }) => {
+    if (caseView && state.offer.caseId === caseView.id) state.offer.hide();
+    openCase(caseView, room, []);
+  });
+  socket.on('offer:new', (offer) => state.offer.show(offer));
+  socket.on('offer:expired', ({ case_id: caseId } = {}) => state.offer.missed(caseId));
   socket.on('case:ended', ({ case_id: caseId }) => {
     if (state.caseView && state.caseView.id === caseId) caseClosed();
   });
@@ -143,6 +158,7 @@ async function startSession(token) {
   } catch {
     user = {};
   }
+  state.user = user;
   $('staff-name').textContent = user.display_name || user.username || '';
   $('staff-name').hidden = !$('staff-name').textContent;
   $('sign-out').hidden = false;
@@ -166,11 +182,14 @@ async function resume() {
     return;
   }
   if (socket !== state.socket) return;
-  renderStatus(ack.status);
+  renderStatus(ack.status, ack.wrap_up_until_ms);
   renderWaiting(ack.waiting);
   if (document.body.dataset.currentView !== 'console') showView('console');
   if (ack.case && ack.case.status === 'in_consultation') openCase(ack.case, ack.room, ack.chat || []);
   else if (state.caseView) caseClosed();
+  // The server repeats a pending offer here, so a reload does not lose it.
+  if (ack.offer) state.offer.show(ack.offer);
+  else if (ack.status !== 'offered') state.offer.hide();
 }
 
 // ---- queue and availability -----------------------------------------------------------------
@@ -179,7 +198,7 @@ function renderWaiting(waiting) {
   if (typeof waiting === 'number') $('queue-waiting').textContent = String(waiting);
 }
 
-function renderStatus(status) {
+function renderStatus(status, wrapUpUntilMs) {
   if (!status) return;
   state.status = status;
   const select = $('agent-availability');
@@ -187,6 +206,51 @@ function renderStatus(status) {
   const key = `agent.status.${status}`;
   if (has(key)) setText($('agent-status'), key);
   else $('agent-status').textContent = status;
+  renderWrapUp(status === 'wrap_up', wrapUpUntilMs);
+}
+
+// ---- wrap-up after a case: a countdown and "ready" -------------------------------------------
+
+function stopWrapUpTimer() {
+  if (state.wrapTimer) clearInterval(state.wrapTimer);
+  state.wrapTimer = null;
+}
+
+function renderWrapUp(active, untilMs) {
+  stopWrapUpTimer();
+  state.wrapUpUntil = active && Number.isFinite(untilMs) ? untilMs : null;
+  $('agent-ready').hidden = !active;
+  const left = $('agent-wrapup');
+  if (!active || state.wrapUpUntil === null) {
+    showNotice(left, null);
+    return;
+  }
+  const tick = () => {
+    const seconds = Math.max(0, Math.ceil((state.wrapUpUntil - Date.now()) / 1000));
+    setText(left, 'agent.wrapup_left', { n: seconds });
+    left.hidden = false;
+    if (seconds === 0) stopWrapUpTimer();
+  };
+  tick();
+  state.wrapTimer = setInterval(tick, 1000);
+}
+
+async function onReady() {
+  const button = $('agent-ready');
+  button.disabled = true;
+  showNotice($('console-notice'), null);
+  try {
+    const ack = await emit(state.socket, 'agent:ready', {});
+    renderStatus(ack.status || 'available');
+  } catch (err) {
+    showRawNotice($('console-notice'), errorText(err));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function updateTakeNext() {
+  $('take-next').disabled = Boolean(state.caseView || (state.offer && state.offer.pending));
 }
 
 async function onAvailability() {
@@ -218,7 +282,7 @@ async function takeNext() {
     showRawNotice($('console-notice'), errorText(err), kind);
     if (err.code === 'agent_busy') await resume();
   } finally {
-    button.disabled = Boolean(state.caseView);
+    updateTakeNext();
   }
 }
 
@@ -230,7 +294,17 @@ function renderCatalogueField(testId, list, code) {
 
 function renderCase(caseView) {
   $('case-name').textContent = caseView.name || '';
-  $('case-phone').textContent = caseView.phone_masked || '';
+  $('case-phone').textContent = caseView.phone || caseView.phone_masked || '';
+  renderBadges($('case-priority'), $('case-callback-badge'), caseView);
+  renderLanguage($('case-language'), state.catalogue, caseView.language);
+  // A callback case: the lawyer phones the citizen, so the number comes first.
+  const callback = $('case-callback');
+  callback.hidden = !caseView.callback;
+  const link = $('case-callback-phone');
+  const phone = caseView.phone || caseView.phone_masked || '';
+  link.textContent = phone;
+  if (caseView.phone) link.href = `tel:${caseView.phone.replace(/[^\d+]/g, '')}`;
+  else link.removeAttribute('href');
   renderCatalogueField('case-service-type', 'service_types', caseView.service_type);
   renderCatalogueField('case-category', 'categories', caseView.category);
   renderCatalogueField('case-mode', 'modes', caseView.mode);
@@ -250,10 +324,11 @@ function openCase(caseView, room, chat) {
     clearFieldError($('case-outcome'));
     showNotice($('end-error'), null);
     showNotice($('console-notice'), null);
+    state.transfer.close();
   }
   $('case-panel').hidden = false;
   $('idle-hint').hidden = true;
-  $('take-next').disabled = true;
+  updateTakeNext();
   if (room) {
     state.room = room;
     startCall(room, chat);
@@ -292,8 +367,8 @@ function closeCall() {
   state.callRoomId = null;
 }
 
-/** The case is over (our case:end, or the server's case:ended): clear the panel. */
-function caseClosed() {
+/** The case is over (our case:end or case:transfer, or the server's case:ended): clear the panel. */
+function caseClosed(noticeKey = 'agent.case_closed') {
   closeCall();
   state.notes.close();
   state.caseView = null;
@@ -302,8 +377,9 @@ function caseClosed() {
   $('idle-hint').hidden = false;
   $('rejoin-call').hidden = true;
   document.getElementById('call-root').replaceChildren();
-  $('take-next').disabled = false;
-  showNotice($('console-notice'), 'agent.case_closed', undefined, 'success');
+  state.transfer.close();
+  updateTakeNext();
+  showNotice($('console-notice'), noticeKey, undefined, 'success');
 }
 
 // ---- wrap-up ----------------------------------------------------------------------------
@@ -353,10 +429,32 @@ function wire() {
   $('sign-out').addEventListener('click', signOut);
   $('agent-availability').addEventListener('change', onAvailability);
   $('take-next').addEventListener('click', takeNext);
+  $('agent-ready').addEventListener('click', onReady);
+  state.offer = new OfferPanel({
+    socket: () => state.socket,
+    catalogue: () => state.catalogue,
+    onAccepted: (caseView, room) => {
+      openCase(caseView, room, []);
+      const heading = document.getElementById('case-details-title');
+      heading.tabIndex = -1;
+      heading.focus();
+    },
+    onChange: updateTakeNext,
+    notice: $('console-notice'),
+  });
   state.notes = new NotesEditor({
     textarea: $('case-notes'),
     status: $('notes-status'),
     socket: () => state.socket,
+  });
+  state.transfer = new TransferForm({
+    socket: () => state.socket,
+    catalogue: () => state.catalogue,
+    selfId: () => state.user.id,
+    caseView: () => state.caseView,
+    beforeSend: () => state.notes.save(),
+    onTransferred: () => caseClosed('agent.transfer.done'),
+    onInvalidState: () => resume(),
   });
   $('case-outcome').addEventListener('change', () => clearFieldError($('case-outcome')));
   $('end-case').addEventListener('click', endCase);

@@ -13,6 +13,8 @@ import { showNotice, showRawNotice, showView, watchConnection } from './views.js
 const TOKEN_KEY = 'parley.citizen';
 // The room the citizen left with "hang up", so a reload shows the rating, not the call again.
 const HUNG_UP_KEY = 'parley.citizen.hung_up_room';
+// Set when the intake reply said the service was closed (the case became a callback request).
+const CLOSED_KEY = 'parley.citizen.closed';
 
 const state = {
   socket: null,
@@ -67,8 +69,10 @@ function closeSocket() {
 function forgetCase() {
   storage('removeItem', TOKEN_KEY);
   storage('removeItem', HUNG_UP_KEY);
+  storage('removeItem', CLOSED_KEY);
   closeSocket();
   Object.assign(state, { caseView: null, room: null, pendingRating: null });
+  showNotice($('waiting-notice'), null);
 }
 
 async function startSession(token) {
@@ -96,6 +100,7 @@ async function startSession(token) {
   socket.on('queue:update', renderQueue);
   socket.on('case:matched', onMatched);
   socket.on('case:ended', onEnded);
+  socket.on('case:transferred', onTransferred);
   socket.on('connect_error', (err) => {
     if (refusalCode(err, socket)) {
       forgetCase();
@@ -178,6 +183,7 @@ function etaText(seconds) {
 }
 
 function renderQueue(queue) {
+  renderCallback(queue);
   if (!queue) {
     $('queue-position').textContent = '–';
     setText($('queue-eta'), 'queue.eta.unknown');
@@ -187,6 +193,56 @@ function renderQueue(queue) {
   setText($('queue-eta'), ...etaText(queue.eta_seconds));
   if (typeof queue.waiting === 'number') setText($('queue-waiting-total'), 'waiting.total', { n: queue.waiting });
   if (state.caseView) setText($('queue-case-id'), 'waiting.case_id', { id: state.caseView.id });
+}
+
+/** The callback offer, or the confirmation that a lawyer will phone (docs/protocol.md, "Routing"). */
+function renderCallback(queue) {
+  const closed = storage('getItem', CLOSED_KEY) === '1';
+  const requested = Boolean((queue && queue.callback) || (state.caseView && state.caseView.callback));
+  $('service-closed').hidden = !closed;
+  // A closed-hours intake is already a callback request; the closed notice says so.
+  if (requested && !closed) {
+    showNotice($('callback-status'), 'waiting.callback_confirmed', undefined, 'success');
+  } else {
+    showNotice($('callback-status'), null);
+  }
+  $('callback-offer').hidden = requested || closed || !(queue && queue.callback_offer);
+  // "Keep this page open, we connect you" no longer applies when we phone them instead.
+  for (const el of document.querySelectorAll('.waiting-live')) el.hidden = requested || closed;
+}
+
+async function requestCallback() {
+  const button = $('callback-request');
+  button.disabled = true;
+  showNotice($('waiting-error'), null);
+  try {
+    const ack = await emit(state.socket, 'queue:callback', {});
+    if (state.caseView) state.caseView.callback = true;
+    if (ack.queue) renderQueue({ ...ack.queue, callback: true });
+    else renderCallback({ callback: true });
+    // The button just disappeared: keep the keyboard where the confirmation is.
+    const status = $('callback-status');
+    status.tabIndex = -1;
+    status.focus();
+  } catch (err) {
+    if (err.code === 'invalid_state') await resume();
+    else showRawNotice($('waiting-error'), errorText(err));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/** The lawyer passed the case to a colleague: back to the queue, keeping the place. */
+function onTransferred({ case_id: caseId }) {
+  if (state.caseView && state.caseView.id !== caseId) return;
+  closeCall();
+  storage('removeItem', HUNG_UP_KEY);
+  state.pendingRating = null;
+  if (state.caseView) state.caseView.status = 'waiting';
+  showNotice($('waiting-notice'), 'waiting.transferred', undefined, 'info');
+  showView('waiting');
+  // queue:update follows; asking once more covers a missed one.
+  resume();
 }
 
 async function leaveQueue() {
@@ -244,6 +300,7 @@ function closeCall() {
 
 function onMatched({ case: caseView, room }) {
   state.caseView = caseView;
+  showNotice($('waiting-notice'), null);
   storage('removeItem', HUNG_UP_KEY);
   startCall(room, []);
 }
@@ -340,6 +397,8 @@ function wire() {
   state.intakeForm = wireIntakeForm(async (reply) => {
     storage('setItem', TOKEN_KEY, reply.token);
     storage('removeItem', HUNG_UP_KEY);
+    if (reply.open === false) storage('setItem', CLOSED_KEY, '1');
+    else storage('removeItem', CLOSED_KEY);
     await startSession(reply.token);
   });
   bindCounter(document.getElementById('rating-comment'), $('rating-comment-count'), 500);
@@ -351,6 +410,7 @@ function wire() {
     else showIntake();
   });
   $('queue-leave').addEventListener('click', leaveQueue);
+  $('callback-request').addEventListener('click', requestCallback);
   for (const button of document.querySelectorAll('.rating-btn')) {
     button.addEventListener('click', () => selectScore(Number(button.dataset.score)));
   }

@@ -8,7 +8,9 @@ import { has, setText } from './i18n.js';
 import { showNotice, showRawNotice } from './views.js';
 
 const PHONE_RE = /^1[3-9]\d{9}$/;
-const FIELDS = ['name', 'phone', 'service_type', 'category', 'mode', 'region', 'description'];
+const FIELDS = ['name', 'phone', 'service_type', 'category', 'mode', 'region', 'language', 'description'];
+// Priority grounds the citizen may declare (docs/protocol.md, "Routing"); sent as booleans.
+const PRIORITY_GROUNDS = ['elderly', 'disabled', 'legal_aid', 'urgent'];
 const DESCRIPTION_MAX = 2000;
 
 const form = () => document.getElementById('intake-form');
@@ -28,7 +30,10 @@ function readIntake() {
     category: value('category'),
     mode: value('mode'),
     region: value('region'),
+    // Mandarin unless the citizen picks a dialect (the select may be empty if the catalogue failed).
+    language: value('language') || 'zh',
     description: value('description').trim(),
+    ...Object.fromEntries(PRIORITY_GROUNDS.map((name) => [name, fieldFor(name).checked])),
   };
 }
 
@@ -58,8 +63,8 @@ function showServerError(err) {
 }
 
 /**
- * Wire the form. onCreated({case_id, token}) runs after a 201; the form stays filled in, so a
- * citizen who leaves the queue can send it again.
+ * Wire the form. onCreated({case_id, token, open, callback}) runs after a 201; the form stays
+ * filled in, so a citizen who leaves the queue can send it again.
  */
 export function wireIntakeForm(onCreated) {
   const intake = form();

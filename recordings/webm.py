@@ -4,9 +4,10 @@
 - Opus needs its ``OpusHead`` in the track header, which a mux-only stream cannot carry; a
   libopus codec context supplies it when PyAV opens it for the header. It never encodes.
 - Clusters are cut every ``CLUSTER_MS`` and the muxer flushes after each packet, so a killed
-  process leaves a file that plays to within about a second of the kill: FFmpeg's Matroska
-  muxer keeps the open cluster in memory and writes it whole, so the cluster length is what a
-  kill loses. The interleaving window is short for the same reason.
+  process leaves a file that plays to within about half a second of the kill: FFmpeg's
+  Matroska muxer keeps the open cluster in memory and writes it whole, so the cluster length
+  is what a kill loses (plus whatever the writer's queue still held). The interleaving window
+  is short for the same reason.
 - Timestamps are milliseconds on the recording's common timeline (``recordings.timeline``).
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 
 import av
 
-CLUSTER_MS = 1000
+CLUSTER_MS = 500
 INTERLEAVE_US = 200_000
 MS = fractions.Fraction(1, 1000)
 DEFAULT_SIZE = (640, 480)

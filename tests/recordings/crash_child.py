@@ -3,7 +3,9 @@ real time, through the real service and recorder, until it is killed with SIGKIL
 
     python -m tests.recordings.crash_child FOLDER
 
-Prints one JSON line ({recording_id, origin}) once recording has started.
+Prints one JSON line ({recording_id, origin}) once recording has started, then the media time
+handed to the recorder ({"at": arrival seconds since the origin}) every ``PROGRESS_S``: on a
+loaded machine this process falls behind, and the loss is measured against what it handed over.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ ROOM = RoomId("room1")
 PARTICIPANTS = (ParticipantId("alice"), ParticipantId("bob"))
 ROTATE_S = 1.5
 SECONDS = 30.0
+PROGRESS_S = 0.1
 
 
 async def main(folder: Path) -> None:
@@ -51,13 +54,18 @@ async def main(folder: Path) -> None:
     print(json.dumps({"recording_id": recording.id, "origin": origin}), flush=True)
     streams = [media(SECONDS, 320, 240, 300_000) for _ in PARTICIPANTS]
     pending = [next(s) for s in streams]
+    reported = 0.0
     while True:
         index = min(range(len(pending)), key=lambda i: pending[i].at)
         item = pending[index]
         delay = origin + item.at - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)  # pacing like a network, not synchronisation
-        recorder.packet(ROOM, PARTICIPANTS[index], item.kind, item.packet, time.monotonic())
+        arrival = time.monotonic()
+        recorder.packet(ROOM, PARTICIPANTS[index], item.kind, item.packet, arrival)
+        if arrival - origin >= reported + PROGRESS_S:
+            reported = arrival - origin
+            print(json.dumps({"at": reported}), flush=True)
         pending[index] = next(streams[index])
 
 

@@ -9,7 +9,9 @@ records them:
 - "recorder": the media worker with the Parley recorder as its sink (encoded frames to WebM);
 - "MediaRecorder": plain aiortc peer connections decoding, with aiortc's stock
   ``MediaRecorder`` re-encoding to .webm (with --baseline-streams streams: it cannot keep up
-  with many on two cores, so its numbers are per stream and media second).
+  with many on two cores, so its numbers are per stream and media second);
+- "worker, not recording": the same media worker receiving the same N streams with no sink,
+  so what recording adds to the loop lag and the CPU shows.
 For each: CPU seconds of this process per media second, and the event-loop lag p99 (a 10 ms
 timer's lateness). Then the largest N (from --sweep) the recorder takes with no frame lost:
 no gap in any stream's RTP timestamps at the sink, no queue drop, every accepted frame written.
@@ -166,6 +168,7 @@ class Result:
     lost: int | None = None
     sender_cpu: float = 0.0
     load: float = 0.0  # the machine's 1-minute load average after the phase (other work)
+    lost_detail: str = ""
 
 
 class LagMonitor:
@@ -193,12 +196,13 @@ async def run_phase(label: str, streams: int, seconds: float, folder: Path) -> R
     events: list[WriterEvent] = []
     recorder = Recorder(LocalRecordingStorage(folder), events.append)
     sink = GapCountingSink(recorder)
-    worker = LocalMediaWorker([], True, sink=sink)  # type: ignore[arg-type]
+    worker = LocalMediaWorker([], True, sink=None if label == "worker, not recording"
+                              else sink)  # type: ignore[arg-type]
     baseline: list[tuple[RTCPeerConnection, MediaRecorder, asyncio.Event]] = []
     answers = []
     for i, sdp in enumerate(offers):
         room = RoomId(f"room{i}")
-        if label == "recorder":
+        if label != "MediaRecorder":
             await worker.request(OpenRoom(room))
             reply = await worker.request(Negotiate(room, PID, sdp))
             assert isinstance(reply, Answer), reply
@@ -237,16 +241,18 @@ async def run_phase(label: str, streams: int, seconds: float, folder: Path) -> R
     await proc.wait()
     await worker.close()
     await asyncio.to_thread(recorder.close, 30)
-    lost = None
+    lost, detail = None, ""
     if label == "recorder":
         written = await asyncio.to_thread(_written, folder)
         skipped = sum(getattr(e, "skipped_until_keyframe", 0) for e in events)
         dropped = sum(recorder.dropped().values()) + sum(
             sum(getattr(e, "dropped", {}).values()) for e in events if hasattr(e, "segments"))
-        lost = sink.missing + sink.jumps + dropped + (
-            sum(sink.accepted.values()) - skipped - written)
+        unwritten = sum(sink.accepted.values()) - skipped - written
+        lost = sink.missing + sink.jumps + dropped + unwritten
+        detail = (f"{sink.missing + sink.jumps} before the sink, {dropped} queue drops, "
+                  f"{unwritten} not written")
     return Result(label, streams, cpu / (streams * wall), lag, lost, sender_cpu / wall,
-                  os.getloadavg()[0])
+                  os.getloadavg()[0], detail)
 
 
 def _written(folder: Path) -> int:
@@ -262,6 +268,7 @@ async def main(args: argparse.Namespace) -> None:
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as tmp:
         phases = [("MediaRecorder", args.baseline_streams), ("recorder", args.streams),
+                  ("worker, not recording", args.streams),
                   *(("recorder", n) for n in args.sweep)]
         for index, (label, streams) in enumerate(phases):
             folder = Path(tmp) / str(index)
@@ -270,18 +277,20 @@ async def main(args: argparse.Namespace) -> None:
             print(f"  {label} N={streams}: {result}", file=sys.stderr, flush=True)
             results.append(result)
     base, ours = results[0], results[1]
-    lossless = [r.streams for r in results[1:] if r.lost == 0]
+    recorded = [r for r in results[1:] if r.label == "recorder"]
+    lossless = [r.streams for r in recorded if r.lost == 0]
     print("| receiving process | streams | CPU-s per media-s | loop lag p99 (ms) | frames lost |"
           " sender process CPU | load avg |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
-        lost = "-" if r.lost is None else str(r.lost)
+        lost = "-" if r.lost is None else f"{r.lost} ({r.lost_detail})" if r.lost else "0"
         print(f"| {r.label} | {r.streams} | {r.cpu_per_media_s:.4f} | {r.lag_p99_ms:.1f} | {lost} |"
               f" {r.sender_cpu:.2f} | {r.load:.1f} |")
     ratio = base.cpu_per_media_s / ours.cpu_per_media_s if ours.cpu_per_media_s else float("inf")
     print(f"\nMediaRecorder / recorder CPU per media second: {ratio:.1f}x. "
           f"Largest N recorded with no frame lost: {max(lossless) if lossless else 'none'} "
-          f"(of {sorted({r.streams for r in results[1:]})}).")
+          f"(of {sorted({r.streams for r in recorded})}). Switch interval "
+          f"{sys.getswitchinterval() * 1000:g} ms.")
 
 
 if __name__ == "__main__":
@@ -292,7 +301,11 @@ if __name__ == "__main__":
     parser.add_argument("--sweep", type=lambda s: [int(x) for x in s.split(",") if x],
                         default=[])
     parser.add_argument("--role", choices=["receiver", "sender"], default="receiver")
+    parser.add_argument("--switch-interval-ms", type=float, default=None,
+                        help="sys.setswitchinterval for the receiving process (default 5 ms)")
     arguments = parser.parse_args()
+    if arguments.switch_interval_ms:
+        sys.setswitchinterval(arguments.switch_interval_ms / 1000)
     if arguments.role == "sender":
         asyncio.run(sender(arguments.streams))
     else:

@@ -1,4 +1,5 @@
-"""The recorder: a ``PacketSink`` that keeps one ``ParticipantWriter`` per recorded participant.
+"""The recorder: a ``PacketSink`` that keeps one ``ParticipantWriter`` per recorded participant,
+spread over a few writer threads (``WriterConfig.lanes``).
 
 It runs inside the media worker's process. Writers report closed segments and finished
 participants through ``on_event`` from their own threads; ``recordings.service`` turns those
@@ -12,6 +13,7 @@ from typing import Any
 
 import av
 
+from recordings.lanes import WriterLane
 from recordings.sink import CaseId, RecordingId
 from recordings.storage import RecordingStorage, check_name
 from recordings.writer import OnEvent, ParticipantWriter, WriterConfig
@@ -28,6 +30,8 @@ class Recorder:
         self._storage = storage
         self._on_event = on_event
         self._config = config or WriterConfig()
+        self._lanes = [WriterLane(f"recording-lane-{i}") for i in range(self._config.lanes)]
+        self._started = 0
         self._writers: dict[tuple[RoomId, ParticipantId], ParticipantWriter] = {}
         self._finished: list[ParticipantWriter] = []
         self._closed = False
@@ -42,8 +46,11 @@ class Recorder:
         for value, what in ((case_id, "case id"), (recording_id, "recording id"),
                             (participant_id, "participant id")):
             check_name(value, what)
+        lane = self._lanes[self._started % len(self._lanes)]
+        self._started += 1
         self._writers[key] = ParticipantWriter(self._storage, case_id, recording_id,
-                                               participant_id, at, self._on_event, self._config)
+                                               participant_id, at, self._on_event, self._config,
+                                               lane)
 
     def stop_participant(self, room_id: RoomId, participant_id: ParticipantId, at: float) -> None:
         writer = self._writers.pop((room_id, participant_id), None)
@@ -80,11 +87,12 @@ class Recorder:
         return total
 
     def close(self, timeout: float = 10.0) -> bool:
-        """Stop every writer and wait for their threads (blocking: call it in an executor at
-        shutdown). True when all finished in time. Idempotent."""
+        """Stop every writer, wait for their last segments and end the writer threads
+        (blocking: call it in a thread at shutdown). True when all finished in time.
+        Idempotent."""
         self._closed = True
         for key in list(self._writers):
             self.stop_participant(*key, at=0.0)
         done = all(writer.join(timeout) for writer in self._finished)
         self._finished = [w for w in self._finished if not w.join(0)]
-        return done
+        return all([lane.close(timeout) for lane in self._lanes]) and done

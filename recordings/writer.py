@@ -1,6 +1,7 @@
-"""One participant's recording: a writer thread fed by a bounded queue, writing WebM segments.
+"""One participant's recording: fed through a bounded queue, writing WebM segments off the loop.
 
-The event loop only enqueues (``offer``); the thread stamps packets on the recording's
+The event loop only enqueues (``offer``); the writer's lane (``recordings.lanes``: a thread
+shared with other participants' writers) stamps packets on the recording's
 timeline, opens, writes, rotates and closes segment files, hashes each closed segment at once
 and reports it through ``on_event``. When the queue is full a packet is dropped and counted,
 never waited for; a dropped video frame makes the writer wait for the next keyframe, since the
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +19,7 @@ from typing import Any
 
 import av
 
+from recordings.lanes import WriterLane
 from recordings.storage import RecordingStorage, SegmentKey, sha256_file
 from recordings.timeline import TrackClock
 from recordings.webm import DEFAULT_SIZE, SegmentFile, vp8_size
@@ -69,6 +70,7 @@ class WriterConfig:
     queue_packets: int = QUEUE_PACKETS
     header_wait_s: float = HEADER_WAIT_S
     keyframe_grace_s: float = KEYFRAME_GRACE_S
+    lanes: int = 2  # writer threads a Recorder shares among all participants
 
 
 @dataclass
@@ -100,13 +102,15 @@ class ParticipantWriter:
 
     def __init__(self, storage: RecordingStorage, case_id: str, recording_id: str,
                  participant_id: str, origin: float, on_event: OnEvent,
-                 config: WriterConfig = WriterConfig()) -> None:
+                 config: WriterConfig = WriterConfig(), lane: WriterLane | None = None) -> None:
         self._storage = storage
         self._key = SegmentKey(case_id, recording_id, participant_id, 0)
         self._on_event = on_event
         self._config = config
         self._clocks = {kind: TrackClock(origin) for kind in ("audio", "video")}
-        self._queue: queue.SimpleQueue[tuple[Any, ...]] = queue.SimpleQueue()
+        self._own_lane = lane is None  # a writer on its own ends its lane when it finishes
+        self._lane = lane or WriterLane(f"recording-{participant_id}")
+        self._done = threading.Event()
         self._lock = threading.Lock()
         self._queued = 0  # packets in the queue, for the bound
         self.dropped = {"audio": 0, "video": 0}
@@ -114,9 +118,6 @@ class ParticipantWriter:
         self.wants_keyframe = True
         self._stopping = False
         self._state = _State()
-        self._thread = threading.Thread(target=self._run, daemon=True,
-                                        name=f"recording-{participant_id}")
-        self._thread.start()
 
     # -- event-loop side ------------------------------------------------------------------
 
@@ -130,15 +131,15 @@ class ParticipantWriter:
                 return False
             self._queued += 1
             video_drops = self.dropped["video"]
-        self._queue.put(("packet", kind, packet, arrival, video_drops))
+        self._lane.put(self._handle, ("packet", kind, packet, arrival, video_drops))
         return True
 
     def pause(self) -> None:
-        self._queue.put(("pause",))
+        self._lane.put(self._handle, ("pause",))
 
     def resume(self) -> None:
         self.wants_keyframe = True
-        self._queue.put(("resume",))
+        self._lane.put(self._handle, ("resume",))
 
     def stop(self) -> None:
         """Close the last segment in the background; idempotent."""
@@ -146,38 +147,37 @@ class ParticipantWriter:
             if self._stopping:
                 return
             self._stopping = True
-        self._queue.put(("stop",))
+        self._lane.put(self._handle, ("stop",))
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait for the thread (never call on the event loop); True when it has finished."""
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        """Wait until the last segment is closed (never on the event loop); True when done."""
+        return self._done.wait(timeout)
 
     # -- writer thread ----------------------------------------------------------------------
 
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            match item:
-                case ("packet", kind, packet, arrival, video_drops):
-                    with self._lock:
-                        self._queued -= 1
-                    try:
-                        self._packet(kind, packet, arrival, video_drops)
-                    except Exception:
-                        self._state.errors += 1
-                        if self._state.errors == 1:
-                            logger.exception("recording %s: a packet could not be written",
-                                             self._key.recording_id)
-                case ("pause",):
-                    for clock in self._clocks.values():
-                        clock.reset()
-                    self._state.awaiting_key = True
-                case ("resume",):
-                    pass
-                case ("stop",):
-                    self._finish()
-                    return
+    def _handle(self, item: tuple[Any, ...]) -> None:
+        match item:
+            case ("packet", kind, packet, arrival, video_drops):
+                with self._lock:
+                    self._queued -= 1
+                try:
+                    self._packet(kind, packet, arrival, video_drops)
+                except Exception:
+                    self._state.errors += 1
+                    if self._state.errors == 1:
+                        logger.exception("recording %s: a packet could not be written",
+                                         self._key.recording_id)
+            case ("pause",):
+                for clock in self._clocks.values():
+                    clock.reset()
+                self._state.awaiting_key = True
+            case ("resume",):
+                pass
+            case ("stop",):
+                self._finish()
+                self._done.set()
+                if self._own_lane:
+                    self._lane.close()
 
     def _packet(self, kind: str, packet: av.Packet[Any], arrival: float, video_drops: int) -> None:
         state = self._state

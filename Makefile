@@ -3,10 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Debian packages the tests need: the browser for end-to-end tests, ffprobe for media checks.
-APT_TEST_PACKAGES := chromium ffmpeg
+# Debian packages the tests need: the browser for end-to-end tests, ffprobe for media checks,
+# pdftotext/pdftoppm for the agreement PDF, and the Chinese font the PDF embeds.
+APT_TEST_PACKAGES := chromium ffmpeg poppler-utils fonts-wqy-zenhei
+# The agreement PDF embeds this TrueType font (server/agreement_pdf.py) at run time too.
+CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
 
-.PHONY: run test install install-test-system lint typecheck clean
+.PHONY: run test install install-test-system install-system-fonts lint typecheck clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,14 +21,22 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-run: install
+run: install install-system-fonts
 	$(BIN)/parley db upgrade
 	$(BIN)/parley serve
+
+install-system-fonts:
+	@if [ ! -f $(CJK_FONT) ]; then \
+	  echo "installing Debian package: fonts-wqy-zenhei"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-wqy-zenhei; \
+	fi
 
 install-test-system:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v ffprobe >/dev/null 2>&1 || missing="$$missing ffmpeg"; \
+	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	[ -f $(CJK_FONT) ] || missing="$$missing fonts-wqy-zenhei"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \

@@ -11,6 +11,7 @@ import socketio
 from aiohttp import web
 
 from rooms.media.local import LocalMediaWorker
+from server.agreement_app import add_agreements
 from server.api import add_routes, error_middleware
 from server.cases import CaseRepository
 from server.config import Settings
@@ -135,6 +136,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> w
     app[CONSULTATION_KEY] = consultation
     app[COUNTERS_KEY] = counters
     app[MEDIATION_KEY] = mediation
+    add_agreements(app, settings=settings, database=database, users=users, mediation=mediation,
+                   events=events, notifier=notifier, clock=clock)
 
     add_routes(app)
     add_mediation_routes(app)

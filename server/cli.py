@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 from aiohttp import web
 
@@ -42,12 +43,22 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--languages", default="zh",
                      help="languages and dialects served, e.g. zh,hak (default zh)")
     add.add_argument("--region", default=None, help="home region code")
+    add.add_argument("--court", default=None,
+                     help="a clerk's court code, e.g. gz-zhanggong-court (docs/agreements.md)")
 
     db = commands.add_parser("db", help="database")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="create or upgrade the schema")
 
+    verify = commands.add_parser("verify", help="check integrity offline")
+    verify_commands = verify.add_subparsers(dest="verify_command", required=True)
+    verify_package = verify_commands.add_parser(
+        "package", help="a judicial-confirmation package zip (docs/agreements.md)")
+    verify_package.add_argument("zip", type=Path)
+
     args = parser.parse_args(argv)
+    if args.command == "verify" and args.verify_command == "package":
+        return _verify_package(args.zip)  # offline: no settings, no database
     configure_logging(logging.INFO)
     try:
         settings = Settings.from_env(os.environ)
@@ -90,6 +101,14 @@ def _serve(settings: Settings) -> int:
 
 
 async def _user_add(settings: Settings, args: argparse.Namespace) -> int:
+    court = getattr(args, "court", None)
+    if court is not None:
+        from server.agreement_courts import court as find_court
+
+        if args.role != "clerk":
+            raise ParleyError("bad_request", "--court is for clerk accounts")
+        if find_court(court) is None:
+            raise ParleyError("bad_request", f"unknown court {court!r} (server/agreement_courts.py)")
     database = Database(settings.database_url)
     try:
         await upgrade(database)
@@ -99,10 +118,22 @@ async def _user_add(settings: Settings, args: argparse.Namespace) -> int:
             region=args.region, now=datetime.now(UTC),
             languages=[s.strip() for s in args.languages.split(",") if s.strip()],
         )
+        if court is not None:
+            from server.agreement_repository import AgreementRepository
+
+            await AgreementRepository(database).set_clerk_court(user.id, court)
     finally:
         await database.close()
     print(f"created {user.role} {user.username!r} (id {user.id})")
     return 0
+
+
+def _verify_package(path: Path) -> int:
+    from server.agreement_verify import verify_package
+
+    report = verify_package(path)
+    print(report.render())
+    return 0 if report.ok else 1
 
 
 async def _db_upgrade(settings: Settings) -> int:

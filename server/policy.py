@@ -52,6 +52,15 @@ class Action(StrEnum):
     MEDIATION_CONTROL = "mediation.control"
     MEDIATION_DOCUMENT = "mediation.document"
     MEDIATION_SUPERVISE = "mediation.supervise"
+    AGREEMENT_READ = "agreement.read"
+    AGREEMENT_EDIT = "agreement.edit"
+    AGREEMENT_COMMENT = "agreement.comment"
+    AGREEMENT_SIGN = "agreement.sign"
+    AGREEMENT_APPLY = "agreement.apply"
+    AGREEMENT_FOLLOW_UP = "agreement.follow_up"
+    AGREEMENT_OVERDUE = "agreement.overdue"
+    COURT_REVIEW = "court.review"
+    COURT_DECIDE = "court.decide"
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,16 @@ ACCESS: dict[Action, frozenset[Role]] = {
     Action.MEDIATION_CONTROL: frozenset({Role.MEDIATOR}),
     Action.MEDIATION_DOCUMENT: frozenset({Role.MEDIATOR, Role.INVITEE}),
     Action.MEDIATION_SUPERVISE: frozenset({Role.SUPERVISOR}),
+    # Agreements (docs/agreements.md): nobody signs for anybody else, supervisors included.
+    Action.AGREEMENT_READ: frozenset({Role.MEDIATOR, Role.SUPERVISOR, Role.INVITEE}),
+    Action.AGREEMENT_EDIT: frozenset({Role.MEDIATOR}),
+    Action.AGREEMENT_COMMENT: frozenset({Role.MEDIATOR, Role.INVITEE}),
+    Action.AGREEMENT_SIGN: frozenset({Role.MEDIATOR, Role.INVITEE}),
+    Action.AGREEMENT_APPLY: frozenset({Role.INVITEE}),
+    Action.AGREEMENT_FOLLOW_UP: frozenset({Role.MEDIATOR}),
+    Action.AGREEMENT_OVERDUE: frozenset({Role.SUPERVISOR}),
+    Action.COURT_REVIEW: frozenset({Role.CLERK}),
+    Action.COURT_DECIDE: frozenset({Role.CLERK}),
 }
 
 

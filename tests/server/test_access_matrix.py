@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from server.agreement_api import AGREEMENT_ROUTES
 from server.api import ROUTES
+from server.court_api import COURT_ROUTES
 from server.mediation_api import MEDIATION_ROUTES
 from server.policy import ACCESS, Action, CaseResource, Principal, Role, allowed
+from signaling.agreement_events import AGREEMENT_EVENTS
 from signaling.events import EVENTS
 from signaling.mediation_events import MEDIATION_EVENTS
 
@@ -16,9 +19,10 @@ def test_every_action_has_an_access_entry() -> None:
 
 
 def test_every_event_and_route_is_covered() -> None:
-    for event, action in {**EVENTS, **MEDIATION_EVENTS}.items():
+    for event, action in {**EVENTS, **MEDIATION_EVENTS, **AGREEMENT_EVENTS}.items():
         assert action in ACCESS, event
-    for route, route_action in {**ROUTES, **MEDIATION_ROUTES}.items():
+    for route, route_action in {**ROUTES, **MEDIATION_ROUTES, **AGREEMENT_ROUTES,
+                                **COURT_ROUTES}.items():
         assert route_action is None or route_action in ACCESS, route
 
 
@@ -32,7 +36,8 @@ def test_registered_routes_match_the_table(settings: object) -> None:
         if r.resource is not None and r.resource.canonical.startswith(("/api", "/healthz", "/metrics"))
         and r.method != "HEAD"
     }
-    assert registered == set(ROUTES) | set(MEDIATION_ROUTES)
+    assert registered == (set(ROUTES) | set(MEDIATION_ROUTES) | set(AGREEMENT_ROUTES)
+                          | set(COURT_ROUTES))
 
 
 # The expected matrix, written out: which roles may perform each action at all.
@@ -62,6 +67,15 @@ EXPECTED = {
     Action.MEDIATION_CONTROL: {"mediator"},
     Action.MEDIATION_DOCUMENT: {"mediator", "invitee"},
     Action.MEDIATION_SUPERVISE: {"supervisor"},
+    Action.AGREEMENT_READ: {"mediator", "supervisor", "invitee"},
+    Action.AGREEMENT_EDIT: {"mediator"},
+    Action.AGREEMENT_COMMENT: {"mediator", "invitee"},
+    Action.AGREEMENT_SIGN: {"mediator", "invitee"},
+    Action.AGREEMENT_APPLY: {"invitee"},
+    Action.AGREEMENT_FOLLOW_UP: {"mediator"},
+    Action.AGREEMENT_OVERDUE: {"supervisor"},
+    Action.COURT_REVIEW: {"clerk"},
+    Action.COURT_DECIDE: {"clerk"},
 }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from rooms.messages import GetStats, WorkerStats
+from rooms.turn import turn_credentials
 from server import catalogue
 from server.cases import case_resource
 from server.errors import ParleyError
@@ -97,7 +98,13 @@ async def get_catalogue(request: web.Request) -> web.Response:
 
 
 async def get_config(request: web.Request) -> web.Response:
-    return web.json_response({"ice_servers": list(request.app[SETTINGS_KEY].ice_servers)})
+    settings = request.app[SETTINGS_KEY]
+    servers = list(settings.ice_servers)
+    if settings.turn_secret is not None:
+        # Expiring credentials (coturn's use-auth-secret): nothing long-lived reaches a browser.
+        servers.append(turn_credentials(settings.turn_secret, settings.turn_urls, now=time.time(),
+                                        ttl_s=settings.turn_ttl_s))
+    return web.json_response({"ice_servers": servers})
 
 
 async def post_intake(request: web.Request) -> web.Response:

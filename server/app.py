@@ -10,10 +10,10 @@ from pathlib import Path
 import socketio
 from aiohttp import web
 
-from rooms.media.local import LocalMediaWorker
 from server.agreement_app import add_agreements
 from server.api import add_routes, error_middleware
 from server.cases import CaseRepository
+from server.cluster import CLUSTER_KEY, Cluster, ProcessRole
 from server.config import Settings
 from server.db import Database
 from server.identity import LocalIdentityVerifier
@@ -36,8 +36,7 @@ from server.metrics import EventCounters
 from server.migrate import upgrade
 from server.users import UserRepository
 from signaling.consultation import ConsultationService
-from signaling.events import SocketEvents, SocketNotifier
-from signaling.fanout import BlockingRedisManager
+from signaling.events import SocketEvents
 from signaling.hotline import Hotline
 from signaling.mediation import MediationService
 from signaling.mediation_events import MediationEvents
@@ -66,15 +65,17 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> web.Application:
-    """Build every backend and service and wire them into one aiohttp application."""
+def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
+               role: ProcessRole = ProcessRole.ALL) -> web.Application:
+    """Build every backend and service and wire them into one aiohttp application (role
+    ``all`` or ``signaling``; ``server.media_app`` builds a media-only process)."""
     app = web.Application(middlewares=[error_middleware, _security_headers],
                           client_max_size=1024 * 1024)
     database = Database(settings.database_url)
     cases = CaseRepository(database)
     users = UserRepository(database)
     engine = RoutingEngine(
-        create_routing_store(settings.redis_url),
+        create_routing_store(settings.redis_url, prefix=f"{settings.redis_prefix}:routing"),
         config=RoutingConfig(
             neighbour_after_s=settings.neighbour_after_s,
             any_region_after_s=max(settings.any_region_after_s, settings.neighbour_after_s),
@@ -85,23 +86,19 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> w
         graph=GANZHOU,
         hours=EXAMPLE_HOURS if settings.working_hours == "example" else WorkingHours(),
     )
-    media = LocalMediaWorker(
-        ice_servers=list(settings.ice_servers),
-        allow_private_candidates=settings.allow_private_candidates,
-        inbound_loss=settings.lab_inbound_loss,
-    )
+    cluster = Cluster(settings, role)
+    # A room moved off a dead media worker: its members make new offers.
+    media = cluster.media_worker(on_rehomed=lambda room_id: consultation.renegotiate(room_id))
     origins = sorted({settings.public_url, f"http://{settings.host}:{settings.port}",
                       f"http://127.0.0.1:{settings.port}", f"http://localhost:{settings.port}"})
-    manager = (
-        BlockingRedisManager(settings.redis_url) if settings.redis_url else None
-    )
+    manager = cluster.socket_manager()
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         cors_allowed_origins=origins,
         client_manager=manager,
         max_http_buffer_size=256 * 1024,
     )
-    notifier = SocketNotifier(sio)
+    notifier = cluster.notifier(sio)
     consultation = ConsultationService(cases=cases, users=users, media=media, notifier=notifier,
                                        clock=clock)
     hotline = Hotline(
@@ -115,11 +112,11 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> w
     events = SocketEvents(sio, consultation, hotline, settings.secret_key, counters)
     mediation = MediationService(
         repo=MediationRepository(database), users=users, documents=DocumentStore(settings.data_dir),
-        notifier=SocketNotifier(sio), secret_key=settings.secret_key,
+        notifier=notifier, secret_key=settings.secret_key,
         public_url=settings.public_url, clock=clock,
     )
     MediationEvents(events, MediationRoomService(
-        cases=mediation, media=media, notifier=SocketNotifier(sio),
+        cases=mediation, media=media, notifier=notifier,
         verifier=LocalIdentityVerifier(), clock=clock,
     ))
     sio.attach(app)
@@ -132,6 +129,9 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now) -> w
     app[HOTLINE_KEY] = hotline
     app[TICKERS_KEY] = [Ticker(hotline.tick, 1.0, "hotline tick"),
                         Ticker(hotline.push_figures, 2.0, "supervisor figures")]
+    if cluster.remote is not None:
+        app[TICKERS_KEY].append(Ticker(cluster.sweep, 1.0, "media sweep"))
+    app[CLUSTER_KEY] = cluster
     app[MEDIA_KEY] = media
     app[CONSULTATION_KEY] = consultation
     app[COUNTERS_KEY] = counters
@@ -150,12 +150,14 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await upgrade(app[DATABASE_KEY])
     restored = await app[HOTLINE_KEY].restore()
     log.info("queue restored from the database: %d waiting", restored)
+    await app[CLUSTER_KEY].start()
     for ticker in app[TICKERS_KEY]:
         ticker.start()
     yield
     for ticker in app[TICKERS_KEY]:
         await ticker.close()
     # Peer connections first: aiortc's decoder threads otherwise keep the process alive.
+    await app[CLUSTER_KEY].close()
     await app[MEDIA_KEY].close()
     await app[ENGINE_KEY].close()
     await app[DATABASE_KEY].close()

@@ -26,8 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="serve the product")
-    serve.add_argument("--role", choices=["all"], default="all",
-                       help="process role (all: signaling and media in one process)")
+    serve.add_argument("--role", choices=["all", "signaling", "media"], default="all",
+                       help="process role (all: signaling and media in one process; signaling "
+                            "and media need REDIS_URL, see docs/deploy.md)")
 
     user = commands.add_parser("user", help="staff accounts")
     user_commands = user.add_subparsers(dest="user_command", required=True)
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if args.command == "serve":
-            return _serve(settings)
+            return _serve(settings, args.role)
         if args.command == "user":
             return asyncio.run(_user_add(settings, args))
         return asyncio.run(_db_upgrade(settings))
@@ -91,11 +92,19 @@ def parse_skill_list(raw: str) -> dict[str, int]:
     return skills
 
 
-def _serve(settings: Settings) -> int:
-    from server.app import create_app  # imports aiortc; not needed by the other commands
+def _serve(settings: Settings, role: str) -> int:
+    # These import aiortc; the other commands do without.
+    from server.app import create_app
+    from server.cluster import ProcessRole
+    from server.media_app import create_media_app
 
-    app = create_app(settings)
-    print(f"Parley serving at http://{settings.host}:{settings.port}", flush=True)
+    try:
+        app = (create_media_app(settings) if role == ProcessRole.MEDIA
+               else create_app(settings, role=ProcessRole(role)))
+    except ConfigError as exc:
+        print(f"parley: configuration error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Parley ({role}) serving at http://{settings.host}:{settings.port}", flush=True)
     web.run_app(app, host=settings.host, port=settings.port, print=None)
     return 0
 

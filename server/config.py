@@ -45,6 +45,11 @@ class Settings:
     service_level_s: float = 60.0
     longest_wait_alert_s: float = 120.0
     service_level_alert: float = 0.8
+    # Cluster (docs/deploy.md): key prefix in Redis; expiring TURN credentials for browsers.
+    redis_prefix: str = "parley"
+    turn_secret: bytes | None = None
+    turn_urls: tuple[str, ...] = ()
+    turn_ttl_s: int = 3600
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -83,7 +88,32 @@ class Settings:
             service_level_s=_seconds(environ, "PARLEY_SERVICE_LEVEL_S", 60.0),
             longest_wait_alert_s=_seconds(environ, "PARLEY_LONGEST_WAIT_ALERT_S", 120.0),
             service_level_alert=_share(environ, "PARLEY_SERVICE_LEVEL_ALERT", 0.8),
+            redis_prefix=_redis_prefix(environ.get("PARLEY_REDIS_PREFIX")),
+            **_turn(environ),
         )
+
+
+def _redis_prefix(raw: str | None) -> str:
+    prefix = raw or "parley"
+    if not all(c.isalnum() or c in "-_.:" for c in prefix) or len(prefix) > 64:
+        raise ConfigError(f"PARLEY_REDIS_PREFIX must be letters, digits, -_.: (64 at most), "
+                          f"got {prefix!r}")
+    return prefix
+
+
+def _turn(environ: Mapping[str, str]) -> dict[str, Any]:
+    """PARLEY_TURN_SECRET and PARLEY_TURN_URLS (comma-separated turn:/turns: URLs) go together."""
+    secret = environ.get("PARLEY_TURN_SECRET") or None
+    urls = tuple(u.strip() for u in (environ.get("PARLEY_TURN_URLS") or "").split(",") if u.strip())
+    if bool(secret) != bool(urls):
+        raise ConfigError("PARLEY_TURN_SECRET and PARLEY_TURN_URLS must be set together")
+    if any(not u.startswith(("turn:", "turns:", "stun:")) for u in urls):
+        raise ConfigError(f"PARLEY_TURN_URLS must be turn:, turns: or stun: URLs, got {urls}")
+    ttl = _seconds(environ, "PARLEY_TURN_TTL_S", 3600.0)
+    if ttl < 60:
+        raise ConfigError(f"PARLEY_TURN_TTL_S must be at least 60 seconds, got {ttl}")
+    return {"turn_secret": secret.encode() if secret else None, "turn_urls": urls,
+            "turn_ttl_s": int(ttl)}
 
 
 def _parse_port(raw: str) -> int:

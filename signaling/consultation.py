@@ -89,6 +89,15 @@ class ConsultationService:
         if case.room_id and case.mode in MEDIA_MODES:
             await self._media.request(CloseRoom(room_id=RoomId(case.room_id)))
 
+    async def renegotiate(self, room_id: str) -> None:
+        """The room moved to another media worker (its worker died): both sides offer again."""
+        room = await self._cases.room(room_id)
+        case = await self._cases.get(room.case_id) if room else None
+        if case is None or room is None or room.closed_at is not None:
+            return
+        for target in _room_targets(case):
+            await self._notifier.emit("room:renegotiate", {"room_id": room_id}, target)
+
     # --- citizen -------------------------------------------------------------------------
 
     async def resume_citizen(self, me: Principal, queue: dict[str, Any] | None) -> dict[str, Any]:

@@ -48,6 +48,10 @@ class PresenceRegistry:
             self._agents[agent_id].sids.discard(sid)
         return agent_id
 
+    def online(self) -> list[str]:
+        """Agents with a connection to this process."""
+        return [agent_id for agent_id, agent in self._agents.items() if agent.online]
+
     def get(self, agent_id: str) -> AgentPresence:
         return self._agents.setdefault(agent_id, AgentPresence())
 

@@ -247,6 +247,13 @@ class RoutingEngine:
         """Replace the live state with what the database says (start-up, lost Redis)."""
         await self._store.rebuild(tasks, agents)
 
+    async def lost(self) -> bool:
+        """Whether the shared store lost its state (see ``RoutingStore.lost``)."""
+        return await self._store.lost()
+
+    async def claim_rebuild(self, ttl_s: float) -> bool:
+        return await self._store.claim_rebuild(ttl_s)
+
     async def close(self) -> None:
         await self._store.close()
 

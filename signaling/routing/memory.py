@@ -113,5 +113,11 @@ class MemoryRoutingStore:
         self._offers.clear()
         self._agent_offer.clear()
 
+    async def lost(self) -> bool:
+        return False
+
+    async def claim_rebuild(self, ttl_s: float) -> bool:
+        return False
+
     async def close(self) -> None:
         return None

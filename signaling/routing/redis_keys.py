@@ -12,7 +12,10 @@ their order, agents from accounts and presence); offers in flight are simply dro
   {p}:seq             int   number of changes to {p}:tasks so far (since the last rebuild)
   {p}:feed            stream of those changes, trimmed to about FEED_MAXLEN entries:
                       fields seq, op ("put" or "del"), id, body (Task JSON for "put")
-  {p}:epoch           string, a fresh random id at each rebuild
+  {p}:epoch           string, a fresh random id at each rebuild; its absence means Redis lost
+                      the state (flushed, restarted): the hotline's tick then rebuilds
+  {p}:rebuild_lock    string, TTL a few seconds (SET NX PX): the one process rebuilding a lost
+                      store (the only key here with a TTL; not deleted by ``rebuild``)
 
 Processes keep a mirror of {p}:tasks (a ``WaitingIndex``) by reading {p}:feed after the last
 entry they applied; a gap in ``seq``, a changed epoch (rebuild, or a flushed Redis) or a trimmed
@@ -39,11 +42,13 @@ class RoutingKeys:
     seq: str
     feed: str
     epoch: str
+    rebuild_lock: str
 
     @classmethod
     def for_prefix(cls, prefix: str) -> RoutingKeys:
         return cls(*(f"{prefix}:{name}" for name in (
-            "tasks", "offers", "agent_offer", "agents", "agent_versions", "seq", "feed", "epoch")))
+            "tasks", "offers", "agent_offer", "agents", "agent_versions", "seq", "feed", "epoch",
+            "rebuild_lock")))
 
     def all(self) -> tuple[str, ...]:
         return (self.tasks, self.offers, self.agent_offer, self.agents, self.agent_versions,

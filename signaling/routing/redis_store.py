@@ -201,6 +201,13 @@ class RedisRoutingStore:
             pipe.set(k.epoch, uuid.uuid4().hex)
             await pipe.execute()
 
+    async def lost(self) -> bool:
+        return not await self._redis.exists(self.keys.epoch)
+
+    async def claim_rebuild(self, ttl_s: float) -> bool:
+        return bool(await self._redis.set(self.keys.rebuild_lock, "1", nx=True,
+                                          px=int(ttl_s * 1000)))
+
     async def close(self) -> None:
         await self._redis.aclose()
 

@@ -103,6 +103,15 @@ class RoutingStore(Protocol):
         in flight are dropped: their tasks are waiting again and will be offered anew."""
         ...
 
+    async def lost(self) -> bool:
+        """Whether the store lost its state since the last ``rebuild`` (Redis flushed or
+        restarted: no epoch). Memory never does."""
+        ...
+
+    async def claim_rebuild(self, ttl_s: float) -> bool:
+        """True for one caller per ``ttl_s`` among all processes: that one rebuilds a lost store."""
+        ...
+
     async def close(self) -> None: ...
 
 

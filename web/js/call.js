@@ -85,7 +85,12 @@ export class Call {
     this.chat.load(chat);
     this.onPeer = (event) => this.handlePeer(event);
     this.onReconnect = () => this.renegotiate('socket reconnect');
+    // The room moved to another media worker (its worker died): offer again at once.
+    this.onMoved = (event) => {
+      if (event && event.room_id === this.roomId) this.renegotiate('worker moved');
+    };
     socket.on('room:peer', this.onPeer);
+    socket.on('room:renegotiate', this.onMoved);
     socket.io.on('reconnect', this.onReconnect);
     this.renderPeer();
   }
@@ -390,6 +395,7 @@ export class Call {
     clearTimeout(this.retryTimer);
     clearTimeout(this.graceTimer);
     this.socket.off('room:peer', this.onPeer);
+    this.socket.off('room:renegotiate', this.onMoved);
     this.socket.io.off('reconnect', this.onReconnect);
     this.closePeerConnection();
     if (this.localStream) this.localStream.getTracks().forEach((track) => track.stop());

@@ -74,7 +74,8 @@ class Principal:
 
     @property
     def participant_id(self) -> str:
-        return f"{self.role}:{self.id}"
+        # Also a file name in recordings: letters, digits and dashes only.
+        return f"{self.role}-{self.id}"
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from server import catalogue
+from server.catalogue import Mode
 from server.cases import CaseRepository, case_resource
 from server.errors import ParleyError, bad_request, invalid_state, not_found
 from server.models import Case
@@ -24,7 +26,14 @@ from signaling.consultation import ConsultationService, Notifier
 from signaling.presence import Availability, PresenceRegistry
 from signaling.routing.engine import RoutingEngine
 from signaling.routing.eta import HandleTimes
-from signaling.routing.model import Agent, AgentId, AgentState, Mode, RoutingError, TaskId
+from signaling.routing.model import (
+    Agent,
+    AgentId,
+    AgentState,
+    Contact,
+    RoutingError,
+    TaskId,
+)
 from signaling.supervision import Thresholds, figures
 from signaling.tasks import agent_for, priority_for, task_for
 from signaling.views import AGENTS_TARGET, SUPERVISORS_TARGET, case_target, case_view, user_target
@@ -34,6 +43,7 @@ log = logging.getLogger(__name__)
 FOLLOW_UP_DAYS = 30  # 首问负责: a case left for follow-up brings the citizen back this long
 SIGN_OUT_GRACE_S = 15.0  # a lawyer whose last connection dropped (reload) keeps their state
 HANDLE_REFRESH_S = 30.0
+REBUILD_LOCK_S = 10.0  # one process rebuilds a lost Redis; another may retry after this
 
 
 class Hotline:
@@ -70,13 +80,22 @@ class Hotline:
 
     # --- start-up ------------------------------------------------------------------------
 
-    async def restore(self) -> int:
-        """Rebuild the live queue from the database, unless another process already did."""
-        if await self._engine.tasks() or await self._engine.agents():
+    async def restore(self, force: bool = False) -> int:
+        """Rebuild the live queue from the database, unless another process already did
+        (``force``: the shared state was lost at run time). Lawyers in a consultation are
+        busy with it; connected ones sign in again at the next tick."""
+        if not force and (await self._engine.tasks() or await self._engine.agents()):
             return -1
         waiting = await self._cases.waiting_in_order()
         lawyers = await self._users.with_role(Role.LAWYER.value)
-        agents = [agent_for(u, self._default_region) for u in lawyers]
+        agents = []
+        for user in lawyers:
+            agent = agent_for(user, self._default_region)
+            active = await self._cases.active_for_lawyer(user.id)
+            if active is not None:
+                agent = replace(agent, state=AgentState.BUSY, contacts=(
+                    Contact(TaskId(active.id), Mode(active.mode), self._now()),))
+            agents.append(agent)
         await self._engine.rebuild([task_for(c) for c in waiting], agents)
         return len(waiting)
 
@@ -181,7 +200,7 @@ class Hotline:
         lawyers = await self._users.with_role(Role.LAWYER.value)
         return {"lawyers": [
             {"id": str(u.id), "display_name": u.display_name, "region": u.region,
-             "status": states.get(str(u.id), AgentState.OFFLINE.value)}
+             "status": states.get(AgentId(str(u.id)), AgentState.OFFLINE.value)}
             for u in lawyers if str(u.id) != me.id
         ]}
 
@@ -192,8 +211,9 @@ class Hotline:
             raise ParleyError("agent_away", "请先上线 / sign in to the console first", 409)
         if agent.state is AgentState.OFFERED:
             # Pulling the next case while one is offered to you takes that one.
+            now = self._now()
             for offer in await self._engine.offers():
-                if offer.agent_id == me.id:
+                if offer.agent_id == me.id and offer.deadline > now:
                     return await self.accept_offer(me, offer.task_id)
             raise ParleyError("offer_pending", "请先接听或拒绝当前来电 / answer the offer first", 409)
         if agent.contacts or await self._cases.active_for_lawyer(int(me.id)) is not None:
@@ -210,7 +230,10 @@ class Hotline:
 
     async def accept_offer(self, me: Principal, case_id: str) -> dict[str, Any]:
         require(me, Action.ANSWER_OFFER)
-        answered = await self._engine.accept(TaskId(case_id), AgentId(me.id), self._now())
+        try:
+            answered = await self._engine.accept(TaskId(case_id), AgentId(me.id), self._now())
+        except RoutingError as exc:  # expired a moment ago: the ticker will settle it
+            raise _offer_gone() from exc
         if answered is None:
             raise _offer_gone()
         return await self._start(me, case_id)
@@ -336,21 +359,34 @@ class Hotline:
         """Once a second: offers time out, wrap-ups end, dropped lawyers sign out, the queue
         is routed again (waits widen eligibility) and estimates are pushed."""
         now = self._now()
+        if await self._engine.lost() and await self._engine.claim_rebuild(REBUILD_LOCK_S):
+            log.warning("routing state lost (Redis flushed or restarted): rebuilt, %d waiting",
+                        await self.restore(force=True))
         for answered in await self._engine.expire(now):
             await self._cases.add_event(answered.task.task_id, f"lawyer:{answered.agent.agent_id}",
                                         "missed", {}, self._clock())
             await self._notifier.emit("offer:expired", {"case_id": answered.task.task_id},
                                       user_target(answered.agent.agent_id))
             await self._push_status(answered.agent)
-        for agent in await self._engine.agents():
+        agents = await self._engine.agents()
+        known = {a.agent_id: a for a in agents}
+        for agent_id in self._presence.online():
+            # Connected here but unknown or offline: the shared state was rebuilt.
+            if agent_id not in self._disconnected and (
+                    known.get(AgentId(agent_id)) is None
+                    or known[AgentId(agent_id)].state is AgentState.OFFLINE):
+                user = await self._users.get(int(agent_id))
+                if user is not None:
+                    await self._engine.sign_in(agent_for(user, self._default_region), now)
+        for agent in agents:
             if (agent.state is AgentState.WRAP_UP and agent.wrap_up_until is not None
                     and agent.wrap_up_until <= now):
                 await self._push_status(await self._engine.end_wrap_up(agent.agent_id, now))
         for agent_id, since in list(self._disconnected.items()):
             if now - since >= SIGN_OUT_GRACE_S:
                 del self._disconnected[agent_id]
-                agent = await self._engine.agent(AgentId(agent_id))
-                if agent is not None and not agent.contacts:
+                gone = await self._engine.agent(AgentId(agent_id))
+                if gone is not None and not gone.contacts:
                     await self._engine.sign_out(AgentId(agent_id))
         if now - self._handle_refreshed >= HANDLE_REFRESH_S:
             self._handle_refreshed = now

@@ -6,6 +6,7 @@
 import { connectSocket, emit, errorText, getJSON, loadIceServers, postJSON } from './api.js';
 import { byTestId, el } from './dom.js';
 import { initI18n, setText, setTime } from './i18n.js';
+import { mountAgreementPanel } from './agreement_panel.js';
 import { MediationRoom } from './mediation_call.js';
 import { showNotice, showRawNotice, showView, watchConnection } from './views.js';
 
@@ -71,6 +72,9 @@ async function start() {
   state.socket.on('mediation:document', onDocument);
   state.socket.on('mediation:case', () => loadCase().catch(() => {}));
   await loadCase();
+  // The agreement (docs/agreements.md): shown, commented on and signed from this page.
+  mountAgreementPanel({ container: document.getElementById('main'), socket: state.socket,
+    token: state.token, caseId: state.caseId, role: 'invitee' }).catch(() => {});
   const reply = await emit(state.socket, 'mediation:resume', { case_id: state.caseId });
   if (reply.room && reply.room.self) route(reply.room, reply);
   else showLobby();

@@ -6,6 +6,7 @@ import { connectSocket, emit, errorText, getJSON, loadIceServers, postJSON } fro
 import { fillCatalogueSelects, loadCatalogue } from './catalogue.js';
 import { byTestId, el } from './dom.js';
 import { initI18n, setText, setTime } from './i18n.js';
+import { mountAgreementPanel } from './agreement_panel.js';
 import { MediationRoom } from './mediation_call.js';
 import { showNotice, showRawNotice, showView, watchConnection } from './views.js';
 
@@ -108,6 +109,13 @@ async function openCase(caseId) {
   if (c.deadline_at) setTime($('case-deadline'), c.deadline_at);
   $('accept-form').hidden = c.status !== 'created';
   renderDocuments(view.documents);
+  if (!state.agreement || state.agreement.caseId !== caseId) {
+    // The agreement panel (docs/agreements.md), one per open case.
+    if (state.agreement) state.agreement.root.remove();
+    state.agreement = null;
+    state.agreement = await mountAgreementPanel({ container: $('case-panel'), socket: state.socket,
+      token: state.token, caseId, role: 'mediator' });
+  }
   const objections = view.participants.filter((p) => p.objection);
   if (objections.length) showNotice($('case-notice'), 'mediator.objection', { name: objections.map((p) => p.name).join(', ') }, 'error');
   else showNotice($('case-notice'), null);

@@ -1,0 +1,294 @@
+// The agreement panel (docs/agreements.md), shared by the mediator console and the invitee page:
+// the current version as text, its hash, checks and signers; the mediator drafts and saves
+// (optimistic concurrency: a stale save is refused with version_conflict); parties comment on a
+// clause, confirm their identity and sign with their own browser-held key; the 30-day window,
+// the joint application for judicial confirmation and the court's decision (with its receipt).
+
+import { emit, errorText, getJSON, postJSON } from './api.js';
+import { byTestId, el } from './dom.js';
+import { formatTime, t } from './i18n.js';
+import { signVersion } from './sign.js';
+
+const SIDES = { applicant: 'agreement.applicant', respondent: 'agreement.respondent' };
+
+function line(testid, text) {
+  return el('p', { 'data-testid': testid }, [text]);
+}
+
+function termText(content, o) {
+  const name = (id) => (content.parties.find((p) => p.id === id) || { name: id }).name;
+  const bits = [name(o.obligor)];
+  if (o.deadline) bits.push(t('agreement.term_deadline', { date: o.deadline }));
+  if (o.place) bits.push(t('agreement.term_place', { place: o.place }));
+  if (o.method) bits.push(t('agreement.term_method', { method: o.method }));
+  bits.push(t('agreement.term_to', { name: name(o.obligee) }));
+  if (o.amount) bits.push(t('agreement.term_amount', { amount: o.amount }));
+  if (o.act) bits.push(o.act);
+  return bits.join(' ');
+}
+
+export class AgreementPanel {
+  constructor({ root, socket, token, caseId, role }) {
+    this.root = root;
+    this.socket = socket;
+    this.token = token;
+    this.caseId = caseId;
+    this.role = role; // 'mediator' | 'invitee'
+    this.selfId = null;
+    this.view = null;
+    this.notice = '';
+    socket.on('agreement:updated', (view) => {
+      if (view.agreement && view.agreement.case_id === this.caseId) this.render(view);
+    });
+    socket.on('agreement:decision', (event) => {
+      if (event.case_id === this.caseId) this.receive(event.application_id).catch(() => {});
+    });
+    socket.on('agreement:reminder', (event) => {
+      if (event.case_id !== this.caseId) return;
+      this.notice = t('agreement.reminder', { days: event.days_left, date: formatTime(event.deadline_at) });
+      this.load().catch(() => {});
+    });
+  }
+
+  async load() {
+    const view = await emit(this.socket, 'agreement:open', { case_id: this.caseId });
+    this.selfId = view.self || this.selfId;
+    this.render(view);
+    return view;
+  }
+
+  async act(fn) {
+    const error = byTestId('agreement-error', this.root);
+    if (error) error.hidden = true;
+    try {
+      await fn();
+    } catch (err) {
+      if (error) {
+        error.textContent = errorText(err);
+        error.dataset.code = err.code || '';
+        error.hidden = false;
+      }
+    }
+  }
+
+  async draft() {
+    await this.act(async () => this.render(await emit(this.socket, 'agreement:draft', { case_id: this.caseId })));
+  }
+
+  async save() {
+    await this.act(async () => {
+      const content = JSON.parse(byTestId('agreement-editor', this.root).value);
+      const view = await emit(this.socket, 'agreement:save', {
+        case_id: this.caseId, base_version: this.view.version.number, content,
+      });
+      this.render(view);
+    });
+  }
+
+  async comment() {
+    await this.act(async () => {
+      const view = await emit(this.socket, 'agreement:comment', {
+        case_id: this.caseId, version: this.view.version.number,
+        clause: byTestId('comment-clause', this.root).value,
+        text: byTestId('comment-text', this.root).value.trim(),
+      });
+      this.render(view);
+    });
+  }
+
+  async sign() {
+    await this.act(async () => {
+      const body = await signVersion(this.selfId, this.view.version);
+      if (this.role === 'invitee') {
+        body.identity = {
+          name: byTestId('sign-name', this.root).value.trim(),
+          id_last4: byTestId('sign-id4', this.root).value.trim(),
+        };
+      }
+      this.render(await postJSON(`/api/mediations/${this.caseId}/agreement/signatures`, body, this.token));
+    });
+  }
+
+  async pdf() {
+    await this.act(async () => {
+      const response = await fetch(`/api/mediations/${this.caseId}/agreement/pdf`, {
+        headers: { Authorization: `Bearer ${this.token}` },
+      });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      window.open(URL.createObjectURL(await response.blob()), '_blank', 'noopener');
+    });
+  }
+
+  async apply() {
+    await this.act(async () => {
+      await postJSON(`/api/mediations/${this.caseId}/agreement/applications`,
+        { court_code: byTestId('apply-court', this.root).value }, this.token);
+      await this.load();
+    });
+  }
+
+  async confirmApplication(id) {
+    await this.act(async () => {
+      await postJSON(`/api/mediations/${this.caseId}/agreement/applications/${id}/confirm`, {}, this.token);
+      await this.load();
+    });
+  }
+
+  async receive(applicationId) {
+    await postJSON(`/api/mediations/${this.caseId}/agreement/applications/${applicationId}/receipt`, {}, this.token);
+    await this.load();
+  }
+
+  render(view) {
+    this.view = view;
+    const root = this.root;
+    root.replaceChildren();
+    root.append(el('h2', {}, [t('agreement.title')]));
+    if (this.notice) root.append(el('p', { class: 'notice', role: 'status', 'data-testid': 'agreement-reminder' }, [this.notice]));
+    const error = el('p', { class: 'notice', 'data-kind': 'error', role: 'alert', 'data-testid': 'agreement-error', hidden: '' });
+    if (!view.agreement) {
+      root.append(line('agreement-status', t('agreement.none')));
+      if (this.role === 'mediator') {
+        const button = el('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'agreement-draft' }, [t('agreement.draft')]);
+        button.addEventListener('click', () => this.draft());
+        root.append(button);
+      }
+      root.append(error);
+      return;
+    }
+    const { agreement, version } = view;
+    const content = JSON.parse(version.canonical).content;
+    const status = line('agreement-status', t(`agreement.status_${agreement.status}`));
+    status.dataset.status = agreement.status;
+    root.append(status);
+    const meta = line('agreement-version', t('agreement.version', { n: version.number, author: version.author, sha: version.sha256 }));
+    meta.dataset.version = String(version.number);
+    root.append(meta);
+    if (agreement.effective_at) {
+      root.append(line('agreement-effective', t('agreement.effective_at', { at: formatTime(agreement.effective_at) })));
+      root.append(line('agreement-deadline', t('agreement.deadline', { at: formatTime(agreement.confirmation_deadline) })));
+    }
+    const text = el('div', { class: 'agreement-text', 'data-testid': 'agreement-text' });
+    for (const p of content.parties) text.append(el('p', {}, [`${t(SIDES[p.side])}：${p.name}`]));
+    text.append(el('p', {}, [content.facts]), el('p', {}, [content.issues]), el('p', {}, [content.responsibility]));
+    const terms = el('ol', { 'data-testid': 'agreement-terms' });
+    content.obligations.forEach((o) => terms.append(el('li', { 'data-clause': o.id }, [termText(content, o)])));
+    text.append(terms);
+    root.append(text);
+
+    const checks = el('ul', { 'data-testid': 'agreement-findings' });
+    for (const p of view.problems) checks.append(el('li', { 'data-code': p.code, 'data-kind': 'problem' }, [p.message]));
+    for (const f of view.findings) checks.append(el('li', { 'data-code': f.code, 'data-kind': f.severity }, [f.message]));
+    root.append(checks);
+
+    const signers = el('ul', { 'data-testid': 'agreement-signers' });
+    for (const s of view.signers) {
+      const who = view.signatures.find((x) => x.signer_id === s.participant_id && !x.voided_at && x.version === version.number);
+      signers.append(el('li', { 'data-testid': `signer-${s.participant_id}`, 'data-signed': String(s.signed) },
+        [who ? t('agreement.signed_by', { name: who.name, at: formatTime(who.signed_at), fp: who.fingerprint.slice(0, 16) }) : t('agreement.unsigned')]));
+    }
+    root.append(signers);
+
+    const pdf = el('button', { type: 'button', class: 'btn', 'data-testid': 'agreement-pdf' }, [t('agreement.pdf')]);
+    pdf.addEventListener('click', () => this.pdf());
+    root.append(pdf);
+
+    if (this.role === 'mediator' && agreement.status === 'drafting') {
+      const editor = el('textarea', { 'data-testid': 'agreement-editor', rows: '16', 'aria-label': t('agreement.editor') });
+      editor.value = JSON.stringify(content, null, 2);
+      const save = el('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'agreement-save' }, [t('agreement.save')]);
+      save.addEventListener('click', () => this.save());
+      root.append(editor, save);
+    }
+    const mine = view.signers.find((s) => s.participant_id === this.selfId);
+    if (mine && !mine.signed && agreement.status === 'drafting') root.append(this.signForm(view));
+    if (this.role === 'invitee' && agreement.status === 'drafting') root.append(this.commentForm(content));
+    if (agreement.status === 'effective' && this.role === 'invitee' && mine && mine.party) root.append(this.applicationForm(view));
+    for (const a of view.applications) {
+      const item = line(`application-${a.id}`, t('agreement.application', { court: a.court.name || a.court.code, status: t(`agreement.application_${a.status}`) }));
+      item.dataset.status = a.status;
+      root.append(item);
+      if (a.decision) {
+        const decision = line('agreement-decision', t(`agreement.decision_${a.decision.decision}`, { ground: a.decision.ground || '' }));
+        decision.dataset.decision = a.decision.decision;
+        root.append(decision);
+      }
+    }
+    if (view.comments.length) {
+      const list = el('ul', { 'data-testid': 'agreement-comments' });
+      for (const c of view.comments) list.append(el('li', {}, [`${c.author}（${c.clause}，v${c.version}）：${c.text}`]));
+      root.append(list);
+    }
+    root.append(error);
+  }
+
+  signForm(view) {
+    const form = el('form', { class: 'form', 'data-testid': 'sign-form', novalidate: '' });
+    if (!view.esign_allowed) {
+      form.append(el('p', { class: 'notice', 'data-kind': 'error', 'data-testid': 'sign-excluded' }, [t('agreement.esign_excluded')]));
+      return form;
+    }
+    form.append(el('p', { class: 'hint' }, [t('agreement.sign_hint', { sha: view.version.sha256 })]));
+    if (this.role === 'invitee') {
+      form.append(
+        el('label', { for: 'sign-name' }, [t('lobby.name')]),
+        el('input', { id: 'sign-name', type: 'text', maxlength: '50', autocomplete: 'name', 'data-testid': 'sign-name' }),
+        el('label', { for: 'sign-id4' }, [t('lobby.id4')]),
+        el('input', { id: 'sign-id4', type: 'text', maxlength: '4', 'data-testid': 'sign-id4' }),
+      );
+    }
+    const button = el('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'sign-submit' }, [t('agreement.sign')]);
+    form.append(button);
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.sign();
+    });
+    return form;
+  }
+
+  commentForm(content) {
+    const form = el('form', { class: 'form', 'data-testid': 'comment-form', novalidate: '' });
+    const clause = el('select', { 'data-testid': 'comment-clause', 'aria-label': t('agreement.clause') });
+    for (const key of ['facts', 'issues', 'responsibility']) clause.append(el('option', { value: key }, [t(`agreement.clause_${key}`)]));
+    content.obligations.forEach((o, i) => clause.append(el('option', { value: `obligations.${i}` }, [`${t('agreement.clause_term')} ${i + 1}`])));
+    const text = el('input', { type: 'text', maxlength: '1000', 'data-testid': 'comment-text', 'aria-label': t('agreement.comment') });
+    const button = el('button', { type: 'submit', class: 'btn', 'data-testid': 'comment-submit' }, [t('agreement.comment')]);
+    form.append(clause, text, button);
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.comment();
+    });
+    return form;
+  }
+
+  applicationForm(view) {
+    const box = el('div', { 'data-testid': 'apply-box' });
+    const open = view.applications.find((a) => ['proposed', 'submitted', 'confirmed'].includes(a.status));
+    if (open) {
+      if (open.status === 'proposed' && !(this.selfId in open.confirmations)) {
+        const confirm = el('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'application-confirm' }, [t('agreement.confirm_application')]);
+        confirm.addEventListener('click', () => this.confirmApplication(open.id));
+        box.append(confirm);
+      }
+      return box;
+    }
+    const select = el('select', { 'data-testid': 'apply-court', 'aria-label': t('agreement.court') });
+    box.append(select);
+    getJSON(`/api/mediations/${this.caseId}/agreement/courts`, this.token).then((reply) => {
+      for (const c of reply.courts) select.append(el('option', { value: c.code }, [c.name]));
+    }).catch(() => {});
+    const button = el('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'apply-submit' }, [t('agreement.apply')]);
+    button.addEventListener('click', () => this.apply());
+    box.append(button);
+    return box;
+  }
+}
+
+/** Add the agreement panel to ``container`` and load it; returns the panel. */
+export async function mountAgreementPanel({ container, socket, token, caseId, role }) {
+  const root = el('section', { class: 'panel agreement-panel', 'data-testid': 'agreement-panel', 'aria-live': 'polite' });
+  container.append(root);
+  const panel = new AgreementPanel({ root, socket, token, caseId, role });
+  await panel.load();
+  return panel;
+}

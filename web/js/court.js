@@ -1,0 +1,139 @@
+// Court clerk page (/court): the applications filed with the clerk's court, each package with
+// its verification result, the confirmation session's record and the decision, with the
+// electronic service receipts (docs/agreements.md).
+
+import { errorText, getJSON, postJSON } from './api.js';
+import { byTestId, el } from './dom.js';
+import { formatTime, initI18n, t } from './i18n.js';
+import { showRawNotice, showView } from './views.js';
+
+const TOKEN_KEY = 'parley.court';
+const $ = (id) => byTestId(id);
+const state = { token: null, current: null };
+
+function remember(token) {
+  try {
+    sessionStorage.setItem(TOKEN_KEY, token);
+  } catch {
+    // private mode: the page works until it is closed
+  }
+}
+
+async function onLogin(event) {
+  event.preventDefault();
+  try {
+    const reply = await postJSON('/api/login', { username: $('login-username').value.trim(), password: $('login-password').value });
+    state.token = reply.token;
+    remember(reply.token);
+    $('staff-name').textContent = reply.user.display_name;
+    $('staff-name').hidden = false;
+    await list();
+  } catch (err) {
+    showRawNotice($('login-error'), errorText(err));
+  }
+}
+
+async function list() {
+  const reply = await getJSON('/api/court/applications', state.token);
+  showView('court');
+  $('court-name').textContent = reply.court.name || reply.court.code;
+  const items = $('court-applications');
+  items.replaceChildren();
+  if (!reply.applications.length) items.append(el('li', {}, [t('court.empty')]));
+  for (const a of reply.applications) {
+    const button = el('button', { type: 'button', class: 'btn', 'data-testid': `court-open-${a.id}` }, [t('court.open')]);
+    button.addEventListener('click', () => open(a.id).catch((err) => showRawNotice($('court-error'), errorText(err))));
+    items.append(el('li', { 'data-status': a.status, 'data-verified': String(a.verification) }, [
+      `${a.case_id.slice(0, 8)} · ${a.status} · ${a.verification ? t('court.verified') : t('court.unverified')} `, button]));
+  }
+}
+
+async function open(id) {
+  const view = await getJSON(`/api/court/applications/${id}`, state.token);
+  state.current = view;
+  const a = view.application;
+  $('court-application').hidden = false;
+  $('court-application-title').textContent = `${a.court.name} · ${a.id}`;
+  const verification = $('court-verification');
+  verification.textContent = view.verification.ok ? t('court.verified') : t('court.unverified');
+  verification.dataset.ok = String(view.verification.ok);
+  $('court-report').textContent = view.verification.report;
+  if (a.court_deadlines) $('court-deadlines').textContent = `${formatTime(a.court_deadlines.accept_by)} / ${formatTime(a.court_deadlines.rule_by)}`;
+  const agreement = $('court-agreement');
+  agreement.replaceChildren();
+  for (const f of view.agreement.findings) agreement.append(el('p', { 'data-code': f.code }, [f.message]));
+  agreement.append(el('p', {}, [`SHA-256 ${view.agreement.version.sha256}`]));
+  const ground = $('decision-ground');
+  if (!ground.options.length) {
+    for (const [code, text] of Object.entries(view.grounds)) ground.append(el('option', { value: code }, [text]));
+  }
+  const decision = $('court-decision');
+  decision.textContent = a.decision ? `${a.decision.decision} ${a.decision.ground || ''}` : '';
+  decision.dataset.decision = a.decision ? a.decision.decision : '';
+  const receipts = $('court-receipts');
+  receipts.replaceChildren();
+  for (const r of a.receipts) {
+    receipts.append(el('li', { 'data-delivered': String(Boolean(r.delivered_at)) }, [
+      `${r.recipient_name}: ${r.delivered_at ? t('court.delivered', { at: formatTime(r.delivered_at) }) : t('court.pending')}`]));
+  }
+}
+
+async function act(fn) {
+  $('court-error').hidden = true;
+  try {
+    await fn();
+  } catch (err) {
+    showRawNotice($('court-error'), errorText(err));
+  }
+}
+
+async function decide(decision) {
+  const a = state.current.application;
+  const body = { decision, reasons: $('decision-reasons').value.trim() };
+  if (decision === 'dismissed') body.ground = $('decision-ground').value;
+  await postJSON(`/api/court/applications/${a.id}/decision`, body, state.token);
+  await open(a.id);
+  await list();
+}
+
+async function session(event) {
+  event.preventDefault();
+  const a = state.current.application;
+  const local = $('session-at').value;
+  const at = local ? new Date(local).toISOString() : new Date().toISOString();
+  await postJSON(`/api/court/applications/${a.id}/session`, { at, record: $('session-record').value.trim() }, state.token);
+  await open(a.id);
+}
+
+async function download() {
+  const a = state.current.application;
+  const response = await fetch(`/api/court/applications/${a.id}/package`, { headers: { Authorization: `Bearer ${state.token}` } });
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  const link = el('a', { href: URL.createObjectURL(await response.blob()), download: `confirmation-${a.id}.zip` });
+  link.click();
+}
+
+async function main() {
+  await initI18n();
+  $('login-submit').closest('form').addEventListener('submit', onLogin);
+  $('decision-confirm').addEventListener('click', () => act(() => decide('confirmed')));
+  $('decision-dismiss').addEventListener('click', () => act(() => decide('dismissed')));
+  $('session-submit').closest('form').addEventListener('submit', (e) => act(() => session(e)));
+  $('court-package').addEventListener('click', () => act(download));
+  try {
+    state.token = sessionStorage.getItem(TOKEN_KEY);
+  } catch {
+    state.token = null;
+  }
+  if (state.token) {
+    try {
+      await list();
+      return;
+    } catch {
+      state.token = null;
+    }
+  }
+  showView('login');
+}
+
+main();

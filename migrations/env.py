@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 
 import recordings.models  # noqa: F401  (registers the recording tables)
-import server.agreement_models  # (registers the agreement tables)
+import server.agreement_models
+import server.audit
 import server.mediation_models  # noqa: F401  (registers the mediation tables)
 from server.models import Base
 

@@ -10,8 +10,10 @@ from pathlib import Path
 import socketio
 from aiohttp import web
 
+from recordings.repository import RecordingRepository
 from server.agreement_app import add_agreements
 from server.api import add_routes, error_middleware
+from server.audit import AuditLog
 from server.cases import CaseRepository
 from server.cluster import CLUSTER_KEY, Cluster, ProcessRole
 from server.config import Settings
@@ -34,6 +36,8 @@ from server.mediation_documents import DocumentStore
 from server.mediation_repository import MediationRepository
 from server.metrics import EventCounters
 from server.migrate import upgrade
+from server.recording_api import RECORDING_ACCESS_KEY, RecordingAccess, add_recording_routes
+from server.recording_setup import RecordingStack
 from server.users import UserRepository
 from signaling.consultation import ConsultationService
 from signaling.events import SocketEvents
@@ -42,6 +46,8 @@ from signaling.mediation import MediationService
 from signaling.mediation_events import MediationEvents
 from signaling.mediation_room import MediationRoomService
 from signaling.presence import PresenceRegistry
+from signaling.recording_events import RecordingEvents
+from signaling.recording_flow import ConsultationRecording
 from signaling.routing.engine import RoutingEngine
 from signaling.routing.hours import EXAMPLE_HOURS, WorkingHours
 from signaling.routing.model import RoutingConfig
@@ -59,6 +65,9 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "media-src 'self' blob: mediastream:; connect-src 'self' ws: wss:; frame-ancestors 'none'"
 )
+
+
+RECORDING_STACK_KEY = web.AppKey("recording_stack", RecordingStack)
 
 
 def utc_now() -> datetime:
@@ -87,8 +96,11 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         hours=EXAMPLE_HOURS if settings.working_hours == "example" else WorkingHours(),
     )
     cluster = Cluster(settings, role)
+    # Processes hosting a media worker record what it forwards (docs/recording.md).
+    recording = RecordingStack(settings, database) if role is not ProcessRole.SIGNALING else None
     # A room moved off a dead media worker: its members make new offers.
-    media = cluster.media_worker(on_rehomed=lambda room_id: consultation.renegotiate(room_id))
+    media = cluster.media_worker(on_rehomed=lambda room_id: consultation.renegotiate(room_id),
+                                 sink=recording.recorder if recording else None)
     origins = sorted({settings.public_url, f"http://{settings.host}:{settings.port}",
                       f"http://127.0.0.1:{settings.port}", f"http://localhost:{settings.port}"})
     manager = cluster.socket_manager()
@@ -99,8 +111,11 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         max_http_buffer_size=256 * 1024,
     )
     notifier = cluster.notifier(sio)
+    consultation_recording = ConsultationRecording(
+        service=recording.service, repo=RecordingRepository(database), media=media,
+        notifier=notifier, clock=clock) if recording else None
     consultation = ConsultationService(cases=cases, users=users, media=media, notifier=notifier,
-                                       clock=clock)
+                                       clock=clock, recording=consultation_recording)
     hotline = Hotline(
         cases=cases, users=users, engine=engine, consultation=consultation,
         presence=PresenceRegistry(), notifier=notifier, clock=clock,
@@ -110,6 +125,9 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     )
     counters = EventCounters()
     events = SocketEvents(sio, consultation, hotline, settings.secret_key, counters)
+    if consultation_recording is not None:
+        consultation_recording.on_required_refusal = hotline.requeue_after_refusal
+        RecordingEvents(events, consultation)
     mediation = MediationService(
         repo=MediationRepository(database), users=users, documents=DocumentStore(settings.data_dir),
         notifier=notifier, secret_key=settings.secret_key,
@@ -139,6 +157,12 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     add_agreements(app, settings=settings, database=database, users=users, mediation=mediation,
                    events=events, notifier=notifier, clock=clock)
 
+    if recording is not None:
+        app[RECORDING_STACK_KEY] = recording
+        app[RECORDING_ACCESS_KEY] = RecordingAccess(
+            db=database, cases=cases, storage=recording.storage, audit=AuditLog(database),
+            secret_key=settings.secret_key, export_dir=settings.data_dir / "exports")
+        add_recording_routes(app)
     add_routes(app)
     add_mediation_routes(app)
     _add_pages(app)
@@ -150,6 +174,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await upgrade(app[DATABASE_KEY])
     restored = await app[HOTLINE_KEY].restore()
     log.info("queue restored from the database: %d waiting", restored)
+    if RECORDING_STACK_KEY in app:
+        await app[RECORDING_STACK_KEY].start()
     await app[CLUSTER_KEY].start()
     for ticker in app[TICKERS_KEY]:
         ticker.start()
@@ -159,6 +185,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     # Peer connections first: aiortc's decoder threads otherwise keep the process alive.
     await app[CLUSTER_KEY].close()
     await app[MEDIA_KEY].close()
+    if RECORDING_STACK_KEY in app:
+        await app[RECORDING_STACK_KEY].close()
     await app[ENGINE_KEY].close()
     await app[DATABASE_KEY].close()
 
@@ -174,6 +202,7 @@ def _add_pages(app: web.Application) -> None:
     app.router.add_get("/agent", agent)
     for page in ("mediator", "join", "supervisor"):
         app.router.add_get(f"/{page}", _page(f"{page}.html"))
+    app.router.add_get("/recordings/{recording_id}", _page("recording.html"))
     app.router.add_static("/static/", WEB_DIR, follow_symlinks=False)
 
 

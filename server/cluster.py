@@ -23,6 +23,7 @@ import socketio
 from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from recordings.sink import PacketSink
 from rooms.media.local import LocalMediaWorker
 from rooms.messages import RoomId
 from rooms.registry import MediaKeys, WorkerRegistry
@@ -89,14 +90,16 @@ class Cluster:
                                   self.process_id, ClusterKeys(self.settings.redis_prefix))
         return self.relay
 
-    def media_worker(self, on_rehomed: Callable[[RoomId], Awaitable[None]] | None = None
-                     ) -> MediaWorker:
-        """The worker signaling talks to (and, for roles all and media, the one it hosts)."""
+    def media_worker(self, on_rehomed: Callable[[RoomId], Awaitable[None]] | None = None,
+                     sink: PacketSink | None = None) -> MediaWorker:
+        """The worker signaling talks to (and, for roles all and media, the one it hosts,
+        recording into ``sink``)."""
         if self.role is not ProcessRole.SIGNALING:
             self.local = LocalMediaWorker(
                 ice_servers=list(self.settings.ice_servers),
                 allow_private_candidates=self.settings.allow_private_candidates,
                 inbound_loss=self.settings.lab_inbound_loss,
+                sink=sink,
             )
         if self.redis is None:
             assert self.local is not None

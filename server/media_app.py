@@ -12,7 +12,9 @@ from aiohttp import web
 from rooms.messages import GetStats, WorkerStats
 from server.cluster import CLUSTER_KEY, Cluster, ProcessRole
 from server.config import Settings
+from server.db import Database
 from server.metrics import gauge, labelled, render
+from server.recording_setup import RecordingStack
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +22,12 @@ log = logging.getLogger(__name__)
 def create_media_app(settings: Settings) -> web.Application:
     app = web.Application()
     cluster = Cluster(settings, ProcessRole.MEDIA)
-    cluster.media_worker()
+    database = Database(settings.database_url)
+    recording = RecordingStack(settings, database)
+    cluster.media_worker(sink=recording.recorder)
     app[CLUSTER_KEY] = cluster
+    app[MEDIA_RECORDING_KEY] = recording
+    app[MEDIA_DATABASE_KEY] = database
 
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "role": "media", "worker": cluster.process_id})
@@ -53,8 +59,15 @@ def create_media_app(settings: Settings) -> web.Application:
     return app
 
 
+MEDIA_RECORDING_KEY = web.AppKey("media_recording", RecordingStack)
+MEDIA_DATABASE_KEY = web.AppKey("media_database", Database)
+
+
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     cluster = app[CLUSTER_KEY]
+    await app[MEDIA_RECORDING_KEY].start()
     await cluster.start()
     yield
     await cluster.close()
+    await app[MEDIA_RECORDING_KEY].close()
+    await app[MEDIA_DATABASE_KEY].close()

@@ -44,6 +44,8 @@ class Action(StrEnum):
     ANSWER_OFFER = "queue.answer_offer"
     TRANSFER_CASE = "case.transfer"
     SUPERVISE = "queue.supervise"
+    RECORDING_CONSENT = "recording.consent"
+    RECORDING_VIEW = "recording.view"
     MEDIATION_CREATE = "mediation.create"
     MEDIATION_READ = "mediation.read"
     MEDIATION_MANAGE = "mediation.manage"
@@ -105,6 +107,8 @@ ACCESS: dict[Action, frozenset[Role]] = {
     Action.ANSWER_OFFER: frozenset({Role.LAWYER}),
     Action.TRANSFER_CASE: frozenset({Role.LAWYER}),
     Action.SUPERVISE: frozenset({Role.SUPERVISOR}),
+    Action.RECORDING_CONSENT: frozenset({Role.CITIZEN, Role.LAWYER}),
+    Action.RECORDING_VIEW: frozenset({Role.CITIZEN, Role.LAWYER, Role.SUPERVISOR}),
     Action.MEDIATION_CREATE: frozenset({Role.MEDIATOR}),
     Action.MEDIATION_READ: frozenset({Role.MEDIATOR, Role.SUPERVISOR, Role.INVITEE}),
     Action.MEDIATION_MANAGE: frozenset({Role.MEDIATOR}),

@@ -30,6 +30,7 @@ from server.errors import ParleyError, invalid_state, not_found
 from server.models import Case, Room, User
 from server.policy import Action, Principal, Role, require
 from server.users import UserRepository
+from signaling.recording_flow import ConsultationRecording
 from signaling.views import (
     case_target,
     case_view,
@@ -58,12 +59,14 @@ class ConsultationService:
         media: MediaWorker,
         notifier: Notifier,
         clock: Callable[[], datetime],
+        recording: ConsultationRecording | None = None,
     ) -> None:
         self._cases = cases
         self._users = users
         self._media = media
         self._notifier = notifier
         self._clock = clock
+        self._recording = recording
 
     # --- matching (called by the hotline) -----------------------------------------------
 
@@ -77,15 +80,26 @@ class ConsultationService:
         citizen = Principal(Role.CITIZEN, case.id, case.citizen_name, case.id)
         await self._notifier.emit(
             "case:matched",
-            {"case": case_view(case, lawyer), "room": room_view(case, lawyer, citizen)},
+            {"case": case_view(case, lawyer), "room": await self._room(case, lawyer, citizen)},
             case_target(case.id),
         )
         mine = {"case": case_view(case, lawyer, for_lawyer=True),
-                "room": room_view(case, lawyer, lawyer_me)}
+                "room": await self._room(case, lawyer, lawyer_me)}
         await self._notifier.emit("case:matched", mine, user_target(str(lawyer.id)))
+        if self._recording is not None:
+            await self._recording.on_match(case)
         return mine
 
+    async def _room(self, case: Case, lawyer: User, me: Principal) -> dict[str, Any]:
+        """RoomView for ``me``, with the recording state when recording is configured."""
+        view = room_view(case, lawyer, me)
+        if self._recording is not None:
+            view["recording"] = await self._recording.view(case, me)
+        return view
+
     async def close_room(self, case: Case) -> None:
+        if self._recording is not None:
+            await self._recording.stop(case)
         if case.room_id and case.mode in MEDIA_MODES:
             await self._media.request(CloseRoom(room_id=RoomId(case.room_id)))
 
@@ -109,7 +123,7 @@ class ConsultationService:
         if case.status == CaseStatus.WAITING:
             reply["queue"] = queue
         if case.room_id and lawyer is not None:
-            reply["room"] = room_view(case, lawyer, me)
+            reply["room"] = await self._room(case, lawyer, me)
             reply["chat"] = [chat_view(m) for m in await self._cases.chat_for_room(case.room_id)]
         return reply
 
@@ -130,7 +144,7 @@ class ConsultationService:
         lawyer = await self._users.get(int(me.id))
         if case is not None and lawyer is not None and case.room_id:
             reply["case"] = case_view(case, lawyer, for_lawyer=True)
-            reply["room"] = room_view(case, lawyer, me)
+            reply["room"] = await self._room(case, lawyer, me)
             reply["chat"] = [chat_view(m) for m in await self._cases.chat_for_room(case.room_id)]
         return reply
 
@@ -175,6 +189,13 @@ class ConsultationService:
                 candidate=candidate, sdp_mid=sdp_mid, sdp_mline_index=index,
             )
         )
+
+    async def consent_to_recording(self, me: Principal, room_id: str, decision: str,
+                                   version: str) -> dict[str, Any]:
+        _, case = await self._member_room(me, Action.RECORDING_CONSENT, room_id)
+        if self._recording is None:
+            raise invalid_state("本次服务不录音录像 / this session is not recorded")
+        return {"recording": await self._recording.consent(me, case, decision, version)}
 
     async def answer(self, me: Principal, room_id: str) -> None:
         """Browsers answer only server offers, which this version never makes."""

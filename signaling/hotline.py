@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from server import catalogue
-from server.catalogue import Mode
 from server.cases import CaseRepository, case_resource
+from server.catalogue import Mode
 from server.errors import ParleyError, bad_request, invalid_state, not_found
 from server.models import Case
 from server.policy import Action, Principal, Role, require
@@ -304,6 +304,27 @@ class Hotline:
             raise ParleyError(exc.code, str(exc), 409) from None
         await self._notifier.emit("case:transferred", {"case_id": case_id}, case_target(case_id))
         await self._push_status(await self._engine.agent(AgentId(me.id)))
+        await self.route()
+
+    async def requeue_after_refusal(self, case: Case) -> None:
+        """Recording is required for this service and a participant refused: the case goes
+        back to the queue at its place, the lawyer is freed, both are told why."""
+        if not await self._cases.requeue(case.id, None, "system", "recording_refused", None,
+                                         self._clock()):
+            return
+        await self._consultation.close_room(case)
+        lawyer_id = str(case.lawyer_id)
+        agent = await self._end_contact(lawyer_id, case.id)
+        moved = await self._cases.get(case.id)
+        assert moved is not None
+        await self._engine.join(task_for(moved))
+        await self._notifier.emit("case:requeued", {"case_id": case.id,
+                                                   "reason": "recording_refused"},
+                                  case_target(case.id))
+        await self._notifier.emit("case:ended", {"case_id": case.id, "outcome": None,
+                                                "reason": "recording_refused"},
+                                  user_target(lawyer_id))
+        await self._push_status(agent)
         await self.route()
 
     async def _end_contact(self, agent_id: str, case_id: str) -> Agent | None:

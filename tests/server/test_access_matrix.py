@@ -9,9 +9,11 @@ from server.api import ROUTES
 from server.court_api import COURT_ROUTES
 from server.mediation_api import MEDIATION_ROUTES
 from server.policy import ACCESS, Action, CaseResource, Principal, Role, allowed
+from server.recording_api import RECORDING_ROUTES
 from signaling.agreement_events import AGREEMENT_EVENTS
 from signaling.events import EVENTS
 from signaling.mediation_events import MEDIATION_EVENTS
+from signaling.recording_events import RECORDING_EVENTS
 
 
 def test_every_action_has_an_access_entry() -> None:
@@ -19,10 +21,11 @@ def test_every_action_has_an_access_entry() -> None:
 
 
 def test_every_event_and_route_is_covered() -> None:
-    for event, action in {**EVENTS, **MEDIATION_EVENTS, **AGREEMENT_EVENTS}.items():
+    for event, action in {**EVENTS, **MEDIATION_EVENTS, **AGREEMENT_EVENTS,
+                          **RECORDING_EVENTS}.items():
         assert action in ACCESS, event
     for route, route_action in {**ROUTES, **MEDIATION_ROUTES, **AGREEMENT_ROUTES,
-                                **COURT_ROUTES}.items():
+                                **COURT_ROUTES, **RECORDING_ROUTES}.items():
         assert route_action is None or route_action in ACCESS, route
 
 
@@ -37,7 +40,7 @@ def test_registered_routes_match_the_table(settings: object) -> None:
         and r.method != "HEAD"
     }
     assert registered == (set(ROUTES) | set(MEDIATION_ROUTES) | set(AGREEMENT_ROUTES)
-                          | set(COURT_ROUTES))
+                          | set(COURT_ROUTES) | set(RECORDING_ROUTES))
 
 
 # The expected matrix, written out: which roles may perform each action at all.
@@ -59,6 +62,8 @@ EXPECTED = {
     Action.ANSWER_OFFER: {"lawyer"},
     Action.TRANSFER_CASE: {"lawyer"},
     Action.SUPERVISE: {"supervisor"},
+    Action.RECORDING_CONSENT: {"citizen", "lawyer"},
+    Action.RECORDING_VIEW: {"citizen", "lawyer", "supervisor"},
     Action.MEDIATION_CREATE: {"mediator"},
     Action.MEDIATION_READ: {"mediator", "supervisor", "invitee"},
     Action.MEDIATION_MANAGE: {"mediator"},

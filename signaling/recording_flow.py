@@ -1,0 +1,169 @@
+"""Recording a consultation: the notice, each side's consent, start, stop.
+
+Nothing is recorded before every participant has granted consent; each decision goes into the
+consent ledger with the exact text shown. A refusal ends recording for the session where the
+policy allows it, otherwise the case goes back to the queue (``on_required_refusal``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from recordings.models import RecordingStatus
+from recordings.policy import CURRENT_NOTICE, NOTICES, POLICIES, RecordingPolicy
+from recordings.repository import RecordingRepository
+from recordings.service import RecordingService
+from rooms.messages import (
+    MediaWorkerError,
+    ParticipantId,
+    RoomId,
+    StartRecording,
+    StopRecording,
+)
+from rooms.worker import MediaWorker, call
+from server.errors import ParleyError, bad_request, invalid_state
+from server.models import Case
+from server.policy import Principal, Role
+from signaling.views import case_target, user_target
+
+log = logging.getLogger(__name__)
+
+MEDIA_MODES = ("video", "audio")
+
+
+def participants_of(case: Case) -> tuple[str, str]:
+    """The recorded participants of a consultation: the citizen and the lawyer."""
+    return (f"{Role.CITIZEN.value}-{case.id}", f"{Role.LAWYER.value}-{case.lawyer_id}")
+
+
+class ConsultationRecording:
+    def __init__(
+        self,
+        *,
+        service: RecordingService,
+        repo: RecordingRepository,
+        media: MediaWorker,
+        notifier: Any,
+        clock: Callable[[], datetime],
+        policies: dict[str, RecordingPolicy] = POLICIES,
+    ) -> None:
+        self._service = service
+        self._repo = repo
+        self._media = media
+        self._notifier = notifier
+        self._clock = clock
+        self._policies = policies
+        self.on_required_refusal: Callable[[Case], Awaitable[None]] | None = None
+
+    def _policy(self, case: Case) -> RecordingPolicy:
+        policy = self._policies.get(case.service_type)
+        if policy is None or case.mode not in MEDIA_MODES:
+            return RecordingPolicy(record=False, required=False)
+        return policy
+
+    async def view(self, case: Case, me: Principal) -> dict[str, Any]:
+        """The room's recording state as ``me`` sees it (RoomView.recording)."""
+        policy = self._policy(case)
+        base = {"required": policy.required, "notice": CURRENT_NOTICE.to_dict(), "decision": None}
+        if not policy.record or case.room_id is None:
+            return {**base, "state": "off", "reason": "policy"}
+        decisions = await self._decisions(case)
+        base["decision"] = decisions.get(me.participant_id)
+        recording = await self._recording_of(case)
+        if recording is not None:
+            state = "recording" if recording.status == RecordingStatus.RECORDING else "stopped"
+            return {**base, "state": state}
+        if "refused" in decisions.values():
+            return {**base, "state": "off", "reason": "refused"}
+        return {**base, "state": "pending"}
+
+    async def on_match(self, case: Case) -> None:
+        """Ask both sides for consent as soon as the room opens."""
+        policy = self._policy(case)
+        if not policy.record or case.room_id is None:
+            return
+        notice = {"room_id": case.room_id, "required": policy.required,
+                  "notice": CURRENT_NOTICE.to_dict()}
+        for target in _targets(case):
+            await self._notifier.emit("recording:notice", notice, target)
+
+    async def consent(self, me: Principal, case: Case, decision: str, version: str
+                      ) -> dict[str, Any]:
+        policy = self._policy(case)
+        if not policy.record or case.room_id is None:
+            raise invalid_state("本次服务不录音录像 / this session is not recorded")
+        notice = NOTICES.get(version)
+        if notice is None:
+            raise bad_request(f"未知的告知书版本 / unknown notice version {version!r}", "version")
+        if (await self._decisions(case)).get(me.participant_id) is not None:
+            raise invalid_state("您已作出选择 / you have already decided")
+        await self._service.record_consent(
+            case_id=case.id, room_id=case.room_id, participant_id=me.participant_id,
+            role=me.role.value, decision=decision, text_shown=notice.text(),
+            text_version=notice.version, now=self._clock())
+        if decision == "refused":
+            if policy.required and self.on_required_refusal is not None:
+                await self.on_required_refusal(case)
+            else:
+                await self._announce(case, "off", reason="refused")
+        elif all(d == "granted" for d in (await self._decisions(case)).values()) and \
+                len(await self._decisions(case)) == len(participants_of(case)):
+            await self._start(case)
+        return await self.view(case, me)
+
+    async def _start(self, case: Case) -> None:
+        assert case.room_id is not None
+        pids = participants_of(case)
+        recording = await self._service.begin(case.id, case.room_id, pids, self._clock())
+        try:
+            await call(self._media, StartRecording(
+                room_id=RoomId(case.room_id), recording_id=recording.id,
+                participant_ids=tuple(ParticipantId(p) for p in pids), case_id=case.id))
+        except MediaWorkerError as exc:
+            log.error("recording %s could not start: %s", recording.id, exc.message)
+            await self._service.note(recording.id, "start_failed", {"code": exc.code})
+            raise ParleyError("recording_unavailable", "录制服务暂不可用 / recording is unavailable",
+                              503) from None
+        await self._announce(case, "recording")
+
+    async def stop(self, case: Case) -> None:
+        """The session ended: close the files and the manifest of its recording, if any."""
+        recording = await self._recording_of(case)
+        if recording is None or recording.status != RecordingStatus.RECORDING:
+            return
+        assert case.room_id is not None
+        await self._media.request(StopRecording(room_id=RoomId(case.room_id),
+                                                recording_id=recording.id))
+        try:
+            await self._service.end(recording.id, self._clock())
+        except TimeoutError:
+            log.error("recording %s: writers did not finish in time", recording.id)
+        await self._announce(case, "stopped")
+
+    async def _recording_of(self, case: Case) -> Any:
+        for recording in await self._repo.for_case(case.id):
+            if recording.room_id == case.room_id:
+                return recording
+        return None
+
+    async def _decisions(self, case: Case) -> dict[str, str]:
+        """Each participant's latest decision in this room."""
+        latest: dict[str, str] = {}
+        for consent in await self._repo.consents(case.id):
+            if consent.room_id == case.room_id:
+                latest[consent.participant_id] = consent.decision
+        return latest
+
+    async def _announce(self, case: Case, state: str, reason: str | None = None) -> None:
+        payload: dict[str, Any] = {"room_id": case.room_id, "state": state}
+        if reason:
+            payload["reason"] = reason
+        for target in _targets(case):
+            await self._notifier.emit("recording:state", payload, target)
+
+
+def _targets(case: Case) -> tuple[str, str]:
+    return case_target(case.id), user_target(str(case.lawyer_id))

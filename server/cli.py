@@ -51,15 +51,29 @@ def main(argv: list[str] | None = None) -> int:
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="create or upgrade the schema")
 
-    verify = commands.add_parser("verify", help="check integrity offline")
-    verify_commands = verify.add_subparsers(dest="verify_command", required=True)
-    verify_package = verify_commands.add_parser(
-        "package", help="a judicial-confirmation package zip (docs/agreements.md)")
-    verify_package.add_argument("zip", type=Path)
+    verify = commands.add_parser(
+        "verify", help="check integrity",
+        description="parley verify recording ID (a stored recording: database and files); "
+                    "parley verify package ZIP (a judicial-confirmation package, offline); "
+                    "parley verify PATH (an exported recording folder or zip, offline)")
+    verify.add_argument("target", nargs="+", metavar="WHAT")
+
+    recordings = commands.add_parser("recordings", help="recordings")
+    recording_commands = recordings.add_subparsers(dest="recordings_command", required=True)
+    recording_commands.add_parser(
+        "purge", help="delete recordings past PARLEY_RECORDING_RETENTION_DAYS, logging each")
 
     args = parser.parse_args(argv)
-    if args.command == "verify" and args.verify_command == "package":
-        return _verify_package(args.zip)  # offline: no settings, no database
+    if args.command == "verify":
+        target = args.target
+        if target[0] == "package" and len(target) == 2:
+            return _verify_package(Path(target[1]))  # offline: no settings, no database
+        if target[0] != "recording" and len(target) == 1:
+            from recordings.cli import verify_path
+
+            return verify_path(Path(target[0]))
+        if not (target[0] == "recording" and len(target) == 2):
+            parser.error("usage: parley verify recording ID | package ZIP | PATH")
     configure_logging(logging.INFO)
     try:
         settings = Settings.from_env(os.environ)
@@ -71,6 +85,14 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(settings, args.role)
         if args.command == "user":
             return asyncio.run(_user_add(settings, args))
+        if args.command == "verify":
+            from recordings.cli import verify_recording
+
+            return verify_recording(settings, args.target[1])
+        if args.command == "recordings":
+            from recordings.cli import purge
+
+            return purge(settings, datetime.now(UTC))
         return asyncio.run(_db_upgrade(settings))
     except ParleyError as exc:
         print(f"parley: {exc.message}", file=sys.stderr)

@@ -41,6 +41,7 @@ class Settings:
     offer_timeout_s: float = 20.0
     wrap_up_s: float = 30.0
     working_hours: str = "always"
+    recording_retention_days: int = 365
     default_region: str = "gz-zhanggong"
     service_level_s: float = 60.0
     longest_wait_alert_s: float = 120.0
@@ -85,6 +86,7 @@ class Settings:
             offer_timeout_s=_seconds(environ, "PARLEY_OFFER_TIMEOUT_S", 20.0),
             wrap_up_s=_seconds(environ, "PARLEY_WRAP_UP_S", 30.0),
             working_hours=_choice(environ, "PARLEY_WORKING_HOURS", ("always", "example")),
+            recording_retention_days=_days(environ, "PARLEY_RECORDING_RETENTION_DAYS", 365),
             service_level_s=_seconds(environ, "PARLEY_SERVICE_LEVEL_S", 60.0),
             longest_wait_alert_s=_seconds(environ, "PARLEY_LONGEST_WAIT_ALERT_S", 120.0),
             service_level_alert=_share(environ, "PARLEY_SERVICE_LEVEL_ALERT", 0.8),
@@ -178,6 +180,15 @@ def _seconds(environ: Mapping[str, str], name: str, default: float) -> float:
     if value < 0 or value > 86_400:
         raise ConfigError(f"{name} must be between 0 and 86400 seconds, got {value}")
     return value
+
+
+def _days(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= 36_500:
+        raise ConfigError(f"{name} must be a whole number of days between 1 and 36500, got {raw!r}")
+    return int(raw)
 
 
 def _share(environ: Mapping[str, str], name: str, default: float) -> float:

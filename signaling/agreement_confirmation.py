@@ -196,9 +196,9 @@ class ConfirmationService:
                                        "lobby and again before signing"} for p in content.parties]
         addresses = [{"party": p.id, "name": p.name, "service_address": p.address,
                       "phone": p.phone, "electronic_service": True} for p in content.parties]
-        consents = [{"participant_id": p.id, "role": p.role, "name": p.name,
-                     "online_mediation_at": iso(p.consent_mediation_at),
-                     "recording_at": iso(p.consent_recording_at)} for p in participants]
+        consents: list[dict[str, Any]] = [{"participant_id": p.id, "role": p.role, "name": p.name,
+            "online_mediation_at": iso(p.consent_mediation_at),
+            "recording_at": iso(p.consent_recording_at)} for p in participants]
         consents += [{"event": e.kind, "at": iso(e.at), "actor": e.actor, "data": e.data}
                      for e in events if e.kind in ("consents", "consent")]
         # Only the joint session's chat: what was said in a caucus stays private (concessions

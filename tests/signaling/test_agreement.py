@@ -9,12 +9,13 @@ import io
 import zipfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 import pytest
 
-from server.agreement_api import AGREEMENTS_KEY
+from server.agreement_api import AGREEMENTS_KEY, CONFIRMATIONS_KEY
 from server.agreement_verify import verify_package_bytes
 from tests.clients import SocketClient, get_json, post_json
 from tests.conftest import Running
@@ -187,6 +188,16 @@ async def test_signatures_and_effect(running: Running, drafted: Drafted) -> None
     status, pdf = await raw_get(running, f"/api/mediations/{d.case_id}/agreement/pdf",
                                 d.respondent)
     assert status == 200 and pdf.startswith(b"%PDF-")
+
+    # Reminders of the 30-day window: each threshold once, to every participant.
+    confirmations = running.app[CONFIRMATIONS_KEY]
+    effective = datetime.fromisoformat(body["agreement"]["effective_at"])
+    confirmations._clock = lambda: effective + timedelta(days=10, minutes=1)
+    assert await confirmations.remind() == 1
+    assert await confirmations.remind() == 0
+    reminder = await d.watcher.wait_for("agreement:reminder")
+    assert reminder["days_left"] == 20 and reminder["case_id"] == d.case_id
+    confirmations._clock = lambda: datetime.now(UTC)
 
     await confirmation_flow(running, d)
 

@@ -289,6 +289,11 @@ export async function mountAgreementPanel({ container, socket, token, caseId, ro
   const root = el('section', { class: 'panel agreement-panel', 'data-testid': 'agreement-panel', 'aria-live': 'polite' });
   container.append(root);
   const panel = new AgreementPanel({ root, socket, token, caseId, role });
-  await panel.load();
+  try {
+    await panel.load();
+  } catch (err) {
+    // Never break the page that hosts the panel.
+    root.append(el('p', { class: 'notice', 'data-kind': 'error', 'data-testid': 'agreement-error' }, [errorText(err)]));
+  }
   return panel;
 }

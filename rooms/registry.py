@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,9 +133,9 @@ class WorkerRegistry:
         loads = await self._redis.mget([self.keys.alive(w) for w in ids])
         return {w: json.loads(raw) for w, raw in zip(ids, loads, strict=True) if raw is not None}
 
-    async def choose(self, exclude: str | None = None) -> str | None:
+    async def choose(self, exclude: Collection[str] = ()) -> str | None:
         """The live worker with the fewest rooms (ties broken at random), or None."""
-        live = {w: load for w, load in (await self.live_workers()).items() if w != exclude}
+        live = {w: load for w, load in (await self.live_workers()).items() if w not in exclude}
         if not live:
             return None
         fewest = min(int(load.get("rooms", 0)) for load in live.values())

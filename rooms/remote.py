@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -40,6 +41,12 @@ from rooms.worker import MediaWorker
 log = logging.getLogger(__name__)
 
 TIMEOUT_S = 8.0
+# A worker nobody listens for (it died before its heartbeat key expired) is skipped this long.
+DEAD_FOR_S = 10.0
+
+
+class _NoListener(Exception):
+    """The worker's request channel has no subscriber: the worker is gone."""
 
 
 class RemoteMediaWorker:
@@ -65,6 +72,7 @@ class RemoteMediaWorker:
         self._subscribed = asyncio.Event()
         self._pubsub: Any = None
         self._closed = False
+        self._dead: dict[str, float] = {}
 
     async def request(self, message: Request) -> Reply:
         """Send ``message`` to the worker of its room; refusals are ``ErrorReply``."""
@@ -75,6 +83,8 @@ class RemoteMediaWorker:
             return await self._route(message)
         except (OSError, RedisError) as exc:  # Redis unreachable
             log.warning("media request %s failed: %s", type(message).__name__, exc)
+            return _unavailable()
+        except _NoListener:
             return _unavailable()
 
     async def close(self) -> None:
@@ -96,19 +106,35 @@ class RemoteMediaWorker:
         if isinstance(message, GetStats):
             return await self._stats()
         if isinstance(message, OpenRoom):
-            chosen = await self._registry.choose()
+            chosen = await self._registry.choose(exclude=self._dead_workers())
             if chosen is None:
                 return _unavailable()
-            return await self._send(await self._registry.pin(message, chosen), message)
+            worker = await self._registry.pin(message, chosen)
+        else:
+            found = await self._live_worker_of(message.room_id)
+            if found is None:
+                if isinstance(message, CloseRoom):
+                    return Ack()
+                return ErrorReply("not_found", f"no room {message.room_id!r} on any worker")
+            worker = found
         room_id: RoomId = message.room_id
-        worker = await self._live_worker_of(room_id)
-        if worker is None:
-            if isinstance(message, CloseRoom):
-                return Ack()
-            return ErrorReply("not_found", f"no room {room_id!r} on any worker")
         if isinstance(message, SetRouting):
             await self._registry.set_routing(message)
-        reply = await self._send(worker, message)
+        try:
+            reply = await self._send(worker, message)
+        except _NoListener:
+            # Died a moment ago (its key has not expired yet): host the room elsewhere.
+            self._dead[worker] = time.monotonic()
+            moved = await self.rehome(room_id, worker)
+            if moved is None:
+                return _unavailable()
+            if isinstance(message, OpenRoom):
+                return Ack()  # rehome opened it there
+            try:
+                reply = await self._send(moved, message)
+            except _NoListener:
+                return _unavailable()
+            worker = moved
         if isinstance(reply, ErrorReply) and reply.code == "not_found":
             # The worker lost the room (restarted under the same id): host it again, retry.
             if await self._replay(room_id, worker):
@@ -121,14 +147,14 @@ class RemoteMediaWorker:
         worker = await self._registry.worker_of(room_id)
         if worker is None:
             return None
-        if worker in await self._registry.live_workers():
+        if worker in await self._registry.live_workers() and worker not in self._dead_workers():
             return worker
         return await self.rehome(room_id, worker)
 
     async def rehome(self, room_id: RoomId, dead: str) -> str | None:
         """Move ``room_id`` off ``dead`` onto a live worker (unless another process did) and
         tell its members to negotiate again. Returns the room's worker now, or None."""
-        chosen = await self._registry.choose(exclude=dead)
+        chosen = await self._registry.choose(exclude={dead, *self._dead_workers()})
         if chosen is None:
             return None
         now_on = await self._registry.move(room_id, dead, chosen)
@@ -152,17 +178,31 @@ class RemoteMediaWorker:
         record = await self._registry.record(room_id)
         if record is None:
             return False
-        if isinstance(await self._send(worker, record.open), ErrorReply):
+        try:
+            if isinstance(await self._send(worker, record.open), ErrorReply):
+                return False
+            if record.routing is not None:
+                await self._send(worker, record.routing)
+        except _NoListener:
+            self._dead[worker] = time.monotonic()
             return False
-        if record.routing is not None:
-            await self._send(worker, record.routing)
         return True
+
+    def _dead_workers(self) -> set[str]:
+        now = time.monotonic()
+        for worker, since in list(self._dead.items()):
+            if now - since > DEAD_FOR_S:
+                del self._dead[worker]
+        return set(self._dead)
 
     async def _stats(self) -> Reply:
         """Every live worker's figures, summed."""
         total = WorkerStats(forwarded_frames={})
         for worker in await self._registry.live_workers():
-            reply = await self._send(worker, GetStats())
+            try:
+                reply = await self._send(worker, GetStats())
+            except _NoListener:
+                continue
             if isinstance(reply, WorkerStats):
                 forwarded = dict(total.forwarded_frames)
                 for kind, n in reply.forwarded_frames.items():
@@ -189,7 +229,7 @@ class RemoteMediaWorker:
             body = json.dumps({"id": request_id, "reply_to": self._reply_channel,
                                "body": message.to_dict()})
             if not await self._redis.publish(self._registry.keys.requests(worker), body):
-                return _unavailable()  # nobody listens: the worker is gone
+                raise _NoListener(worker)
             data = await asyncio.wait_for(future, self._timeout_s)
         except TimeoutError:
             log.warning("media worker %s did not answer %s in %.0f s", worker,

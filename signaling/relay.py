@@ -135,7 +135,8 @@ class ProcessRelay:
             for process_id in remote:
                 # 0 receivers: that process just died; its clients reconnect elsewhere and
                 # resume (the resume events return the current state).
-                await self._redis.publish(self._keys.push_channel(process_id), message)
+                if not await self._redis.publish(self._keys.push_channel(process_id), message):
+                    self._alive[process_id] = (False, time.monotonic())
         self.sent_direct += 1
 
     async def owners(self, target: str) -> list[str]:

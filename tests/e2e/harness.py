@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,7 +72,8 @@ class ServerProcess:
         return self.log_path.read_text(errors="replace")
 
 
-async def start_server(data_dir: Path, extra_env: Mapping[str, str] = {}) -> ServerProcess:
+async def start_server(data_dir: Path, extra_env: Mapping[str, str] = {},
+                       args: Sequence[str] = ()) -> ServerProcess:
     port = free_port()
     env = {**os.environ, "PARLEY_DATA_DIR": str(data_dir), "PARLEY_PORT": str(port),
            "PARLEY_HOST": "127.0.0.1", **extra_env}
@@ -82,7 +83,8 @@ async def start_server(data_dir: Path, extra_env: Mapping[str, str] = {}) -> Ser
     data_dir.mkdir(parents=True, exist_ok=True)
     log_path = data_dir / "server.log"
     log = log_path.open("wb")
-    process = subprocess.Popen([PARLEY, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen([PARLEY, "serve", *args], env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
     server = ServerProcess(f"http://127.0.0.1:{port}", env, process, log_path)
     deadline = time.monotonic() + 30
     async with aiohttp.ClientSession() as session:

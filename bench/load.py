@@ -1,0 +1,638 @@
+"""Load benchmark of the signaling cluster (a program, not a test).
+
+    .venv/bin/python -m bench.load [--connections 5000] [--rate 500] [--seconds 5] [--pairs 200]
+                                   [--processes 1,2] [--redis redis://127.0.0.1:6379/12]
+
+Servers run as their own processes on loopback; this process is the client, speaking engine.io
+v4 / socket.io v5 frames over aiohttp's WebSocket client itself (``WireClient``: no
+python-socketio client, so the client stays light). For 1 and 2 processes, against a bare
+python-socketio server (2 processes: two joined by ``AsyncRedisManager`` on a blocking pool)
+measured in the same run on the same loop type:
+
+- memory per connection and connect rate: ``--connections`` authenticated idle clients, held
+  open for the rest of the run (RSS growth of the server processes / connections);
+- join-to-offer and join-to-matched latency (Parley only): citizens arrive by ``POST
+  /api/intake`` at ``--rate`` per second for ``--seconds``; lawyers accept every offer at once,
+  send one chat message and end the case (wrap-up 0), so the whole flow runs;
+- relay rate and p99: ``--pairs`` citizen/lawyer pairs in a consultation (2 processes: citizen
+  on one, lawyer on the other) relay ``chat:send`` -> ``chat:message``. Negotiation itself is an
+  acknowledged request to the media worker (real SDP, aiortc), so the relay measured is chat, the
+  same path as every one-to-one push; Parley also writes each message to the database.
+  Closed loop, 2 in flight per sender, at most 15 per second per connection (the per-connection
+  rate limit is 20/s);
+- lost messages: acknowledged sends never delivered;
+- overload: 1.5x the measured relay rate, open loop, for 10 s: disconnects, and the recovery
+  time (from the end of the overload until every acknowledged message was delivered).
+
+PostgreSQL (a database created for the run and dropped after) and Redis (a key prefix of the run,
+deleted after) as in production; everything on 127.0.0.1, every phase bounded in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import resource
+import secrets
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+PARLEY = str(Path(sys.executable).parent / "parley")
+PG = "postgresql://postgres@127.0.0.1:5432/test"
+KEY = secrets.token_urlsafe(32)
+WINDOW = 2
+PER_CONNECTION_RATE = 15.0
+
+
+# --- the light client -------------------------------------------------------------------
+
+
+class WireClient:
+    """One socket.io connection spoken frame by frame (engine.io v4, socket.io v5, JSON)."""
+
+    def __init__(self, stats: Stats) -> None:
+        self._stats = stats
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._acks: dict[int, asyncio.Future[Any]] = {}
+        self._ids = itertools.count()
+        self.handlers: dict[str, Callable[[Any], None]] = {}
+        self._reader: asyncio.Task[None] | None = None
+        self.closing = False
+
+    async def connect(self, session: aiohttp.ClientSession, url: str, auth: dict[str, Any]) -> None:
+        ws = await session.ws_connect(f"{url}/socket.io/?EIO=4&transport=websocket",
+                                      autoping=False, max_msg_size=0)
+        opened = await ws.receive_str(timeout=10)
+        assert opened.startswith("0"), opened
+        await ws.send_str("40" + json.dumps(auth))
+        while True:
+            frame = await ws.receive_str(timeout=10)
+            if frame == "2":
+                await ws.send_str("3")
+                continue
+            if frame.startswith("40"):
+                break
+            if frame.startswith("42"):
+                continue  # pushed during the connect handler (e.g. queue:size), before the ack
+            raise ConnectionError(f"refused: {frame[:200]}")
+        self._ws = ws
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self._ws is not None
+        async for message in self._ws:
+            if message.type != aiohttp.WSMsgType.TEXT:
+                break
+            frame: str = message.data
+            if frame == "2":
+                await self._ws.send_str("3")
+            elif frame.startswith("42"):
+                event, *args = json.loads(frame[2:])
+                handler = self.handlers.get(event)
+                if handler is not None:
+                    handler(args[0] if args else None)
+            elif frame.startswith("43"):
+                body = frame[2:]
+                digits = len(body) - len(body.lstrip("0123456789"))
+                future = self._acks.pop(int(body[:digits]), None)
+                if future is not None and not future.done():
+                    future.set_result(json.loads(body[digits:])[0])
+            elif frame.startswith("41"):
+                break
+        if not self.closing:
+            self._stats.disconnects += 1
+
+    async def call(self, event: str, data: Any) -> Any:
+        assert self._ws is not None
+        ack_id = next(self._ids)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._acks[ack_id] = future
+        await self._ws.send_str(f"42{ack_id}" + json.dumps([event, data]))
+        return await asyncio.wait_for(future, 30)
+
+    async def close(self) -> None:
+        self.closing = True
+        if self._ws is not None:
+            await self._ws.close()
+        if self._reader is not None:
+            await asyncio.gather(self._reader, return_exceptions=True)
+
+
+@dataclass
+class Stats:
+    disconnects: int = 0
+    latencies: list[float] = field(default_factory=list)
+    sent: int = 0
+    received: int = 0
+    refused: int = 0
+
+
+def pct(samples: Sequence[float], q: float) -> float:
+    if not samples:
+        return float("nan")
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# --- servers ------------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def rss_kib(self) -> int:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def start(command: list[str], env: dict[str, str], log: Path) -> Server:
+    port = free_port()
+    process = subprocess.Popen(  # noqa: ASYNC220 - started once, before measuring
+        command, env={**os.environ, **env, "PARLEY_PORT": str(port)},
+        stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as session:
+        for _ in range(300):
+            if process.poll() is not None:
+                raise RuntimeError(f"server exited: {log.read_text()[-2000:]}")  # noqa: ASYNC240
+            try:
+                async with session.get(url + "/healthz") as response:
+                    if response.status == 200:
+                        return Server(url, process)
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    process.kill()
+    raise RuntimeError("server did not start")
+
+
+def baseline_server(port: int, redis_url: str | None, channel: str) -> None:
+    """The bare python-socketio relay: rooms from auth, chat:send -> chat:message to the room."""
+    import socketio
+    from aiohttp import web
+
+    from signaling.fanout import BlockingRedisManager
+
+    manager = BlockingRedisManager(redis_url, channel=channel) if redis_url else None
+    sio = socketio.AsyncServer(async_mode="aiohttp", client_manager=manager)
+
+    async def connect(sid: str, environ: Any, auth: Any) -> None:
+        await sio.enter_room(sid, str(auth.get("room", "idle")))
+
+    async def chat(sid: str, data: Any) -> dict[str, Any]:
+        await sio.emit("chat:message", {"text": data["text"]}, to=data["room_id"])
+        return {"ok": True}
+
+    sio.on("connect", connect)
+    sio.on("chat:send", chat)
+    app = web.Application()
+    sio.attach(app)
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    app.router.add_get("/healthz", healthz)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+# --- phases ---------------------------------------------------------------------------------
+
+
+def citizen_token(case_id: str) -> str:
+    from server.tokens import Claims, sign
+
+    return sign(Claims(sub=case_id, kind="citizen", role="citizen", case=case_id, name="群众",
+                       exp=int(time.time()) + 3600), KEY.encode())
+
+
+def lawyer_token(user_id: int) -> str:
+    from server.tokens import Claims, sign
+
+    return sign(Claims(sub=str(user_id), kind="staff", role="lawyer", name=f"律师{user_id}",
+                       exp=int(time.time()) + 3600), KEY.encode())
+
+
+async def open_many(session: aiohttp.ClientSession, urls: Sequence[str],
+                    auths: Sequence[dict[str, Any]], stats: Stats) -> tuple[list[WireClient], float]:
+    clients: list[WireClient] = []
+    gate = asyncio.Semaphore(100)
+
+    async def one(i: int) -> None:
+        async with gate:
+            client = WireClient(stats)
+            await client.connect(session, urls[i % len(urls)], auths[i])
+            clients.append(client)
+
+    started = time.perf_counter()
+    await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(len(auths)))), 300)
+    return clients, len(auths) / (time.perf_counter() - started)
+
+
+async def connections_phase(session: aiohttp.ClientSession, servers: Sequence[Server], n: int,
+                            auth: Callable[[int], dict[str, Any]], stats: Stats
+                            ) -> tuple[list[WireClient], float, float]:
+    await asyncio.sleep(1.0)
+    before = sum(s.rss_kib() for s in servers)
+    clients, rate = await open_many(session, [s.url for s in servers], [auth(i) for i in range(n)],
+                                    stats)
+    await asyncio.sleep(2.0)
+    after = sum(s.rss_kib() for s in servers)
+    return clients, (after - before) / n, rate
+
+
+@dataclass
+class Pair:
+    sender: WireClient
+    receiver: WireClient
+    room_id: str
+    case_id: str = ""
+
+
+async def relay_phase(pairs: Sequence[Pair], seconds: float, stats: Stats,
+                      rate_per_pair: float | None = None) -> tuple[float, float, int, float]:
+    """Closed loop (``rate_per_pair`` None) or open loop; returns (delivered/s, p99 ms, lost,
+    drain seconds after the sending stopped)."""
+    delivered: set[tuple[int, int]] = set()
+    acked: set[tuple[int, int]] = set()
+    latencies: list[float] = []
+    for index, pair in enumerate(pairs):
+        def got(data: Any, index: int = index) -> None:
+            tag, seq, sent = data["text"].split(":")
+            if int(tag) == index:
+                delivered.add((index, int(seq)))
+                latencies.append(time.perf_counter() - float(sent))
+        pair.receiver.handlers["chat:message"] = got
+    stop = time.perf_counter() + seconds
+
+    async def send(index: int, pair: Pair, seq: int) -> None:
+        text = f"{index}:{seq}:{time.perf_counter()!r}"
+        try:
+            ack = await pair.sender.call("chat:send", {"room_id": pair.room_id, "text": text})
+        except (TimeoutError, ConnectionError, RuntimeError):
+            return
+        if isinstance(ack, dict) and ack.get("ok"):
+            acked.add((index, seq))
+        else:
+            stats.refused += 1
+
+    async def closed(index: int, pair: Pair) -> None:
+        gap = 1.0 / PER_CONNECTION_RATE
+        seq = 0
+        pending: set[asyncio.Task[None]] = set()
+        while time.perf_counter() < stop:
+            while len(pending) >= WINDOW:
+                _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            pending.add(asyncio.create_task(send(index, pair, seq)))
+            seq += 1
+            await asyncio.sleep(gap)
+        await asyncio.gather(*pending)
+
+    async def opened(index: int, pair: Pair) -> None:
+        assert rate_per_pair is not None
+        tasks = []
+        start = time.perf_counter()
+        for seq in itertools.count():
+            at = start + seq / rate_per_pair + index / (rate_per_pair * len(pairs))
+            if at >= stop:
+                break
+            await asyncio.sleep(max(0.0, at - time.perf_counter()))
+            tasks.append(asyncio.create_task(send(index, pair, seq)))
+        await asyncio.gather(*tasks)
+
+    began = time.perf_counter()
+    await asyncio.gather(*((closed if rate_per_pair is None else opened)(i, p)
+                           for i, p in enumerate(pairs)))
+    ended = time.perf_counter()
+    drain_deadline = ended + 30
+    while not acked <= delivered and time.perf_counter() < drain_deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    drained = time.perf_counter() - ended
+    rate = len(delivered) / (ended - began)
+    stats.sent += len(acked)
+    stats.received += len(acked & delivered)
+    return rate, pct(latencies, 0.99) * 1000, len(acked - delivered), drained
+
+
+# --- Parley runs -----------------------------------------------------------------------------
+
+
+async def create_lawyers(database_url: str, n: int) -> list[int]:
+    from server.db import Database
+    from server.migrate import upgrade
+    from server.models import User
+    from server.passwords import hash_password
+
+    database = Database(database_url)
+    await upgrade(database)
+    password = hash_password("bench password")
+    now = datetime.now(UTC)
+    async with database.session() as session, session.begin():
+        users = [User(username=f"bench{i}", password_hash=password, role="lawyer",
+                      display_name=f"律师{i}", skills={}, languages=["zh"], region=None,
+                      created_at=now) for i in range(n)]
+        session.add_all(users)
+    ids = [u.id for u in users]
+    await database.close()
+    return ids
+
+
+async def join_phase(session: aiohttp.ClientSession, servers: Sequence[Server],
+                     lawyers: Sequence[WireClient], rate: float, seconds: float
+                     ) -> tuple[list[float], list[float], int]:
+    """Intakes at ``rate``; returns join->offer and join->accepted latencies and unserved."""
+    joined: dict[str, float] = {}
+    to_offer: list[float] = []
+    to_match: list[float] = []
+    served: set[str] = set()
+
+    async def serve(lawyer: WireClient, offer: Any) -> None:
+        case_id = offer["case"]["id"]
+        while case_id not in joined:  # noqa: ASYNC110 - the offer may beat the HTTP reply
+            await asyncio.sleep(0.001)
+        to_offer.append(time.perf_counter() - joined[case_id])
+        reply = await lawyer.call("offer:accept", {"case_id": case_id})
+        if not reply.get("ok"):
+            return
+        to_match.append(time.perf_counter() - joined[case_id])
+        served.add(case_id)
+        await lawyer.call("chat:send", {"room_id": reply["room"]["room_id"], "text": "您好"})
+        await lawyer.call("case:end", {"case_id": case_id, "outcome": "answered"})
+
+    for lawyer in lawyers:
+        lawyer.handlers["offer:new"] = (
+            lambda offer, lawyer=lawyer: asyncio.ensure_future(serve(lawyer, offer)))
+    body = {"name": "群众", "phone": "13800138000", "service_type": "consultation",
+            "category": "labour", "mode": "video", "description": "欠薪", "region": "gz-zhanggong"}
+
+    async def join(i: int) -> None:
+        started = time.perf_counter()
+        async with session.post(servers[i % len(servers)].url + "/api/intake", json=body) as r:
+            reply = await r.json()
+        joined[reply["case_id"]] = started
+
+    total = int(rate * seconds)
+    start = time.perf_counter()
+    tasks = []
+    for i in range(total):
+        await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+        tasks.append(asyncio.create_task(join(i)))
+    await asyncio.gather(*tasks)
+    deadline = time.perf_counter() + 30
+    while len(served) < total and time.perf_counter() < deadline:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    for lawyer in lawyers:
+        lawyer.handlers.pop("offer:new", None)
+    return to_offer, to_match, total - len(served)
+
+
+async def matched_pairs(session: aiohttp.ClientSession, servers: Sequence[Server],
+                        lawyers: Sequence[WireClient], stats: Stats) -> list[Pair]:
+    """One consultation per lawyer, the citizen on the other process when there are two."""
+    rooms: dict[str, str] = {}
+    waiting: dict[int, asyncio.Future[str]] = {}
+    for index, lawyer in enumerate(lawyers):
+        waiting[index] = asyncio.get_running_loop().create_future()
+
+        async def accept(offer: Any, lawyer: WireClient = lawyer, index: int = index) -> None:
+            reply = await lawyer.call("offer:accept", {"case_id": offer["case"]["id"]})
+            if reply.get("ok") and not waiting[index].done():
+                rooms[offer["case"]["id"]] = reply["room"]["room_id"]
+                waiting[index].set_result(offer["case"]["id"])
+
+        lawyer.handlers["offer:new"] = lambda offer, accept=accept: asyncio.ensure_future(accept(offer))
+    body = {"name": "群众", "phone": "13800138000", "service_type": "consultation",
+            "category": "labour", "mode": "video", "description": "欠薪", "region": "gz-zhanggong"}
+    tokens: dict[str, str] = {}
+    for _ in lawyers:
+        async with session.post(servers[0].url + "/api/intake", json=body) as r:
+            reply = await r.json()
+        tokens[reply["case_id"]] = reply["token"]
+    cases = await asyncio.wait_for(asyncio.gather(*waiting.values()), 60)
+    for lawyer in lawyers:
+        lawyer.handlers.pop("offer:new", None)
+    citizens, _ = await open_many(session, [servers[0].url], [{"token": tokens[c]} for c in cases],
+                                  stats)
+    return [Pair(citizen, lawyer, rooms[case], case) for citizen, lawyer, case
+            in zip(citizens, lawyers, cases, strict=True)]
+
+
+@dataclass
+class Result:
+    mem_kib: float = 0.0
+    connect_rate: float = 0.0
+    relay_rate: float = 0.0
+    relay_p99_ms: float = 0.0
+    lost: int = 0
+    overload_disconnects: int = 0
+    overload_recovery_s: float = 0.0
+    overload_lost: int = 0
+    overload_refused: int = 0
+    offer_ms: tuple[float, float] = (float("nan"), float("nan"))
+    match_ms: tuple[float, float] = (float("nan"), float("nan"))
+    unserved: int = 0
+
+
+async def run_parley(n_proc: int, args: argparse.Namespace, tmp: Path) -> Result:
+    import asyncpg
+
+    name = f"parley_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(PG)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    database_url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    env = {"DATABASE_URL": database_url, "PARLEY_SECRET_KEY": KEY, "PARLEY_WRAP_UP_S": "0",
+           "PARLEY_DATA_DIR": str(tmp / f"parley{n_proc}"), "PARLEY_REDIS_PREFIX": prefix,
+           "REDIS_URL": args.redis if n_proc > 1 else ""}
+    servers: list[Server] = []
+    clients: list[WireClient] = []
+    result = Result()
+    stats = Stats()
+    try:
+        ids = await create_lawyers(database_url, args.pairs)
+        servers = list(await asyncio.gather(*(
+            start([PARLEY, "serve", "--role", "all"], env, tmp / f"parley{n_proc}-{i}.log")
+            for i in range(n_proc))))
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            idle, result.mem_kib, result.connect_rate = await connections_phase(
+                session, servers, args.connections,
+                lambda i: {"token": citizen_token(uuid.uuid4().hex)}, stats)
+            clients += idle
+            # Lawyers on the last process: with two, every match and relay crosses processes.
+            lawyers, _ = await open_many(session, [servers[-1].url],
+                                         [{"token": lawyer_token(i)} for i in ids], stats)
+            clients += lawyers
+            to_offer, to_match, result.unserved = await join_phase(
+                session, servers, lawyers, args.rate, args.seconds)
+            result.offer_ms = (pct(to_offer, 0.5) * 1000, pct(to_offer, 0.99) * 1000)
+            result.match_ms = (pct(to_match, 0.5) * 1000, pct(to_match, 0.99) * 1000)
+            pairs = await matched_pairs(session, servers, lawyers, stats)
+            clients += [p.sender for p in pairs]
+            await relay_and_overload(pairs, args, stats, result)
+            for pair in pairs:
+                await pair.receiver.call("case:end", {"case_id": pair.case_id, "outcome": "answered"})
+    finally:
+        for client in clients:
+            await client.close()
+        for server in servers:
+            server.stop()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+        await delete_prefix(args.redis, prefix)
+    return result
+
+
+async def relay_and_overload(pairs: Sequence[Pair], args: argparse.Namespace, stats: Stats,
+                             result: Result) -> None:
+    result.relay_rate, result.relay_p99_ms, result.lost, _ = await relay_phase(
+        pairs, args.relay_seconds, stats)
+    before, refused = stats.disconnects, stats.refused
+    over = 1.5 * result.relay_rate / len(pairs)
+    _, _, result.overload_lost, result.overload_recovery_s = await relay_phase(
+        pairs, 10.0, stats, rate_per_pair=over)
+    result.overload_disconnects = stats.disconnects - before
+    result.overload_refused = stats.refused - refused
+
+
+async def run_baseline(n_proc: int, args: argparse.Namespace, tmp: Path) -> Result:
+    channel = f"bench-baseline-{uuid.uuid4().hex[:8]}"
+    servers: list[Server] = []
+    clients: list[WireClient] = []
+    result = Result()
+    stats = Stats()
+    try:
+        servers = list(await asyncio.gather(*(
+            start([sys.executable, "-m", "bench.load", "--baseline-server",
+                   "--redis", args.redis if n_proc > 1 else "", "--channel", channel],
+                  {}, tmp / f"baseline{n_proc}-{i}.log")
+            for i in range(n_proc))))
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            idle, result.mem_kib, result.connect_rate = await connections_phase(
+                session, servers, args.connections, lambda i: {"room": f"idle{i}"}, stats)
+            clients += idle
+            senders, _ = await open_many(session, [servers[0].url],
+                                         [{"room": f"pair{i}"} for i in range(args.pairs)], stats)
+            receivers, _ = await open_many(session, [servers[-1].url],
+                                           [{"room": f"pair{i}"} for i in range(args.pairs)], stats)
+            clients += senders + receivers
+            pairs = [Pair(s, r, f"pair{i}") for i, (s, r) in enumerate(zip(senders, receivers,
+                                                                            strict=True))]
+            await relay_and_overload(pairs, args, stats, result)
+    finally:
+        for client in clients:
+            await client.close()
+        for server in servers:
+            server.stop()
+    return result
+
+
+async def delete_prefix(url: str, prefix: str) -> None:
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(url)
+    keys = [k async for k in redis.scan_iter(match=f"{prefix}:*")]
+    if keys:
+        await redis.delete(*keys)
+    await redis.aclose()
+
+
+def report(n_proc: int, base: Result, parley: Result, args: argparse.Namespace) -> None:
+    def ratio(a: float, b: float) -> str:
+        return f"{a / b:.2f}" if b else "-"
+
+    print(f"\n### {n_proc} process{'es' if n_proc > 1 else ''}: {args.connections} idle "
+          f"connections held, {args.pairs} relay pairs, joins at {args.rate:g}/s for "
+          f"{args.seconds:g} s")
+    print("| measure | bare python-socketio | Parley | Parley / bare | target |")
+    print("| --- | --- | --- | --- | --- |")
+    print(f"| memory per connection | {base.mem_kib:.1f} KiB | {parley.mem_kib:.1f} KiB | "
+          f"{ratio(parley.mem_kib, base.mem_kib)} | <= 1.5 |")
+    print(f"| connect rate | {base.connect_rate:,.0f} /s | {parley.connect_rate:,.0f} /s | "
+          f"{ratio(parley.connect_rate, base.connect_rate)} | |")
+    print(f"| join -> offer p50 / p99 | | {parley.offer_ms[0]:.1f} / {parley.offer_ms[1]:.1f} ms "
+          f"| | p99 < 50 ms at 500/s |")
+    print(f"| join -> matched (accepted) p50 / p99 | | {parley.match_ms[0]:.1f} / "
+          f"{parley.match_ms[1]:.1f} ms | | |")
+    print(f"| joins not served within 30 s | | {parley.unserved} | | 0 |")
+    print(f"| relay rate (chat:send -> chat:message) | {base.relay_rate:,.0f} /s | "
+          f"{parley.relay_rate:,.0f} /s | {ratio(parley.relay_rate, base.relay_rate)} | "
+          f">= {0.7 if n_proc == 1 else 0.8} |")
+    print(f"| relay p99 | {base.relay_p99_ms:.1f} ms | {parley.relay_p99_ms:.1f} ms | | |")
+    print(f"| lost messages | {base.lost} | {parley.lost} | | 0 |")
+    print(f"| 1.5x load for 10 s: disconnects | {base.overload_disconnects} | "
+          f"{parley.overload_disconnects} | | 0 |")
+    print(f"| 1.5x load: recovery (backlog drained) | {base.overload_recovery_s:.1f} s | "
+          f"{parley.overload_recovery_s:.1f} s | | <= 5 s |")
+    print(f"| 1.5x load: lost / refused by the rate limit | {base.overload_lost} / "
+          f"{base.overload_refused} | {parley.overload_lost} / {parley.overload_refused} | | 0 |")
+
+
+async def main(args: argparse.Namespace) -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"parley-bench-{uuid.uuid4().hex[:6]}"
+    tmp.mkdir(parents=True)
+    print(f"logs in {tmp}; client CPU at start {time.process_time():.1f} s", flush=True)
+    for n_proc in args.processes:
+        base = await run_baseline(n_proc, args, tmp)
+        parley = await run_parley(n_proc, args, tmp)
+        report(n_proc, base, parley, args)
+    print(f"\nclient process CPU: {time.process_time():.1f} s in total")
+
+
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--connections", type=int, default=5000)
+    parser.add_argument("--rate", type=float, default=500.0)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--pairs", type=int, default=200)
+    parser.add_argument("--relay-seconds", type=float, default=10.0)
+    parser.add_argument("--processes", type=lambda s: [int(x) for x in s.split(",")],
+                        default=[1, 2])
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/12")
+    parser.add_argument("--baseline-server", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--channel", default="bench", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def entry(argv: Sequence[str] | None = None) -> None:
+    args = parse(argv)
+    if args.baseline_server:
+        baseline_server(int(os.environ["PARLEY_PORT"]), args.redis or None, args.channel)
+        return
+    asyncio.run(main(args))
+
+
+if __name__ == "__main__":
+    entry()

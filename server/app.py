@@ -11,6 +11,7 @@ import socketio
 from aiohttp import web
 
 from recordings.repository import RecordingRepository
+from server.agreement_api import AGREEMENTS_KEY
 from server.agreement_app import add_agreements
 from server.api import add_routes, error_middleware
 from server.audit import AuditLog
@@ -44,6 +45,7 @@ from signaling.events import SocketEvents
 from signaling.hotline import Hotline
 from signaling.mediation import MediationService
 from signaling.mediation_events import MediationEvents
+from signaling.mediation_recording import MediationRecording
 from signaling.mediation_room import MediationRoomService
 from signaling.presence import PresenceRegistry
 from signaling.recording_events import RecordingEvents
@@ -133,9 +135,12 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         notifier=notifier, secret_key=settings.secret_key,
         public_url=settings.public_url, clock=clock,
     )
+    mediation_recording = MediationRecording(
+        service=recording.service, media=media, notifier=notifier,
+        mediation_repo=mediation.repo, clock=clock) if recording else None
     MediationEvents(events, MediationRoomService(
         cases=mediation, media=media, notifier=notifier,
-        verifier=LocalIdentityVerifier(), clock=clock,
+        verifier=LocalIdentityVerifier(), clock=clock, recording=mediation_recording,
     ))
     sio.attach(app)
 
@@ -156,6 +161,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     app[MEDIATION_KEY] = mediation
     add_agreements(app, settings=settings, database=database, users=users, mediation=mediation,
                    events=events, notifier=notifier, clock=clock)
+    hotline.add_figures("agreements", app[AGREEMENTS_KEY].overdue_summary)
 
     if recording is not None:
         app[RECORDING_STACK_KEY] = recording

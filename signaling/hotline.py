@@ -9,7 +9,7 @@ second from an owned task (signaling/ticker.py).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -74,6 +74,12 @@ class Hotline:
         self._handle_refreshed = float("-inf")
         self._disconnected: dict[str, float] = {}
         self._alerts_on: set[tuple[str, str]] = set()
+        self._figure_sources: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = {}
+
+    def add_figures(self, name: str, source: Callable[[], Awaitable[dict[str, Any]]]) -> None:
+        """Another service's figures shown to supervisors under ``name`` (e.g. overdue
+        obligations of mediation agreements)."""
+        self._figure_sources[name] = source
 
     def _now(self) -> float:
         return self._clock().timestamp()
@@ -421,9 +427,12 @@ class Hotline:
     async def figures(self) -> dict[str, Any]:
         now = self._clock()
         names = {str(u.id): u.display_name for u in await self._users.with_role(Role.LAWYER.value)}
-        return figures(tasks=await self._engine.tasks(), agents=await self._engine.agents(),
+        data = figures(tasks=await self._engine.tasks(), agents=await self._engine.agents(),
                        names=names, recent=await self._cases.recent(now - timedelta(days=1)),
                        now=now, thresholds=self._thresholds)
+        for name, source in self._figure_sources.items():
+            data[name] = await source()
+        return data
 
     async def snapshot(self, me: Principal) -> dict[str, Any]:
         require(me, Action.SUPERVISE)

@@ -132,10 +132,11 @@ async def test_supervisor_figures_and_alerts(running: Running, connect: Connect)
     await running.intake(category="labour")
     snapshot = (await supervisor.call("sup:snapshot"))["figures"]
     assert snapshot["totals"]["waiting"] == 1
+    assert snapshot["agreements"] == {"overdue": 0, "items": []}
     assert snapshot["agents_by_state"] == {"away": 1}
     # The longest wait passes its 1 s threshold: an alert event and a highlighted queue.
     alert = await supervisor.wait_for(
-        "sup:alert", lambda d: any(a["kind"] == "longest_wait" for a in d["alerts"]), timeout=10)
+        "sup:alert", lambda d: any(a["kind"] == "longest_wait" for a in d["alerts"]), timeout=20)
     assert any(a["scope"] == "queue:labour" for a in alert["alerts"])
     figures = await supervisor.wait_for("sup:figures", lambda f: f["queues"][0]["alert"])
     assert figures["queues"][0]["category"] == "labour"

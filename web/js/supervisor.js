@@ -209,6 +209,7 @@ function render() {
   if (!figures) return;
   renderFreshness();
   renderTotals(figures.totals || {});
+  $('sup-overdue').textContent = figures.agreements ? formatCount(figures.agreements.overdue) : '—';
   renderQueues(figures.queues || []);
   renderRegions(figures.regions || []);
   renderAgents(figures.agents || [], figures.agents_by_state || {});

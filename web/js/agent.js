@@ -11,6 +11,8 @@ import { byTestId } from './dom.js';
 import { clearFieldError, clearFormErrors, setFieldError } from './form.js';
 import { has, initI18n, setLocalized, setText, setTime, t } from './i18n.js';
 import { NotesEditor } from './notes.js';
+import { CallRecording } from './recording_call.js';
+import { RecordingLinks } from './recording_links.js';
 import { showNotice, showRawNotice, showView, watchConnection } from './views.js';
 
 const TOKEN_KEY = 'parley.staff';
@@ -31,6 +33,8 @@ const state = {
   transfer: null, // TransferForm
   wrapUpUntil: null,
   wrapTimer: null,
+  recording: null, // CallRecording: consent dialog and indicator
+  recordingLinks: null, // RecordingLinks shown after a consultation ends
 };
 
 const $ = (id) => byTestId(id);
@@ -96,6 +100,8 @@ function dropSession() {
   stopWrapUpTimer();
   closeSocket();
   state.notes.close();
+  state.recording.reset();
+  state.recordingLinks.clear();
   Object.assign(state, { status: null, caseView: null, room: null });
   $('case-panel').hidden = true;
   $('idle-hint').hidden = false;
@@ -141,8 +147,11 @@ async function startSession(token) {
   });
   socket.on('offer:new', (offer) => state.offer.show(offer));
   socket.on('offer:expired', ({ case_id: caseId } = {}) => state.offer.missed(caseId));
-  socket.on('case:ended', ({ case_id: caseId }) => {
-    if (state.caseView && state.caseView.id === caseId) caseClosed();
+  socket.on('case:ended', ({ case_id: caseId, reason }) => {
+    // reason "recording_refused": recording is required and someone refused; back to the queue.
+    if (state.caseView && state.caseView.id === caseId) {
+      caseClosed(reason === 'recording_refused' ? 'recording.requeued_agent' : undefined);
+    }
   });
   socket.on('connect_error', (err) => {
     if (refusalCode(err, socket)) {
@@ -151,6 +160,7 @@ async function startSession(token) {
     }
   });
   socket.io.on('reconnect', () => resume());
+  state.recording.bind(socket);
 
   let user = {};
   try {
@@ -325,12 +335,14 @@ function openCase(caseView, room, chat) {
     showNotice($('end-error'), null);
     showNotice($('console-notice'), null);
     state.transfer.close();
+    state.recordingLinks.clear();
   }
   $('case-panel').hidden = false;
   $('idle-hint').hidden = true;
   updateTakeNext();
   if (room) {
     state.room = room;
+    state.recording.update(room);
     startCall(room, chat);
   }
 }
@@ -358,6 +370,7 @@ async function startCall(room, chat) {
     },
   });
   state.call = call;
+  state.recording.mount(call.root);
   call.start().catch((err) => console.error('call start failed', err));
 }
 
@@ -369,7 +382,9 @@ function closeCall() {
 
 /** The case is over (our case:end or case:transfer, or the server's case:ended): clear the panel. */
 function caseClosed(noticeKey = 'agent.case_closed') {
+  const caseId = state.caseView ? state.caseView.id : null;
   closeCall();
+  state.recording.reset();
   state.notes.close();
   state.caseView = null;
   state.room = null;
@@ -380,6 +395,20 @@ function caseClosed(noticeKey = 'agent.case_closed') {
   state.transfer.close();
   updateTakeNext();
   showNotice($('console-notice'), noticeKey, undefined, 'success');
+  // "查看录像" for the consultation that just ended, if it was recorded.
+  if (caseId) state.recordingLinks.show(caseId);
+}
+
+/** A required recording was refused (by either side): the case went back to the queue. */
+async function recordingRefused() {
+  if (!state.caseView) return;
+  try {
+    await state.notes.save();
+  } catch {
+    // The case may no longer be ours; the notes editor reports its own failures.
+  }
+  caseClosed('recording.requeued_agent');
+  await resume();
 }
 
 // ---- wrap-up ----------------------------------------------------------------------------
@@ -442,6 +471,9 @@ function wire() {
     onChange: updateTakeNext,
     notice: $('console-notice'),
   });
+  state.recording = new CallRecording({ role: 'lawyer', onRefusedRequired: () => recordingRefused() });
+  // A new tab with rel="opener" gets a copy of this tab's sessionStorage, so the staff token.
+  state.recordingLinks = new RecordingLinks({ token: () => session('getItem', TOKEN_KEY), newTab: true }).place($('console-notice'));
   state.notes = new NotesEditor({
     textarea: $('case-notes'),
     status: $('notes-status'),

@@ -8,6 +8,8 @@ import { byTestId } from './dom.js';
 import { bindCounter } from './form.js';
 import { initI18n, setText, t } from './i18n.js';
 import { wireIntakeForm } from './intake.js';
+import { CallRecording } from './recording_call.js';
+import { RecordingLinks } from './recording_links.js';
 import { showNotice, showRawNotice, showView, watchConnection } from './views.js';
 
 const TOKEN_KEY = 'parley.citizen';
@@ -26,6 +28,9 @@ const state = {
   score: 0,
   pendingRating: null,
   intakeForm: null,
+  recording: null, // CallRecording: consent dialog and indicator
+  ratingLinks: null, // RecordingLinks in the rating view
+  doneLinks: null, // RecordingLinks in the done view
 };
 
 const $ = (id) => byTestId(id);
@@ -73,6 +78,9 @@ function forgetCase() {
   closeSocket();
   Object.assign(state, { caseView: null, room: null, pendingRating: null });
   showNotice($('waiting-notice'), null);
+  state.recording.reset();
+  state.ratingLinks.clear();
+  state.doneLinks.clear();
 }
 
 async function startSession(token) {
@@ -101,6 +109,8 @@ async function startSession(token) {
   socket.on('case:matched', onMatched);
   socket.on('case:ended', onEnded);
   socket.on('case:transferred', onTransferred);
+  socket.on('case:requeued', onRequeued);
+  state.recording.bind(socket);
   socket.on('connect_error', (err) => {
     if (refusalCode(err, socket)) {
       forgetCase();
@@ -236,10 +246,26 @@ async function requestCallback() {
 function onTransferred({ case_id: caseId }) {
   if (state.caseView && state.caseView.id !== caseId) return;
   closeCall();
+  state.recording.reset();
   storage('removeItem', HUNG_UP_KEY);
   state.pendingRating = null;
   if (state.caseView) state.caseView.status = 'waiting';
   showNotice($('waiting-notice'), 'waiting.transferred', undefined, 'info');
+  showView('waiting');
+  // queue:update follows; asking once more covers a missed one.
+  resume();
+}
+
+/** A required recording was refused (docs/protocol.md, "Recording"): back to the queue. */
+function onRequeued({ case_id: caseId } = {}) {
+  if (state.caseView && caseId && state.caseView.id !== caseId) return;
+  const self = state.recording.decision === 'refused';
+  state.recording.reset();
+  closeCall();
+  storage('removeItem', HUNG_UP_KEY);
+  state.pendingRating = null;
+  if (state.caseView) state.caseView.status = 'waiting';
+  showNotice($('waiting-notice'), self ? 'recording.requeued_self' : 'recording.requeued_peer', undefined, 'info');
   showView('waiting');
   // queue:update follows; asking once more covers a missed one.
   resume();
@@ -266,6 +292,7 @@ async function leaveQueue() {
 async function startCall(room, chat) {
   state.room = room;
   // Already running or starting for this room (resume and case:matched may both ask).
+  state.recording.update(room);
   if (state.callRoomId === room.room_id) {
     showView('call', { focus: false });
     return;
@@ -282,12 +309,14 @@ async function startCall(room, chat) {
     chat,
     onHangup: () => {
       storage('setItem', HUNG_UP_KEY, room.room_id);
+      state.recording.reset();
       state.call = null;
       state.callRoomId = null;
       showRating();
     },
   });
   state.call = call;
+  state.recording.mount(call.root);
   showView('call');
   call.start().catch((err) => console.error('call start failed', err));
 }
@@ -308,6 +337,7 @@ function onMatched({ case: caseView, room }) {
 function onEnded({ case_id: caseId }) {
   if (state.caseView && state.caseView.id !== caseId) return;
   closeCall();
+  state.recording.reset();
   if (state.caseView) state.caseView.status = 'ended';
   if (state.pendingRating) {
     submitRating(state.pendingRating);
@@ -323,6 +353,7 @@ function showRating() {
   $('rejoin-call').hidden = ended || !state.room;
   if (!ended && !state.pendingRating) showNotice($('rating-pending'), 'rating.lawyer_wrapping_up');
   else if (ended) showNotice($('rating-pending'), null);
+  if (state.caseView) state.ratingLinks.show(state.caseView.id);
   if (document.body.dataset.currentView !== 'rating') {
     selectScore(0);
     showNotice($('rating-error'), null);
@@ -382,6 +413,8 @@ function onRatingSubmit(event) {
 
 function showDone() {
   closeCall();
+  state.recording.reset();
+  if (state.caseView) state.doneLinks.show(state.caseView.id);
   showView('done');
 }
 
@@ -394,6 +427,10 @@ function newCase() {
 // ---- wiring ---------------------------------------------------------------------------------
 
 function wire() {
+  state.recording = new CallRecording({ role: 'citizen' });
+  const citizenToken = () => storage('getItem', TOKEN_KEY);
+  state.ratingLinks = new RecordingLinks({ token: citizenToken }).place($('rejoin-call'));
+  state.doneLinks = new RecordingLinks({ token: citizenToken }).place($('rating-done'));
   state.intakeForm = wireIntakeForm(async (reply) => {
     storage('setItem', TOKEN_KEY, reply.token);
     storage('removeItem', HUNG_UP_KEY);

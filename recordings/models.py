@@ -29,7 +29,7 @@ class Recording(Base):
                       Index("ix_recordings_status", "status", "started_at"))
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    case_id: Mapped[str] = mapped_column(String(32))  # a consultation's or a mediation's
     room_id: Mapped[str] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -81,7 +81,7 @@ class Consent(Base):
     __table_args__ = (Index("ix_consents_case", "case_id", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id"))
+    case_id: Mapped[str] = mapped_column(String(32))  # a consultation's or a mediation's
     room_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     participant_id: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(16))

@@ -37,6 +37,7 @@ from server.mediation_schemas import LobbyBody
 from server.policy import Action, Principal
 from signaling.consultation import Notifier
 from signaling.mediation import LIVE, MediationService, opens_at
+from signaling.mediation_recording import MediationRecording
 from signaling.mediation_views import chat_view, document_view, participant_target, room_view
 
 MAX_SLOTS = 7  # 8 participants: each browser receives the 7 others
@@ -44,7 +45,8 @@ MAX_SLOTS = 7  # 8 participants: each browser receives the 7 others
 
 class MediationRoomService:
     def __init__(self, *, cases: MediationService, media: MediaWorker, notifier: Notifier,
-                 verifier: IdentityVerifier, clock: Callable[[], datetime]) -> None:
+                 verifier: IdentityVerifier, clock: Callable[[], datetime],
+                 recording: MediationRecording | None = None) -> None:
         self._cases = cases
         self._repo = cases.repo
         self._media = media
@@ -53,6 +55,7 @@ class MediationRoomService:
         self._clock = clock
         self._states: dict[str, RoomState] = {}  # by room id; snapshots live on the case row
         self._locks: dict[str, asyncio.Lock] = {}
+        self._recording = recording  # None: this process does not record (docs/mediation.md)
 
     # --- arriving ------------------------------------------------------------------------
 
@@ -77,7 +80,7 @@ class MediationRoomService:
         await self._cases.audit(case.id, me.participant_id, "consents",
                                 {"mediation": True, "recording": body.consent_recording,
                                  "sham_warning_read": True})
-        return await self._arrive(case, mine)
+        return await self._arrive(case, mine, body.consent_recording)
 
     async def enter(self, me: Principal, case_id: str) -> dict[str, Any]:
         """The mediator opens (or returns to) the room; admitted at once."""
@@ -95,7 +98,10 @@ class MediationRoomService:
             return {"room": None, "chat": [], "media_slots": 0}
         return await self._reply(case, self._state(case), mine)
 
-    async def _arrive(self, case: MediationCase, mine: MediationParticipant) -> dict[str, Any]:
+    async def _arrive(self, case: MediationCase, mine: MediationParticipant,
+                      consent_recording: bool | None = None) -> dict[str, Any]:
+        """``consent_recording``: the invitee's lobby answer; None for the mediator, who
+        consents to recording by opening the session."""
         member = Member(mine.id, MemberRole(mine.role), mine.name, Side(mine.side))
         async with self._lock(case.id):
             case = await self._fresh(case.id)
@@ -107,6 +113,8 @@ class MediationRoomService:
                 case = await self._fresh(case.id)
                 await self._cases.audit(case.id, mine.id, "session_opened", {"room": room_id})
             await self._ensure_media(case)
+            if self._recording is not None:  # the ledger row; a required refusal raises
+                await self._recording.consent(case, mine, consent_recording)
             state = self._state(case)
             transition = self._run(lambda: caucus.arrive(state, member, self._clock()))
             await self._commit(case, transition, mine.id)
@@ -176,6 +184,8 @@ class MediationRoomService:
                                                  ParticipantId(mine.id), sdp))
         assert isinstance(reply, Answer)
         await self._push_slots(case)
+        if self._recording is not None:
+            await self._recording.returned(case, mine.id)
         return reply.sdp
 
     async def candidate(self, me: Principal, case_id: str, candidate: str, sdp_mid: str | None,
@@ -190,6 +200,8 @@ class MediationRoomService:
         if case.room_id is not None:
             await self._media.request(Leave(RoomId(case.room_id), ParticipantId(mine.id)))
             await self._push_slots(case)
+            if self._recording is not None:
+                await self._recording.left(case, mine.id)
 
     async def _admitted(self, me: Principal, case_id: str
                         ) -> tuple[MediationCase, MediationParticipant]:
@@ -287,6 +299,8 @@ class MediationRoomService:
             await self._repo.append_event(case.id, event.at, event.actor, event.kind,
                                           dict(event.data))
         table = await self._apply_routing(case, state)
+        if self._recording is not None:  # after the routing: nothing recorded crosses groups
+            await self._recording.after(case, transition)
         await self._push_states(case, state)
         await self._push_slots(case, table)
 

@@ -99,7 +99,7 @@ class CaseRepository:
             case = await session.get(Case, case_id)
             assert case is not None
             session.add(Room(id=room_id, case_id=case_id, mode=case.mode, opened_at=now))
-            session.add(_event(case_id, now, f"lawyer:{lawyer_id}", "matched", {"room": room_id}))
+            session.add(_event(case_id, now, f"lawyer-{lawyer_id}", "matched", {"room": room_id}))
             await session.commit()
             return case
 

@@ -221,7 +221,12 @@ class Hotline:
             for offer in await self._engine.offers():
                 if offer.agent_id == me.id and offer.deadline > now:
                     return await self.accept_offer(me, offer.task_id)
-            raise ParleyError("offer_pending", "请先接听或拒绝当前来电 / answer the offer first", 409)
+            # The offer ran out a moment ago and the ticker has not settled it yet: settle now.
+            await self._expire(now)
+            agent = await self._engine.agent(AgentId(me.id))
+            if agent is None or agent.state is AgentState.OFFERED:
+                raise ParleyError("offer_pending", "请先接听或拒绝当前来电 / answer the offer first",
+                                  409)
         if agent.contacts or await self._cases.active_for_lawyer(int(me.id)) is not None:
             raise ParleyError("agent_busy", "请先结束当前咨询 / finish the current consultation", 409)
         if agent.state is AgentState.AWAY:
@@ -346,7 +351,7 @@ class Hotline:
         """Make the offers the policy chooses now and tell everyone what changed."""
         offers = await self._engine.dispatch(self._now(), only=[AgentId(only)] if only else None)
         for offer in offers:
-            await self._cases.add_event(offer.task_id, f"lawyer:{offer.agent_id}", "offered", {},
+            await self._cases.add_event(offer.task_id, f"lawyer-{offer.agent_id}", "offered", {},
                                         self._clock())
             view = await self._offer_view(offer.task_id, offer.deadline)
             if view is not None:
@@ -389,12 +394,7 @@ class Hotline:
         if await self._engine.lost() and await self._engine.claim_rebuild(REBUILD_LOCK_S):
             log.warning("routing state lost (Redis flushed or restarted): rebuilt, %d waiting",
                         await self.restore(force=True))
-        for answered in await self._engine.expire(now):
-            await self._cases.add_event(answered.task.task_id, f"lawyer:{answered.agent.agent_id}",
-                                        "missed", {}, self._clock())
-            await self._notifier.emit("offer:expired", {"case_id": answered.task.task_id},
-                                      user_target(answered.agent.agent_id))
-            await self._push_status(answered.agent)
+        await self._expire(now)
         agents = await self._engine.agents()
         known = {a.agent_id: a for a in agents}
         for agent_id in self._presence.online():
@@ -421,6 +421,15 @@ class Hotline:
             self._handle = HandleTimes({**HandleTimes().mean_s,
                                         **{Mode(m): s for m, s in measured.items()}})
         await self.route()
+
+    async def _expire(self, now: float) -> None:
+        """Offers past their deadline count as missed and go to the next lawyer."""
+        for answered in await self._engine.expire(now):
+            await self._cases.add_event(answered.task.task_id, f"lawyer-{answered.agent.agent_id}",
+                                        "missed", {}, self._clock())
+            await self._notifier.emit("offer:expired", {"case_id": answered.task.task_id},
+                                      user_target(answered.agent.agent_id))
+            await self._push_status(answered.agent)
 
     # --- supervisors ---------------------------------------------------------------------
 

@@ -37,7 +37,17 @@ async def sign_in(page: Page, username: str) -> None:
     await page.get_by_test_id("login-username").fill(username)
     await page.get_by_test_id("login-password").fill(PASSWORD)
     await page.get_by_test_id("login-submit").click()
-    await expect(page.get_by_test_id("take-next")).to_be_enabled()
+    await expect(page.get_by_test_id("agent-availability")).to_be_visible()
+
+
+async def take_next(page: Page) -> None:
+    """Answer the citizen the router offers at sign-in, or pull the next one."""
+    offer, take = page.get_by_test_id("offer-accept"), page.get_by_test_id("take-next")
+    await expect(offer.or_(take.and_(page.locator(":enabled")))).to_be_visible()
+    if await offer.is_visible():
+        await offer.click()
+    else:
+        await take.click()
 
 
 async def test_video_consultation_end_to_end(server: ServerProcess, browser: Browser) -> None:
@@ -48,11 +58,20 @@ async def test_video_consultation_end_to_end(server: ServerProcess, browser: Bro
     await submit_intake(citizen)
     await expect(citizen.get_by_test_id("queue-eta")).to_be_visible()
     await sign_in(lawyer, "lawyer1")
-    await lawyer.get_by_test_id("take-next").click()
+    await take_next(lawyer)
 
     # Both pages really play the other side's video.
     await wait_video_playing(citizen)
     await wait_video_playing(lawyer)
+
+    # Both sides are asked for consent before anything is recorded; both agree.
+    for page in (citizen, lawyer):
+        await expect(page.get_by_test_id("recording-indicator")).to_have_attribute(
+            "data-state", "pending")
+        await page.get_by_test_id("recording-consent-accept").click()
+    for page in (citizen, lawyer):
+        await expect(page.get_by_test_id("recording-indicator")).to_have_attribute(
+            "data-state", "recording")
 
     # Chat both ways.
     await citizen.get_by_test_id("chat-input").fill("您好，我想咨询欠薪问题")
@@ -96,6 +115,25 @@ async def test_video_consultation_end_to_end(server: ServerProcess, browser: Bro
 
     row = _case_row(Path(server.env["PARLEY_DATA_DIR"]) / "parley.db")
     assert row == ("ended", "answered", 4, "律师很耐心")
+
+    # The recording plays in the playback page: both participants' tracks, in sync.
+    link = lawyer.get_by_test_id("recording-link")
+    await expect(link).to_be_visible(timeout=15_000)
+    # A new tab opened from the console: it inherits the console's sign-in.
+    async with lawyer.expect_popup() as popup:
+        await link.click()
+    playback = await popup.value
+    videos = playback.locator("[data-testid^='recording-video-']")
+    await expect(videos).to_have_count(2)
+    await playback.get_by_test_id("recording-play").click()
+
+    async def both_playing() -> bool:
+        states = await videos.evaluate_all(
+            "(vs) => vs.map((v) => [v.videoWidth, v.currentTime])")
+        return all(width > 0 and t > 0.5 for width, t in states)
+
+    await wait_until(both_playing, 20, "both recorded tracks playing")
+    await expect(playback.get_by_test_id("recording-timeline")).to_contain_text(":")
 
 
 async def _metrics(url: str) -> dict[str, float]:

@@ -10,7 +10,7 @@ import pytest
 from playwright.async_api import Browser, Page
 
 from tests.e2e.harness import ServerProcess, new_page, start_server, video_stats, wait_video_playing
-from tests.e2e.test_consultation import sign_in, submit_intake
+from tests.e2e.test_consultation import sign_in, submit_intake, take_next
 
 # Longest gap between two frames presented by the remote <video>, from requestVideoFrameCallback.
 GAP_TRACKER_JS = """
@@ -61,7 +61,7 @@ async def test_two_percent_inbound_loss(lossy_server: ServerProcess, browser: Br
     _, lawyer = await new_page(browser, lossy_server.url)
     await submit_intake(citizen)
     await sign_in(lawyer, "lawyer1")
-    await lawyer.get_by_test_id("take-next").click()
+    await take_next(lawyer)
     await wait_video_playing(citizen)
     await wait_video_playing(lawyer)
 

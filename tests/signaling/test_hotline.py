@@ -138,6 +138,7 @@ async def test_supervisor_figures_and_alerts(running: Running, connect: Connect)
     alert = await supervisor.wait_for(
         "sup:alert", lambda d: any(a["kind"] == "longest_wait" for a in d["alerts"]), timeout=20)
     assert any(a["scope"] == "queue:labour" for a in alert["alerts"])
-    figures = await supervisor.wait_for("sup:figures", lambda f: f["queues"][0]["alert"])
+    figures = await supervisor.wait_for("sup:figures",
+                                        lambda f: bool(f["queues"]) and f["queues"][0]["alert"])
     assert figures["queues"][0]["category"] == "labour"
     assert (await citizen_lawyer.call("sup:snapshot"))["error"]["code"] == "forbidden"

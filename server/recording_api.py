@@ -23,7 +23,8 @@ from server.audit import AuditLog
 from server.cases import CaseRepository, case_resource
 from server.db import Database
 from server.errors import ParleyError, not_found
-from server.policy import Action, Principal, require
+from server.mediation_repository import MediationRepository
+from server.policy import Action, CaseResource, Principal, require
 
 LINK_TTL_S = 600
 
@@ -35,6 +36,7 @@ class RecordingAccess:
                  audit: AuditLog, secret_key: bytes, export_dir: Path) -> None:
         self.db = db
         self.cases = cases
+        self.mediations = MediationRepository(db)
         self.repo = RecordingRepository(db)
         self.storage = storage
         self.audit = audit
@@ -75,11 +77,17 @@ RECORDING_ROUTES: dict[tuple[str, str], Action | None] = {
 
 
 async def _allowed_case(access: RecordingAccess, me: Principal, case_id: str) -> None:
+    """A consultation's citizen and lawyer, a mediation's mediator and invitees, supervisors."""
     case = await access.cases.get(case_id)
-    if case is None:
-        require(me, Action.RECORDING_VIEW)
-        raise not_found("案件不存在 / no such case")
-    require(me, Action.RECORDING_VIEW, case_resource(case))
+    if case is not None:
+        require(me, Action.RECORDING_VIEW, case_resource(case))
+        return
+    mediation = await access.mediations.case(case_id)
+    if mediation is not None:
+        require(me, Action.RECORDING_VIEW, CaseResource(mediation.id, str(mediation.mediator_id)))
+        return
+    require(me, Action.RECORDING_VIEW)
+    raise not_found("案件不存在 / no such case")
 
 
 async def list_for_case(request: web.Request) -> web.Response:

@@ -63,7 +63,7 @@ EXPECTED = {
     Action.TRANSFER_CASE: {"lawyer"},
     Action.SUPERVISE: {"supervisor"},
     Action.RECORDING_CONSENT: {"citizen", "lawyer"},
-    Action.RECORDING_VIEW: {"citizen", "lawyer", "supervisor"},
+    Action.RECORDING_VIEW: {"citizen", "lawyer", "mediator", "invitee", "supervisor"},
     Action.MEDIATION_CREATE: {"mediator"},
     Action.MEDIATION_READ: {"mediator", "supervisor", "invitee"},
     Action.MEDIATION_MANAGE: {"mediator"},

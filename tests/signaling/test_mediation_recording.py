@@ -16,7 +16,7 @@ from recordings.verify import verify_stored
 from rooms.messages import RoomId
 from server.app import RECORDING_STACK_KEY
 from server.keys import DATABASE_KEY, MEDIA_KEY
-from tests.clients import SocketClient
+from tests.clients import SocketClient, get_json
 from tests.conftest import Running
 from tests.signaling.test_mediation import create_case, invite, staff
 
@@ -142,6 +142,13 @@ async def test_consent_ledger_caucus_pause_and_end(running: Running, connect: Co
     stack = running.app[RECORDING_STACK_KEY]
     report = await verify_stored(running.app[DATABASE_KEY], stack.storage, recording.id)
     assert report.ok, report
+    # The mediator and the parties may open it; a stranger's token may not.
+    for allowed in (token, applicant.token):
+        status, _ = await get_json(running.url, f"/api/recordings/{recording.id}", token=allowed)
+        assert status == 200
+    _, stranger = await running.intake()
+    status, _ = await get_json(running.url, f"/api/recordings/{recording.id}", token=stranger)
+    assert status == 403
 
 
 async def test_not_recorded_until_a_party_is_admitted_and_a_pause_carries_over(

@@ -11,7 +11,8 @@ Rules (docs/mediation.md):
 - Mediators (the case's mediator; co-mediators, who may host a group) are admitted when they
   arrive; everyone else waits in the lobby until a mediator admits or refuses them.
 - Room controls (admit, refuse, remove, mute, split, move, end caucus, recording, end) belong to
-  the case's mediator (``MemberRole.MEDIATOR``); a co-mediator may be moved between groups.
+  the case's mediator (``MemberRole.MEDIATOR``), or in a court's confirmation session to the
+  presiding clerk (``MemberRole.PRESIDING``); a co-mediator may be moved between groups.
 - Someone admitted during a caucus joins their own side's group, a co-mediator the acting
   mediator's group, anyone else a group of their own (waiting), never the others' group.
 """
@@ -35,9 +36,14 @@ class MemberRole(StrEnum):
     EXPERT = "expert"
     INTERPRETER = "interpreter"
     OBSERVER = "observer"
+    # A court clerk holding a judicial-confirmation session in the case's room
+    # (docs/agreements.md): hosts and controls the room like the mediator.
+    PRESIDING = "presiding"
 
 
-MEDIATOR_ROLES = frozenset({MemberRole.MEDIATOR, MemberRole.CO_MEDIATOR})
+MEDIATOR_ROLES = frozenset({MemberRole.MEDIATOR, MemberRole.CO_MEDIATOR, MemberRole.PRESIDING})
+# Who holds the room controls: the case's mediator, or the presiding clerk of a confirmation.
+CONTROL_ROLES = frozenset({MemberRole.MEDIATOR, MemberRole.PRESIDING})
 
 
 class Side(StrEnum):
@@ -216,7 +222,7 @@ def refuse(state: RoomState, actor: str, member_id: str, now: datetime) -> Trans
 def remove(state: RoomState, actor: str, member_id: str, now: datetime) -> Transition:
     _control(state, actor)
     member = _member(state, member_id)
-    if member.id == actor or member.role is MemberRole.MEDIATOR:
+    if member.id == actor or member.role in CONTROL_ROLES:
         raise CaucusError("invalid_state", "不能移出调解员 / the mediator cannot be removed")
     if member.lobby is Lobby.REMOVED:
         raise CaucusError("invalid_state", "已移出 / already removed")
@@ -349,7 +355,7 @@ def _live(state: RoomState) -> None:
 def _control(state: RoomState, actor: str) -> None:
     _live(state)
     member = state.member(actor)
-    if member is None or member.role is not MemberRole.MEDIATOR or member.lobby is not Lobby.ADMITTED:
+    if member is None or member.role not in CONTROL_ROLES or member.lobby is not Lobby.ADMITTED:
         raise CaucusError("forbidden", "只有调解员可以操作 / only the mediator may do this")
 
 

@@ -128,6 +128,9 @@ class ConfirmationApplication(Base):
     package_head: Mapped[str | None] = mapped_column(String(64), nullable=True)
     session_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     session_record: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The confirmation session held in a room (docs/agreements.md): room_id, started_at,
+    # ended_at, presiding, attended [{id, role, name}].
+    session_room: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     decision: Mapped[str | None] = mapped_column(String(16), nullable=True)
     ground: Mapped[str | None] = mapped_column(String(32), nullable=True)
     reasons: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -18,6 +18,7 @@ from server.audit import AuditLog
 from server.cases import CaseRepository
 from server.cluster import CLUSTER_KEY, Cluster, ProcessRole
 from server.config import Settings
+from server.court_api import COURT_KEY
 from server.db import Database
 from server.identity import LocalIdentityVerifier
 from server.keys import (
@@ -138,10 +139,11 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     mediation_recording = MediationRecording(
         service=recording.service, media=media, notifier=notifier,
         mediation_repo=mediation.repo, clock=clock) if recording else None
-    MediationEvents(events, MediationRoomService(
+    mediation_room = MediationRoomService(
         cases=mediation, media=media, notifier=notifier,
         verifier=LocalIdentityVerifier(), clock=clock, recording=mediation_recording,
-    ))
+    )
+    MediationEvents(events, mediation_room)
     sio.attach(app)
 
     app[SETTINGS_KEY] = settings
@@ -161,6 +163,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     app[MEDIATION_KEY] = mediation
     add_agreements(app, settings=settings, database=database, users=users, mediation=mediation,
                    events=events, notifier=notifier, clock=clock)
+    app[COURT_KEY].room = mediation_room  # the clerk's confirmation session (docs/agreements.md)
     hotline.add_figures("agreements", app[AGREEMENTS_KEY].overdue_summary)
 
     if recording is not None:

@@ -21,6 +21,8 @@ COURT_ROUTES: dict[tuple[str, str], Action | None] = {
     ("GET", "/api/court/applications/{application_id}"): Action.COURT_REVIEW,
     ("GET", "/api/court/applications/{application_id}/package"): Action.COURT_REVIEW,
     ("POST", "/api/court/applications/{application_id}/session"): Action.COURT_DECIDE,
+    ("POST", "/api/court/applications/{application_id}/room"): Action.COURT_DECIDE,
+    ("POST", "/api/court/applications/{application_id}/room/end"): Action.COURT_DECIDE,
     ("POST", "/api/court/applications/{application_id}/decision"): Action.COURT_DECIDE,
 }
 
@@ -52,6 +54,18 @@ async def session(request: web.Request) -> web.Response:
         await _court(request).session(me, request.match_info["application_id"], body))
 
 
+async def open_room(request: web.Request) -> web.Response:
+    me = principal_of(request)
+    return web.json_response(
+        await _court(request).open_room(me, request.match_info["application_id"]))
+
+
+async def close_room(request: web.Request) -> web.Response:
+    me = principal_of(request)
+    return web.json_response(
+        await _court(request).close_room(me, request.match_info["application_id"]))
+
+
 async def decide(request: web.Request) -> web.Response:
     me = principal_of(request)
     body = parse(DecisionBody, await read_json(request))
@@ -65,6 +79,8 @@ def add_court_routes(app: web.Application) -> None:
         ("GET", "/api/court/applications/{application_id}"): view,
         ("GET", "/api/court/applications/{application_id}/package"): package,
         ("POST", "/api/court/applications/{application_id}/session"): session,
+        ("POST", "/api/court/applications/{application_id}/room"): open_room,
+        ("POST", "/api/court/applications/{application_id}/room/end"): close_room,
         ("POST", "/api/court/applications/{application_id}/decision"): decide,
     }
     assert handlers.keys() == COURT_ROUTES.keys()

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from server.agreement_models import ClerkCourt, ConfirmationApplication
 from server.db import Database
 from server.mediation_models import (
     MediationCase,
@@ -114,6 +115,17 @@ class MediationRepository:
             rows = await session.execute(select(MediationParticipant).where(
                 MediationParticipant.case_id == case_id, MediationParticipant.user_id == user_id))
             return rows.scalars().first()
+
+    async def presiding_clerks(self, case_id: str) -> list[int]:
+        """Clerks of the courts holding a submitted confirmation application for the case: who
+        may preside over its confirmation session (docs/agreements.md)."""
+        async with self._db.session() as session:
+            rows = await session.execute(select(ClerkCourt.user_id).join(
+                ConfirmationApplication,
+                ConfirmationApplication.court_code == ClerkCourt.court_code).where(
+                ConfirmationApplication.case_id == case_id,
+                ConfirmationApplication.status == "submitted"))
+            return sorted(set(rows.scalars()))
 
     async def by_code(self, code: str) -> MediationParticipant | None:
         async with self._db.session() as session:

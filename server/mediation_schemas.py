@@ -13,7 +13,7 @@ from server.schemas import Edge, normalise_phone
 
 ID = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 ID4 = Field(min_length=4, max_length=4, pattern=r"^[0-9Xx]{4}$")
-INVITEE_ROLES = frozenset(MemberRole) - {MemberRole.MEDIATOR}
+INVITEE_ROLES = frozenset(MemberRole) - {MemberRole.MEDIATOR, MemberRole.PRESIDING}
 
 
 class CreateMediationBody(Edge):

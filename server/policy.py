@@ -86,6 +86,8 @@ class CaseResource:
 
     case_id: str
     lawyer_id: str | None
+    # Clerks (user IDs) of the courts holding a submitted confirmation application for the case.
+    clerk_ids: frozenset[str] = frozenset()
 
 
 # Roles allowed per action; resource checks (own case, assigned lawyer) follow in ``require``.
@@ -114,8 +116,10 @@ ACCESS: dict[Action, frozenset[Role]] = {
     Action.MEDIATION_READ: frozenset({Role.MEDIATOR, Role.SUPERVISOR, Role.INVITEE}),
     Action.MEDIATION_MANAGE: frozenset({Role.MEDIATOR}),
     Action.MEDIATION_RESPOND: frozenset({Role.INVITEE}),
-    Action.MEDIATION_JOIN: frozenset({Role.MEDIATOR, Role.INVITEE}),
-    Action.MEDIATION_CONTROL: frozenset({Role.MEDIATOR}),
+    # Clerks: only in a confirmation session of a case with a submitted application at their
+    # court (``CaseResource.clerk_ids``), as the presiding member.
+    Action.MEDIATION_JOIN: frozenset({Role.MEDIATOR, Role.INVITEE, Role.CLERK}),
+    Action.MEDIATION_CONTROL: frozenset({Role.MEDIATOR, Role.CLERK}),
     Action.MEDIATION_DOCUMENT: frozenset({Role.MEDIATOR, Role.INVITEE}),
     Action.MEDIATION_SUPERVISE: frozenset({Role.SUPERVISOR}),
     # Agreements (docs/agreements.md): nobody signs for anybody else, supervisors included.
@@ -138,6 +142,8 @@ def allowed(principal: Principal, action: Action, resource: CaseResource | None 
         return True
     if principal.role in (Role.CITIZEN, Role.INVITEE):
         return principal.case_id == resource.case_id
+    if principal.role is Role.CLERK:
+        return principal.id in resource.clerk_ids
     return resource.lawyer_id == principal.id
 
 

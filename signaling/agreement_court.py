@@ -15,17 +15,22 @@ from datetime import datetime
 from typing import Any
 
 from recordings.manifest import canonical
+from rooms import caucus
+from rooms.caucus import MemberRole, Side
 from server.agreement_courts import DISMISSAL_GROUNDS, court
 from server.agreement_models import ConfirmationApplication, ServiceReceipt
 from server.agreement_repository import AgreementRepository
 from server.agreement_schemas import DecisionBody, SessionBody
 from server.agreement_verify import verify_package_bytes
 from server.errors import ParleyError, bad_request, invalid_state, not_found
+from server.mediation_models import MediationParticipant
+from server.mediation_repository import new_id
 from server.policy import Action, Principal, require
 from signaling.agreement import AgreementService
 from signaling.agreement_confirmation import ConfirmationService
 from signaling.agreement_views import application_view, iso
 from signaling.consultation import Notifier
+from signaling.mediation_room import MediationRoomService
 from signaling.mediation_views import participant_target
 
 
@@ -39,6 +44,7 @@ class CourtService:
         self._repo = repo
         self._notifier = notifier
         self._clock = clock
+        self.room: MediationRoomService | None = None  # set by server.app once both exist
 
     async def _court_of(self, me: Principal) -> str:
         code = await self._repo.clerk_court(int(me.id))
@@ -106,6 +112,82 @@ class CourtService:
                                 {"application": application.id, "at": body.at.isoformat()})
         await self._agreements.push(application.case_id)
         return await self.view(me, application.id)
+
+    # --- the confirmation session in a room (docs/agreements.md) -------------------------
+
+    async def open_room(self, me: Principal, application_id: str) -> dict[str, Any]:
+        """Open (or return to) the confirmation session: the clerk presides in a new room of
+        the mediation case; the parties are told and come through their /join lobby."""
+        application = await self._mine(me, Action.COURT_DECIDE, application_id)
+        if application.status != "submitted":
+            raise invalid_state("已作出裁定 / already decided")
+        if self.room is None:
+            raise ParleyError("media_unavailable", "会议室不可用 / rooms are not available", 503)
+        case_id = application.case_id
+        mine = await self._cases.repo.staff_participant(case_id, int(me.id))
+        if mine is None:
+            mine = MediationParticipant(id=new_id(), case_id=case_id,
+                                        role=MemberRole.PRESIDING.value, side=Side.NEUTRAL.value,
+                                        name=me.name, user_id=int(me.id), created_at=self._clock())
+            await self._cases.repo.add_participant(mine)
+        reply = await self.room.enter(me, case_id)
+        room_id = reply["room"]["room_id"]
+        held = application.session_room or {}
+        if held.get("room_id") != room_id:
+            held = {"room_id": room_id, "started_at": iso(self._clock()), "ended_at": None,
+                    "presiding": {"id": mine.id, "name": mine.name}, "attended": []}
+            await self._repo.update_application(application.id, session_room=held)
+            await self._cases.audit(case_id, me.participant_id, "confirmation_room_opened",
+                                    {"application": application.id, "room": room_id})
+            invitation = {"case_id": case_id, "application_id": application.id,
+                          "room_id": room_id, "court": application.court_code}
+            for p in await self._cases.repo.participants(case_id):
+                if p.revoked_at is None and p.role in ("applicant", "respondent", "agent"):
+                    await self._notifier.emit("court:session", invitation, participant_target(p))
+        return {**reply, "application": await self._application(application.id)}
+
+    async def close_room(self, me: Principal, application_id: str) -> dict[str, Any]:
+        """End the confirmation session; its end and who attended go on the application."""
+        application = await self._mine(me, Action.COURT_DECIDE, application_id)
+        held = application.session_room
+        if self.room is None or not held or held.get("ended_at"):
+            raise invalid_state("没有进行中的确认会议 / no confirmation session in progress")
+        case = await self._cases.repo.case(application.case_id)
+        if case is not None and case.room_id == held["room_id"]:
+            try:
+                await self.room.control(me, application.case_id, caucus.end_session)
+            except ParleyError as exc:
+                if exc.code != "session_ended":
+                    raise
+        await self._record_end(application.id, held)
+        return {"application": await self._application(application.id)}
+
+    async def _application(self, application_id: str) -> dict[str, Any]:
+        application = await self._repo.application(application_id)
+        assert application is not None
+        return application_view(application, await self._repo.receipts(application.id))
+
+    async def _record_end(self, application_id: str, held: dict[str, Any]) -> None:
+        """Who was admitted to the session's room (from the case timeline) and when it ended."""
+        application = await self._repo.application(application_id)
+        assert application is not None
+        events = await self._cases.repo.events(application.case_id)
+        start = next((i for i, e in enumerate(events) if e.kind == "session_opened"
+                      and e.data.get("room") == held["room_id"]), len(events))
+        admitted: list[str] = []
+        for e in events[start + 1:]:
+            if e.kind == "session_opened":
+                break
+            member = e.data.get("member")
+            if e.kind == "admitted" and member and member not in admitted:
+                admitted.append(member)
+        people = {p.id: p for p in await self._cases.repo.participants(application.case_id)}
+        attended = [{"id": m, "role": people[m].role, "name": people[m].name}
+                    for m in admitted if m in people]
+        ended = next((e.at for e in events[start + 1:] if e.kind == "session_ended"),
+                     self._clock())
+        await self._repo.update_application(application_id, session_room={
+            **held, "ended_at": iso(ended), "attended": attended})
 
     async def decide(self, me: Principal, application_id: str, body: DecisionBody
                      ) -> dict[str, Any]:

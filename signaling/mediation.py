@@ -84,10 +84,12 @@ class MediationService:
         case = await self.repo.case(case_id)
         if case is None:
             raise not_found("调解案件不存在 / no such mediation case")
-        require(me, action, CaseResource(case.id, str(case.mediator_id)))
+        clerks = (frozenset(str(c) for c in await self.repo.presiding_clerks(case.id))
+                  if me.role is Role.CLERK else frozenset())
+        require(me, action, CaseResource(case.id, str(case.mediator_id), clerks))
         if me.role is Role.SUPERVISOR:
             return case, None
-        if me.role is Role.MEDIATOR:
+        if me.role in (Role.MEDIATOR, Role.CLERK):  # a clerk's row: made when the session opens
             participant = await self.repo.staff_participant(case.id, int(me.id))
         else:
             participant = await self.repo.participant(me.id)

@@ -33,7 +33,7 @@ from typing import Any
 from recordings.models import RecordingStatus
 from recordings.policy import CURRENT_NOTICE, RecordingPolicy, policy_for
 from recordings.service import RecordingService
-from rooms.caucus import MemberRole, RoomEvent, RoomState, Transition
+from rooms.caucus import CONTROL_ROLES, MemberRole, RoomEvent, RoomState, Transition
 from rooms.messages import (
     MediaWorkerError,
     ParticipantId,
@@ -99,7 +99,7 @@ class MediationRecording:
         room_id = case.room_id
         async with self._lock(room_id):
             if granted is None:
-                if mine.role != MemberRole.MEDIATOR.value or await self._has_row(case, mine.id):
+                if MemberRole(mine.role) not in CONTROL_ROLES or await self._has_row(case, mine.id):
                     return
                 granted = True
             await self._service.record_consent(
@@ -200,7 +200,7 @@ class MediationRecording:
         consenting = [p for p in admitted if latest.get(p) == "granted"]
         live = self._live.get(room_id)
         if live is None:
-            mediator_in = any(m.role is MemberRole.MEDIATOR for m in state.admitted)
+            mediator_in = any(m.role in CONTROL_ROLES for m in state.admitted)
             if not mediator_in or len(admitted) < 2 or consenting != admitted:
                 return
             await self._begin(case, state, admitted)

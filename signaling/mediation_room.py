@@ -83,12 +83,15 @@ class MediationRoomService:
         return await self._arrive(case, mine, body.consent_recording)
 
     async def enter(self, me: Principal, case_id: str) -> dict[str, Any]:
-        """The mediator opens (or returns to) the room; admitted at once."""
+        """The mediator opens (or returns to) the room; admitted at once. A presiding clerk
+        (confirmation session, docs/agreements.md) opens a room of its own: a new room id, so
+        the mediation's sessions and the court's are kept apart; the case may be closed."""
         case, mine = await self._cases.resolve(me, Action.MEDIATION_CONTROL, case_id)
         assert mine is not None
-        if case.status not in LIVE:
+        presiding = mine.role == MemberRole.PRESIDING.value
+        if case.status not in LIVE and not presiding:
             raise invalid_state("案件已结束 / the case is closed")
-        return await self._arrive(case, mine)
+        return await self._arrive(case, mine, fresh=presiding)
 
     async def resume(self, me: Principal, case_id: str) -> dict[str, Any]:
         """After a reload: the room as the caller sees it, their chat and their slots."""
@@ -99,13 +102,16 @@ class MediationRoomService:
         return await self._reply(case, self._state(case), mine)
 
     async def _arrive(self, case: MediationCase, mine: MediationParticipant,
-                      consent_recording: bool | None = None) -> dict[str, Any]:
+                      consent_recording: bool | None = None, fresh: bool = False
+                      ) -> dict[str, Any]:
         """``consent_recording``: the invitee's lobby answer; None for the mediator, who
-        consents to recording by opening the session."""
+        consents to recording by opening the session. ``fresh``: open a new room unless the
+        caller is already in the current one."""
         member = Member(mine.id, MemberRole(mine.role), mine.name, Side(mine.side))
         async with self._lock(case.id):
             case = await self._fresh(case.id)
-            if case.room_id is None or self._state(case).ended:
+            if case.room_id is None or self._state(case).ended or (
+                    fresh and self._state(case).member(mine.id) is None):
                 room_id = new_id()
                 await self._repo.update_case(case.id, room_id=room_id,
                                              room_state=caucus.to_dict(RoomState()))
@@ -257,6 +263,8 @@ class MediationRoomService:
     # --- state plumbing ------------------------------------------------------------------
 
     def _check_open(self, case: MediationCase, mine: MediationParticipant) -> None:
+        if case.room_id is not None and _presided(self._state(case)):
+            return  # a court's confirmation session: open while the clerk holds it
         if case.status != "accepted":
             raise invalid_state("调解尚未受理或已结束 / the case is not open for a session")
         if mine.invite_expires_at is not None and mine.invite_expires_at <= self._clock():
@@ -325,3 +333,8 @@ class MediationRoomService:
         others = len([p for p in await self._repo.participants(case.id) if p.revoked_at is None])
         return {"room": room_view(case, state, mine.id), "chat": [chat_view(m) for m in chat],
                 "media_slots": max(1, min(MAX_SLOTS, others - 1))}
+
+
+def _presided(state: RoomState) -> bool:
+    """A confirmation session held by a clerk (docs/agreements.md) and not ended."""
+    return not state.ended and any(m.role is MemberRole.PRESIDING for m in state.admitted)

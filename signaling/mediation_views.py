@@ -59,7 +59,7 @@ def room_view(case: MediationCase, state: RoomState, me: str) -> dict[str, Any]:
     """The room as ``me`` sees it. Everyone sees who is in the room; only the mediator sees
     the lobby and everyone's caucus group; others see whether they are with the mediator."""
     self_member = state.member(me)
-    is_mediator = self_member is not None and self_member.role is caucus.MemberRole.MEDIATOR
+    is_mediator = self_member is not None and self_member.role in caucus.CONTROL_ROLES
     visible = [m for m in state.members
                if is_mediator or m.lobby is caucus.Lobby.ADMITTED or m.id == me]
     mediators = {m.id for m in state.admitted if m.is_mediator}

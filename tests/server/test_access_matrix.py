@@ -68,8 +68,9 @@ EXPECTED = {
     Action.MEDIATION_READ: {"mediator", "supervisor", "invitee"},
     Action.MEDIATION_MANAGE: {"mediator"},
     Action.MEDIATION_RESPOND: {"invitee"},
-    Action.MEDIATION_JOIN: {"mediator", "invitee"},
-    Action.MEDIATION_CONTROL: {"mediator"},
+    # Clerks: only with a submitted application at their court (resource check below).
+    Action.MEDIATION_JOIN: {"mediator", "invitee", "clerk"},
+    Action.MEDIATION_CONTROL: {"mediator", "clerk"},
     Action.MEDIATION_DOCUMENT: {"mediator", "invitee"},
     Action.MEDIATION_SUPERVISE: {"supervisor"},
     Action.AGREEMENT_READ: {"mediator", "supervisor", "invitee"},
@@ -106,3 +107,11 @@ def test_resource_checks() -> None:
     assert allowed(invitee, Action.MEDIATION_JOIN, own)
     assert not allowed(invitee, Action.MEDIATION_JOIN, other)
     assert not allowed(invitee, Action.READ_CASE, own)
+    # A clerk presides only over a case with a submitted application at their court.
+    clerk = Principal(Role.CLERK, "5", "赵书记员")
+    at_court = CaseResource("c1", "7", frozenset({"5"}))
+    assert allowed(clerk, Action.MEDIATION_CONTROL, at_court)
+    assert allowed(clerk, Action.MEDIATION_JOIN, at_court)
+    assert not allowed(clerk, Action.MEDIATION_CONTROL, own)
+    assert not allowed(clerk, Action.MEDIATION_JOIN, CaseResource("c1", "7", frozenset({"6"})))
+    assert not allowed(lawyer, Action.MEDIATION_CONTROL, at_court)

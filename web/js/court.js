@@ -6,10 +6,11 @@ import { errorText, getJSON, postJSON } from './api.js';
 import { byTestId, el } from './dom.js';
 import { formatTime, initI18n, t } from './i18n.js';
 import { showRawNotice, showView } from './views.js';
+import { CourtSession } from './court_session.js';
 
 const TOKEN_KEY = 'parley.court';
 const $ = (id) => byTestId(id);
-const state = { token: null, current: null };
+const state = { token: null, current: null, session: null };
 
 function remember(token) {
   try {
@@ -70,6 +71,8 @@ async function open(id) {
   const decision = $('court-decision');
   decision.textContent = a.decision ? `${a.decision.decision} ${a.decision.ground || ''}` : '';
   decision.dataset.decision = a.decision ? a.decision.decision : '';
+  if (!state.session) state.session = new CourtSession({ token: state.token, application: () => state.current, refresh: () => open(state.current.application.id) });
+  state.session.show(a);
   const receipts = $('court-receipts');
   receipts.replaceChildren();
   for (const r of a.receipts) {

@@ -71,11 +71,14 @@ async function start() {
   state.socket.on('mediation:state', onState);
   state.socket.on('mediation:document', onDocument);
   state.socket.on('mediation:case', () => loadCase().catch(() => {}));
+  state.socket.on('court:session', onCourtSession);
   await loadCase();
   // The agreement (docs/agreements.md): shown, commented on and signed from this page.
   mountAgreementPanel({ container: document.getElementById('main'), socket: state.socket,
     token: state.token, caseId: state.caseId, role: 'invitee' }).catch(() => {});
   const reply = await emit(state.socket, 'mediation:resume', { case_id: state.caseId });
+  const presided = reply.room && !reply.room.ended && (reply.room.members || []).some((m) => m.role === 'presiding');
+  $('lobby-court-session').hidden = !presided;
   if (reply.room && reply.room.self) route(reply.room, reply);
   else showLobby();
 }
@@ -175,6 +178,18 @@ async function enterRoom(view, reply) {
     },
   });
   await state.room.start();
+}
+
+// The court opened its confirmation session (docs/agreements.md): a new room of this case; the
+// party comes in through the lobby as for a mediation session.
+function onCourtSession(invitation) {
+  if (!invitation || invitation.case_id !== state.caseId) return;
+  $('lobby-court-session').hidden = false;
+  if (state.room) {
+    state.room.close();
+    state.room = null;
+  }
+  showLobby();
 }
 
 async function onDocument(event) {

@@ -14,7 +14,7 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.clients import SocketClient
 from tests.e2e.harness import PARLEY, PASSWORD, ServerProcess, new_page
-from tests.e2e.test_mediation import api, parley_user, prepare_case
+from tests.e2e.test_mediation import api, join, parley_user, playing, prepare_case
 from tests.server.agreement_samples import Signer, content_dict
 
 
@@ -106,6 +106,24 @@ async def test_parties_sign_in_chromium_and_a_clerk_confirms(server: ServerProce
         await expect(court.get_by_test_id("court-name")).to_have_text("赣州市章贡区人民法院")
         await court.locator('[data-testid^="court-open-"]').first.click()
         await expect(court.get_by_test_id("court-verification")).to_have_attribute("data-ok", "true")
+        # The confirmation session in a room: the clerk presides, both parties come in through
+        # their /join lobby and are admitted; the clerk sees and hears both.
+        await court.get_by_test_id("court-room-start").click()
+        await expect(court.get_by_test_id("court-room-status")).to_have_attribute("data-state",
+                                                                                  "live")
+        for page in (applicant, respondent):
+            await expect(page.get_by_test_id("lobby-court-session")).to_be_visible()
+        await join(applicant, invites["applicant"])
+        await join(respondent, invites["respondent"])
+        party_ids = [invites[r]["participant"]["id"] for r in ("applicant", "respondent")]
+        for pid in party_ids:
+            await court.get_by_test_id(f"court-admit-{pid}").click()
+            await expect(court.get_by_test_id(f"court-member-{pid}")).to_be_visible()
+        await playing(court, party_ids)
+        await court.get_by_test_id("court-room-end").click()
+        await expect(court.get_by_test_id("court-room-status")).to_have_attribute("data-state",
+                                                                                  "ended")
+        await expect(court.get_by_test_id("court-room-status")).to_contain_text("张三")
         await court.get_by_test_id("session-record").fill("双方均到场，表示自愿，理解协议内容")
         await court.get_by_test_id("session-submit").click()
         await court.get_by_test_id("decision-reasons").fill("协议不违反法律规定")

@@ -39,7 +39,7 @@ from tests.e2e.harness import (
     wait_until,
     wait_video_playing,
 )
-from tests.e2e.test_consultation import sign_in, submit_intake
+from tests.e2e.test_consultation import consent_to_recording, sign_in, submit_intake
 
 PG_DSN = POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
 
@@ -124,6 +124,7 @@ async def test_citizen_on_one_process_meets_lawyer_on_another(cluster: Cluster,
     await accept_offer(lawyer)
     await wait_video_playing(citizen)
     await wait_video_playing(lawyer)
+    await consent_to_recording(citizen, lawyer)
 
     await citizen.get_by_test_id("chat-input").fill("跨进程的消息")
     await citizen.get_by_test_id("chat-send").click()

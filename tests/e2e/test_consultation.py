@@ -40,6 +40,17 @@ async def sign_in(page: Page, username: str) -> None:
     await expect(page.get_by_test_id("agent-availability")).to_be_visible()
 
 
+async def consent_to_recording(*pages: Page) -> None:
+    """Every side sees the recording notice with nothing recorded yet, and agrees."""
+    for page in pages:
+        await expect(page.get_by_test_id("recording-indicator")).to_have_attribute(
+            "data-state", "pending")
+        await page.get_by_test_id("recording-consent-accept").click()
+    for page in pages:
+        await expect(page.get_by_test_id("recording-indicator")).to_have_attribute(
+            "data-state", "recording")
+
+
 async def take_next(page: Page) -> None:
     """Answer the citizen the router offers at sign-in, or pull the next one."""
     offer, take = page.get_by_test_id("offer-accept"), page.get_by_test_id("take-next")
@@ -65,13 +76,7 @@ async def test_video_consultation_end_to_end(server: ServerProcess, browser: Bro
     await wait_video_playing(lawyer)
 
     # Both sides are asked for consent before anything is recorded; both agree.
-    for page in (citizen, lawyer):
-        await expect(page.get_by_test_id("recording-indicator")).to_have_attribute(
-            "data-state", "pending")
-        await page.get_by_test_id("recording-consent-accept").click()
-    for page in (citizen, lawyer):
-        await expect(page.get_by_test_id("recording-indicator")).to_have_attribute(
-            "data-state", "recording")
+    await consent_to_recording(citizen, lawyer)
 
     # Chat both ways.
     await citizen.get_by_test_id("chat-input").fill("您好，我想咨询欠薪问题")

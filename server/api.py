@@ -26,7 +26,7 @@ from server.keys import (
     USERS_KEY,
 )
 from server.logs import request_id_var
-from server.metrics import gauge, labelled, render
+from server.metrics import gauge, labelled, render, supervisor_metrics
 from server.policy import Action, Principal, Role, require
 from server.schemas import IntakeBody, LoginBody
 from server.tokens import Claims, sign, verify
@@ -167,6 +167,7 @@ async def get_metrics(request: web.Request) -> web.Response:
                  dict(counters.events)),
         labelled("parley_socket_errors_total", "counter", "Socket events refused, by error code",
                  "code", dict(counters.errors)),
+        *supervisor_metrics(await request.app[HOTLINE_KEY].figures()),
     ]
     if isinstance(stats, WorkerStats):
         metrics += [

@@ -79,6 +79,11 @@ async def get_json(base_url: str, path: str, token: str | None = None) -> tuple[
         return response.status, await response.json()
 
 
+async def get_text(base_url: str, path: str) -> tuple[int, str]:
+    async with aiohttp.ClientSession() as session, session.get(base_url + path) as response:
+        return response.status, await response.text()
+
+
 def intake_body(**overrides: Any) -> dict[str, Any]:
     body = {
         "name": "张三",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from server.config import Settings
-from tests.clients import SocketClient
+from tests.clients import SocketClient, get_text
 from tests.conftest import Running
 
 Connect = Callable[[str | None], Awaitable[SocketClient]]
@@ -142,3 +142,9 @@ async def test_supervisor_figures_and_alerts(running: Running, connect: Connect)
                                         lambda f: bool(f["queues"]) and f["queues"][0]["alert"])
     assert figures["queues"][0]["category"] == "labour"
     assert (await citizen_lawyer.call("sup:snapshot"))["error"]["code"] == "forbidden"
+    # The same figures for Prometheus.
+    status, text = await get_text(running.url, "/metrics")
+    assert status == 200
+    assert 'parley_queue_waiting_cases{queue="labour"} 1' in text
+    assert 'parley_agents{state="away"} 1' in text
+    assert 'parley_alerts{kind="longest_wait",scope="queue:labour"} 1' in text

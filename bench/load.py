@@ -74,11 +74,11 @@ class WireClient:
     async def connect(self, session: aiohttp.ClientSession, url: str, auth: dict[str, Any]) -> None:
         ws = await session.ws_connect(f"{url}/socket.io/?EIO=4&transport=websocket",
                                       autoping=False, max_msg_size=0)
-        opened = await ws.receive_str(timeout=10)
+        opened = await ws.receive_str(timeout=60)
         assert opened.startswith("0"), opened
         await ws.send_str("40" + json.dumps(auth))
         while True:
-            frame = await ws.receive_str(timeout=10)
+            frame = await ws.receive_str(timeout=60)
             if frame == "2":
                 await ws.send_str("3")
                 continue

@@ -71,6 +71,7 @@ CSP = (
 
 
 RECORDING_STACK_KEY = web.AppKey("recording_stack", RecordingStack)
+CONSULTATION_RECORDING_KEY = web.AppKey("consultation_recording", ConsultationRecording)
 
 
 def utc_now() -> datetime:
@@ -129,6 +130,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     counters = EventCounters()
     events = SocketEvents(sio, consultation, hotline, settings.secret_key, counters)
     if consultation_recording is not None:
+        app[CONSULTATION_RECORDING_KEY] = consultation_recording
         consultation_recording.on_required_refusal = hotline.requeue_after_refusal
         RecordingEvents(events, consultation)
     mediation = MediationService(
@@ -194,6 +196,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     # Peer connections first: aiortc's decoder threads otherwise keep the process alive.
     await app[CLUSTER_KEY].close()
     await app[MEDIA_KEY].close()
+    if CONSULTATION_RECORDING_KEY in app:
+        await app[CONSULTATION_RECORDING_KEY].close()
     if RECORDING_STACK_KEY in app:
         await app[RECORDING_STACK_KEY].close()
     await app[ENGINE_KEY].close()

@@ -7,6 +7,7 @@ policy allows it, otherwise the case goes back to the queue (``on_required_refus
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -57,6 +58,8 @@ class ConsultationRecording:
         self._clock = clock
         self._policies = policies
         self.on_required_refusal: Callable[[Case], Awaitable[None]] | None = None
+        self._finishing: set[asyncio.Task[None]] = set()
+        self._locks: dict[str, asyncio.Lock] = {}
 
     def _policy(self, case: Case) -> RecordingPolicy:
         policy = self._policies.get(case.service_type)
@@ -98,20 +101,26 @@ class ConsultationRecording:
         notice = NOTICES.get(version)
         if notice is None:
             raise bad_request(f"未知的告知书版本 / unknown notice version {version!r}", "version")
-        if (await self._decisions(case)).get(me.participant_id) is not None:
-            raise invalid_state("您已作出选择 / you have already decided")
-        await self._service.record_consent(
-            case_id=case.id, room_id=case.room_id, participant_id=me.participant_id,
-            role=me.role.value, decision=decision, text_shown=notice.text(),
-            text_version=notice.version, now=self._clock())
+        # Both sides may agree at the same moment: one decision at a time per room, so the
+        # recording starts once.
+        lock = self._locks.setdefault(case.room_id, asyncio.Lock())
+        async with lock:
+            if (await self._decisions(case)).get(me.participant_id) is not None:
+                raise invalid_state("您已作出选择 / you have already decided")
+            await self._service.record_consent(
+                case_id=case.id, room_id=case.room_id, participant_id=me.participant_id,
+                role=me.role.value, decision=decision, text_shown=notice.text(),
+                text_version=notice.version, now=self._clock())
+            decisions = await self._decisions(case)
+            everyone_agreed = (len(decisions) == len(participants_of(case))
+                               and all(d == "granted" for d in decisions.values()))
+            if decision == "granted" and everyone_agreed and await self._recording_of(case) is None:
+                await self._start(case)
         if decision == "refused":
             if policy.required and self.on_required_refusal is not None:
                 await self.on_required_refusal(case)
             else:
                 await self._announce(case, "off", reason="refused")
-        elif all(d == "granted" for d in (await self._decisions(case)).values()) and \
-                len(await self._decisions(case)) == len(participants_of(case)):
-            await self._start(case)
         return await self.view(case, me)
 
     async def _start(self, case: Case) -> None:
@@ -131,17 +140,35 @@ class ConsultationRecording:
 
     async def stop(self, case: Case) -> None:
         """The session ended: close the files and the manifest of its recording, if any."""
+        if case.room_id is not None:
+            self._locks.pop(case.room_id, None)
         recording = await self._recording_of(case)
         if recording is None or recording.status != RecordingStatus.RECORDING:
             return
         assert case.room_id is not None
         await self._media.request(StopRecording(room_id=RoomId(case.room_id),
                                                 recording_id=recording.id))
+        # Closing the files and the manifest waits for the writers; the room need not.
+        task = asyncio.create_task(self._finish(case, recording.id),
+                                   name=f"finish {recording.id}")
+        self._finishing.add(task)
+        task.add_done_callback(self._finishing.discard)
+
+    async def _finish(self, case: Case, recording_id: str) -> None:
         try:
-            await self._service.end(recording.id, self._clock())
+            await self._service.end(recording_id, self._clock())
         except TimeoutError:
-            log.error("recording %s: writers did not finish in time", recording.id)
+            # The writers live in another process (split deployment): that process's service
+            # stores the last segments; recovery marks the recording at its next start.
+            log.error("recording %s: writers did not report their last segments in time",
+                      recording_id)
+            return
         await self._announce(case, "stopped")
+
+    async def close(self) -> None:
+        """Let recordings that are closing finish (shutdown)."""
+        if self._finishing:
+            await asyncio.gather(*self._finishing, return_exceptions=True)
 
     async def _recording_of(self, case: Case) -> Any:
         for recording in await self._repo.for_case(case.id):

@@ -3,6 +3,7 @@ playback API's permissions, signed links and audit entries."""
 
 from __future__ import annotations
 
+import asyncio
 import zipfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -110,3 +111,16 @@ async def test_both_grant_then_recording_runs_and_is_served(
     actions = [e.action for e in await AuditLog(running.app[DATABASE_KEY]).entries()]
     assert actions[-1] == "recording.downloaded"
     assert await AuditLog(running.app[DATABASE_KEY]).verify() == []
+
+
+async def test_simultaneous_consents_start_one_recording(running: Running, connect: Connect
+                                                         ) -> None:
+    citizen, lawyer, case_id, room_id, _ = await matched(running, connect)
+    body = {"room_id": room_id, "decision": "granted", "version": VERSION}
+    replies = await asyncio.gather(citizen.call("recording:consent", body),
+                                   lawyer.call("recording:consent", body))
+    assert all(r["ok"] for r in replies), replies
+    await citizen.wait_for("recording:state", lambda s: s["state"] == "recording")
+    from recordings.repository import RecordingRepository
+
+    assert len(await RecordingRepository(running.app[DATABASE_KEY]).for_case(case_id)) == 1

@@ -4,7 +4,7 @@
 
 import { OfferPanel, renderBadges, renderLanguage } from './agent_offer.js';
 import { TransferForm } from './agent_transfer.js';
-import { connectSocket, emit, errorText, loadIceServers, postJSON, refusalCode } from './api.js';
+import { emit, errorText, loadIceServers, postJSON, refusalCode } from './api.js';
 import { Call } from './call.js';
 import { fillCatalogueSelects, findEntry, loadCatalogue } from './catalogue.js';
 import { byTestId } from './dom.js';
@@ -13,6 +13,7 @@ import { has, initI18n, setLocalized, setText, setTime, t } from './i18n.js';
 import { NotesEditor } from './notes.js';
 import { CallRecording } from './recording_call.js';
 import { RecordingLinks } from './recording_links.js';
+import { connectStaff } from './staff_session.js';
 import { showNotice, showRawNotice, showView, watchConnection } from './views.js';
 
 const TOKEN_KEY = 'parley.staff';
@@ -119,24 +120,11 @@ async function signOut() {
 
 async function startSession(token) {
   closeSocket();
-  showView('loading');
-  showNotice($('loading-error'), null);
-  $('loading-retry').hidden = true;
-  let socket;
-  try {
-    socket = await connectSocket(token, {
-      onWaiting: () => showNotice($('conn-status'), 'conn.connecting', undefined, 'info'),
-    });
-  } catch (err) {
-    if (err.isTokenError) {
-      dropSession();
-      showLogin('login.session_expired');
-    } else {
-      showRawNotice($('loading-error'), errorText(err));
-      $('loading-retry').hidden = false;
-    }
-    return;
-  }
+  const socket = await connectStaff(token, () => {
+    dropSession();
+    showLogin('login.session_expired');
+  });
+  if (!socket) return;
   state.socket = socket;
   state.stopWatching = watchConnection(socket, $('conn-status'));
   socket.on('queue:size', ({ waiting }) => renderWaiting(waiting));

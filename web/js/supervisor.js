@@ -2,7 +2,7 @@
 // region, agents by state, and the alerts on now. `sup:snapshot` once per connection, then
 // `sup:figures` every 2 s and `sup:alert` when an alert starts (docs/protocol.md, "Routing").
 
-import { connectSocket, emit, errorText, postJSON, refusalCode } from './api.js';
+import { emit, errorText, postJSON, refusalCode } from './api.js';
 import { loadCatalogue } from './catalogue.js';
 import { byTestId, el } from './dom.js';
 import { clearFieldError, clearFormErrors, setFieldError } from './form.js';
@@ -18,6 +18,7 @@ import {
   scopeCategory,
   stateText,
 } from './supervisor_format.js';
+import { connectStaff } from './staff_session.js';
 import { showNotice, showRawNotice, showView, watchConnection } from './views.js';
 
 const TOKEN_KEY = 'parley.supervisor';
@@ -135,24 +136,11 @@ async function startSession(token) {
     showLogin('sup.not_supervisor_short', 'error');
     return;
   }
-  showView('loading');
-  showNotice($('loading-error'), null);
-  $('loading-retry').hidden = true;
-  let socket;
-  try {
-    socket = await connectSocket(token, {
-      onWaiting: () => showNotice($('conn-status'), 'conn.connecting', undefined, 'info'),
-    });
-  } catch (err) {
-    if (err.isTokenError) {
-      dropSession();
-      showLogin('login.session_expired');
-    } else {
-      showRawNotice($('loading-error'), errorText(err));
-      $('loading-retry').hidden = false;
-    }
-    return;
-  }
+  const socket = await connectStaff(token, () => {
+    dropSession();
+    showLogin('login.session_expired');
+  });
+  if (!socket) return;
   state.socket = socket;
   state.stopWatching = watchConnection(socket, $('conn-status'));
   socket.on('sup:figures', (figures) => applyFigures(figures));

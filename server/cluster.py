@@ -85,8 +85,10 @@ class Cluster:
         if self._manager is None:
             return SocketNotifier(sio)
         assert self.settings.redis_url is not None
-        # A client of its own: it is closed with the relay.
-        self.relay = ProcessRelay(sio, self._manager, Redis.from_url(self.settings.redis_url),
+        # A client of its own (closed with the relay), on a blocking pool like the others.
+        pool = BlockingConnectionPool.from_url(self.settings.redis_url,
+                                               max_connections=REDIS_POOL_SIZE, timeout=20)
+        self.relay = ProcessRelay(sio, self._manager, Redis(connection_pool=pool),
                                   self.process_id, ClusterKeys(self.settings.redis_prefix))
         return self.relay
 

@@ -127,8 +127,11 @@ def create_routing_store(redis_url: str | None, prefix: str = "parley:routing") 
         from signaling.routing.memory import MemoryRoutingStore
 
         return MemoryRoutingStore()
-    from redis.asyncio import Redis
+    from redis.asyncio import BlockingConnectionPool, Redis
 
     from signaling.routing.redis_store import RedisRoutingStore
 
-    return RedisRoutingStore(Redis.from_url(redis_url), prefix=prefix)
+    # Blocking: with redis-py's default pool a burst past 100 commands in flight raises
+    # MaxConnectionsError (seen under bench/load.py); waiting for a connection loses nothing.
+    pool = BlockingConnectionPool.from_url(redis_url, max_connections=64, timeout=20)
+    return RedisRoutingStore(Redis(connection_pool=pool), prefix=prefix)

@@ -150,7 +150,6 @@ class Hotline:
         if task is None:
             raise invalid_state("案件不在排队中 / the case is not waiting")
         await self._cases.set_callback(me.case_id, self._clock())
-        await self.push_queue()
         view = await self.queue_view(me.case_id)
         return {"queue": view}
 
@@ -269,7 +268,6 @@ class Hotline:
             await self.route()
             raise invalid_state("该群众已离开队列 / the citizen has left the queue")
         reply = await self._consultation.start(case, lawyer)
-        await self.push_queue()
         await self._push_status(await self._engine.agent(AgentId(me.id)))
         return reply
 
@@ -348,7 +346,9 @@ class Hotline:
     # --- routing and pushes ----------------------------------------------------------------
 
     async def route(self, only: str | None = None) -> None:
-        """Make the offers the policy chooses now and tell everyone what changed."""
+        """Make the offers the policy chooses now. Waiting citizens' positions are pushed by
+        the tick (at most a second later): recomputing every estimate on every join would make
+        each intake cost as much as the whole queue."""
         offers = await self._engine.dispatch(self._now(), only=[AgentId(only)] if only else None)
         for offer in offers:
             await self._cases.add_event(offer.task_id, f"lawyer-{offer.agent_id}", "offered", {},
@@ -357,7 +357,6 @@ class Hotline:
             if view is not None:
                 await self._notifier.emit("offer:new", view, user_target(offer.agent_id))
             await self._push_status(await self._engine.agent(offer.agent_id))
-        await self.push_queue()
 
     async def _offer_view(self, task_id: str, deadline: float) -> dict[str, Any] | None:
         case = await self._cases.get(task_id)
@@ -421,6 +420,7 @@ class Hotline:
             self._handle = HandleTimes({**HandleTimes().mean_s,
                                         **{Mode(m): s for m, s in measured.items()}})
         await self.route()
+        await self.push_queue()
 
     async def _expire(self, now: float) -> None:
         """Offers past their deadline count as missed and go to the next lawyer."""

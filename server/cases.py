@@ -271,22 +271,6 @@ class CaseRepository:
             )
             return list(rows.scalars())
 
-    async def mean_handle_time(self, last: int = 50) -> float | None:
-        """Mean seconds from match to end over the last ``last`` ended consultations."""
-        async with self._db.session() as session:
-            rows = await session.execute(
-                select(Case.matched_at, Case.ended_at)
-                .where(Case.status == CaseStatus.ENDED, Case.matched_at.is_not(None))
-                .order_by(Case.ended_at.desc())
-                .limit(last)
-            )
-            spans = [(end - start).total_seconds() for start, end in rows if start and end]
-        return sum(spans) / len(spans) if spans else None
-
-    async def count(self) -> int:
-        async with self._db.session() as session:
-            return int((await session.execute(select(func.count(Case.id)))).scalar_one())
-
 
 def _event(case_id: str, at: datetime, actor: str, kind: str, data: dict[str, Any]) -> CaseEvent:
     return CaseEvent(case_id=case_id, at=at, actor=actor, kind=kind, data=data)

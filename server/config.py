@@ -33,7 +33,6 @@ class Settings:
     allow_private_candidates: bool
     staff_token_ttl_s: int = 12 * 3600
     citizen_token_ttl_s: int = 7 * 24 * 3600
-    default_handle_time_s: float = 300.0
     lab_inbound_loss: float = 0.0
     # Routing (docs/routing.md): widening, offers, wrap-up, working hours.
     neighbour_after_s: float = 60.0

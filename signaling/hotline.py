@@ -167,7 +167,7 @@ class Hotline:
 
     async def agent_disconnected(self, sid: str) -> None:
         agent_id = self._presence.disconnect(sid)
-        if agent_id is not None and not self._presence.get(agent_id).online:
+        if agent_id is not None and not self._presence.is_online(agent_id):
             self._disconnected[agent_id] = self._now()
 
     async def agent_status(self, agent_id: str) -> dict[str, Any]:

@@ -1,69 +1,40 @@
-"""Which lawyers are connected, whether they chose to be available, and who is in a call.
+"""Which lawyers hold connections to this process (their routing state lives in the engine).
 
-In-memory, one process: the spine's presence. Several processes share it through Redis with the
-cluster issue; the interface stays.
+A lawyer with several tabs is online until the last one closes; the hotline gives a dropped
+lawyer a grace period before signing them out (a reload).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import StrEnum
 
 
 class Availability(StrEnum):
+    """What a lawyer may choose in the console."""
+
     AVAILABLE = "available"
     AWAY = "away"
 
 
-@dataclass
-class AgentPresence:
-    availability: Availability = Availability.AVAILABLE
-    busy: bool = False
-    sids: set[str] = field(default_factory=set)
-
-    @property
-    def online(self) -> bool:
-        return bool(self.sids)
-
-    @property
-    def status(self) -> str:
-        """What the console shows: busy wins over the chosen availability."""
-        return "busy" if self.busy else self.availability.value
-
-
 class PresenceRegistry:
     def __init__(self) -> None:
-        self._agents: dict[str, AgentPresence] = {}
+        self._sids: dict[str, set[str]] = {}
         self._sid_agent: dict[str, str] = {}
 
-    def connect(self, agent_id: str, sid: str) -> AgentPresence:
-        agent = self._agents.setdefault(agent_id, AgentPresence())
-        agent.sids.add(sid)
+    def connect(self, agent_id: str, sid: str) -> None:
+        self._sids.setdefault(agent_id, set()).add(sid)
         self._sid_agent[sid] = agent_id
-        return agent
 
     def disconnect(self, sid: str) -> str | None:
+        """Forget a connection; returns its lawyer's id (None for an unknown sid)."""
         agent_id = self._sid_agent.pop(sid, None)
         if agent_id is not None:
-            self._agents[agent_id].sids.discard(sid)
+            self._sids.get(agent_id, set()).discard(sid)
         return agent_id
 
+    def is_online(self, agent_id: str) -> bool:
+        return bool(self._sids.get(agent_id))
+
     def online(self) -> list[str]:
-        """Agents with a connection to this process."""
-        return [agent_id for agent_id, agent in self._agents.items() if agent.online]
-
-    def get(self, agent_id: str) -> AgentPresence:
-        return self._agents.setdefault(agent_id, AgentPresence())
-
-    def counts(self) -> tuple[int, int]:
-        """(agents on duty, agents free now): online and available, or busy in a call."""
-        on_duty = free = 0
-        for agent in self._agents.values():
-            if not agent.online:
-                continue
-            if agent.busy:
-                on_duty += 1
-            elif agent.availability is Availability.AVAILABLE:
-                on_duty += 1
-                free += 1
-        return on_duty, free
+        """Lawyers with a connection to this process."""
+        return [agent_id for agent_id, sids in self._sids.items() if sids]

@@ -66,7 +66,7 @@ async def test_end_rate_once_and_chat(database: Database) -> None:
     assert [m.text for m in await repo.chat_for_room(assigned.room_id)] == ["你好"]
     assert await repo.end(case.id, "answered", "lawyer:1", T0 + timedelta(minutes=6))
     assert not await repo.end(case.id, "answered", "lawyer:1", T0 + timedelta(minutes=7))
-    assert await repo.mean_handle_time() == 300.0
+    assert await repo.mean_handle_by_mode() == {"video": 300.0}
     assert await repo.rate(case.id, 5, "很好", T0)
     assert not await repo.rate(case.id, 1, None, T0)
     stored = await repo.get(case.id)

@@ -4,16 +4,16 @@
 
 import { OfferPanel, renderBadges, renderLanguage } from './agent_offer.js';
 import { TransferForm } from './agent_transfer.js';
-import { emit, errorText, loadIceServers, postJSON, refusalCode } from './api.js';
+import { emit, errorText, loadIceServers, refusalCode } from './api.js';
 import { Call } from './call.js';
 import { fillCatalogueSelects, findEntry, loadCatalogue } from './catalogue.js';
 import { byTestId } from './dom.js';
-import { clearFieldError, clearFormErrors, setFieldError } from './form.js';
+import { clearFieldError, setFieldError } from './form.js';
 import { has, initI18n, setLocalized, setText, setTime, t } from './i18n.js';
 import { NotesEditor } from './notes.js';
 import { CallRecording } from './recording_call.js';
 import { RecordingLinks } from './recording_links.js';
-import { connectStaff } from './staff_session.js';
+import { connectStaff, submitLogin } from './staff_session.js';
 import { showNotice, showRawNotice, showView, watchConnection } from './views.js';
 
 const TOKEN_KEY = 'parley.staff';
@@ -52,32 +52,11 @@ function session(method, key, value) {
 
 async function onLogin(event) {
   event.preventDefault();
-  const loginForm = document.getElementById('login-form');
-  clearFormErrors(loginForm);
-  showNotice($('login-error'), null);
-  const username = $('login-username').value.trim();
-  const password = $('login-password').value;
-  const missing = [];
-  if (!username) missing.push($('login-username'));
-  if (!password) missing.push($('login-password'));
-  for (const field of missing) setFieldError(field, 'login.required');
-  if (missing.length) {
-    missing[0].focus();
-    return;
-  }
-  const submit = $('login-submit');
-  submit.disabled = true;
-  try {
-    const reply = await postJSON('/api/login', { username, password });
-    session('setItem', TOKEN_KEY, reply.token);
-    session('setItem', USER_KEY, JSON.stringify(reply.user || {}));
-    $('login-password').value = '';
-    await startSession(reply.token);
-  } catch (err) {
-    showRawNotice($('login-error'), errorText(err));
-  } finally {
-    submit.disabled = false;
-  }
+  const reply = await submitLogin();
+  if (!reply) return;
+  session('setItem', TOKEN_KEY, reply.token);
+  session('setItem', USER_KEY, JSON.stringify(reply.user || {}));
+  await startSession(reply.token);
 }
 
 function showLogin(noticeKey) {

@@ -2,10 +2,10 @@
 // region, agents by state, and the alerts on now. `sup:snapshot` once per connection, then
 // `sup:figures` every 2 s and `sup:alert` when an alert starts (docs/protocol.md, "Routing").
 
-import { emit, errorText, postJSON, refusalCode } from './api.js';
+import { emit, errorText, refusalCode } from './api.js';
 import { loadCatalogue } from './catalogue.js';
 import { byTestId, el } from './dom.js';
-import { clearFieldError, clearFormErrors, setFieldError } from './form.js';
+import { clearFieldError } from './form.js';
 import { currentLang, initI18n, onLanguageChange, setText, t } from './i18n.js';
 import {
   alertKey,
@@ -18,7 +18,7 @@ import {
   scopeCategory,
   stateText,
 } from './supervisor_format.js';
-import { connectStaff } from './staff_session.js';
+import { connectStaff, submitLogin } from './staff_session.js';
 import { showNotice, showRawNotice, showView, watchConnection } from './views.js';
 
 const TOKEN_KEY = 'parley.supervisor';
@@ -54,38 +54,18 @@ function session(method, key, value) {
 
 async function onLogin(event) {
   event.preventDefault();
-  clearFormErrors(document.getElementById('login-form'));
-  showNotice($('login-error'), null);
   showNotice($('login-notice'), null);
-  const username = $('login-username').value.trim();
-  const password = $('login-password').value;
-  const missing = [];
-  if (!username) missing.push($('login-username'));
-  if (!password) missing.push($('login-password'));
-  for (const field of missing) setFieldError(field, 'login.required');
-  if (missing.length) {
-    missing[0].focus();
+  const reply = await submitLogin();
+  if (!reply) return;
+  const user = reply.user || {};
+  if (user.role !== SUPERVISOR) {
+    // Signed in, but not as a supervisor: keep no token, say why.
+    showNotice($('login-error'), 'sup.not_supervisor', { role: roleText(user.role) }, 'error');
     return;
   }
-  const submit = $('login-submit');
-  submit.disabled = true;
-  try {
-    const reply = await postJSON('/api/login', { username, password });
-    $('login-password').value = '';
-    const user = reply.user || {};
-    if (user.role !== SUPERVISOR) {
-      // Signed in, but not as a supervisor: keep no token, say why.
-      showNotice($('login-error'), 'sup.not_supervisor', { role: roleText(user.role) }, 'error');
-      return;
-    }
-    session('setItem', TOKEN_KEY, reply.token);
-    session('setItem', USER_KEY, JSON.stringify(user));
-    await startSession(reply.token);
-  } catch (err) {
-    showRawNotice($('login-error'), errorText(err));
-  } finally {
-    submit.disabled = false;
-  }
+  session('setItem', TOKEN_KEY, reply.token);
+  session('setItem', USER_KEY, JSON.stringify(user));
+  await startSession(reply.token);
 }
 
 function roleText(role) {

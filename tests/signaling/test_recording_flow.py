@@ -10,9 +10,12 @@ from pathlib import Path
 
 import aiohttp
 
+from recordings.repository import RecordingRepository
 from recordings.verify import verify_path
+from server.app import CONSULTATION_RECORDING_KEY
 from server.audit import AuditLog
 from server.keys import DATABASE_KEY
+from server.policy import Principal, Role
 from tests.clients import SocketClient, get_json
 from tests.conftest import Running
 
@@ -115,12 +118,13 @@ async def test_both_grant_then_recording_runs_and_is_served(
 
 async def test_simultaneous_consents_start_one_recording(running: Running, connect: Connect
                                                          ) -> None:
-    citizen, lawyer, case_id, room_id, _ = await matched(running, connect)
-    body = {"room_id": room_id, "decision": "granted", "version": VERSION}
-    replies = await asyncio.gather(citizen.call("recording:consent", body),
-                                   lawyer.call("recording:consent", body))
-    assert all(r["ok"] for r in replies), replies
-    await citizen.wait_for("recording:state", lambda s: s["state"] == "recording")
-    from recordings.repository import RecordingRepository
-
+    _, _, case_id, _, _ = await matched(running, connect)
+    case = await running.cases.get(case_id)
+    flow = running.app[CONSULTATION_RECORDING_KEY]
+    citizen = Principal(Role.CITIZEN, case_id, "张三", case_id)
+    lawyer = Principal(Role.LAWYER, str(case.lawyer_id), "律师")
+    # Both decisions interleave at every await, as two processes' handlers would.
+    views = await asyncio.gather(flow.consent(citizen, case, "granted", VERSION),
+                                 flow.consent(lawyer, case, "granted", VERSION))
+    assert {v["state"] for v in views} <= {"pending", "recording"}
     assert len(await RecordingRepository(running.app[DATABASE_KEY]).for_case(case_id)) == 1

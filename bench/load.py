@@ -373,15 +373,23 @@ async def join_phase(session: aiohttp.ClientSession, servers: Sequence[Server],
                      ) -> tuple[list[float], list[float], int, int]:
     """Intakes at ``rate``; returns join->offer and join->accepted latencies and unserved."""
     joined: dict[str, float] = {}
+    # An offer may beat the HTTP reply that names its case: wait for the reply, not poll.
+    replies: dict[str, asyncio.Future[float]] = {}
+
+    def reply_for(case_id: str) -> asyncio.Future[float]:
+        if case_id not in replies:
+            replies[case_id] = asyncio.get_running_loop().create_future()
+        return replies[case_id]
+
     to_offer: list[float] = []
     to_match: list[float] = []
     served: set[str] = set()
 
     async def serve(lawyer: WireClient, offer: Any) -> None:
+        offered = time.perf_counter()
         case_id = offer["case"]["id"]
-        while case_id not in joined:  # noqa: ASYNC110 - the offer may beat the HTTP reply
-            await asyncio.sleep(0.001)
-        to_offer.append(time.perf_counter() - joined[case_id])
+        started = await reply_for(case_id)
+        to_offer.append(offered - started)
         try:
             reply = await lawyer.call("offer:accept", {"case_id": case_id})
             if not reply.get("ok"):
@@ -403,6 +411,7 @@ async def join_phase(session: aiohttp.ClientSession, servers: Sequence[Server],
             "category": "labour", "mode": "video", "description": "欠薪", "region": "gz-zhanggong"}
 
     failed = 0
+    replied: list[float] = []
 
     async def join(i: int) -> None:
         nonlocal failed
@@ -412,6 +421,8 @@ async def join_phase(session: aiohttp.ClientSession, servers: Sequence[Server],
                                     json=body) as r:
                 reply = await r.json()
             joined[reply["case_id"]] = started
+            reply_for(reply["case_id"]).set_result(started)
+            replied.append(time.perf_counter() - started)
         except (aiohttp.ClientError, KeyError, TimeoutError):
             failed += 1  # refused (e.g. the database pool timed out): never joined
 
@@ -427,6 +438,8 @@ async def join_phase(session: aiohttp.ClientSession, servers: Sequence[Server],
         await asyncio.sleep(0.05)
     for lawyer in lawyers:
         lawyer.handlers.pop("offer:new", None)
+    print(f"intake replies p50/p99 {pct(replied, 0.5) * 1000:.1f} / {pct(replied, 0.99) * 1000:.1f}"
+          f" ms; {len(served)} served", flush=True)
     return to_offer, to_match, total - len(served), failed
 
 

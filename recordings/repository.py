@@ -80,7 +80,7 @@ class RecordingRepository:
             return list(rows)
 
     async def for_case(self, case_id: str) -> list[Recording]:
-        async with self._db.session() as session:
+        async with self._db.read_session() as session:
             rows = await session.scalars(select(Recording).where(Recording.case_id == case_id)
                                          .order_by(Recording.started_at))
             return list(rows)
@@ -199,7 +199,7 @@ class RecordingRepository:
         return consent
 
     async def consents(self, case_id: str, purpose: str = "recording") -> list[Consent]:
-        async with self._db.session() as session:
+        async with self._db.read_session() as session:
             rows = await session.scalars(select(Consent)
                                          .where(Consent.case_id == case_id,
                                                 Consent.purpose == purpose)

@@ -58,6 +58,7 @@ from signaling.routing.regions import GANZHOU
 from signaling.routing.store import create_routing_store
 from signaling.supervision import Thresholds
 from signaling.ticker import Ticker
+from signaling.views import SUPERVISORS_TARGET
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +155,13 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     app[USERS_KEY] = users
     app[ENGINE_KEY] = engine
     app[HOTLINE_KEY] = hotline
+    async def push_figures() -> None:
+        # The figures read the last day's cases: only worth it for a supervisor watching here.
+        if sio.manager.rooms.get("/", {}).get(SUPERVISORS_TARGET):
+            await hotline.push_figures()
+
     app[TICKERS_KEY] = [Ticker(hotline.tick, 1.0, "hotline tick"),
-                        Ticker(hotline.push_figures, 2.0, "supervisor figures")]
+                        Ticker(push_figures, 2.0, "supervisor figures")]
     if cluster.remote is not None:
         app[TICKERS_KEY].append(Ticker(cluster.sweep, 1.0, "media sweep"))
     app[CLUSTER_KEY] = cluster

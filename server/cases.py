@@ -6,16 +6,24 @@ same case cannot both win.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, insert, select, update
 
 from server.db import Database
+from server.group_commit import Requirement, RequirementFailed
 from server.models import Case, CaseEvent, ChatMessage, Room
 from server.policy import CaseResource
 from server.schemas import IntakeBody
+
+# The tables themselves, for the hot paths written in SQL expressions rather than the ORM.
+CASES: Table = Case.__table__  # type: ignore[assignment]
+ROOMS: Table = Room.__table__  # type: ignore[assignment]
+EVENTS: Table = CaseEvent.__table__  # type: ignore[assignment]
+CHATS: Table = ChatMessage.__table__  # type: ignore[assignment]
 
 
 class CaseStatus:
@@ -40,8 +48,9 @@ class CaseRepository:
 
     async def create(self, intake: IntakeBody, now: datetime, *, priority: str = "normal",
                      callback: bool = False) -> Case:
-        case = Case(
-            id=new_id(),
+        case_id = new_id()
+        row = dict(
+            id=case_id,
             status=CaseStatus.WAITING,
             service_type=intake.service_type,
             category=intake.category,
@@ -50,24 +59,26 @@ class CaseRepository:
             citizen_phone=intake.phone,
             description=intake.description,
             region=intake.region,
-            language=intake.language,
             priority=priority,
             callback=callback,
             callback_requested_at=now if callback else None,
             created_at=now,
             queued_at=now,
             notes="",
+            language=intake.language,
         )
-        async with self._db.session() as session:
-            session.add(case)
-            session.add(_event(case.id, now, "citizen", "intake",
-                               {"mode": intake.mode, "priority": priority, "callback": callback}))
-            await session.commit()
-        return case
+        # The case and its first event share one batch, so one transaction (server/group_commit).
+        created = self._db.appends.insert(CASES, row)
+        event = self._db.appends.insert(EVENTS, _event_row(
+            case_id, now, "citizen", "intake",
+            {"mode": intake.mode, "priority": priority, "callback": callback}))
+        await asyncio.gather(created, event)
+        return Case(**row)
 
     async def get(self, case_id: str) -> Case | None:
-        async with self._db.session() as session:
-            return await session.get(Case, case_id)
+        async with self._db.reader.connect() as conn:
+            found = (await conn.execute(select(CASES).where(CASES.c.id == case_id))).first()
+        return Case(**found._mapping) if found is not None else None
 
     async def waiting_in_order(self) -> list[Case]:
         async with self._db.session() as session:
@@ -81,27 +92,26 @@ class CaseRepository:
     async def assign(self, case_id: str, lawyer_id: int, now: datetime) -> Case | None:
         """Move a waiting case into consultation with a new room; None if it is not waiting."""
         room_id = new_id()
-        async with self._db.session() as session:
-            result = await session.execute(
-                update(Case)
-                .where(Case.id == case_id, Case.status == CaseStatus.WAITING)
+        async with self._db.engine.begin() as conn:
+            found = (await conn.execute(
+                update(CASES)
+                .where(CASES.c.id == case_id, CASES.c.status == CaseStatus.WAITING)
                 .values(
                     status=CaseStatus.IN_CONSULTATION,
                     lawyer_id=lawyer_id,
-                    owner_id=func.coalesce(Case.owner_id, lawyer_id),
+                    owner_id=func.coalesce(CASES.c.owner_id, lawyer_id),
                     room_id=room_id,
-                    matched_at=func.coalesce(Case.matched_at, now),
+                    matched_at=func.coalesce(CASES.c.matched_at, now),
                 )
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
-                await session.rollback()
+                .returning(*CASES.c)
+            )).first()
+            if found is None:
                 return None
-            case = await session.get(Case, case_id)
-            assert case is not None
-            session.add(Room(id=room_id, case_id=case_id, mode=case.mode, opened_at=now))
-            session.add(_event(case_id, now, f"lawyer-{lawyer_id}", "matched", {"room": room_id}))
-            await session.commit()
-            return case
+            await conn.execute(insert(ROOMS).values(id=room_id, case_id=case_id,
+                                                    mode=found.mode, opened_at=now))
+            await conn.execute(insert(EVENTS).values(_event_row(
+                case_id, now, f"lawyer-{lawyer_id}", "matched", {"room": room_id})))
+        return Case(**found._mapping)
 
     async def abandon(self, case_id: str, now: datetime) -> bool:
         async with self._db.session() as session:
@@ -155,13 +165,11 @@ class CaseRepository:
 
     async def add_event(self, case_id: str, actor: str, kind: str, data: dict[str, Any],
                         now: datetime) -> None:
-        async with self._db.session() as session:
-            session.add(_event(case_id, now, actor, kind, data))
-            await session.commit()
+        await self._db.appends.insert(EVENTS, _event_row(case_id, now, actor, kind, data))
 
     async def follow_up_owner(self, phone: str, since: datetime) -> int | None:
         """首问负责: the lawyer of this citizen's latest case left open for follow-up."""
-        async with self._db.session() as session:
+        async with self._db.reader.connect() as session:
             rows = await session.execute(
                 select(Case.owner_id)
                 .where(Case.citizen_phone == phone, Case.outcome == "follow_up",
@@ -199,22 +207,22 @@ class CaseRepository:
             await session.commit()
 
     async def end(self, case_id: str, outcome: str, actor: str, now: datetime) -> bool:
-        async with self._db.session() as session:
-            result = await session.execute(
-                update(Case)
-                .where(Case.id == case_id, Case.status == CaseStatus.IN_CONSULTATION)
+        async with self._db.engine.begin() as conn:
+            ended = (await conn.execute(
+                update(CASES)
+                .where(CASES.c.id == case_id, CASES.c.status == CaseStatus.IN_CONSULTATION)
                 .values(status=CaseStatus.ENDED, outcome=outcome, ended_at=now)
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
-                await session.rollback()
+                .returning(CASES.c.id)
+            )).first()
+            if ended is None:
                 return False
-            await session.execute(
-                update(Room).where(Room.case_id == case_id, Room.closed_at.is_(None))
+            await conn.execute(
+                update(ROOMS).where(ROOMS.c.case_id == case_id, ROOMS.c.closed_at.is_(None))
                 .values(closed_at=now)
             )
-            session.add(_event(case_id, now, actor, "ended", {"outcome": outcome}))
-            await session.commit()
-            return True
+            await conn.execute(insert(EVENTS).values(_event_row(case_id, now, actor, "ended",
+                                                                {"outcome": outcome})))
+        return True
 
     async def rate(self, case_id: str, score: int, comment: str | None, now: datetime) -> bool:
         """Store the citizen's rating once; False if the case already has one."""
@@ -241,21 +249,24 @@ class CaseRepository:
             return rows.scalars().first()
 
     async def room(self, room_id: str) -> Room | None:
-        async with self._db.session() as session:
-            return await session.get(Room, room_id)
+        async with self._db.reader.connect() as conn:
+            found = (await conn.execute(select(ROOMS).where(ROOMS.c.id == room_id))).first()
+        return Room(**found._mapping) if found is not None else None
 
     async def add_chat(
         self, *, room_id: str, case_id: str, sender_role: str, sender_id: str,
         sender_name: str, text: str, now: datetime,
-    ) -> ChatMessage:
-        message = ChatMessage(
-            room_id=room_id, case_id=case_id, sender_role=sender_role, sender_id=sender_id,
-            sender_name=sender_name, text=text, created_at=now,
-        )
-        async with self._db.session() as session:
-            session.add(message)
-            await session.commit()
-        return message
+    ) -> ChatMessage | None:
+        """Store a chat message; None if its room has been closed meanwhile."""
+        row = dict(room_id=room_id, case_id=case_id, sender_role=sender_role,
+                   sender_id=sender_id, sender_name=sender_name, text=text, created_at=now)
+        try:
+            message_id = await self._db.appends.insert(
+                CHATS, row, returning=True,
+                requires=Requirement(ROOMS.c.id, room_id, ROOMS.c.closed_at))
+        except RequirementFailed:
+            return None
+        return ChatMessage(id=message_id, **row)
 
     async def chat_for_room(self, room_id: str) -> list[ChatMessage]:
         async with self._db.session() as session:
@@ -274,3 +285,8 @@ class CaseRepository:
 
 def _event(case_id: str, at: datetime, actor: str, kind: str, data: dict[str, Any]) -> CaseEvent:
     return CaseEvent(case_id=case_id, at=at, actor=actor, kind=kind, data=data)
+
+
+def _event_row(case_id: str, at: datetime, actor: str, kind: str, data: dict[str, Any]
+               ) -> dict[str, Any]:
+    return {"case_id": case_id, "at": at, "actor": actor, "kind": kind, "data": data}

@@ -32,7 +32,8 @@ class User(Base):
 
 class Case(Base):
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_status_queued", "status", "queued_at"),)
+    __table_args__ = (Index("ix_cases_status_queued", "status", "queued_at"),
+                      Index("ix_cases_phone_ended", "citizen_phone", "ended_at"))
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     status: Mapped[str] = mapped_column(String(20))

@@ -55,7 +55,7 @@ class UserRepository:
         return user
 
     async def get(self, user_id: int) -> User | None:
-        async with self._db.session() as session:
+        async with self._db.read_session() as session:
             return await session.get(User, user_id)
 
     async def with_role(self, role: str) -> list[User]:

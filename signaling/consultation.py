@@ -67,6 +67,7 @@ class ConsultationService:
         self._notifier = notifier
         self._clock = clock
         self._recording = recording
+        self._members = MembersCache()
 
     # --- matching (called by the hotline) -----------------------------------------------
 
@@ -80,24 +81,30 @@ class ConsultationService:
         citizen = Principal(Role.CITIZEN, case.id, case.citizen_name, case.id)
         await self._notifier.emit(
             "case:matched",
-            {"case": case_view(case, lawyer), "room": await self._room(case, lawyer, citizen)},
+            {"case": case_view(case, lawyer), "room": await self._room(case, lawyer, citizen,
+                                                                        new=True)},
             case_target(case.id),
         )
         mine = {"case": case_view(case, lawyer, for_lawyer=True),
-                "room": await self._room(case, lawyer, lawyer_me)}
+                "room": await self._room(case, lawyer, lawyer_me, new=True)}
         await self._notifier.emit("case:matched", mine, user_target(str(lawyer.id)))
         if self._recording is not None:
             await self._recording.on_match(case)
         return mine
 
-    async def _room(self, case: Case, lawyer: User, me: Principal) -> dict[str, Any]:
-        """RoomView for ``me``, with the recording state when recording is configured."""
+    async def _room(self, case: Case, lawyer: User, me: Principal, new: bool = False
+                    ) -> dict[str, Any]:
+        """RoomView for ``me``, with the recording state when recording is configured
+        (``new``: the room has just opened, so nobody has decided yet)."""
         view = room_view(case, lawyer, me)
         if self._recording is not None:
-            view["recording"] = await self._recording.view(case, me)
+            view["recording"] = (self._recording.new_room_view(case) if new
+                                 else await self._recording.view(case, me))
         return view
 
     async def close_room(self, case: Case) -> None:
+        if case.room_id:
+            self._members.pop(case.room_id)
         if self._recording is not None:
             await self._recording.stop(case)
         if case.room_id and case.mode in MEDIA_MODES:
@@ -156,13 +163,25 @@ class ConsultationService:
     # --- room ----------------------------------------------------------------------------
 
     async def chat(self, me: Principal, room_id: str, text: str) -> dict[str, Any]:
-        room, case = await self._member_room(me, Action.ROOM_CHAT, room_id)
+        require(me, Action.ROOM_CHAT)
+        members = self._members.get(room_id)
+        if members is None:
+            _, case = await self._member_room(me, Action.ROOM_CHAT, room_id)
+            # Who belongs to a room never changes (a transfer opens a new room); only its
+            # closing does, and storing the message checks that (server/cases.add_chat).
+            members = RoomMembers(case.id, case.lawyer_id)
+            self._members.put(room_id, members)
+        if not members.admits(me):
+            raise ParleyError("not_in_room", "您不在该房间 / you are not in this room", 403)
         message = await self._cases.add_chat(
-            room_id=room.id, case_id=case.id, sender_role=me.role.value,
+            room_id=room_id, case_id=members.case_id, sender_role=me.role.value,
             sender_id=me.participant_id, sender_name=me.name, text=text, now=self._clock(),
         )
+        if message is None:
+            self._members.pop(room_id)
+            raise _room_closed()
         view = chat_view(message)
-        for target in _room_targets(case):
+        for target in members.targets():
             await self._notifier.emit("chat:message", view, target)
         return view
 
@@ -229,7 +248,7 @@ class ConsultationService:
         if not _is_member(me, case):
             raise ParleyError("not_in_room", "您不在该房间 / you are not in this room", 403)
         if room.closed_at is not None and not allow_closed:
-            raise ParleyError("room_closed", "咨询已结束 / this consultation has ended", 409)
+            raise _room_closed()
         return room, case
 
     async def _media_call(self, message: Negotiate | AddCandidate) -> object:
@@ -244,6 +263,47 @@ class ConsultationService:
                    "peer": {"role": me.role.value, "name": me.name}}
         other = user_target(str(case.lawyer_id)) if me.role is Role.CITIZEN else case_target(case.id)
         await self._notifier.emit("room:peer", payload, other)
+
+
+class RoomMembers:
+    """A consultation room's members, as the chat's membership check needs them."""
+
+    __slots__ = ("case_id", "lawyer_id")
+
+    def __init__(self, case_id: str, lawyer_id: int | None) -> None:
+        self.case_id = case_id
+        self.lawyer_id = lawyer_id
+
+    def admits(self, me: Principal) -> bool:
+        if me.role is Role.CITIZEN:
+            return me.case_id == self.case_id
+        return me.role is Role.LAWYER and str(self.lawyer_id) == me.id
+
+    def targets(self) -> tuple[str, str]:
+        return case_target(self.case_id), user_target(str(self.lawyer_id))
+
+
+class MembersCache:
+    """Room id -> members for the rooms chatting in this process, oldest dropped first."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._limit = limit
+        self._rooms: dict[str, RoomMembers] = {}
+
+    def get(self, room_id: str) -> RoomMembers | None:
+        return self._rooms.get(room_id)
+
+    def put(self, room_id: str, members: RoomMembers) -> None:
+        if len(self._rooms) >= self._limit:
+            del self._rooms[next(iter(self._rooms))]
+        self._rooms[room_id] = members
+
+    def pop(self, room_id: str) -> None:
+        self._rooms.pop(room_id, None)
+
+
+def _room_closed() -> ParleyError:
+    return ParleyError("room_closed", "咨询已结束 / this consultation has ended", 409)
 
 
 def _no_media() -> ParleyError:

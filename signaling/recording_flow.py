@@ -67,6 +67,14 @@ class ConsultationRecording:
             return RecordingPolicy(record=False, required=False)
         return policy
 
+    def new_room_view(self, case: Case) -> dict[str, Any]:
+        """``view`` of a room that has just opened: no decision or recording exists yet."""
+        policy = self._policy(case)
+        base = {"required": policy.required, "notice": CURRENT_NOTICE.to_dict(), "decision": None}
+        if not policy.record or case.room_id is None:
+            return {**base, "state": "off", "reason": "policy"}
+        return {**base, "state": "pending"}
+
     async def view(self, case: Case, me: Principal) -> dict[str, Any]:
         """The room's recording state as ``me`` sees it (RoomView.recording)."""
         policy = self._policy(case)

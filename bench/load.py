@@ -49,7 +49,7 @@ from typing import Any
 
 import aiohttp
 
-PARLEY = str(Path(sys.executable).parent / "parley")
+PARLEY = os.environ.get("BENCH_PARLEY") or str(Path(sys.executable).parent / "parley")
 PG = "postgresql://postgres@127.0.0.1:5432/test"
 KEY = secrets.token_urlsafe(32)
 WINDOW = 2
@@ -153,6 +153,10 @@ def pct(samples: Sequence[float], q: float) -> float:
 class Server:
     url: str
     process: subprocess.Popen[bytes]
+
+    def cpu_s(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def rss_kib(self) -> int:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
@@ -489,6 +493,9 @@ class Result:
     match_ms: tuple[float, float] = (float("nan"), float("nan"))
     unserved: int = 0
     join_failed: int = 0
+    cpu_ms_per_join: float = float("nan")
+    statements_per_join: dict[str, float] = field(default_factory=dict)
+    cpu_ms_per_relay: float = float("nan")
 
 
 async def run_parley(n_proc: int, args: argparse.Namespace, tmp: Path) -> Result:
@@ -522,8 +529,15 @@ async def run_parley(n_proc: int, args: argparse.Namespace, tmp: Path) -> Result
             lawyers, _ = await open_many(session, [servers[-1].url],
                                          [{"token": lawyer_token(i)} for i in ids], stats)
             clients += lawyers
+            cpu_before = sum(s.cpu_s() for s in servers)
+            statements_before = await statements(session, servers)
             to_offer, to_match, result.unserved, result.join_failed = await join_phase(
                 session, servers, lawyers, args.rate, args.seconds)
+            joins = max(1, len(to_match))
+            result.cpu_ms_per_join = (sum(s.cpu_s() for s in servers) - cpu_before) * 1000 / joins
+            result.statements_per_join = {
+                verb: (n - statements_before.get(verb, 0)) / joins
+                for verb, n in (await statements(session, servers)).items()}
             result.offer_ms = (pct(to_offer, 0.5) * 1000, pct(to_offer, 0.99) * 1000)
             result.match_ms = (pct(to_match, 0.5) * 1000, pct(to_match, 0.99) * 1000)
             relay_lawyers, _ = await open_many(session, [servers[-1].url],
@@ -532,7 +546,7 @@ async def run_parley(n_proc: int, args: argparse.Namespace, tmp: Path) -> Result
             clients += relay_lawyers
             pairs = await matched_pairs(session, servers, relay_lawyers, stats)
             clients += [p.sender for p in pairs]
-            await relay_and_overload(pairs, args, stats, result)
+            await relay_and_overload(servers, pairs, args, stats, result)
             for pair in pairs:
                 await pair.receiver.call("case:end", {"case_id": pair.case_id, "outcome": "answered"})
     finally:
@@ -546,10 +560,13 @@ async def run_parley(n_proc: int, args: argparse.Namespace, tmp: Path) -> Result
     return result
 
 
-async def relay_and_overload(pairs: Sequence[Pair], args: argparse.Namespace, stats: Stats,
-                             result: Result) -> None:
+async def relay_and_overload(servers: Sequence[Server], pairs: Sequence[Pair],
+                             args: argparse.Namespace, stats: Stats, result: Result) -> None:
+    cpu_before = sum(s.cpu_s() for s in servers)
     result.relay_rate, result.relay_p99_ms, result.lost, _ = await relay_phase(
         pairs, args.relay_seconds, stats)
+    result.cpu_ms_per_relay = ((sum(s.cpu_s() for s in servers) - cpu_before) * 1000
+                               / max(1.0, result.relay_rate * args.relay_seconds))
     before, refused = stats.disconnects, stats.refused
     over = 1.5 * result.relay_rate / len(pairs)
     _, _, result.overload_lost, result.overload_recovery_s = await relay_phase(
@@ -581,13 +598,26 @@ async def run_baseline(n_proc: int, args: argparse.Namespace, tmp: Path) -> Resu
             clients += senders + receivers
             pairs = [Pair(s, r, f"pair{i}") for i, (s, r) in enumerate(zip(senders, receivers,
                                                                             strict=True))]
-            await relay_and_overload(pairs, args, stats, result)
+            await relay_and_overload(servers, pairs, args, stats, result)
     finally:
         for client in clients:
             await client.close()
         for server in servers:
             server.stop()
     return result
+
+
+async def statements(session: aiohttp.ClientSession, servers: Sequence[Server]
+                     ) -> dict[str, float]:
+    """SQL statements sent so far by verb, summed over the servers (from /metrics)."""
+    total: dict[str, float] = {}
+    for server in servers:
+        async with session.get(server.url + "/metrics") as response:
+            for line in (await response.text()).splitlines():
+                if line.startswith("parley_db_statements_total{"):
+                    verb = line.split('"')[1]
+                    total[verb] = total.get(verb, 0.0) + float(line.rsplit(" ", 1)[1])
+    return total
 
 
 async def delete_prefix(url: str, prefix: str) -> None:
@@ -617,11 +647,18 @@ def report(n_proc: int, base: Result, parley: Result, args: argparse.Namespace) 
           f"| | p99 < 50 ms at 500/s |")
     print(f"| join -> matched (accepted) p50 / p99 | | {parley.match_ms[0]:.1f} / "
           f"{parley.match_ms[1]:.1f} ms | | |")
+    print(f"| server CPU per join (whole flow: intake, offer, accept, chat, end) | | "
+          f"{parley.cpu_ms_per_join:.1f} ms | | |")
+    per_join = ", ".join(f"{v} {n:.1f}" for v, n in sorted(parley.statements_per_join.items()))
+    print(f"| SQL statements per join | | {per_join} | | |")
     print(f"| joins not served within 30 s (of them refused at intake) | | {parley.unserved} "
           f"({parley.join_failed}) | | 0 |")
     print(f"| relay rate (chat:send -> chat:message) | {base.relay_rate:,.0f} /s | "
           f"{parley.relay_rate:,.0f} /s | {ratio(parley.relay_rate, base.relay_rate)} | "
           f">= {0.7 if n_proc == 1 else 0.8} |")
+    print(f"| server CPU per relayed message | {base.cpu_ms_per_relay:.2f} ms | "
+          f"{parley.cpu_ms_per_relay:.2f} ms | {ratio(parley.cpu_ms_per_relay, base.cpu_ms_per_relay)}"
+          f" | |")
     print(f"| relay p99 | {base.relay_p99_ms:.1f} ms | {parley.relay_p99_ms:.1f} ms | | |")
     print(f"| lost messages | {base.lost} | {parley.lost} | | 0 |")
     print(f"| 1.5x load for 10 s: disconnects | {base.overload_disconnects} | "

@@ -16,17 +16,19 @@ from rooms.messages import GetStats, WorkerStats
 from rooms.turn import turn_credentials
 from server import catalogue
 from server.cases import case_resource
+from server.db import Database
 from server.errors import ParleyError
 from server.keys import (
     CASES_KEY,
     COUNTERS_KEY,
+    DATABASE_KEY,
     HOTLINE_KEY,
     MEDIA_KEY,
     SETTINGS_KEY,
     USERS_KEY,
 )
 from server.logs import request_id_var
-from server.metrics import gauge, labelled, render, supervisor_metrics
+from server.metrics import Metric, gauge, labelled, render, supervisor_metrics
 from server.policy import Action, Principal, Role, require
 from server.schemas import IntakeBody, LoginBody
 from server.tokens import Claims, sign, verify
@@ -168,6 +170,7 @@ async def get_metrics(request: web.Request) -> web.Response:
         labelled("parley_socket_errors_total", "counter", "Socket events refused, by error code",
                  "code", dict(counters.errors)),
         *supervisor_metrics(await request.app[HOTLINE_KEY].figures()),
+        *database_metrics(request.app[DATABASE_KEY]),
     ]
     if isinstance(stats, WorkerStats):
         metrics += [
@@ -184,6 +187,17 @@ async def get_metrics(request: web.Request) -> web.Response:
         ]
     return web.Response(text=render(metrics), content_type="text/plain", charset="utf-8",
                         headers={"X-Prometheus-Version": "0.0.4"})
+
+
+def database_metrics(database: Database) -> list[Metric]:
+    return [
+        labelled("parley_db_statements_total", "counter", "SQL statements sent, by verb", "verb",
+                 dict(database.statements)),
+        gauge("parley_db_group_commit_batches_total", "Transactions of grouped appended rows",
+              database.appends.batches),
+        gauge("parley_db_group_commit_rows_total", "Appended rows written in groups",
+              database.appends.rows),
+    ]
 
 
 def _from_loopback(request: web.Request) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 from sqlalchemy import event
@@ -38,6 +39,9 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, connect_args=connect_args, **pool)
         if url.startswith("sqlite"):
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        # Statements sent, by verb (/metrics): what a request costs the database.
+        self.statements: Counter[str] = Counter()
+        event.listen(self.engine.sync_engine, "before_cursor_execute", self._count)
         self.session = async_sessionmaker(self.engine, expire_on_commit=False, class_=AsyncSession)
         self.appends = GroupCommit(self.engine, list(Base.metadata.sorted_tables))
         # Single reads need no transaction: one round trip instead of BEGIN, query, ROLLBACK.
@@ -45,6 +49,9 @@ class Database:
         # ORM reads on the same: for sessions that only read (never for writes).
         self.read_session = async_sessionmaker(self.reader, expire_on_commit=False,
                                                class_=AsyncSession)
+
+    def _count(self, _conn: object, _cursor: object, statement: str, *_: object) -> None:
+        self.statements[statement.lstrip()[:6].upper()] += 1
 
     async def close(self) -> None:
         await self.appends.close()

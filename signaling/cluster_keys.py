@@ -14,6 +14,10 @@ vanished (Redis flushed or restarted) writes its presence entries again at its n
                            socket.io room ``target`` (``user:ID``, ``case:ID``); TTL WHERE_TTL_S,
                            renewed on every change. Fields of dead processes are removed by the
                            readers that find their ``{p}:proc:{pid}`` gone.
+  {p}:where-changed        pub/sub channel: JSON list of targets whose ``{p}:where`` entry a
+                           process just changed; every process drops them from its cache of
+                           owners (signaling/relay.py), so a cached owner list is never older
+                           than the change that made it wrong (plus OWNERS_CACHE_S at most)
   {p}:socketio             pub/sub channel of python-socketio's Redis manager (fan-out to
                            every process: broadcasts, and one-to-one pushes to unknown targets)
 """
@@ -41,6 +45,10 @@ class ClusterKeys:
 
     def where(self, target: str) -> str:
         return f"{self.prefix}:where:{target}"
+
+    @property
+    def where_changed_channel(self) -> str:
+        return f"{self.prefix}:where-changed"
 
     @property
     def socketio_channel(self) -> str:

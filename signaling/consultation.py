@@ -74,6 +74,7 @@ class ConsultationService:
     async def start(self, case: Case, lawyer: User) -> dict[str, Any]:
         """Open the media room of a case just assigned to ``lawyer`` and tell both sides."""
         assert case.room_id is not None
+        self._members.put(case.room_id, RoomMembers(case.id, case.lawyer_id))
         kinds = MEDIA_MODES.get(case.mode)
         if kinds:
             await call(self._media, OpenRoom(room_id=RoomId(case.room_id), kinds=kinds))

@@ -35,6 +35,9 @@ from signaling.fanout import BlockingRedisManager
 log = logging.getLogger(__name__)
 
 LIVENESS_CACHE_S = 1.0
+# Owners of a target are cached between changes: every change is announced on the
+# where-changed channel; the age limit only bounds a missed announcement.
+OWNERS_CACHE_S = 10.0
 NAMESPACE = "/"
 
 
@@ -76,6 +79,8 @@ class ProcessRelay:
         self._local: set[str] = set()  # personal targets with a connection in this process
         self._changes: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
         self._alive: dict[str, tuple[bool, float]] = {}
+        self._owners_cache: dict[str, tuple[list[str], float]] = {}
+        self._where_news = 0  # where-changed announcements received (see _owners)
         self._tasks: list[asyncio.Task[None]] = []
         self._pubsub: Any = None
         self._closed = False
@@ -88,7 +93,8 @@ class ProcessRelay:
     async def start(self) -> None:
         await self._redis.set(self._keys.process(self.process_id), "1", ex=self._ttl_s)
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
-        await self._pubsub.subscribe(self._keys.push_channel(self.process_id))
+        await self._pubsub.subscribe(self._keys.push_channel(self.process_id),
+                                     self._keys.where_changed_channel)
         self._tasks = [asyncio.create_task(self._listen(), name="relay listen"),
                        asyncio.create_task(self._write_changes(), name="relay presence"),
                        asyncio.create_task(self._heartbeat(), name="relay heartbeat")]
@@ -144,11 +150,20 @@ class ProcessRelay:
         return await self._owners(target)
 
     async def _owners(self, target: str) -> list[str]:
-        raw = await self._redis.hkeys(self._keys.where(target))
-        if not raw:
-            return []
-        processes = [p.decode() if isinstance(p, bytes) else p for p in raw]
         now = time.monotonic()
+        cached = self._owners_cache.get(target)
+        if cached is not None and now - cached[1] < OWNERS_CACHE_S:
+            processes = cached[0]
+        else:
+            news = self._where_news
+            raw = await self._redis.hkeys(self._keys.where(target))
+            processes = [p.decode() if isinstance(p, bytes) else p for p in raw]
+            # An announcement that arrived meanwhile may be about this very answer: keep it
+            # uncached rather than risk caching what was just changed.
+            if processes and news == self._where_news:
+                self._owners_cache[target] = (processes, now)
+        if not processes:
+            return []
         stale = [p for p in processes if p != self.process_id
                  and (p not in self._alive or now - self._alive[p][1] > LIVENESS_CACHE_S)]
         if stale:
@@ -159,6 +174,7 @@ class ProcessRelay:
                     self._alive[p] = (bool(alive), now)
         dead = [p for p in processes if p != self.process_id and not self._alive[p][0]]
         if dead:
+            self._owners_cache.pop(target, None)
             await self._redis.hdel(self._keys.where(target), *dead)
         return [p for p in processes if p == self.process_id or self._alive[p][0]]
 
@@ -195,6 +211,10 @@ class ProcessRelay:
                     pipe.expire(key, WHERE_TTL_S)
                 else:
                     pipe.hdel(key, self.process_id)
+                self._owners_cache.pop(target, None)
+            # After the write, so a process that re-reads on this news sees the change.
+            pipe.publish(self._keys.where_changed_channel,
+                         json.dumps(sorted({target for target, _ in batch})))
             await pipe.execute()
 
     async def _heartbeat(self) -> None:
@@ -221,9 +241,18 @@ class ProcessRelay:
                 if message is None or message.get("type") != "message":
                     continue
                 body = json.loads(message["data"])
+                if _text(message["channel"]) == self._keys.where_changed_channel:
+                    self._where_news += 1
+                    for target in body:
+                        self._owners_cache.pop(target, None)
+                    continue
                 await self._sio.emit(body["e"], body["d"], to=body["t"], ignore_queue=True)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("relay: bad push on the process channel")
                 await asyncio.sleep(0.5)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -128,6 +128,7 @@ async def test_a_personal_push_goes_to_the_owning_process_only(pair: Pair) -> No
         assert pair.fanout == [], "a personal push went through the fan-out channel"
     finally:
         await client.disconnect()
+    # b has cached proc-a as the owner: only a's where-changed announcement clears it in time.
     await _wait(lambda: _owned(pair.b.relay, "user:7", []), "presence removed on disconnect")
 
 

@@ -8,7 +8,7 @@ the media worker and a ``Notifier`` (the socket.io server in production).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -47,7 +47,8 @@ MEDIA_MODES = {catalogue.Mode.VIDEO.value: ("audio", "video"), catalogue.Mode.AU
 class Notifier(Protocol):
     """Pushes an event to every connection in a target (``case:ID``, ``user:ID``, ``agents``)."""
 
-    async def emit(self, event: str, data: dict[str, Any], to: str) -> None: ...
+    async def emit(self, event: str, data: dict[str, Any], to: str | Sequence[str]) -> None:
+        """``to``: one target, or several (each connection gets the event once)."""
 
 
 class ConsultationService:
@@ -182,8 +183,7 @@ class ConsultationService:
             self._members.pop(room_id)
             raise _room_closed()
         view = chat_view(message)
-        for target in members.targets():
-            await self._notifier.emit("chat:message", view, target)
+        await self._notifier.emit("chat:message", view, members.targets())
         return view
 
     async def negotiate(self, me: Principal, room_id: str, sdp: str) -> str:

@@ -16,7 +16,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import socketio
@@ -121,29 +121,40 @@ class ProcessRelay:
 
     # --- the Notifier --------------------------------------------------------------------
 
-    async def emit(self, event: str, data: dict[str, Any], to: str) -> None:
-        """Push ``event`` to every connection in ``to``, through the cheapest path that reaches
-        them all."""
-        if not is_personal(to):
-            await self._sio.emit(event, data, to=to)
-            return
-        local = to in self._local
-        remote = [p for p in await self._owners(to) if p != self.process_id]
-        if not local and not remote:
-            # Unknown (not connected, or the map is still being written): every process.
-            self.sent_fanout += 1
-            await self._sio.emit(event, data, to=to)
-            return
+    async def emit(self, event: str, data: dict[str, Any], to: str | Sequence[str]) -> None:
+        """Push ``event`` to every connection in ``to`` (one target or several: then each
+        connection gets it once and each process one message), through the cheapest path that
+        reaches them all."""
+        targets = [to] if isinstance(to, str) else list(to)
+        broadcast = [t for t in targets if not is_personal(t)]
+        if broadcast:
+            await self._sio.emit(event, data, to=_one(broadcast))
+        local: list[str] = []
+        unknown: list[str] = []
+        remote: dict[str, list[str]] = {}
+        for target in targets:
+            if not is_personal(target):
+                continue
+            owners = [p for p in await self._owners(target) if p != self.process_id]
+            if target in self._local:
+                local.append(target)
+            elif not owners:
+                # Unknown (not connected, or the map is still being written): every process.
+                unknown.append(target)
+            for process_id in owners:
+                remote.setdefault(process_id, []).append(target)
+        if unknown:
+            self.sent_fanout += len(unknown)
+            await self._sio.emit(event, data, to=_one(unknown))
         if local:
-            await self._sio.emit(event, data, to=to, ignore_queue=True)
-        if remote:
-            message = json.dumps({"e": event, "d": data, "t": to})
-            for process_id in remote:
-                # 0 receivers: that process just died; its clients reconnect elsewhere and
-                # resume (the resume events return the current state).
-                if not await self._redis.publish(self._keys.push_channel(process_id), message):
-                    self._alive[process_id] = (False, time.monotonic())
-        self.sent_direct += 1
+            await self._sio.emit(event, data, to=_one(local), ignore_queue=True)
+        for process_id, process_targets in remote.items():
+            message = json.dumps({"e": event, "d": data, "t": _one(process_targets)})
+            # 0 receivers: that process just died; its clients reconnect elsewhere and
+            # resume (the resume events return the current state).
+            if not await self._redis.publish(self._keys.push_channel(process_id), message):
+                self._alive[process_id] = (False, time.monotonic())
+        self.sent_direct += sum(1 for t in targets if is_personal(t)) - len(unknown)
 
     async def owners(self, target: str) -> list[str]:
         """The live processes holding a connection in ``target`` (tests, metrics)."""
@@ -252,6 +263,10 @@ class ProcessRelay:
             except Exception:
                 log.exception("relay: bad push on the process channel")
                 await asyncio.sleep(0.5)
+
+
+def _one(targets: list[str]) -> str | list[str]:
+    return targets[0] if len(targets) == 1 else targets
 
 
 def _text(value: bytes | str) -> str:

@@ -158,11 +158,35 @@ async def test_a_lost_presence_map_is_written_again(pair: Pair) -> None:
         await _wait(lambda: _owned(pair.b.relay, "user:10", ["proc-a"]), "presence of user 10")
         keys = [k async for k in pair.redis.scan_iter(match=f"{pair.keys.prefix}:*")]
         await pair.redis.delete(*keys)
-        await _wait(lambda: _owned(pair.b.relay, "user:10", ["proc-a"]), "presence rebuilt")
+
+        async def rebuilt() -> bool:  # in Redis itself: b's cache of owners would not tell
+            return await pair.redis.hkeys(pair.keys.where("user:10")) == [b"proc-a"]
+
+        await _wait(rebuilt, "presence rebuilt")
         await pair.b.relay.emit("hello", {"n": 1}, "user:10")
         await _wait(lambda: _count(inbox, 1), "push after the rebuild")
     finally:
         await client.disconnect()
+
+
+async def test_one_push_to_several_targets_reaches_each_connection_once(pair: Pair) -> None:
+    on_a: list[Any] = []
+    on_b: list[Any] = []
+    client_a = await _client(pair.a.url, "17", on_a)
+    client_b = await _client(pair.b.url, "18", on_b)
+    try:
+        await _wait(lambda: _owned(pair.b.relay, "user:17", ["proc-a"]), "presence of user 17")
+        await pair.b.relay.emit("hello", {"n": 1}, ["user:17", "user:18", "user:17"])
+        # A marker after it on the same paths: a duplicate would arrive before the marker.
+        await pair.b.relay.emit("hello", {"n": 2}, "user:17")
+        await pair.b.relay.emit("hello", {"n": 2}, "user:18")
+        await _wait(lambda: _count(on_a, 2), "both pushes on a")
+        await _wait(lambda: _count(on_b, 2), "both pushes on b")
+        assert [m["n"] for m in on_a] == [1, 2] and [m["n"] for m in on_b] == [1, 2]
+        assert pair.fanout == [], "a personal push went through the fan-out channel"
+    finally:
+        await client_a.disconnect()
+        await client_b.disconnect()
 
 
 async def _owned(relay: ProcessRelay, target: str, expected: list[str]) -> bool:

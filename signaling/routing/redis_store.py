@@ -49,6 +49,9 @@ class RedisRoutingStore:
         self._epoch: str | None = None
         self._seq = 0
         self._last_id = "0-0"
+        # Parsed agents by raw id with the version they were read at: a view re-reads only the
+        # versions and fetches the bodies that changed (most views change no agent).
+        self._agent_cache: dict[bytes, tuple[bytes, Agent]] = {}
 
     # --- tasks ---------------------------------------------------------------------------
 
@@ -100,11 +103,27 @@ class RedisRoutingStore:
         return replace(Agent.from_json(body), version=int(version)) if body else None
 
     async def agents(self) -> list[Agent]:
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.hgetall(self.keys.agents)
-        pipe.hgetall(self.keys.agent_versions)
-        bodies, versions = await pipe.execute()
-        return list(_agents(bodies, versions).values())
+        versions = await self._redis.hgetall(self.keys.agent_versions)
+        return list((await self._agents_at(versions)).values())
+
+    async def _agents_at(self, versions: dict[Any, Any]) -> dict[AgentId, Agent]:
+        """The agents whose versions are ``versions``, bodies fetched only where changed."""
+        changed = [raw_id for raw_id, version in versions.items()
+                   if self._agent_cache.get(raw_id, (b"",))[0] != version]
+        if changed:
+            # Body and version in one transaction: they change together in every script.
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.hmget(self.keys.agents, changed)
+            pipe.hmget(self.keys.agent_versions, changed)
+            bodies, fresh = await pipe.execute()
+            for raw_id, body, version in zip(changed, bodies, fresh, strict=True):
+                if body is not None and version is not None:
+                    agent = replace(Agent.from_json(body), version=int(version))
+                    self._agent_cache[raw_id] = (version, agent)
+        for gone in [raw_id for raw_id in self._agent_cache if raw_id not in versions]:
+            del self._agent_cache[gone]
+        return {agent.agent_id: agent for _, agent in
+                (self._agent_cache[r] for r in versions if r in self._agent_cache)}
 
     # --- offers --------------------------------------------------------------------------
 
@@ -145,17 +164,16 @@ class RedisRoutingStore:
         pipe.get(k.epoch)
         pipe.get(k.seq)
         pipe.xrange(k.feed, min=f"({self._last_id}", max="+")
-        pipe.hgetall(k.agents)
         pipe.hgetall(k.agent_versions)
         pipe.hgetall(k.offers)
-        epoch, seq, entries, bodies, versions, offers = await pipe.execute()
+        epoch, seq, entries, versions, offers = await pipe.execute()
         epoch_text = _text(epoch) if epoch else None
         if not self._apply(epoch_text, int(seq or 0), entries):
             await self._reload()
         assert self._index is not None
         return RoutingView(
             self._index,
-            _agents(bodies, versions),
+            await self._agents_at(versions),
             {TaskId(_text(t)): Offer.from_json(o) for t, o in offers.items()},
         )
 
@@ -210,11 +228,3 @@ class RedisRoutingStore:
 
     async def close(self) -> None:
         await self._redis.aclose()
-
-
-def _agents(bodies: dict[Any, Any], versions: dict[Any, Any]) -> dict[AgentId, Agent]:
-    out: dict[AgentId, Agent] = {}
-    for raw_id, body in bodies.items():
-        agent_id = AgentId(_text(raw_id))
-        out[agent_id] = replace(Agent.from_json(body), version=int(versions.get(raw_id, 0)))
-    return out

@@ -1,19 +1,19 @@
 """The media worker's side of recording: which participants' packets reach the sink.
 
 ``LocalMediaWorker`` owns one ``RecordingControl`` when it is given a sink. It hands it the
-recording messages (``handle``) and every new peer connection (``tap``); a tap reads each of
-the peer's publications once through the worker's relay, like a subscriber does, and passes a
-packet on only while the room's recording is running, not paused, and names the participant.
+recording messages (``handle``) and every new peer connection (``tap``); a tap listens to each
+of the peer's publications (called on the event loop for every packet, no queue or task in
+between) and passes a packet on only while the room's recording is running, not paused, and
+names the participant.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+import av
 
 from recordings.sink import CaseId, PacketSink, RecordingId
 from rooms.messages import (
@@ -32,7 +32,6 @@ if TYPE_CHECKING:  # rooms.media imports this module: no import cycle at run tim
     from rooms.media.peer import Peer, Publication
 
 RecordingRequest = StartRecording | StopRecording | PauseRecording | ResumeRecording
-Spawn = Callable[[Coroutine[Any, Any, None]], None]
 
 
 @dataclass
@@ -113,25 +112,20 @@ class RecordingControl:
         return (active is not None and not active.paused
                 and participant_id in active.participants)
 
-    def tap(self, room_id: RoomId, peer: Peer, spawn: Spawn) -> None:
-        """Read each of ``peer``'s publications for the recorder (call once per new peer
-        connection, after its remote description is set)."""
+    def tap(self, room_id: RoomId, peer: Peer) -> None:
+        """Listen to each of ``peer``'s publications for the recorder (call once per new peer
+        connection)."""
         for kind, publication in peer.publications.items():
-            source = publication.subscribe()
-            if source is not None:
-                spawn(self._pump(room_id, peer.participant_id, kind, source, publication))
+            publication.listen(self._listener(room_id, peer.participant_id, kind, publication))
 
-    async def _pump(self, room_id: RoomId, pid: ParticipantId, kind: str,
-                    source: MediaStreamTrack, publication: Publication) -> None:
-        try:
-            with contextlib.suppress(MediaStreamError):
-                while True:
-                    packet = await source.recv()
-                    if not self.recording(room_id, pid):
-                        continue
-                    arrival = self._clock()
-                    if kind == "video" and self._sink.wants_keyframe(room_id, pid):
-                        publication.request_keyframe()  # rate-limited by the publication
-                    self._sink.packet(room_id, pid, kind, packet, arrival)  # type: ignore[arg-type]
-        finally:
-            source.stop()
+    def _listener(self, room_id: RoomId, pid: ParticipantId, kind: str,
+                  publication: Publication) -> Callable[[av.Packet[Any]], None]:
+        def on_packet(packet: av.Packet[Any]) -> None:
+            if not self.recording(room_id, pid):
+                return
+            arrival = self._clock()
+            if kind == "video" and self._sink.wants_keyframe(room_id, pid):
+                publication.request_keyframe()  # rate-limited by the publication
+            self._sink.packet(room_id, pid, kind, packet, arrival)
+
+        return on_packet

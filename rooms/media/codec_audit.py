@@ -5,9 +5,11 @@ thread, and its sender calls ``aiortc.rtcrtpsender.get_encoder`` in its RTP task
 replaced, once per process, by hooks that look up whether the calling receiver or sender belongs
 to a media worker:
 
-- a worker's receiver gets ``PassthroughDecoder`` for VP8 and Opus; any other codec gets the
-  real decoder wrapped in a counter (the worker negotiates only VP8 and Opus, so that counter
-  staying at zero is what proves nothing is decoded);
+- a worker's receiver gets ``PassthroughDecoder`` for VP8 and Opus (a fallback: its frame
+  queue, ``rooms.media.delivery``, hands those on in the event loop and never passes them to
+  the thread); any other codec gets the real decoder wrapped in a counter (the worker
+  negotiates only VP8 and Opus, so that counter staying at zero is what proves nothing is
+  decoded);
 - a worker's sender gets the real encoder wrapped in a counter of ``encode`` calls (``pack``,
   used for ``av.Packet``, is not counted);
 - everything else (peer connections that are not the worker's, such as test clients in the

@@ -138,7 +138,7 @@ class ForwardingTrack(MediaStreamTrack):
         pts = item.pts + self._offset
         out: Media
         if isinstance(item, av.Packet):
-            # The relay hands the same packet to every subscriber: copy before re-timing.
+            # The fan-out hands the same packet to every subscriber: copy before re-timing.
             packet = av.Packet(bytes(item))
             packet.is_keyframe = keyframe
             out = packet

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from aiortc.contrib.media import MediaRelay
 from aiortc.sdp import candidate_from_sdp
 
 from recordings.control import RecordingControl
@@ -130,7 +129,6 @@ class LocalMediaWorker:
         self._clock = clock
         self._registry = install_codec_hooks()
         self._counters = MediaCounters()
-        self._relay = MediaRelay()
         self._rooms: dict[RoomId, _Room] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._ticker: asyncio.Task[None] | None = None
@@ -225,7 +223,7 @@ class LocalMediaWorker:
             room.peers[pid] = peer  # a reconnect keeps the participant's place in join order
             self._reroute(room)
             if self._recording is not None:  # the recorder reads every publication once
-                self._recording.tap(room.room_id, peer, self._spawn)
+                self._recording.tap(room.room_id, peer)
             if old is not None:
                 # Reload or reconnect: the browser's old connection is gone or going.
                 await old.close()
@@ -272,10 +270,11 @@ class LocalMediaWorker:
         if not forwarded:
             return
         state = ReceiverState(kind)
-        publication = Publication(kind, transceiver.receiver, state, None, self._relay,
-                                  self._counters, self._spawn, self._clock)
+        publication = Publication(kind, transceiver.receiver, state, None, self._counters,
+                                  self._spawn, self._clock)
         publication.nacks = patch_receiver(transceiver.receiver, state,
-                                           publication.request_keyframe, self._clock)
+                                           publication.request_keyframe,
+                                           publication.fanout.deliver, self._clock)
         self._registry.own_receiver(transceiver.receiver, state, self._counters)
         if self._inbound_loss is not None:
             inject_inbound_loss(transceiver.receiver, self._inbound_loss)

@@ -1,9 +1,10 @@
 """The decoder that does not decode: it hands the receiver's assembled frames on as packets.
 
 aiortc's receiver assembles RTP packets into whole encoded frames (``JitterFrame``) and gives
-them to a decoder in its decoder thread; its track then yields whatever the decoder returned.
-Returning the frame's bytes as an ``av.Packet`` makes the track yield encoded packets, which
-aiortc's sender re-packetises without encoding. That is all the worker's forwarding rests on.
+them to a decoder (in its decoder thread; for the worker, right on the event loop, see
+``rooms.media.delivery``). Returning the frame's bytes as an ``av.Packet`` yields encoded
+packets, which aiortc's sender re-packetises without encoding. That is all the worker's
+forwarding rests on.
 """
 
 from __future__ import annotations
@@ -28,9 +29,10 @@ DISCONTINUITY_ATTR = "parley_discontinuity"
 
 @dataclass
 class ReceiverState:
-    """What the worker knows about one publishing receiver; shared by the event loop (jitter
-    buffer, keyframe requests) and the receiver's decoder thread (``PassthroughDecoder``).
-    Plain attribute reads and writes of a bool or int are atomic under the GIL."""
+    """What the worker knows about one publishing receiver: written by the jitter buffer and
+    ``PassthroughDecoder`` and read for keyframe requests, all on the event loop
+    (``rooms.media.delivery``). Were a decoder thread to use it (the codec hook's fallback),
+    plain attribute reads and writes of a bool or int are atomic under the GIL."""
 
     kind: str
     #: Video only: frames are dropped until a keyframe, at the start and after any loss the

@@ -8,11 +8,11 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from aiortc import RTCPeerConnection
-from aiortc.contrib.media import MediaRelay
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcrtpreceiver import RTCRtpReceiver
 
 from rooms.media.counters import MediaCounters
+from rooms.media.fanout import FanOut, Listener
 from rooms.media.forwarding import KEYFRAME_RETRY, ForwardingTrack
 from rooms.media.passthrough import ReceiverState
 from rooms.media.receiver_patches import ResendingNackGenerator
@@ -26,29 +26,34 @@ Spawn = Callable[[Coroutine[Any, Any, None]], None]
 
 
 class Publication:
-    """A participant's incoming track of one kind, fanned out to subscribers by ``MediaRelay``
-    (buffered: unbuffered proxies silently skip frames when a subscriber is a little late)."""
+    """A participant's incoming track of one kind: the receiver hands its packets to
+    ``fanout`` on the event loop (``rooms.media.delivery``), which passes them to subscribers
+    and listeners."""
 
     def __init__(self, kind: str, receiver: RTCRtpReceiver, state: ReceiverState,
-                 nacks: ResendingNackGenerator | None, relay: MediaRelay,
-                 counters: MediaCounters, spawn: Spawn,
+                 nacks: ResendingNackGenerator | None, counters: MediaCounters, spawn: Spawn,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.kind = kind
         self.receiver = receiver
         self.state = state
         self.nacks = nacks
-        self._relay = relay
+        self.fanout = FanOut(kind)
         self._counters = counters
         self._spawn = spawn
         self._clock = clock
         self._last_pli = float("-inf")
 
     def subscribe(self) -> MediaStreamTrack | None:
-        """A new relay proxy of the incoming track, or None when nothing is received."""
-        track = self.receiver.track
-        if track is None:
+        """A new subscriber track of the incoming media, or None when nothing is received
+        (the browser's offer sends nothing on this transceiver)."""
+        if self.receiver.track is None:
             return None
-        return self._relay.subscribe(track, buffered=True)
+        return self.fanout.subscribe()
+
+    def listen(self, listener: Listener) -> None:
+        """Call ``listener`` on the event loop with every packet from now on; it must return
+        at once (the recorder's tap)."""
+        self.fanout.listen(listener)
 
     def request_keyframe(self) -> None:
         """Send the publisher a PLI, at most one per ``PLI_MIN_INTERVAL``."""

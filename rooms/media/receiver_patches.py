@@ -7,7 +7,8 @@ for 6 s and more and concealed 9-13% of audio, because
 3. the audio jitter buffer (prefetch 4) drops and delays Opus packets the browser's own jitter
    buffer would have handled better.
 Each class below fixes one of these. They are put in place by ``patch_receiver`` through the
-receiver's private attributes; tests/rooms/test_canary.py fails if aiortc renames them.
+receiver's private attributes, together with the frame queue that hands frames on in the event
+loop (``rooms.media.delivery``); tests/rooms/test_media_canary.py fails if aiortc renames them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from aiortc.rtcrtpreceiver import NackGenerator, RTCRtpReceiver
 from aiortc.rtp import RtpPacket
 from aiortc.utils import uint16_add, uint16_gt
 
+from rooms.media.bitrate import BITRATE_ESTIMATOR_ATTR, LeanBitrateEstimator
+from rooms.media.delivery import DECODER_QUEUE_ATTR, Deliver, InlineFrameQueue
 from rooms.media.passthrough import ReceiverState, mark_discontinuity
 
 JITTER_BUFFER_ATTR = "_RTCRtpReceiver__jitter_buffer"
@@ -165,17 +168,21 @@ class OpusPassThroughBuffer(JitterBuffer):
 
 
 def patch_receiver(receiver: RTCRtpReceiver, state: ReceiverState,
-                   on_picture_loss: Callable[[], None],
+                   on_picture_loss: Callable[[], None], deliver: Deliver,
                    clock: Clock = time.monotonic) -> ResendingNackGenerator | None:
-    """Put the worker's jitter buffer (and, for video, NACK generator) into ``receiver``;
-    call before the receiver starts. Returns the NACK generator for the periodic re-send."""
-    for attr in (JITTER_BUFFER_ATTR, NACK_GENERATOR_ATTR):
+    """Put the worker's jitter buffer (and, for video, NACK generator) into ``receiver``, and
+    the frame queue that hands its packets to ``deliver`` on the event loop; call before the
+    receiver starts. Returns the NACK generator for the periodic re-send."""
+    for attr in (JITTER_BUFFER_ATTR, NACK_GENERATOR_ATTR, DECODER_QUEUE_ATTR,
+                 BITRATE_ESTIMATOR_ATTR):
         if not hasattr(receiver, attr):
             raise RuntimeError(f"aiortc changed: RTCRtpReceiver has no {attr}")
+    setattr(receiver, DECODER_QUEUE_ATTR, InlineFrameQueue(state, deliver))
     if state.kind == "audio":
         setattr(receiver, JITTER_BUFFER_ATTR, OpusPassThroughBuffer(state))
         return None
     nacks = ResendingNackGenerator(clock)
     setattr(receiver, JITTER_BUFFER_ATTR, StallCappedJitterBuffer(state, on_picture_loss, clock))
     setattr(receiver, NACK_GENERATOR_ATTR, nacks)
+    setattr(receiver, BITRATE_ESTIMATOR_ATTR, LeanBitrateEstimator())
     return nacks

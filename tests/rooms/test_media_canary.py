@@ -7,19 +7,29 @@ new aiortc, then update this test.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 from collections.abc import AsyncIterator
 
 import aiortc
 import pytest
 from aiortc import RTCPeerConnection, RTCRtpTransceiver, rtcrtpreceiver, rtcrtpsender
-from aiortc.contrib.media import MediaRelay
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
+from aiortc.rate import OveruseEstimator, RateCounter, RemoteBitrateEstimator
 from aiortc.rtcrtpreceiver import NackGenerator, RTCRtpReceiver
 from aiortc.rtcrtpsender import RTCRtpSender
 
-from rooms.media import codec_audit, receiver_patches
+from rooms.media import bitrate, codec_audit, delivery, receiver_patches
 from rooms.media.local import SENDER_KEYFRAME_HOOK
+
+# sha256 (first 12 hex digits) of the aiortc 1.16 methods rooms/media/bitrate.py re-implements.
+KNOWN_BODIES = {
+    "9c21aab90a3d",  # RateCounter.add
+    "4a29ebac94f1",  # RateCounter.rate
+    "567df1f10a64",  # RateCounter.reset
+    "1d4cf1063d47",  # RateCounter._erase_old
+    "3570bc440684",  # OveruseEstimator.update_min_frame_period
+}
 
 
 def changed(what: str) -> str:
@@ -109,6 +119,41 @@ def test_jitter_buffer_and_nack_generator_internals() -> None:
     assert nacks.missing == set() and nacks.max_seq is None, changed("NackGenerator state")
 
 
-def test_media_relay_is_buffered_per_subscriber() -> None:
-    params = inspect.signature(MediaRelay.subscribe).parameters
-    assert list(params) == ["self", "track", "buffered"], changed("MediaRelay.subscribe")
+async def test_decoder_queue_is_the_only_way_frames_reach_the_track(
+        transceivers: tuple[RTCRtpTransceiver, RTCRtpTransceiver]) -> None:
+    # rooms.media.delivery puts its own queue in place of the receiver's decoder queue.
+    for transceiver in transceivers:
+        assert hasattr(transceiver.receiver, delivery.DECODER_QUEUE_ATTR), changed(
+            "RTCRtpReceiver.__decoder_queue")
+    assert "self.__decoder_queue.put((codec, encoded_frame))" in source(
+        RTCRtpReceiver._handle_rtp_packet), changed("how frames reach the decoder queue")
+    receive_src = source(RTCRtpReceiver.receive)
+    assert "self.__decoder_queue," in receive_src, changed(
+        "the decoder thread no longer reads the receiver's decoder queue")
+    assert "self.__decoder_queue.put(None)" in source(
+        RTCRtpReceiver._RTCRtpReceiver__stop_decoder), changed(  # type: ignore[attr-defined]
+        "how the receiver stops its decoder thread")
+    worker_src = source(rtcrtpreceiver.decoder_worker)
+    assert "task = input_q.get()" in worker_src and "if task is None:" in worker_src, changed(
+        "how decoder_worker reads its queue")
+
+
+async def test_bitrate_estimator_internals(
+        transceivers: tuple[RTCRtpTransceiver, RTCRtpTransceiver]) -> None:
+    # rooms.media.bitrate replaces two parts of the receiver's REMB estimator.
+    _, video = transceivers
+    assert isinstance(getattr(video.receiver, bitrate.BITRATE_ESTIMATOR_ATTR, None),
+                      RemoteBitrateEstimator), changed("RTCRtpReceiver.__remote_bitrate_estimator")
+    assert "self.__remote_bitrate_estimator.add(" in source(
+        RTCRtpReceiver._handle_rtp_packet), changed("how the receiver feeds its estimator")
+    estimator = RemoteBitrateEstimator()
+    assert isinstance(estimator.incoming_bitrate, RateCounter), changed("incoming_bitrate")
+    assert isinstance(estimator.estimator, OveruseEstimator), changed("the overuse estimator")
+    counter = RateCounter(1000, 8000)
+    for attr in ("_origin_ms", "_origin_index", "_total", "_window_size", "_scale"):
+        assert hasattr(counter, attr), changed(f"RateCounter.{attr}")
+    for method in (RateCounter.add, RateCounter.rate, RateCounter.reset, RateCounter._erase_old,
+                   OveruseEstimator.update_min_frame_period):
+        # The replacements were written against these exact bodies.
+        assert hashlib.sha256(source(method).encode()).hexdigest()[:12] in KNOWN_BODIES, changed(
+            f"{method.__qualname__}")

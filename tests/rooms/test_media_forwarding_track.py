@@ -26,7 +26,7 @@ class FakeClock:
 
 
 class Source(MediaStreamTrack):
-    """A publisher's relay proxy: yields what the test puts in, ends on ``end()``."""
+    """A publisher's subscriber track: yields what the test puts in, ends on ``end()``."""
 
     def __init__(self, kind: str) -> None:
         super().__init__()
@@ -117,7 +117,7 @@ async def test_old_source_is_ignored_after_a_swap_and_packets_are_copied() -> No
     first, second = Source("audio"), Source("audio")
     track.attach(first, Publisher())
     track.attach(second, Publisher())
-    assert first.readyState == "ended", "the old relay proxy is stopped"
+    assert first.readyState == "ended", "the old subscriber track is stopped"
     original = av.Packet(b"op")
     original.pts, original.time_base = 123, AUDIO_TB
     second.queue.put_nowait(original)

@@ -249,19 +249,24 @@ def lawyer_token(user_id: int) -> str:
 
 
 async def open_many(session: aiohttp.ClientSession, urls: Sequence[str],
-                    auths: Sequence[dict[str, Any]], stats: Stats) -> tuple[list[WireClient], float]:
-    clients: list[WireClient] = []
+                    auths: Sequence[dict[str, Any]], stats: Stats, ordered: bool = False
+                    ) -> tuple[list[WireClient], float]:
+    """Connect one client per auth (to ``urls`` in turn); ``ordered``: in the auths' order."""
+    clients: list[tuple[int, WireClient]] = []
     gate = asyncio.Semaphore(100)
 
     async def one(i: int) -> None:
         async with gate:
             client = WireClient(stats)
             await client.connect(session, urls[i % len(urls)], auths[i])
-            clients.append(client)
+            clients.append((i, client))
 
     started = time.perf_counter()
     await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(len(auths)))), 300)
-    return clients, len(auths) / (time.perf_counter() - started)
+    rate = len(auths) / (time.perf_counter() - started)
+    if ordered:
+        clients.sort(key=lambda pair: pair[0])
+    return [client for _, client in clients], rate
 
 
 async def connections_phase(session: aiohttp.ClientSession, servers: Sequence[Server], n: int,
@@ -282,12 +287,50 @@ class Pair:
     receiver: WireClient
     room_id: str
     case_id: str = ""
+    spec: PairSpec | None = None
+
+
+@dataclass(frozen=True)
+class PairSpec:
+    """How a client process connects one relay pair again (picklable)."""
+
+    sender_url: str
+    sender_auth: dict[str, Any]
+    receiver_url: str
+    receiver_auth: dict[str, Any]
+    room_id: str
+
+
+@dataclass
+class RelayOutcome:
+    """One relay run's raw figures (summed over client processes by ``merge``)."""
+
+    delivered: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    lost: int = 0
+    drained_s: float = 0.0
+    acked: int = 0
+    refused: int = 0
+    disconnects: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.delivered / self.seconds if self.seconds else 0.0
+
+    @staticmethod
+    def merge(parts: Sequence[RelayOutcome]) -> RelayOutcome:
+        return RelayOutcome(
+            delivered=sum(p.delivered for p in parts), seconds=max(p.seconds for p in parts),
+            latencies=[x for p in parts for x in p.latencies], lost=sum(p.lost for p in parts),
+            drained_s=max(p.drained_s for p in parts), acked=sum(p.acked for p in parts),
+            refused=sum(p.refused for p in parts), disconnects=sum(p.disconnects for p in parts))
 
 
 async def relay_phase(pairs: Sequence[Pair], seconds: float, stats: Stats,
-                      rate_per_pair: float | None = None) -> tuple[float, float, int, float]:
-    """Closed loop (``rate_per_pair`` None) or open loop; returns (delivered/s, p99 ms, lost,
-    drain seconds after the sending stopped)."""
+                      rate_per_pair: float | None = None) -> RelayOutcome:
+    """Closed loop (``rate_per_pair`` None) or open loop, ``seconds`` long, then up to 30 s
+    for every acknowledged message to arrive."""
     delivered: set[tuple[int, int]] = set()
     acked: set[tuple[int, int]] = set()
     latencies: list[float] = []
@@ -343,10 +386,10 @@ async def relay_phase(pairs: Sequence[Pair], seconds: float, stats: Stats,
     while not acked <= delivered and time.perf_counter() < drain_deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.05)
     drained = time.perf_counter() - ended
-    rate = len(delivered) / (ended - began)
     stats.sent += len(acked)
     stats.received += len(acked & delivered)
-    return rate, pct(latencies, 0.99) * 1000, len(acked - delivered), drained
+    return RelayOutcome(delivered=len(delivered), seconds=ended - began, latencies=latencies,
+                        lost=len(acked - delivered), drained_s=drained, acked=len(acked))
 
 
 # --- Parley runs -----------------------------------------------------------------------------
@@ -448,7 +491,8 @@ async def join_phase(session: aiohttp.ClientSession, servers: Sequence[Server],
 
 
 async def matched_pairs(session: aiohttp.ClientSession, servers: Sequence[Server],
-                        lawyers: Sequence[WireClient], stats: Stats) -> list[Pair]:
+                        lawyers: Sequence[WireClient], lawyer_ids: Sequence[int], stats: Stats
+                        ) -> list[Pair]:
     """One consultation per lawyer, the citizen on the other process when there are two."""
     rooms: dict[str, str] = {}
     waiting: dict[int, asyncio.Future[str]] = {}
@@ -473,9 +517,12 @@ async def matched_pairs(session: aiohttp.ClientSession, servers: Sequence[Server
     for lawyer in lawyers:
         lawyer.handlers.pop("offer:new", None)
     citizens, _ = await open_many(session, [servers[0].url], [{"token": tokens[c]} for c in cases],
-                                  stats)
-    return [Pair(citizen, lawyer, rooms[case], case) for citizen, lawyer, case
-            in zip(citizens, lawyers, cases, strict=True)]
+                                  stats, ordered=True)
+    return [Pair(citizen, lawyer, rooms[case], case,
+                 PairSpec(servers[0].url, {"token": tokens[case]}, servers[-1].url,
+                          {"token": lawyer_token(lawyer_id)}, rooms[case]))
+            for citizen, lawyer, case, lawyer_id in zip(citizens, lawyers, cases, lawyer_ids,
+                                                        strict=True)]
 
 
 @dataclass
@@ -542,13 +589,11 @@ async def run_parley(n_proc: int, args: argparse.Namespace, tmp: Path) -> Result
             result.match_ms = (pct(to_match, 0.5) * 1000, pct(to_match, 0.99) * 1000)
             relay_lawyers, _ = await open_many(session, [servers[-1].url],
                                                [{"token": lawyer_token(i)} for i in relay_ids],
-                                               stats)
+                                               stats, ordered=True)
             clients += relay_lawyers
-            pairs = await matched_pairs(session, servers, relay_lawyers, stats)
+            pairs = await matched_pairs(session, servers, relay_lawyers, relay_ids, stats)
             clients += [p.sender for p in pairs]
             await relay_and_overload(servers, pairs, args, stats, result)
-            for pair in pairs:
-                await pair.receiver.call("case:end", {"case_id": pair.case_id, "outcome": "answered"})
     finally:
         for client in clients:
             await client.close()
@@ -562,17 +607,85 @@ async def run_parley(n_proc: int, args: argparse.Namespace, tmp: Path) -> Result
 
 async def relay_and_overload(servers: Sequence[Server], pairs: Sequence[Pair],
                              args: argparse.Namespace, stats: Stats, result: Result) -> None:
-    cpu_before = sum(s.cpu_s() for s in servers)
-    result.relay_rate, result.relay_p99_ms, result.lost, _ = await relay_phase(
-        pairs, args.relay_seconds, stats)
-    result.cpu_ms_per_relay = ((sum(s.cpu_s() for s in servers) - cpu_before) * 1000
-                               / max(1.0, result.relay_rate * args.relay_seconds))
+    """The closed-loop relay, then 1.5x its rate for 10 s. With ``--client-processes`` > 1 the
+    pairs are reconnected from that many client processes, so the client is never the
+    bottleneck (its connections are closed here first)."""
+    if args.client_processes > 1:
+        specs = [p.spec for p in pairs]
+        assert all(spec is not None for spec in specs)
+        for pair in pairs:
+            await pair.sender.close()
+            await pair.receiver.close()
+
+        async def run(seconds: float, rate_per_pair: float | None,
+                      on_start: Callable[[], None]) -> RelayOutcome:
+            return await relay_in_processes(specs, args.client_processes,  # type: ignore[arg-type]
+                                            seconds, rate_per_pair, on_start)
+    else:
+        async def run(seconds: float, rate_per_pair: float | None,
+                      on_start: Callable[[], None]) -> RelayOutcome:
+            on_start()
+            return await relay_phase(pairs, seconds, stats, rate_per_pair)
+
+    cpu: list[float] = []
+    relay = await run(args.relay_seconds, None,
+                      lambda: cpu.append(sum(s.cpu_s() for s in servers)))
+    result.relay_rate, result.lost = relay.rate, relay.lost
+    result.relay_p99_ms = pct(relay.latencies, 0.99) * 1000
+    result.cpu_ms_per_relay = ((sum(s.cpu_s() for s in servers) - cpu[0]) * 1000
+                               / max(1, relay.delivered))
     before, refused = stats.disconnects, stats.refused
-    over = 1.5 * result.relay_rate / len(pairs)
-    _, _, result.overload_lost, result.overload_recovery_s = await relay_phase(
-        pairs, 10.0, stats, rate_per_pair=over)
-    result.overload_disconnects = stats.disconnects - before
-    result.overload_refused = stats.refused - refused
+    over = await run(10.0, 1.5 * relay.rate / len(pairs), lambda: None)
+    result.overload_lost, result.overload_recovery_s = over.lost, over.drained_s
+    result.overload_disconnects = over.disconnects + stats.disconnects - before
+    result.overload_refused = over.refused + stats.refused - refused
+
+
+async def relay_in_processes(specs: Sequence[PairSpec], processes: int, seconds: float,
+                             rate_per_pair: float | None, on_start: Callable[[], None]
+                             ) -> RelayOutcome:
+    """Run the relay from ``processes`` client processes, each with a share of the pairs;
+    they start together (a barrier) once all are connected; ``on_start`` runs then."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    shares = [share for i in range(processes) if (share := list(specs[i::processes]))]
+    barrier = context.Barrier(len(shares) + 1)
+    results = context.Queue()
+    children = [context.Process(target=relay_child,
+                                args=(share, seconds, rate_per_pair, barrier, results))
+                for share in shares]
+    for child in children:
+        child.start()
+    await asyncio.to_thread(barrier.wait, 300)
+    on_start()
+    parts = [await asyncio.to_thread(results.get, True, 300) for _ in children]
+    for child in children:
+        await asyncio.to_thread(child.join, 60)
+    return RelayOutcome.merge(parts)
+
+
+def relay_child(specs: list[PairSpec], seconds: float, rate_per_pair: float | None,
+                barrier: Any, results: Any) -> None:
+    results.put(asyncio.run(_relay_child(specs, seconds, rate_per_pair, barrier)))
+
+
+async def _relay_child(specs: list[PairSpec], seconds: float, rate_per_pair: float | None,
+                       barrier: Any) -> RelayOutcome:
+    stats = Stats()
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        senders, _ = await open_many(session, [s.sender_url for s in specs],
+                                     [s.sender_auth for s in specs], stats, ordered=True)
+        receivers, _ = await open_many(session, [s.receiver_url for s in specs],
+                                       [s.receiver_auth for s in specs], stats, ordered=True)
+        pairs = [Pair(a, b, spec.room_id) for a, b, spec in zip(senders, receivers, specs,
+                                                                  strict=True)]
+        await asyncio.to_thread(barrier.wait, 300)
+        outcome = await relay_phase(pairs, seconds, stats, rate_per_pair)
+        for client in senders + receivers:
+            await client.close()
+    outcome.refused, outcome.disconnects = stats.refused, stats.disconnects
+    return outcome
 
 
 async def run_baseline(n_proc: int, args: argparse.Namespace, tmp: Path) -> Result:
@@ -596,8 +709,10 @@ async def run_baseline(n_proc: int, args: argparse.Namespace, tmp: Path) -> Resu
             receivers, _ = await open_many(session, [servers[-1].url],
                                            [{"room": f"pair{i}"} for i in range(args.pairs)], stats)
             clients += senders + receivers
-            pairs = [Pair(s, r, f"pair{i}") for i, (s, r) in enumerate(zip(senders, receivers,
-                                                                            strict=True))]
+            pairs = [Pair(s, r, f"pair{i}", "",
+                          PairSpec(servers[0].url, {"room": f"pair{i}"}, servers[-1].url,
+                                   {"room": f"pair{i}"}, f"pair{i}"))
+                     for i, (s, r) in enumerate(zip(senders, receivers, strict=True))]
             await relay_and_overload(servers, pairs, args, stats, result)
     finally:
         for client in clients:
@@ -692,6 +807,8 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--processes", type=lambda s: [int(x) for x in s.split(",")],
                         default=[1, 2])
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/12")
+    parser.add_argument("--client-processes", type=int, default=2,
+                        help="client processes for the relay (1: all in this process)")
     parser.add_argument("--baseline-server", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--channel", default="bench", help=argparse.SUPPRESS)
     return parser.parse_args(argv)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -114,6 +115,24 @@ def parse_skill_list(raw: str) -> dict[str, int]:
     return skills
 
 
+# Young-generation threshold of a serving process (CPython's default is 700 allocations).
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def tune_garbage_collector() -> None:
+    """Keep the cyclic garbage collector off the hot path of a long-running server.
+
+    With the default thresholds, objects of messages in flight (tasks, futures, rows) outlive a
+    few young collections and are promoted, so full collections run often, and each walks every
+    connection's objects: with 5,000 connections the collector took more than half of the CPU
+    of each chat message (bench/load.py: 1.29 -> 0.74 ms per message). Objects built at start-up
+    (modules, models, routes) are moved out of the collector's sight (``gc.freeze``), and young
+    collections run every 50,000 allocations instead of 700, so most in-flight objects die
+    before they are ever examined."""
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 10)
+
+
 def _serve(settings: Settings, role: str) -> int:
     # These import aiortc; the other commands do without.
     from server.app import create_app
@@ -127,6 +146,7 @@ def _serve(settings: Settings, role: str) -> int:
         print(f"parley: configuration error: {exc}", file=sys.stderr)
         return 2
     print(f"Parley ({role}) serving at http://{settings.host}:{settings.port}", flush=True)
+    tune_garbage_collector()
     web.run_app(app, host=settings.host, port=settings.port, print=None)
     return 0
 

@@ -47,3 +47,18 @@ def test_verify_and_purge(data_dir: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["recordings", "purge"]) == 0
     with pytest.raises(SystemExit):
         main(["verify", "recording"])
+
+
+def test_a_serving_process_keeps_the_collector_off_the_hot_path() -> None:
+    import gc
+
+    from server.cli import GC_YOUNG_THRESHOLD, tune_garbage_collector
+
+    before = gc.get_threshold()
+    try:
+        tune_garbage_collector()
+        assert gc.get_threshold()[0] == GC_YOUNG_THRESHOLD
+        assert gc.get_freeze_count() > 0  # start-up objects moved out of the collector's sight
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

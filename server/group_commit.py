@@ -66,10 +66,12 @@ class GroupCommit:
     async def insert(self, table: Table, row: dict[str, Any], *, returning: bool = False,
                      requires: Requirement | None = None) -> int | None:
         """Insert ``row`` with the next batch; returns its ``id`` when ``returning``."""
-        future: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[int | None] = loop.create_future()
         self._queue.append(_Pending(table, row, returning, requires, future))
-        if self._writer is None or self._writer.done():
+        if self._writer is None or self._writer.done() or self._writer.get_loop() is not loop:
             self._writer = asyncio.create_task(self._write_all(), name="group commit")
+        # Shielded: a sender who disconnects meanwhile does not take their message back.
         return await asyncio.shield(future)
 
     async def close(self) -> None:

@@ -31,7 +31,9 @@ from redis.asyncio import Redis
 from rooms.messages import OpenRoom, RoomId, SetRouting, message_from_dict
 
 HEARTBEAT_S = 1.0
-WORKER_TTL_S = 3
+# A worker whose process died is noticed at once (its request channel loses its listener);
+# the TTL only catches a process that hangs, and must not catch one that is merely busy.
+WORKER_TTL_S = 15
 
 # KEYS: room_worker, room_open. ARGV: room id, worker id, OpenRoom JSON.
 # Pins the room to the worker unless it is pinned already; returns the room's worker.
@@ -131,7 +133,15 @@ class WorkerRegistry:
         if not ids:
             return {}
         loads = await self._redis.mget([self.keys.alive(w) for w in ids])
-        return {w: json.loads(raw) for w, raw in zip(ids, loads, strict=True) if raw is not None}
+        alive = {w: json.loads(raw) for w, raw in zip(ids, loads, strict=True) if raw is not None}
+        if alive:
+            # A worker process that died has closed its Redis connection, so nobody listens on
+            # its request channel: noticed at once, where the key's TTL (kept generous, so a
+            # process busy for a few seconds is not declared dead) would notice late.
+            counts = await self._redis.pubsub_numsub(*(self.keys.requests(w) for w in alive))
+            listened = {_text(channel) for channel, listeners in counts if listeners}
+            alive = {w: load for w, load in alive.items() if self.keys.requests(w) in listened}
+        return alive
 
     async def choose(self, exclude: Collection[str] = ()) -> str | None:
         """The live worker with the fewest rooms (ties broken at random), or None."""

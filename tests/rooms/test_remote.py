@@ -166,3 +166,21 @@ async def test_a_worker_pins_its_rooms_again_after_redis_lost_them(rig: Rig) -> 
         assert asyncio.get_running_loop().time() < deadline, "room not pinned again"
         await asyncio.sleep(0.1)
     assert "w1" in await rig.registry.live_workers()
+
+
+async def test_a_worker_nobody_listens_for_is_dead_before_its_key_expires(rig: Rig) -> None:
+    # A generous key TTL keeps a busy worker alive; a process that died closed its connection,
+    # so its request channel has no listener and it is dead at once.
+    pubsub = rig.redis.pubsub()
+    await pubsub.subscribe(rig.registry.keys.requests("busy"))
+    try:
+        await rig.registry.heartbeat("busy", {"rooms": 0}, {})
+        await rig.registry.heartbeat("gone", {"rooms": 0}, {})
+        assert "busy" in await rig.registry.live_workers()
+        assert "gone" not in await rig.registry.live_workers()
+    finally:
+        await pubsub.aclose()
+    deadline = asyncio.get_running_loop().time() + 5
+    while "busy" in await rig.registry.live_workers():  # Redis drops the listener on close
+        assert asyncio.get_running_loop().time() < deadline, "closed listener still counted"
+        await asyncio.sleep(0.05)

@@ -189,6 +189,21 @@ async def test_one_push_to_several_targets_reaches_each_connection_once(pair: Pa
         await client_b.disconnect()
 
 
+async def test_a_malformed_push_is_skipped_and_the_channel_keeps_working(pair: Pair) -> None:
+    inbox: list[Any] = []
+    client = await _client(pair.a.url, "19", inbox)
+    try:
+        await _wait(lambda: _owned(pair.b.relay, "user:19", ["proc-a"]), "presence of user 19")
+        channel = pair.keys.push_channel("proc-a")
+        assert await pair.redis.publish(channel, "not json") == 1
+        assert await pair.redis.publish(channel, '{"e": "hello"}') == 1  # no data, no target
+        await pair.b.relay.emit("hello", {"n": 1}, "user:19")
+        await _wait(lambda: _count(inbox, 1), "the push after the malformed ones")
+        assert inbox == [{"n": 1}]
+    finally:
+        await client.disconnect()
+
+
 async def _owned(relay: ProcessRelay, target: str, expected: list[str]) -> bool:
     return await relay.owners(target) == expected
 

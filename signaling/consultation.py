@@ -75,7 +75,7 @@ class ConsultationService:
     async def start(self, case: Case, lawyer: User) -> dict[str, Any]:
         """Open the media room of a case just assigned to ``lawyer`` and tell both sides."""
         assert case.room_id is not None
-        self._members.put(case.room_id, RoomMembers(case.id, case.lawyer_id))
+        self._members.put(case.room_id, RoomMembers.of(case))
         kinds = MEDIA_MODES.get(case.mode)
         if kinds:
             await call(self._media, OpenRoom(room_id=RoomId(case.room_id), kinds=kinds))
@@ -118,8 +118,8 @@ class ConsultationService:
         case = await self._cases.get(room.case_id) if room else None
         if case is None or room is None or room.closed_at is not None:
             return
-        for target in _room_targets(case):
-            await self._notifier.emit("room:renegotiate", {"room_id": room_id}, target)
+        await self._notifier.emit("room:renegotiate", {"room_id": room_id},
+                                  RoomMembers.of(case).targets())
 
     # --- citizen -------------------------------------------------------------------------
 
@@ -171,7 +171,7 @@ class ConsultationService:
             _, case = await self._member_room(me, Action.ROOM_CHAT, room_id)
             # Who belongs to a room never changes (a transfer opens a new room); only its
             # closing does, and storing the message checks that (server/cases.add_chat).
-            members = RoomMembers(case.id, case.lawyer_id)
+            members = RoomMembers.of(case)
             self._members.put(room_id, members)
         if not members.admits(me):
             raise ParleyError("not_in_room", "您不在该房间 / you are not in this room", 403)
@@ -246,7 +246,7 @@ class ConsultationService:
         case = await self._cases.get(room.case_id) if room else None
         if room is None or case is None:
             raise ParleyError("not_in_room", "您不在该房间 / you are not in this room", 403)
-        if not _is_member(me, case):
+        if not RoomMembers.of(case).admits(me):
             raise ParleyError("not_in_room", "您不在该房间 / you are not in this room", 403)
         if room.closed_at is not None and not allow_closed:
             raise _room_closed()
@@ -274,6 +274,10 @@ class RoomMembers:
     def __init__(self, case_id: str, lawyer_id: int | None) -> None:
         self.case_id = case_id
         self.lawyer_id = lawyer_id
+
+    @classmethod
+    def of(cls, case: Case) -> RoomMembers:
+        return cls(case.id, case.lawyer_id)
 
     def admits(self, me: Principal) -> bool:
         if me.role is Role.CITIZEN:
@@ -309,13 +313,3 @@ def _room_closed() -> ParleyError:
 
 def _no_media() -> ParleyError:
     return ParleyError("media_unavailable", "文字咨询没有音视频 / a text consultation has no media", 409)
-
-
-def _is_member(me: Principal, case: Case) -> bool:
-    if me.role is Role.CITIZEN:
-        return me.case_id == case.id
-    return me.role is Role.LAWYER and str(case.lawyer_id) == me.id
-
-
-def _room_targets(case: Case) -> tuple[str, str]:
-    return case_target(case.id), user_target(str(case.lawyer_id))

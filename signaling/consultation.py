@@ -30,6 +30,7 @@ from server.errors import ParleyError, invalid_state, not_found
 from server.models import Case, Room, User
 from server.policy import Action, Principal, Role, require
 from server.users import UserRepository
+from signaling.bounded import BoundedCache
 from signaling.recording_flow import ConsultationRecording
 from signaling.views import (
     case_target,
@@ -41,6 +42,7 @@ from signaling.views import (
 
 log = logging.getLogger(__name__)
 
+MEMBERS_CACHED = 10_000
 MEDIA_MODES = {catalogue.Mode.VIDEO.value: ("audio", "video"), catalogue.Mode.AUDIO.value: ("audio",)}
 
 
@@ -68,7 +70,8 @@ class ConsultationService:
         self._notifier = notifier
         self._clock = clock
         self._recording = recording
-        self._members = MembersCache()
+        # Rooms chatting in this process -> their members (signaling/bounded.py).
+        self._members: BoundedCache[str, RoomMembers] = BoundedCache(MEMBERS_CACHED)
 
     # --- matching (called by the hotline) -----------------------------------------------
 
@@ -286,25 +289,6 @@ class RoomMembers:
 
     def targets(self) -> tuple[str, str]:
         return case_target(self.case_id), user_target(str(self.lawyer_id))
-
-
-class MembersCache:
-    """Room id -> members for the rooms chatting in this process, oldest dropped first."""
-
-    def __init__(self, limit: int = 10_000) -> None:
-        self._limit = limit
-        self._rooms: dict[str, RoomMembers] = {}
-
-    def get(self, room_id: str) -> RoomMembers | None:
-        return self._rooms.get(room_id)
-
-    def put(self, room_id: str, members: RoomMembers) -> None:
-        if len(self._rooms) >= self._limit:
-            del self._rooms[next(iter(self._rooms))]
-        self._rooms[room_id] = members
-
-    def pop(self, room_id: str) -> None:
-        self._rooms.pop(room_id, None)
 
 
 def _room_closed() -> ParleyError:

@@ -23,6 +23,7 @@ import socketio
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from signaling.bounded import BoundedCache
 from signaling.cluster_keys import (
     HEARTBEAT_S,
     PROCESS_TTL_S,
@@ -38,6 +39,7 @@ LIVENESS_CACHE_S = 1.0
 # Owners of a target are cached between changes: every change is announced on the
 # where-changed channel; the age limit only bounds a missed announcement.
 OWNERS_CACHE_S = 10.0
+OWNERS_CACHED = 50_000  # targets; past it the oldest entry goes
 NAMESPACE = "/"
 
 
@@ -79,7 +81,8 @@ class ProcessRelay:
         self._local: set[str] = set()  # personal targets with a connection in this process
         self._changes: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
         self._alive: dict[str, tuple[bool, float]] = {}
-        self._owners_cache: dict[str, tuple[list[str], float]] = {}
+        self._owners_cache: BoundedCache[str, tuple[list[str], float]] = BoundedCache(
+            OWNERS_CACHED)
         self._where_news = 0  # where-changed announcements received (see _owners)
         self._tasks: list[asyncio.Task[None]] = []
         self._pubsub: Any = None
@@ -172,7 +175,7 @@ class ProcessRelay:
             # An announcement that arrived meanwhile may be about this very answer: keep it
             # uncached rather than risk caching what was just changed.
             if processes and news == self._where_news:
-                self._owners_cache[target] = (processes, now)
+                self._owners_cache.put(target, (processes, now))
         if not processes:
             return []
         stale = [p for p in processes if p != self.process_id
@@ -185,7 +188,7 @@ class ProcessRelay:
                     self._alive[p] = (bool(alive), now)
         dead = [p for p in processes if p != self.process_id and not self._alive[p][0]]
         if dead:
-            self._owners_cache.pop(target, None)
+            self._owners_cache.pop(target)
             await self._redis.hdel(self._keys.where(target), *dead)
         return [p for p in processes if p == self.process_id or self._alive[p][0]]
 
@@ -222,7 +225,7 @@ class ProcessRelay:
                     pipe.expire(key, WHERE_TTL_S)
                 else:
                     pipe.hdel(key, self.process_id)
-                self._owners_cache.pop(target, None)
+                self._owners_cache.pop(target)
             # After the write, so a process that re-reads on this news sees the change.
             pipe.publish(self._keys.where_changed_channel,
                          json.dumps(sorted({target for target, _ in batch})))
@@ -265,7 +268,7 @@ class ProcessRelay:
             if _text(message["channel"]) == self._keys.where_changed_channel:
                 self._where_news += 1
                 for target in body:
-                    self._owners_cache.pop(target, None)
+                    self._owners_cache.pop(target)
                 return
             await self._sio.emit(body["e"], body["d"], to=body["t"], ignore_queue=True)
         except (ValueError, KeyError, TypeError):

@@ -117,7 +117,7 @@ class Hotline:
         owner = await self._cases.follow_up_owner(case.citizen_phone,
                                                   now - timedelta(days=FOLLOW_UP_DAYS))
         await self._engine.join(task_for(case, preferred_agent=owner))
-        await self.route()
+        await self.route(joined=case.id)
         return case, is_open
 
     async def queue_view(self, case_id: str) -> dict[str, Any] | None:
@@ -284,7 +284,7 @@ class Hotline:
         await self._notifier.emit("case:ended", ended, case_target(case_id))
         await self._notifier.emit("case:ended", ended, user_target(me.id))
         await self._push_status(agent)
-        await self.route()
+        await self.route(only=me.id)  # only this lawyer changed
 
     async def transfer(self, me: Principal, case_id: str, category: str | None,
                        agent_id: str | None, note: str) -> None:
@@ -345,11 +345,14 @@ class Hotline:
 
     # --- routing and pushes ----------------------------------------------------------------
 
-    async def route(self, only: str | None = None) -> None:
-        """Make the offers the policy chooses now. Waiting citizens' positions are pushed by
-        the tick (at most a second later): recomputing every estimate on every join would make
-        each intake cost as much as the whole queue."""
-        offers = await self._engine.dispatch(self._now(), only=[AgentId(only)] if only else None)
+    async def route(self, only: str | None = None, joined: str | None = None) -> None:
+        """Make the offers the policy chooses now: for everyone, or after a change to one lawyer
+        (``only``) or one new case (``joined``). The tick routes everyone once a second, which
+        also settles what a narrow route leaves. Waiting citizens' positions are pushed by the
+        tick too: recomputing every estimate on every join would make each intake cost as much
+        as the whole queue."""
+        offers = await self._engine.dispatch(self._now(), only=[AgentId(only)] if only else None,
+                                             joined=TaskId(joined) if joined else None)
         for offer in offers:
             await self._cases.add_event(offer.task_id, f"lawyer-{offer.agent_id}", "offered", {},
                                         self._clock())

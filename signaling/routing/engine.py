@@ -24,7 +24,7 @@ from signaling.routing.model import (
     Task,
     TaskId,
 )
-from signaling.routing.policy import best_tasks_for, decide_indexed
+from signaling.routing.policy import best_tasks_for, decide_indexed, decide_joined
 from signaling.routing.regions import RegionGraph
 from signaling.routing.store import RoutingStore
 
@@ -86,12 +86,19 @@ class RoutingEngine:
 
     # --- routing -------------------------------------------------------------------------
 
-    async def dispatch(self, now: float, only: Iterable[AgentId] | None = None) -> list[Offer]:
+    async def dispatch(self, now: float, only: Iterable[AgentId] | None = None,
+                       joined: TaskId | None = None) -> list[Offer]:
         """Make the offers the policy chooses now; returns those claimed (others lost a race
-        with another process and will be reconsidered at the next dispatch)."""
+        with another process and will be reconsidered at the next dispatch). ``only``: just
+        these agents changed; ``joined``: just this task joined (see ``decide_joined``)."""
         view = await self._store.view()
-        decisions = decide_indexed(view.index, view.agents, view.offers.keys(), now, self._config,
-                                   self._graph, only)
+        decisions = None
+        if joined is not None:
+            decisions = decide_joined(joined, view.index, view.agents, view.offers.keys(), now,
+                                      self._config, self._graph)
+        if decisions is None:
+            decisions = decide_indexed(view.index, view.agents, view.offers.keys(), now,
+                                       self._config, self._graph, only)
         made: list[Offer] = []
         for decision in decisions:
             task = view.index.get(decision.task_id)

@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
-from signaling.routing.eligibility import agent_rank, is_free, reserved_for
+from signaling.routing.eligibility import agent_rank, can_serve, is_free, reserved_for
 from signaling.routing.index import WaitingIndex
 from signaling.routing.model import Agent, AgentId, RoutingConfig, Task, TaskId
 from signaling.routing.regions import RegionGraph
@@ -122,6 +122,30 @@ def decide_indexed(index: WaitingIndex, agents: Mapping[AgentId, Agent],
             if agent_id != winner:
                 push(free[agent_id])
     return decisions
+
+
+def decide_joined(task_id: TaskId, index: WaitingIndex, agents: Mapping[AgentId, Agent],
+                  offered: Collection[TaskId], now: float, config: RoutingConfig,
+                  graph: RegionGraph) -> list[OfferDecision] | None:
+    """Offers to make now that ``task_id`` joined a queue that a dispatch had just settled.
+
+    A settled queue has no free agent with a task it may take, so the new task is the only one
+    any free agent may take: it goes to the best free agent eligible for it and nothing else
+    changes. This checks one agent instead of scanning the index for every free agent, which
+    at a few hundred agents is most of the cost of an intake. Returns None when the queue was
+    visibly not settled (the chosen agent may take an earlier task): decide everything then.
+    """
+    task = index.get(task_id)
+    if task is None or task_id in offered:
+        return []
+    eligible = [a for a in agents.values() if can_serve(a, task, now, config, graph, agents)]
+    if not eligible:
+        return []
+    winner = min(eligible, key=lambda a: agent_rank(task, a))
+    best = best_tasks_for(winner, index, agents, offered, now, config, graph)
+    if [t.task_id for t in best] != [task_id]:
+        return None
+    return [OfferDecision(task_id, winner.agent_id)]
 
 
 def decide(tasks: Iterable[Task], agents: Iterable[Agent], now: float, config: RoutingConfig,

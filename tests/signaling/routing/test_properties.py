@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from server.catalogue import Mode
 from signaling.routing.engine import RoutingEngine
+from signaling.routing.index import WaitingIndex
 from signaling.routing.memory import MemoryRoutingStore
 from signaling.routing.model import (
     Agent,
@@ -25,7 +26,7 @@ from signaling.routing.model import (
     Task,
     TaskId,
 )
-from signaling.routing.policy import decide
+from signaling.routing.policy import decide, decide_joined
 from signaling.routing.regions import GANZHOU
 from tests.signaling.routing.factories import T0, agent, reference_decide, task
 
@@ -67,6 +68,30 @@ def test_indexed_decision_is_the_rule(tasks: list[Task], agents: list[Agent], at
     assert got == reference_decide(tasks, agents, T0 + at, CONFIG, GANZHOU, offered)
     assert len({d.task_id for d in got}) == len(got) == len({d.agent_id for d in got})
     assert not {d.task_id for d in got} & set(offered)
+
+
+@PROPS
+@given(tasks_st, agents_st, st.integers(0, 600), tasks_st.filter(bool))
+def test_a_join_into_a_settled_queue_is_decided_as_the_rule_decides_it(
+        tasks: list[Task], agents: list[Agent], at: int, newcomers: list[Task]) -> None:
+    now = T0 + at
+    settled = decide(tasks, agents, now, CONFIG, GANZHOU)
+    offered = [d.task_id for d in settled]
+    holders = {d.agent_id for d in settled}
+    agents = [replace(a, state=AgentState.OFFERED) if a.agent_id in holders else a for a in agents]
+    joined = replace(newcomers[0], task_id=TaskId("new"))
+    waiting = [*tasks, joined]
+    got = decide_joined(joined.task_id, WaitingIndex(waiting), {a.agent_id: a for a in agents},
+                        offered, now, CONFIG, GANZHOU)
+    assert got == decide(waiting, agents, now, CONFIG, GANZHOU, offered)
+
+
+def test_a_join_into_an_unsettled_queue_falls_back_to_the_full_decision() -> None:
+    older, newer = task("older", 0), task("newer", 10)
+    lawyer = agent("a1")
+    got = decide_joined(newer.task_id, WaitingIndex([older, newer]), {lawyer.agent_id: lawyer},
+                        (), T0 + 20, CONFIG, GANZHOU)
+    assert got is None  # the lawyer may take the older case first: decide everything
 
 
 # --- random interleavings through the engine --------------------------------------------

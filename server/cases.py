@@ -11,8 +11,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, insert, select, update
 
+from server import case_statements as statements
+from server.case_statements import CaseStatus as CaseStatus  # where the statements need it
 from server.db import Database
 from server.group_commit import Requirement, RequirementFailed
 from server.models import Case, CaseEvent, ChatMessage, Room
@@ -24,13 +26,6 @@ CASES: Table = Case.__table__  # type: ignore[assignment]
 ROOMS: Table = Room.__table__  # type: ignore[assignment]
 EVENTS: Table = CaseEvent.__table__  # type: ignore[assignment]
 CHATS: Table = ChatMessage.__table__  # type: ignore[assignment]
-
-
-class CaseStatus:
-    WAITING = "waiting"
-    IN_CONSULTATION = "in_consultation"
-    ENDED = "ended"
-    ABANDONED = "abandoned"
 
 
 def case_resource(case: Case) -> CaseResource:
@@ -45,6 +40,7 @@ def new_id() -> str:
 class CaseRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._postgres = db.engine.dialect.name == "postgresql"
 
     async def create(self, intake: IntakeBody, now: datetime, *, priority: str = "normal",
                      callback: bool = False) -> Case:
@@ -92,26 +88,21 @@ class CaseRepository:
     async def assign(self, case_id: str, lawyer_id: int, now: datetime) -> Case | None:
         """Move a waiting case into consultation with a new room; None if it is not waiting."""
         room_id = new_id()
-        async with self._db.engine.begin() as conn:
-            found = (await conn.execute(
-                update(CASES)
-                .where(CASES.c.id == case_id, CASES.c.status == CaseStatus.WAITING)
-                .values(
-                    status=CaseStatus.IN_CONSULTATION,
-                    lawyer_id=lawyer_id,
-                    owner_id=func.coalesce(CASES.c.owner_id, lawyer_id),
-                    room_id=room_id,
-                    matched_at=func.coalesce(CASES.c.matched_at, now),
-                )
-                .returning(*CASES.c)
-            )).first()
-            if found is None:
-                return None
-            await conn.execute(insert(ROOMS).values(id=room_id, case_id=case_id,
-                                                    mode=found.mode, opened_at=now))
-            await conn.execute(insert(EVENTS).values(_event_row(
-                case_id, now, f"lawyer-{lawyer_id}", "matched", {"room": room_id})))
-        return Case(**found._mapping)
+        actor, data = f"lawyer-{lawyer_id}", {"room": room_id}
+        params = {"p_case": case_id, "p_lawyer": lawyer_id, "p_room": room_id, "p_now": now,
+                  "p_actor": actor, "p_data": data}
+        if self._postgres:
+            async with self._db.reader.connect() as conn:  # one statement: its own transaction
+                found = (await conn.execute(statements.ASSIGN_AT_ONCE, params)).first()
+        else:
+            async with self._db.engine.begin() as conn:
+                found = (await conn.execute(statements.ASSIGN, params)).first()
+                if found is not None:
+                    await conn.execute(insert(ROOMS).values(id=room_id, case_id=case_id,
+                                                            mode=found.mode, opened_at=now))
+                    await conn.execute(insert(EVENTS).values(_event_row(
+                        case_id, now, actor, "matched", data)))
+        return Case(**found._mapping) if found is not None else None
 
     async def abandon(self, case_id: str, now: datetime) -> bool:
         async with self._db.session() as session:
@@ -206,23 +197,26 @@ class CaseRepository:
             session.add(_event(case_id, now, actor, "notes", {"length": len(notes)}))
             await session.commit()
 
-    async def end(self, case_id: str, outcome: str, actor: str, now: datetime) -> bool:
-        async with self._db.engine.begin() as conn:
-            ended = (await conn.execute(
-                update(CASES)
-                .where(CASES.c.id == case_id, CASES.c.status == CaseStatus.IN_CONSULTATION)
-                .values(status=CaseStatus.ENDED, outcome=outcome, ended_at=now)
-                .returning(CASES.c.id)
-            )).first()
-            if ended is None:
-                return False
-            await conn.execute(
-                update(ROOMS).where(ROOMS.c.case_id == case_id, ROOMS.c.closed_at.is_(None))
-                .values(closed_at=now)
-            )
-            await conn.execute(insert(EVENTS).values(_event_row(case_id, now, actor, "ended",
-                                                                {"outcome": outcome})))
-        return True
+    async def end(self, case_id: str, outcome: str, actor: str, now: datetime,
+                  lawyer_id: int | None = None) -> Case | None:
+        """End a consultation (``lawyer_id``'s own, when given): the case as ended, or None if
+        it is not in consultation (or not theirs)."""
+        data = {"outcome": outcome}
+        params = {"p_case": case_id, "p_outcome": outcome, "p_now": now, "p_actor": actor,
+                  "p_data": data, "p_lawyer": lawyer_id}
+        if self._postgres:
+            async with self._db.reader.connect() as conn:  # one statement: its own transaction
+                found = (await conn.execute(statements.END_AT_ONCE, params)).first()
+        else:
+            async with self._db.engine.begin() as conn:
+                found = (await conn.execute(statements.END, params)).first()
+                if found is not None:
+                    await conn.execute(
+                        update(ROOMS).where(ROOMS.c.case_id == case_id, ROOMS.c.closed_at.is_(None))
+                        .values(closed_at=now))
+                    await conn.execute(insert(EVENTS).values(_event_row(
+                        case_id, now, actor, "ended", data)))
+        return Case(**found._mapping) if found is not None else None
 
     async def rate(self, case_id: str, score: int, comment: str | None, now: datetime) -> bool:
         """Store the citizen's rating once; False if the case already has one."""

@@ -117,7 +117,7 @@ class Hotline:
         owner = await self._cases.follow_up_owner(case.citizen_phone,
                                                   now - timedelta(days=FOLLOW_UP_DAYS))
         await self._engine.join(task_for(case, preferred_agent=owner))
-        await self.route(joined=case.id)
+        await self.route(joined=case)
         return case, is_open
 
     async def queue_view(self, case_id: str) -> dict[str, Any] | None:
@@ -272,11 +272,15 @@ class Hotline:
         return reply
 
     async def end(self, me: Principal, case_id: str, outcome: str) -> None:
-        case = await self._case(case_id)
-        require(me, Action.END_CASE, case_resource(case))
+        require(me, Action.END_CASE)
         if outcome not in catalogue.codes(catalogue.OUTCOMES):
             raise bad_request(f"未知的结果 / unknown outcome {outcome!r}", "outcome")
-        if not await self._cases.end(case_id, outcome, me.participant_id, self._clock()):
+        # One conditional update ends only this lawyer's own consultation; the case is read
+        # only to explain a refusal.
+        case = await self._cases.end(case_id, outcome, me.participant_id, self._clock(),
+                                     lawyer_id=int(me.id))
+        if case is None:
+            require(me, Action.END_CASE, case_resource(await self._case(case_id)))
             raise invalid_state("咨询未在进行中 / the consultation is not in progress")
         await self._consultation.close_room(case)
         agent = await self._end_contact(me.id, case_id)
@@ -345,24 +349,28 @@ class Hotline:
 
     # --- routing and pushes ----------------------------------------------------------------
 
-    async def route(self, only: str | None = None, joined: str | None = None) -> None:
+    async def route(self, only: str | None = None, joined: Case | None = None) -> None:
         """Make the offers the policy chooses now: for everyone, or after a change to one lawyer
-        (``only``) or one new case (``joined``). The tick routes everyone once a second, which
-        also settles what a narrow route leaves. Waiting citizens' positions are pushed by the
-        tick too: recomputing every estimate on every join would make each intake cost as much
-        as the whole queue."""
+        (``only``) or one new case (``joined``, as just written). The tick routes everyone once
+        a second, which also settles what a narrow route leaves. Waiting citizens' positions
+        are pushed by the tick too: recomputing every estimate on every join would make each
+        intake cost as much as the whole queue."""
         offers = await self._engine.dispatch(self._now(), only=[AgentId(only)] if only else None,
-                                             joined=TaskId(joined) if joined else None)
+                                             joined=TaskId(joined.id) if joined else None)
         for offer in offers:
             await self._cases.add_event(offer.task_id, f"lawyer-{offer.agent_id}", "offered", {},
                                         self._clock())
-            view = await self._offer_view(offer.task_id, offer.deadline)
+            known = joined if joined is not None and joined.id == offer.task_id else None
+            view = await self._offer_view(offer.task_id, offer.deadline, known)
             if view is not None:
                 await self._notifier.emit("offer:new", view, user_target(offer.agent_id))
             await self._push_status(await self._engine.agent(offer.agent_id))
 
-    async def _offer_view(self, task_id: str, deadline: float) -> dict[str, Any] | None:
-        case = await self._cases.get(task_id)
+    async def _offer_view(self, task_id: str, deadline: float, case: Case | None = None
+                          ) -> dict[str, Any] | None:
+        """What the lawyer sees of an offer; ``case`` when the caller has it as it now is."""
+        if case is None:
+            case = await self._cases.get(task_id)
         if case is None:
             return None
         return {"case": case_view(case, None, for_lawyer=True), "deadline_ms": int(deadline * 1000),

@@ -65,9 +65,51 @@ async def test_end_rate_once_and_chat(database: Database) -> None:
                         sender_id="citizen:x", sender_name="张三", text="你好", now=T0)
     assert [m.text for m in await repo.chat_for_room(assigned.room_id)] == ["你好"]
     assert await repo.end(case.id, "answered", "lawyer:1", T0 + timedelta(minutes=6))
-    assert not await repo.end(case.id, "answered", "lawyer:1", T0 + timedelta(minutes=7))
+    assert await repo.end(case.id, "answered", "lawyer:1", T0 + timedelta(minutes=7)) is None
     assert await repo.mean_handle_by_mode() == {"video": 300.0}
     assert await repo.rate(case.id, 5, "很好", T0)
     assert not await repo.rate(case.id, 1, None, T0)
     stored = await repo.get(case.id)
     assert stored is not None and (stored.rating, stored.rating_comment) == (5, "很好")
+
+
+async def test_assign_and_end_write_room_and_timeline_together_or_not_at_all(
+        database: Database) -> None:
+    repo = CaseRepository(database)
+    lawyer, stranger = await make_lawyer(database, "l1"), await make_lawyer(database, "l2")
+    case = await repo.create(IntakeBody(**intake_body()), T0)
+    assigned = await repo.assign(case.id, lawyer, T0 + timedelta(minutes=1))
+    assert assigned is not None and assigned.room_id is not None
+    assert (assigned.status, assigned.lawyer_id, assigned.owner_id) == (
+        CaseStatus.IN_CONSULTATION, lawyer, lawyer)
+    room = await repo.room(assigned.room_id)
+    assert room is not None and (room.case_id, room.mode, room.closed_at) == (
+        case.id, case.mode, None)
+    assert room.opened_at == T0 + timedelta(minutes=1)
+    events = await repo.events(case.id)
+    assert [(e.kind, e.actor, e.data) for e in events] == [
+        ("intake", "citizen", events[0].data),
+        ("matched", f"lawyer-{lawyer}", {"room": assigned.room_id})]
+
+    # Not this lawyer's case: nothing changes.
+    assert await repo.end(case.id, "answered", "x", T0, lawyer_id=stranger) is None
+    room = await repo.room(assigned.room_id)
+    assert room is not None and room.closed_at is None
+    assert len(await repo.events(case.id)) == 2
+
+    ended = await repo.end(case.id, "follow_up", f"lawyer-{lawyer}", T0 + timedelta(minutes=9),
+                           lawyer_id=lawyer)
+    assert ended is not None and (ended.status, ended.outcome, ended.room_id) == (
+        CaseStatus.ENDED, "follow_up", assigned.room_id)
+    assert ended.ended_at == T0 + timedelta(minutes=9)
+    room = await repo.room(assigned.room_id)
+    assert room is not None and room.closed_at == T0 + timedelta(minutes=9)
+    assert [(e.kind, e.data) for e in await repo.events(case.id)][2:] == [
+        ("ended", {"outcome": "follow_up"})]
+
+    # Neither a second end nor an assign of an ended case writes anything.
+    assert await repo.end(case.id, "answered", "x", T0, lawyer_id=lawyer) is None
+    assert await repo.assign(case.id, stranger, T0) is None
+    assert len(await repo.events(case.id)) == 3
+    stored = await repo.get(case.id)
+    assert stored is not None and stored.room_id == assigned.room_id

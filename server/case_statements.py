@@ -52,6 +52,18 @@ def _at_once(change: Update, *followers: Any) -> Select[Any]:
     return select(changed).add_cte(*ctes)
 
 
+GET: Select[Any] = select(CASES).where(CASES.c.id == bindparam("p_case"))
+
+# 首问负责: the owner of this phone's latest case left open for follow-up since ``p_since``.
+FOLLOW_UP_OWNER: Select[Any] = (
+    select(CASES.c.owner_id)
+    .where(CASES.c.citizen_phone == bindparam("p_phone"), CASES.c.outcome == "follow_up",
+           CASES.c.ended_at >= bindparam("p_since", type_=CASES.c.ended_at.type),
+           CASES.c.owner_id.is_not(None))
+    .order_by(CASES.c.ended_at.desc())
+    .limit(1)
+)
+
 ASSIGN: Update = (
     update(CASES)
     .where(CASES.c.id == bindparam("p_case"), CASES.c.status == CaseStatus.WAITING)

@@ -73,7 +73,7 @@ class CaseRepository:
 
     async def get(self, case_id: str) -> Case | None:
         async with self._db.reader.connect() as conn:
-            found = (await conn.execute(select(CASES).where(CASES.c.id == case_id))).first()
+            found = (await conn.execute(statements.GET, {"p_case": case_id})).first()
         return Case(**found._mapping) if found is not None else None
 
     async def waiting_in_order(self) -> list[Case]:
@@ -160,15 +160,11 @@ class CaseRepository:
 
     async def follow_up_owner(self, phone: str, since: datetime) -> int | None:
         """首问负责: the lawyer of this citizen's latest case left open for follow-up."""
-        async with self._db.reader.connect() as session:
-            rows = await session.execute(
-                select(Case.owner_id)
-                .where(Case.citizen_phone == phone, Case.outcome == "follow_up",
-                       Case.ended_at >= since, Case.owner_id.is_not(None))
-                .order_by(Case.ended_at.desc())
-                .limit(1)
-            )
-            return rows.scalar_one_or_none()
+        async with self._db.reader.connect() as conn:
+            found = await conn.execute(statements.FOLLOW_UP_OWNER,
+                                       {"p_phone": phone, "p_since": since})
+            owner: int | None = found.scalar_one_or_none()
+        return owner
 
     async def recent(self, since: datetime) -> list[Case]:
         """Cases queued since ``since`` (supervisor figures)."""

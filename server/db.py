@@ -51,7 +51,7 @@ class Database:
                                                class_=AsyncSession)
 
     def _count(self, _conn: object, _cursor: object, statement: str, *_: object) -> None:
-        self.statements[statement.lstrip()[:6].upper()] += 1
+        self.statements[statement.lstrip().split(None, 1)[0].upper()] += 1
 
     async def close(self) -> None:
         await self.appends.close()

@@ -13,7 +13,7 @@ Redis range query can both use.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from signaling.routing.model import Agent, AgentId, AgentState, RegionCode, RoutingConfig, Task
 from signaling.routing.regions import RegionGraph
@@ -80,6 +80,33 @@ def can_serve(agent: Agent, task: Task, now: float, config: RoutingConfig, graph
         return False
     stage = needed_stage(agent, task.category, task.region, graph, config)
     return stage is not None and now - task.enqueued_at >= config.stage_starts[stage]
+
+
+def eligible_for(task: Task, agents: Mapping[AgentId, Agent], now: float, config: RoutingConfig,
+                 graph: RegionGraph) -> list[Agent]:
+    """The agents ``can_serve`` admits for ``task``, with what depends on the task alone
+    worked out once: a new case is checked against every agent (``decide_joined``), so this
+    is the per-agent cost of an intake."""
+    holder = reserved_for(task, agents, now, config)
+    if holder is not None:
+        candidates: Iterable[Agent] = [agents[holder]]
+    else:
+        candidates = agents.values()
+    waited = now - task.enqueued_at
+    reach = config.stage(waited) if waited >= 0 else -1  # the widest stage open to the task
+    minimum = config.skill_minimums[max(reach, 0)]
+    out: list[Agent] = []
+    for agent in candidates:
+        if agent.agent_id == task.preferred_agent:
+            pass  # the owner needs no skill, region or language check: they know the case
+        elif (holder is not None or reach < 0 or agent.skills.get(task.category, 0) < minimum
+              or task.language not in agent.languages
+              or graph.distance(agent.region, task.region) > reach):
+            continue
+        if (is_free(agent, now) and agent.has_room_for(task.mode)
+                and not task.excludes(agent.agent_id, now)):
+            out.append(agent)
+    return out
 
 
 def agent_rank(task: Task, agent: Agent) -> tuple[int, int, float, str]:

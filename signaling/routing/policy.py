@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
-from signaling.routing.eligibility import agent_rank, can_serve, is_free, reserved_for
+from signaling.routing.eligibility import agent_rank, eligible_for, is_free, reserved_for
 from signaling.routing.index import WaitingIndex
 from signaling.routing.model import Agent, AgentId, RoutingConfig, Task, TaskId
 from signaling.routing.regions import RegionGraph
@@ -138,7 +138,7 @@ def decide_joined(task_id: TaskId, index: WaitingIndex, agents: Mapping[AgentId,
     task = index.get(task_id)
     if task is None or task_id in offered:
         return []
-    eligible = [a for a in agents.values() if can_serve(a, task, now, config, graph, agents)]
+    eligible = eligible_for(task, agents, now, config, graph)
     if not eligible:
         return []
     winner = min(eligible, key=lambda a: agent_rank(task, a))

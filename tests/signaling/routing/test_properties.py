@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from server.catalogue import Mode
+from signaling.routing.eligibility import can_serve, eligible_for
 from signaling.routing.engine import RoutingEngine
 from signaling.routing.index import WaitingIndex
 from signaling.routing.memory import MemoryRoutingStore
@@ -68,6 +69,16 @@ def test_indexed_decision_is_the_rule(tasks: list[Task], agents: list[Agent], at
     assert got == reference_decide(tasks, agents, T0 + at, CONFIG, GANZHOU, offered)
     assert len({d.task_id for d in got}) == len(got) == len({d.agent_id for d in got})
     assert not {d.task_id for d in got} & set(offered)
+
+
+@PROPS
+@given(tasks_st.filter(bool), agents_st, st.integers(-5, 600))
+def test_the_agents_eligible_for_a_task_are_those_can_serve_admits(
+        tasks: list[Task], agents: list[Agent], at: int) -> None:
+    by_id = {a.agent_id: a for a in agents}
+    for t in tasks:
+        expected = [a for a in agents if can_serve(a, t, T0 + at, CONFIG, GANZHOU, by_id)]
+        assert eligible_for(t, by_id, T0 + at, CONFIG, GANZHOU) == expected
 
 
 @PROPS

@@ -1,6 +1,7 @@
 """Load benchmark of the signaling cluster (a program, not a test).
 
-    .venv/bin/python -m bench.load [--connections 5000] [--rate 500] [--seconds 5] [--pairs 200]
+    .venv/bin/python -m bench.load [--connections 5000] [--rate 500 | --rate 50,100,500]
+                                   [--seconds 5] [--pairs 200]
                                    [--processes 1,2] [--redis redis://127.0.0.1:6379/12]
                                    [--client-processes 2]
 
@@ -13,7 +14,8 @@ measured in the same run on the same loop type:
 - memory per connection and connect rate: ``--connections`` authenticated idle clients, held
   open for the rest of the run (RSS growth of the server processes / connections);
 - join-to-offer and join-to-matched latency (Parley only): citizens arrive by ``POST
-  /api/intake`` at ``--rate`` per second for ``--seconds``; lawyers accept every offer at once,
+  /api/intake`` at ``--rate`` per second for ``--seconds`` (at each rate in turn, lowest first,
+  when several are given: where the latency target holds); lawyers accept every offer at once,
   send one chat message and end the case (wrap-up 0), so the whole flow runs;
 - relay rate and p99: ``--pairs`` citizen/lawyer pairs in a consultation (2 processes: citizen
   on one, lawyer on the other) relay ``chat:send`` -> ``chat:message``. Negotiation itself is an
@@ -536,8 +538,9 @@ class Result:
     overload_recovery_s: float = 0.0
     overload_lost: int = 0
     overload_refused: int = 0
-    offer_ms: tuple[float, float] = (float("nan"), float("nan"))
-    match_ms: tuple[float, float] = (float("nan"), float("nan"))
+    # per arrival rate: (join -> offer p50, p99), (join -> matched p50, p99), in ms
+    offer_ms: dict[float, tuple[float, float]] = field(default_factory=dict)
+    match_ms: dict[float, tuple[float, float]] = field(default_factory=dict)
     unserved: int = 0
     join_failed: int = 0
     cpu_ms_per_join: float = float("nan")
@@ -578,15 +581,20 @@ async def run_parley(n_proc: int, args: argparse.Namespace, tmp: Path) -> Result
             clients += lawyers
             cpu_before = sum(s.cpu_s() for s in servers)
             statements_before = await statements(session, servers)
-            to_offer, to_match, result.unserved, result.join_failed = await join_phase(
-                session, servers, lawyers, args.rate, args.seconds)
-            joins = max(1, len(to_match))
+            joins = 0
+            for rate in args.rate:  # lowest first: each rate meets a queue the last one drained
+                to_offer, to_match, unserved, failed = await join_phase(
+                    session, servers, lawyers, rate, args.seconds)
+                result.unserved += unserved
+                result.join_failed += failed
+                joins += len(to_match)
+                result.offer_ms[rate] = (pct(to_offer, 0.5) * 1000, pct(to_offer, 0.99) * 1000)
+                result.match_ms[rate] = (pct(to_match, 0.5) * 1000, pct(to_match, 0.99) * 1000)
+            joins = max(1, joins)
             result.cpu_ms_per_join = (sum(s.cpu_s() for s in servers) - cpu_before) * 1000 / joins
             result.statements_per_join = {
                 verb: (n - statements_before.get(verb, 0)) / joins
                 for verb, n in (await statements(session, servers)).items()}
-            result.offer_ms = (pct(to_offer, 0.5) * 1000, pct(to_offer, 0.99) * 1000)
-            result.match_ms = (pct(to_match, 0.5) * 1000, pct(to_match, 0.99) * 1000)
             relay_lawyers, _ = await open_many(session, [servers[-1].url],
                                                [{"token": lawyer_token(i)} for i in relay_ids],
                                                stats, ordered=True)
@@ -750,19 +758,21 @@ def report(n_proc: int, base: Result, parley: Result, args: argparse.Namespace) 
         return f"{a / b:.2f}" if b else "-"
 
     print(f"\n### {n_proc} process{'es' if n_proc > 1 else ''}: {args.connections} idle "
-          f"connections held, {args.pairs} relay pairs, joins at {args.rate:g}/s for "
-          f"{args.seconds:g} s")
+          f"connections held, {args.pairs} relay pairs, joins at "
+          f"{', '.join(f'{r:g}' for r in args.rate)}/s for {args.seconds:g} s each")
     print("| measure | bare python-socketio | Parley | Parley / bare | target |")
     print("| --- | --- | --- | --- | --- |")
     print(f"| memory per connection | {base.mem_kib:.1f} KiB | {parley.mem_kib:.1f} KiB | "
           f"{ratio(parley.mem_kib, base.mem_kib)} | <= 1.5 |")
     print(f"| connect rate | {base.connect_rate:,.0f} /s | {parley.connect_rate:,.0f} /s | "
           f"{ratio(parley.connect_rate, base.connect_rate)} | |")
-    print(f"| join -> offer p50 / p99 | | {parley.offer_ms[0]:.1f} / {parley.offer_ms[1]:.1f} ms "
-          f"| | p99 < 50 ms at 500/s |")
-    print(f"| join -> matched (accepted) p50 / p99 | | {parley.match_ms[0]:.1f} / "
-          f"{parley.match_ms[1]:.1f} ms | | |")
-    print(f"| server CPU per join (whole flow: intake, offer, accept, chat, end) | | "
+    for rate, (p50, p99) in parley.offer_ms.items():
+        print(f"| join -> offer p50 / p99 at {rate:g}/s | | {p50:.1f} / {p99:.1f} ms "
+              f"| | p99 < 50 ms at 500/s |")
+    for rate, (p50, p99) in parley.match_ms.items():
+        print(f"| join -> matched (accepted) p50 / p99 at {rate:g}/s | | {p50:.1f} / {p99:.1f} ms"
+              f" | | |")
+    print(f"| server CPU per join (whole flow: intake, offer, accept, chat, end; all rates) | | "
           f"{parley.cpu_ms_per_join:.1f} ms | | |")
     per_join = ", ".join(f"{v} {n:.1f}" for v, n in sorted(parley.statements_per_join.items()))
     print(f"| SQL statements per join | | {per_join} | | |")
@@ -800,7 +810,8 @@ async def main(args: argparse.Namespace) -> None:
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--connections", type=int, default=5000)
-    parser.add_argument("--rate", type=float, default=500.0)
+    parser.add_argument("--rate", type=lambda s: sorted(float(x) for x in s.split(",")),
+                        default=[500.0], help="joins per second; several (100,500) run in turn")
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--pairs", type=int, default=200)
     parser.add_argument("--relay-seconds", type=float, default=10.0)

@@ -113,3 +113,18 @@ async def test_assign_and_end_write_room_and_timeline_together_or_not_at_all(
     assert len(await repo.events(case.id)) == 3
     stored = await repo.get(case.id)
     assert stored is not None and stored.room_id == assigned.room_id
+
+
+async def test_assign_and_end_are_one_statement_each_on_postgresql(database: Database) -> None:
+    repo = CaseRepository(database)
+    lawyer = await make_lawyer(database)
+    case = await repo.create(IntakeBody(**intake_body()), T0)
+    before = dict(database.statements)
+    assert await repo.assign(case.id, lawyer, T0) is not None
+    assert await repo.end(case.id, "answered", "x", T0, lawyer_id=lawyer) is not None
+    sent = {verb: n - before.get(verb, 0) for verb, n in database.statements.items()
+            if n != before.get(verb, 0)}
+    if database.engine.dialect.name == "postgresql":
+        assert sent == {"WITH": 2}  # the room and timeline writes ride in the same statement
+    else:
+        assert sent == {"UPDATE": 3, "INSERT": 3}  # in two transactions

@@ -166,11 +166,12 @@ class RoutingEngine:
                       step: Callable[[Offer, Task, Agent], tuple[Task, Agent]],
                       remove: bool = False) -> Answered | None:
         for _ in range(RETRIES):
-            offer = next((o for o in await self._store.offers()
-                          if o.task_id == task_id and o.agent_id == agent_id), None)
-            task = await self._store.get_task(task_id)
-            agent = await self._store.get_agent(agent_id)
-            if offer is None or task is None or agent is None:
+            # One consistent read of the offer, its task and its agent (Redis: one round trip).
+            view = await self._store.view()
+            offer = view.offers.get(task_id)
+            task = view.index.get(task_id)
+            agent = view.agents.get(agent_id)
+            if offer is None or offer.agent_id != agent_id or task is None or agent is None:
                 return None
             new_task, new_agent = step(offer, task, agent)
             stored = await self._store.resolve(offer, None if remove else new_task, new_agent)

@@ -9,17 +9,23 @@ their order, agents from accounts and presence); offers in flight are simply dro
   {p}:agent_offer     hash  agent id -> task id: the offer an agent holds (at most one)
   {p}:agents          hash  agent id -> Agent JSON (its ``version`` field is ignored on read)
   {p}:agent_versions  hash  agent id -> integer version, the compare-and-set counter
-  {p}:seq             int   number of changes to {p}:tasks so far (since the last rebuild)
-  {p}:feed            stream of those changes, trimmed to about FEED_MAXLEN entries:
-                      fields seq, op ("put" or "del"), id, body (Task JSON for "put")
+  {p}:seq             int   number of changes to tasks, agents and offers so far (since the
+                      last rebuild)
+  {p}:feed            stream of those changes, trimmed to about FEED_MAXLEN entries: fields
+                      seq, op, id, body, and per op:
+                        put      a task queued or replaced: id, body Task JSON
+                        del      a task removed (its offer, if any, with it): id
+                        agent    an agent written: id, body Agent JSON, version
+                        offer    an offer made: id (task id), body Offer JSON
+                        unoffer  an offer ended, its task kept or removed: id (task id)
   {p}:epoch           string, a fresh random id at each rebuild; its absence means Redis lost
                       the state (flushed, restarted): the hotline's tick then rebuilds
   {p}:rebuild_lock    string, TTL a few seconds (SET NX PX): the one process rebuilding a lost
                       store (the only key here with a TTL; not deleted by ``rebuild``)
 
-Processes keep a mirror of {p}:tasks (a ``WaitingIndex``) by reading {p}:feed after the last
-entry they applied; a gap in ``seq``, a changed epoch (rebuild, or a flushed Redis) or a trimmed
-feed makes them reload {p}:tasks in full.
+Processes keep a mirror of the tasks, agents and offers (``mirror.RoutingMirror``) by reading
+{p}:feed after the last entry they applied; a gap in ``seq``, a changed epoch (rebuild, or a
+flushed Redis) or a trimmed feed makes them reload everything.
 
 Scripts run atomically, so each one is one indivisible change: a claim cannot interleave with
 another claim, a removal or an answer.
@@ -55,13 +61,19 @@ class RoutingKeys:
                 self.seq, self.feed, self.epoch)
 
 
-# A Lua helper prepended to the scripts that change {p}:tasks: counts the change and appends it
-# to the feed, trimmed (approximately, which is cheap) to FEED_MAXLEN entries.
+# A Lua helper prepended to every script that changes state: counts the change and appends it to
+# the feed, trimmed (approximately, which is cheap) to FEED_MAXLEN entries. ``version`` only for
+# "agent" entries.
 _FEED = f"""
-local function feed(seq_key, feed_key, op, id, body)
+local function feed(seq_key, feed_key, op, id, body, version)
   local seq = redis.call('INCR', seq_key)
-  redis.call('XADD', feed_key, 'MAXLEN', '~', {FEED_MAXLEN}, '*',
-             'seq', seq, 'op', op, 'id', id, 'body', body)
+  if version then
+    redis.call('XADD', feed_key, 'MAXLEN', '~', {FEED_MAXLEN}, '*',
+               'seq', seq, 'op', op, 'id', id, 'body', body, 'version', version)
+  else
+    redis.call('XADD', feed_key, 'MAXLEN', '~', {FEED_MAXLEN}, '*',
+               'seq', seq, 'op', op, 'id', id, 'body', body)
+  end
 end
 """
 
@@ -98,26 +110,30 @@ feed(KEYS[4], KEYS[5], 'del', ARGV[1], '')
 return {body, offer}
 """
 
-# KEYS: agents, agent_versions. ARGV: agent id, Agent JSON. Returns the new version.
-PUT_AGENT = """
+# KEYS: agents, agent_versions, seq, feed. ARGV: agent id, Agent JSON. Returns the new version.
+PUT_AGENT = _FEED + """
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+local version = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+feed(KEYS[3], KEYS[4], 'agent', ARGV[1], ARGV[2], version)
+return version
 """
 
-# KEYS: agents, agent_versions. ARGV: agent id, expected version, Agent JSON.
+# KEYS: agents, agent_versions, seq, feed. ARGV: agent id, expected version, Agent JSON.
 # Returns the new version, or -1 when the agent is unknown or its version moved on.
-UPDATE_AGENT = """
+UPDATE_AGENT = _FEED + """
 local current = redis.call('HGET', KEYS[2], ARGV[1])
 if not current or current ~= ARGV[2] then return -1 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-return redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+local version = redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+feed(KEYS[3], KEYS[4], 'agent', ARGV[1], ARGV[3], version)
+return version
 """
 
-# KEYS: tasks, offers, agent_offer, agents, agent_versions.
+# KEYS: tasks, offers, agent_offer, agents, agent_versions, seq, feed.
 # ARGV: agent id, expected version, Agent JSON, offered_at, deadline, candidate task ids...
 # Offers the first candidate still waiting and not offered; returns {task id, new version},
 # or -1 (agent changed or already holds an offer), or 0 (no candidate left).
-CLAIM = """
+CLAIM = _FEED + """
 local current = redis.call('HGET', KEYS[5], ARGV[1])
 if not current or current ~= ARGV[2] or redis.call('HEXISTS', KEYS[3], ARGV[1]) == 1 then
   return -1
@@ -130,7 +146,10 @@ for i = 6, #ARGV do
     redis.call('HSET', KEYS[2], id, offer)
     redis.call('HSET', KEYS[3], ARGV[1], id)
     redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
-    return {id, redis.call('HINCRBY', KEYS[5], ARGV[1], 1)}
+    local version = redis.call('HINCRBY', KEYS[5], ARGV[1], 1)
+    feed(KEYS[6], KEYS[7], 'offer', id, offer)
+    feed(KEYS[6], KEYS[7], 'agent', ARGV[1], ARGV[3], version)
+    return {id, version}
   end
 end
 return 0
@@ -144,6 +163,7 @@ if redis.call('HGET', KEYS[3], ARGV[2]) ~= ARGV[1] then return -1 end
 if redis.call('HGET', KEYS[5], ARGV[2]) ~= ARGV[3] then return -1 end
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[2])
+feed(KEYS[6], KEYS[7], 'unoffer', ARGV[1], '')
 if ARGV[5] == '' then
   redis.call('HDEL', KEYS[1], ARGV[1])
   feed(KEYS[6], KEYS[7], 'del', ARGV[1], '')
@@ -152,5 +172,7 @@ else
   feed(KEYS[6], KEYS[7], 'put', ARGV[1], ARGV[5])
 end
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[4])
-return redis.call('HINCRBY', KEYS[5], ARGV[2], 1)
+local version = redis.call('HINCRBY', KEYS[5], ARGV[2], 1)
+feed(KEYS[6], KEYS[7], 'agent', ARGV[2], ARGV[4], version)
+return version
 """

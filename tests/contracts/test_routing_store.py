@@ -188,6 +188,56 @@ async def test_a_second_process_sees_the_changes(handles: Handles) -> None:
     assert ids(list(view.index.in_order())) == ["a", "c"] and view.index.get(TaskId("a")).callback  # type: ignore[union-attr]
 
 
+async def test_a_second_process_sees_agent_and_offer_changes(handles: Handles) -> None:
+    """Another process's reads follow every change to agents and offers, not only to tasks
+    (Redis: the mirror must not keep what it read before)."""
+    one, two = await handles(), await handles()
+    await one.add_task(task("t", 1))
+    a = await one.put_agent(agent("a"))
+    assert (await two.view()).agents[AgentId("a")] == a and await two.offers() == []
+    _, offered = lifecycle.make_offer(task("t", 1), a, T0, CONFIG)
+    offer = await one.claim(offered, [TaskId("t")], T0, T0 + 20)
+    assert offer is not None
+    view = await two.view()
+    assert view.agents[AgentId("a")] == replace(offered, version=a.version + 1)
+    assert dict(view.offers) == {TaskId("t"): offer}
+    t, declined = lifecycle.decline(offer, task("t", 1), view.agents[AgentId("a")], T0 + 1, CONFIG)
+    stored = await one.resolve(offer, t, declined)
+    assert stored is not None
+    assert await two.offers() == [] and await two.get_agent(AgentId("a")) == stored
+    assert await two.get_task(TaskId("t")) == t
+    away = await one.update_agent(replace(stored, state=AgentState.AWAY))
+    assert away is not None and (await two.agents()) == [away]
+    assert await two.update_agent(replace(stored, state=AgentState.AVAILABLE)) is None  # stale
+    assert await one.remove_task(TaskId("t")) is not None
+    assert await two.tasks() == [] and await two.get_task(TaskId("t")) is None
+
+
+async def test_reads_at_once_in_one_process_bring_the_mirror_forward_without_reloading(
+        handles: Handles, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Concurrent views of one process read overlapping feed entries; none is a gap."""
+    one, two = await handles(), await handles()
+    if not isinstance(two, RedisRoutingStore):
+        pytest.skip("the memory store has no mirror")
+    await two.view()
+    reloads = 0
+    reload = two._reload
+
+    async def counted() -> object:
+        nonlocal reloads
+        reloads += 1
+        return await reload()
+
+    monkeypatch.setattr(two, "_reload", counted)
+    for i in range(20):
+        await one.add_task(task(f"t{i:02}", i))
+        await one.put_agent(agent(f"a{i:02}"))
+        views = await asyncio.gather(*(two.view() for _ in range(5)))
+        assert all(f"t{i:02}" in v.index and f"a{i:02}" in v.agents for v in views)
+    assert reloads == 0
+    assert ids(await two.tasks()) == [f"t{i:02}" for i in range(20)]
+
+
 async def test_rebuild_replaces_everything(store: RoutingStore) -> None:
     await store.add_task(task("old", 1))
     a = await store.put_agent(agent("a"))

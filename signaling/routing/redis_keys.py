@@ -61,6 +61,14 @@ class RoutingKeys:
                 self.seq, self.feed, self.epoch)
 
 
+# KEYS: epoch, seq, feed. ARGV: the id of the last feed entry the mirror applied ("0-0": none).
+# Returns {epoch or nil, seq or nil, the feed entries after ARGV[1]}: one consistent read in one
+# command (a MULTI of three costs the client half as much again, and views are the commonest read).
+VIEW = """
+return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]),
+        redis.call('XRANGE', KEYS[3], '(' .. ARGV[1], '+')}
+"""
+
 # A Lua helper prepended to every script that changes state: counts the change and appends it to
 # the feed, trimmed (approximately, which is cheap) to FEED_MAXLEN entries. ``version`` only for
 # "agent" entries.

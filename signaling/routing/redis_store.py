@@ -24,6 +24,7 @@ from signaling.routing.redis_keys import (
     RESOLVE,
     UPDATE_AGENT,
     UPDATE_TASK,
+    VIEW,
     RoutingKeys,
 )
 from signaling.routing.store import Removed, RoutingView, rebuild_version_base
@@ -44,6 +45,7 @@ class RedisRoutingStore:
         self._update_agent = redis.register_script(UPDATE_AGENT)
         self._claim = redis.register_script(CLAIM)
         self._resolve = redis.register_script(RESOLVE)
+        self._view = redis.register_script(VIEW)
         self._mirror: RoutingMirror | None = None
 
     # --- tasks ---------------------------------------------------------------------------
@@ -128,16 +130,15 @@ class RedisRoutingStore:
         k = self.keys
         if self._mirror is None:
             return (await self._reload()).view()
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.get(k.epoch)
-        pipe.get(k.seq)
-        pipe.xrange(k.feed, min=f"({self._mirror.last_id}", max="+")
-        epoch, seq, entries = await pipe.execute()
+        epoch, seq, entries = await self._view(keys=[k.epoch, k.seq, k.feed],
+                                               args=[self._mirror.last_id])
         # The mirror read from may have been replaced (reloaded) meanwhile: apply to the current
         # one, which skips what it has and notices an epoch or a gap it cannot bridge.
         mirror = self._mirror
+        changes = [(entry_id, dict(zip(flat[::2], flat[1::2], strict=True)))
+                   for entry_id, flat in entries]  # a script's XRANGE: fields as a flat list
         if mirror is None or not mirror.apply(_text(epoch) if epoch else None, int(seq or 0),
-                                              entries):
+                                              changes):
             mirror = await self._reload()
         return mirror.view()
 

@@ -173,8 +173,10 @@ class ProcessRelay:
             raw = await self._redis.hkeys(self._keys.where(target))
             processes = [p.decode() if isinstance(p, bytes) else p for p in raw]
             # An announcement that arrived meanwhile may be about this very answer: keep it
-            # uncached rather than risk caching what was just changed.
-            if processes and news == self._where_news:
+            # uncached rather than risk caching what was just changed. Nobody is cached too
+            # (a target with no connection, e.g. a citizen who closed the page, is pushed to
+            # often): the first connection's announcement clears it like any other change.
+            if news == self._where_news:
                 self._owners_cache.put(target, (processes, now))
         if not processes:
             return []

@@ -151,6 +151,34 @@ async def test_unknown_and_dead_owners_fall_back_to_the_fan_out(pair: Pair) -> N
         await client.disconnect()
 
 
+async def test_a_target_with_nobody_is_cached_until_its_first_connection(
+        pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pushes to a target nobody holds (a citizen who closed the page) do not read the map
+    each time; the first connection's announcement clears that, so pushes then go direct."""
+    relay = pair.b.relay
+    await relay.emit("hello", {"n": 0}, "user:21")
+    reads: list[str] = []
+    hkeys = relay._redis.hkeys
+
+    async def counted(key: str) -> Any:
+        reads.append(key)
+        return await hkeys(key)
+
+    monkeypatch.setattr(relay._redis, "hkeys", counted)
+    await relay.emit("hello", {"n": 1}, "user:21")
+    assert reads == [] and relay.sent_fanout == 2 and relay.sent_direct == 0
+    inbox: list[Any] = []
+    client = await _client(pair.a.url, "21", inbox)
+    try:
+        await _wait(lambda: _owned(relay, "user:21", ["proc-a"]), "presence of user 21")
+        await _wait(lambda: _fanned(pair, 2), "the two fan-out publishes")
+        await relay.emit("hello", {"n": 2}, "user:21")
+        await _wait(lambda: _count(inbox, 1), "the direct push")
+        assert inbox == [{"n": 2}] and relay.sent_direct == 1 and relay.sent_fanout == 2
+    finally:
+        await client.disconnect()
+
+
 async def test_a_lost_presence_map_is_written_again(pair: Pair) -> None:
     inbox: list[Any] = []
     client = await _client(pair.a.url, "10", inbox)

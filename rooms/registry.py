@@ -99,6 +99,17 @@ class RoomRecord:
     routing: SetRouting | None
 
 
+def pick(live: dict[str, dict[str, Any]], exclude: Collection[str] = ()) -> str | None:
+    """Of ``live`` (worker id -> load), the worker with the fewest rooms not in ``exclude``
+    (ties broken at random), or None."""
+    candidates = {w: load for w, load in live.items() if w not in exclude}
+    if not candidates:
+        return None
+    fewest = min(int(load.get("rooms", 0)) for load in candidates.values())
+    return random.choice([w for w, load in candidates.items()
+                          if int(load.get("rooms", 0)) == fewest])
+
+
 class WorkerRegistry:
     """The worker registry and the room->worker map (shared by workers and signaling)."""
 
@@ -145,11 +156,7 @@ class WorkerRegistry:
 
     async def choose(self, exclude: Collection[str] = ()) -> str | None:
         """The live worker with the fewest rooms (ties broken at random), or None."""
-        live = {w: load for w, load in (await self.live_workers()).items() if w not in exclude}
-        if not live:
-            return None
-        fewest = min(int(load.get("rooms", 0)) for load in live.values())
-        return random.choice([w for w, load in live.items() if int(load.get("rooms", 0)) == fewest])
+        return pick(await self.live_workers(), exclude)
 
     # --- rooms ---------------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ from rooms.messages import (
     WorkerStats,
     message_from_dict,
 )
-from rooms.registry import WorkerRegistry
+from rooms.registry import WorkerRegistry, pick
 from rooms.worker import MediaWorker
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,12 @@ log = logging.getLogger(__name__)
 TIMEOUT_S = 8.0
 # A worker nobody listens for (it died before its heartbeat key expired) is skipped this long.
 DEAD_FOR_S = 10.0
+# The live workers are read at most this often for choosing and finding a room's worker (three
+# Redis reads each time; the loads in them are only refreshed by each worker's heartbeat, every
+# second, anyway). Only a positive answer is taken from it: a worker it does not name is looked
+# up afresh before being taken for dead, and one that died since is found out by the request
+# itself (nobody listens on its channel).
+LIVE_CACHE_S = 1.0
 
 
 class _NoListener(Exception):
@@ -73,6 +79,7 @@ class RemoteMediaWorker:
         self._pubsub: Any = None
         self._closed = False
         self._dead: dict[str, float] = {}
+        self._live: tuple[dict[str, dict[str, Any]], float] | None = None  # workers, read at
 
     async def request(self, message: Request) -> Reply:
         """Send ``message`` to the worker of its room; refusals are ``ErrorReply``."""
@@ -106,7 +113,7 @@ class RemoteMediaWorker:
         if isinstance(message, GetStats):
             return await self._stats()
         if isinstance(message, OpenRoom):
-            chosen = await self._registry.choose(exclude=self._dead_workers())
+            chosen = await self._choose(exclude=self._dead_workers())
             if chosen is None:
                 return _unavailable()
             worker = await self._registry.pin(message, chosen)
@@ -147,14 +154,15 @@ class RemoteMediaWorker:
         worker = await self._registry.worker_of(room_id)
         if worker is None:
             return None
-        if worker in await self._registry.live_workers() and worker not in self._dead_workers():
+        if worker not in self._dead_workers() and (
+                worker in await self._live_workers() or worker in await self._live_workers(True)):
             return worker
         return await self.rehome(room_id, worker)
 
     async def rehome(self, room_id: RoomId, dead: str) -> str | None:
         """Move ``room_id`` off ``dead`` onto a live worker (unless another process did) and
         tell its members to negotiate again. Returns the room's worker now, or None."""
-        chosen = await self._registry.choose(exclude={dead, *self._dead_workers()})
+        chosen = await self._choose(exclude={dead, *self._dead_workers()})
         if chosen is None:
             return None
         now_on = await self._registry.move(room_id, dead, chosen)
@@ -187,6 +195,18 @@ class RemoteMediaWorker:
             self._dead[worker] = time.monotonic()
             return False
         return True
+
+    async def _live_workers(self, fresh: bool = False) -> dict[str, dict[str, Any]]:
+        """Live worker id -> load, read again when ``fresh`` or older than LIVE_CACHE_S."""
+        now = time.monotonic()
+        if fresh or self._live is None or now - self._live[1] >= LIVE_CACHE_S:
+            self._live = (await self._registry.live_workers(), now)
+        return self._live[0]
+
+    async def _choose(self, exclude: set[str]) -> str | None:
+        """The live worker with the fewest rooms; none among the remembered ones: read again."""
+        return (pick(await self._live_workers(), exclude)
+                or pick(await self._live_workers(fresh=True), exclude))
 
     def _dead_workers(self) -> set[str]:
         now = time.monotonic()

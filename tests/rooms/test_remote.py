@@ -184,3 +184,37 @@ async def test_a_worker_nobody_listens_for_is_dead_before_its_key_expires(rig: R
     while "busy" in await rig.registry.live_workers():  # Redis drops the listener on close
         assert asyncio.get_running_loop().time() < deadline, "closed listener still counted"
         await asyncio.sleep(0.05)
+
+
+async def test_the_live_workers_are_read_once_for_a_burst_of_rooms(
+        rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    await rig.add_worker("w1")
+    reads = 0
+    live_workers = rig.registry.live_workers
+
+    async def counted() -> dict[str, dict[str, object]]:
+        nonlocal reads
+        reads += 1
+        return await live_workers()
+
+    monkeypatch.setattr(rig.registry, "live_workers", counted)
+    rooms = [RoomId(f"burst-{i}") for i in range(3)]
+    for room in rooms:
+        assert await rig.remote.request(OpenRoom(room)) == Ack()
+    for room in rooms:
+        assert await rig.remote.request(CloseRoom(room)) == Ack()
+    assert reads == 1
+
+
+async def test_a_worker_started_after_the_live_workers_were_read_is_not_taken_for_dead(
+        rig: Rig) -> None:
+    """Another signaling process pinned a room to a worker this one has not seen yet: the room
+    stays there (a remembered list of live workers is no proof of death)."""
+    await rig.add_worker("w1")
+    assert await rig.remote.request(OpenRoom(ROOM)) == Ack()  # remembers: w1 alone
+    await rig.add_worker("w2")
+    elsewhere = RoomId("room-elsewhere")
+    assert await rig.registry.pin(OpenRoom(elsewhere), "w2") == "w2"
+    refused = await rig.remote.request(Negotiate(elsewhere, ParticipantId("a"), "not sdp"))
+    assert isinstance(refused, ErrorReply) and refused.code == "bad_sdp"  # reached w2
+    assert await rig.registry.worker_of(elsewhere) == "w2" and rig.moved == []

@@ -24,7 +24,9 @@ measured in the same run on the same loop type:
   Closed loop, 2 in flight per sender, at most 15 per second per connection (the per-connection
   rate limit is 20/s), from ``--client-processes`` client processes started together, so the
   client is not what saturates first; server CPU per relayed message alongside;
-- server CPU and SQL statements (from /metrics) per join, over the whole flow;
+- server CPU and SQL statements (from /metrics) per join, over the whole flow, and the CPU of the
+  whole machine per join (client, servers, PostgreSQL and Redis: what a join rate costs in
+  cores);
 - lost messages: acknowledged sends never delivered;
 - overload: 1.5x the measured relay rate, open loop, for 10 s: disconnects, and the recovery
   time (from the end of the overload until every acknowledged message was delivered).
@@ -175,6 +177,14 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def machine_busy_s() -> float:
+    """CPU seconds the whole machine has spent busy (every process: client, servers,
+    PostgreSQL, Redis), from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -544,6 +554,7 @@ class Result:
     unserved: int = 0
     join_failed: int = 0
     cpu_ms_per_join: float = float("nan")
+    machine_ms_per_join: float = float("nan")  # client, servers, PostgreSQL and Redis together
     statements_per_join: dict[str, float] = field(default_factory=dict)
     cpu_ms_per_relay: float = float("nan")
 
@@ -580,6 +591,7 @@ async def run_parley(n_proc: int, args: argparse.Namespace, tmp: Path) -> Result
                                          [{"token": lawyer_token(i)} for i in ids], stats)
             clients += lawyers
             cpu_before = sum(s.cpu_s() for s in servers)
+            machine_before = machine_busy_s()
             statements_before = await statements(session, servers)
             joins = 0
             for rate in args.rate:  # lowest first: each rate meets a queue the last one drained
@@ -592,6 +604,7 @@ async def run_parley(n_proc: int, args: argparse.Namespace, tmp: Path) -> Result
                 result.match_ms[rate] = (pct(to_match, 0.5) * 1000, pct(to_match, 0.99) * 1000)
             joins = max(1, joins)
             result.cpu_ms_per_join = (sum(s.cpu_s() for s in servers) - cpu_before) * 1000 / joins
+            result.machine_ms_per_join = (machine_busy_s() - machine_before) * 1000 / joins
             result.statements_per_join = {
                 verb: (n - statements_before.get(verb, 0)) / joins
                 for verb, n in (await statements(session, servers)).items()}
@@ -774,6 +787,8 @@ def report(n_proc: int, base: Result, parley: Result, args: argparse.Namespace) 
               f" | | |")
     print(f"| server CPU per join (whole flow: intake, offer, accept, chat, end; all rates) | | "
           f"{parley.cpu_ms_per_join:.1f} ms | | |")
+    print(f"| machine CPU per join (client, servers, PostgreSQL, Redis; {os.cpu_count()} cores) | | "
+          f"{parley.machine_ms_per_join:.1f} ms | | |")
     per_join = ", ".join(f"{v} {n:.1f}" for v, n in sorted(parley.statements_per_join.items()))
     print(f"| SQL statements per join | | {per_join} | | |")
     print(f"| joins not served within 30 s (of them refused at intake) | | {parley.unserved} "

@@ -24,7 +24,7 @@ from server.schemas import IntakeBody
 from server.users import UserRepository
 from signaling.consultation import ConsultationService, Notifier
 from signaling.presence import Availability, PresenceRegistry
-from signaling.routing.engine import RoutingEngine
+from signaling.routing.engine import Answered, RoutingEngine
 from signaling.routing.eta import HandleTimes
 from signaling.routing.model import (
     Agent,
@@ -236,7 +236,7 @@ class Hotline:
             raise ParleyError(exc.code, str(exc), 409) from None
         if answered is None:
             raise ParleyError("queue_empty", "暂无排队的群众 / nobody is waiting", 409)
-        return await self._start(me, answered.task.task_id)
+        return await self._start(me, answered)
 
     async def accept_offer(self, me: Principal, case_id: str) -> dict[str, Any]:
         require(me, Action.ANSWER_OFFER)
@@ -246,7 +246,7 @@ class Hotline:
             raise _offer_gone() from exc
         if answered is None:
             raise _offer_gone()
-        return await self._start(me, case_id)
+        return await self._start(me, answered)
 
     async def decline_offer(self, me: Principal, case_id: str) -> None:
         require(me, Action.ANSWER_OFFER)
@@ -257,8 +257,9 @@ class Hotline:
         await self._push_status(answered.agent)
         await self.route()
 
-    async def _start(self, me: Principal, case_id: str) -> dict[str, Any]:
-        """The engine gave ``case_id`` to this lawyer: the database confirms, the room opens."""
+    async def _start(self, me: Principal, answered: Answered) -> dict[str, Any]:
+        """The engine gave a case to this lawyer: the database confirms, the room opens."""
+        case_id = answered.task.task_id
         lawyer = await self._users.get(int(me.id))
         case = await self._cases.assign(case_id, int(me.id), self._clock())
         if case is None or lawyer is None:
@@ -268,7 +269,7 @@ class Hotline:
             await self.route()
             raise invalid_state("该群众已离开队列 / the citizen has left the queue")
         reply = await self._consultation.start(case, lawyer)
-        await self._push_status(await self._engine.agent(AgentId(me.id)))
+        await self._push_status(answered.agent)
         return reply
 
     async def end(self, me: Principal, case_id: str, outcome: str) -> None:
@@ -364,7 +365,9 @@ class Hotline:
             view = await self._offer_view(offer.task_id, offer.deadline, known)
             if view is not None:
                 await self._notifier.emit("offer:new", view, user_target(offer.agent_id))
-            await self._push_status(await self._engine.agent(offer.agent_id))
+            # The claim made the lawyer OFFERED: no need to read the agent back to say so.
+            await self._notifier.emit("agent:status", {"status": AgentState.OFFERED.value},
+                                      user_target(offer.agent_id))
 
     async def _offer_view(self, task_id: str, deadline: float, case: Case | None = None
                           ) -> dict[str, Any] | None:

@@ -26,7 +26,8 @@ measured in the same run on the same loop type:
   client is not what saturates first; server CPU per relayed message alongside;
 - server CPU and SQL statements (from /metrics) per join, over the whole flow, and the CPU of the
   whole machine per join (client, servers, PostgreSQL and Redis: what a join rate costs in
-  cores);
+  cores); with Redis, the commands per join (``INFO commandstats``: the whole Redis server, so
+  commands run inside scripts count too, and nothing else should use it meanwhile);
 - lost messages: acknowledged sends never delivered;
 - overload: 1.5x the measured relay rate, open loop, for 10 s: disconnects, and the recovery
   time (from the end of the overload until every acknowledged message was delivered).
@@ -556,6 +557,7 @@ class Result:
     cpu_ms_per_join: float = float("nan")
     machine_ms_per_join: float = float("nan")  # client, servers, PostgreSQL and Redis together
     statements_per_join: dict[str, float] = field(default_factory=dict)
+    redis_per_join: dict[str, float] = field(default_factory=dict)  # command -> calls per join
     cpu_ms_per_relay: float = float("nan")
 
 
@@ -593,6 +595,7 @@ async def run_parley(n_proc: int, args: argparse.Namespace, tmp: Path) -> Result
             cpu_before = sum(s.cpu_s() for s in servers)
             machine_before = machine_busy_s()
             statements_before = await statements(session, servers)
+            redis_before = await redis_calls(args.redis) if n_proc > 1 else {}
             joins = 0
             for rate in args.rate:  # lowest first: each rate meets a queue the last one drained
                 to_offer, to_match, unserved, failed = await join_phase(
@@ -608,6 +611,10 @@ async def run_parley(n_proc: int, args: argparse.Namespace, tmp: Path) -> Result
             result.statements_per_join = {
                 verb: (n - statements_before.get(verb, 0)) / joins
                 for verb, n in (await statements(session, servers)).items()}
+            if n_proc > 1:
+                result.redis_per_join = {
+                    command: (n - redis_before.get(command, 0)) / joins
+                    for command, n in (await redis_calls(args.redis)).items()}
             relay_lawyers, _ = await open_many(session, [servers[-1].url],
                                                [{"token": lawyer_token(i)} for i in relay_ids],
                                                stats, ordered=True)
@@ -756,6 +763,16 @@ async def statements(session: aiohttp.ClientSession, servers: Sequence[Server]
     return total
 
 
+async def redis_calls(url: str) -> dict[str, int]:
+    """Commands the Redis server has run so far, by name (``INFO commandstats``)."""
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(url)
+    stats = await redis.info("commandstats")
+    await redis.aclose()
+    return {name.removeprefix("cmdstat_"): int(entry["calls"]) for name, entry in stats.items()}
+
+
 async def delete_prefix(url: str, prefix: str) -> None:
     from redis.asyncio import Redis
 
@@ -791,6 +808,11 @@ def report(n_proc: int, base: Result, parley: Result, args: argparse.Namespace) 
           f"{parley.machine_ms_per_join:.1f} ms | | |")
     per_join = ", ".join(f"{v} {n:.1f}" for v, n in sorted(parley.statements_per_join.items()))
     print(f"| SQL statements per join | | {per_join} | | |")
+    if parley.redis_per_join:
+        top = sorted(parley.redis_per_join.items(), key=lambda item: -item[1])[:6]
+        print(f"| Redis commands per join (top: "
+              f"{', '.join(f'{c} {n:.1f}' for c, n in top if n >= 0.05)}) | | "
+              f"{sum(parley.redis_per_join.values()):.1f} | | |")
     print(f"| joins not served within 30 s (of them refused at intake) | | {parley.unserved} "
           f"({parley.join_failed}) | | 0 |")
     print(f"| relay rate (chat:send -> chat:message) | {base.relay_rate:,.0f} /s | "

@@ -8,6 +8,7 @@ second from an owned task (signaling/ticker.py).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -112,10 +113,10 @@ class Hotline:
         now = self._clock()
         is_open = self._engine.is_open(body.region, now.timestamp())  # type: ignore[arg-type]
         # Out of hours the case waits as a callback request, keeping its place for the morning.
-        case = await self._cases.create(body, now, priority=priority_for(body).value,
-                                        callback=not is_open)
-        owner = await self._cases.follow_up_owner(case.citizen_phone,
-                                                  now - timedelta(days=FOLLOW_UP_DAYS))
+        # The follow-up lookup reads older cases only: it runs while the new one is written.
+        case, owner = await asyncio.gather(
+            self._cases.create(body, now, priority=priority_for(body).value, callback=not is_open),
+            self._cases.follow_up_owner(body.phone, now - timedelta(days=FOLLOW_UP_DAYS)))
         await self._engine.join(task_for(case, preferred_agent=owner))
         await self.route(joined=case)
         return case, is_open

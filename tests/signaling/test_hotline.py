@@ -48,6 +48,23 @@ async def test_offers_follow_skill_and_region(running: Running, connect: Connect
         == "offer_gone"
 
 
+async def test_a_citizen_back_within_30_days_is_offered_to_the_lawyer_who_kept_the_case(
+        running: Running, connect: Connect) -> None:
+    """首问负责: a case ended for follow-up brings the same citizen back to the same lawyer,
+    ahead of a better-ranked one; another citizen goes by rank."""
+    owner = await lawyer(running, connect, "owner", {"labour": 3}, "gz-zhanggong")
+    first, _ = await running.intake(category="labour", phone="13900000001")
+    assert (await owner.wait_for("offer:new"))["case"]["id"] == first
+    assert (await owner.call("offer:accept", {"case_id": first}))["ok"]
+    assert (await owner.call("case:end", {"case_id": first, "outcome": "follow_up"}))["ok"]
+    better = await lawyer(running, connect, "better", {"labour": 5}, "gz-zhanggong")
+    again, _ = await running.intake(category="labour", phone="13900000001")
+    offer = await owner.wait_for("offer:new", lambda o: o["case"]["id"] != first)
+    assert offer["case"]["id"] == again
+    stranger, _ = await running.intake(category="labour", phone="13900000002")
+    assert (await better.wait_for("offer:new"))["case"]["id"] == stranger
+
+
 async def test_decline_moves_the_offer_to_the_next_lawyer(running: Running, connect: Connect
                                                           ) -> None:
     first = await lawyer(running, connect, "first", {"labour": 5}, "gz-zhanggong")

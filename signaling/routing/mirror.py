@@ -82,15 +82,25 @@ class RoutingMirror:
             if task_id in self._offers:  # in Redis, an offer never outlives its task
                 self._own_offers().pop(task_id)
         elif op == "agent":
-            agent = replace(Agent.from_json(data["body"]), version=int(data["version"]))
-            self._own_agents()[agent.agent_id] = agent
+            self._put_agent(data["body"], data["version"])
         elif op == "offer":
             offer = Offer.from_json(data["body"])
             self._own_offers()[offer.task_id] = offer
         elif op == "unoffer":
             self._own_offers().pop(TaskId(data["id"]), None)
+        elif op == "claim":
+            offer = Offer.from_json(data["body"])
+            self._own_offers()[offer.task_id] = offer
+            self._put_agent(data["agent"], data["version"])
+        elif op == "accept":
+            self._change({"op": "del", "id": data["id"]})
+            self._put_agent(data["agent"], data["version"])
         else:
             raise ValueError(f"unknown routing feed op {op!r}")
+
+    def _put_agent(self, body: str, version: str) -> None:
+        agent = replace(Agent.from_json(body), version=int(version))
+        self._own_agents()[agent.agent_id] = agent
 
     def _own_agents(self) -> dict[AgentId, Agent]:
         if self._agents_shared:

@@ -18,6 +18,10 @@ their order, agents from accounts and presence); offers in flight are simply dro
                         agent    an agent written: id, body Agent JSON, version
                         offer    an offer made: id (task id), body Offer JSON
                         unoffer  an offer ended, its task kept or removed: id (task id)
+                        claim    an offer made and its agent written in one: id (task id),
+                                 body Offer JSON, agent Agent JSON, version
+                        accept   a task removed (its offer with it) and the agent who took it
+                                 written, in one: id (task id), agent Agent JSON, version
   {p}:epoch           string, a fresh random id at each rebuild; its absence means Redis lost
                       the state (flushed, restarted): the hotline's tick then rebuilds
   {p}:rebuild_lock    string, TTL a few seconds (SET NX PX): the one process rebuilding a lost
@@ -65,13 +69,14 @@ class RoutingKeys:
 # Returns {epoch or nil, seq or nil, the feed entries after ARGV[1]}: one consistent read in one
 # command (a MULTI of three costs the client half as much again, and views are the commonest read).
 VIEW = """
-return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]),
-        redis.call('XRANGE', KEYS[3], '(' .. ARGV[1], '+')}
+local counted = redis.call('MGET', KEYS[1], KEYS[2])
+return {counted[1], counted[2], redis.call('XRANGE', KEYS[3], '(' .. ARGV[1], '+')}
 """
 
 # A Lua helper prepended to every script that changes state: counts the change and appends it to
 # the feed, trimmed (approximately, which is cheap) to FEED_MAXLEN entries. ``version`` only for
-# "agent" entries.
+# "agent" entries; ``feed_with_agent`` for "claim" and "accept", which carry the agent written in
+# the same change (one entry, so one INCR and one XADD, where two entries cost twice that).
 _FEED = f"""
 local function feed(seq_key, feed_key, op, id, body, version)
   local seq = redis.call('INCR', seq_key)
@@ -82,6 +87,11 @@ local function feed(seq_key, feed_key, op, id, body, version)
     redis.call('XADD', feed_key, 'MAXLEN', '~', {FEED_MAXLEN}, '*',
                'seq', seq, 'op', op, 'id', id, 'body', body)
   end
+end
+local function feed_with_agent(seq_key, feed_key, op, id, body, agent, version)
+  local seq = redis.call('INCR', seq_key)
+  redis.call('XADD', feed_key, 'MAXLEN', '~', {FEED_MAXLEN}, '*',
+             'seq', seq, 'op', op, 'id', id, 'body', body, 'agent', agent, 'version', version)
 end
 """
 
@@ -155,8 +165,7 @@ for i = 6, #ARGV do
     redis.call('HSET', KEYS[3], ARGV[1], id)
     redis.call('HSET', KEYS[4], ARGV[1], ARGV[3])
     local version = redis.call('HINCRBY', KEYS[5], ARGV[1], 1)
-    feed(KEYS[6], KEYS[7], 'offer', id, offer)
-    feed(KEYS[6], KEYS[7], 'agent', ARGV[1], ARGV[3], version)
+    feed_with_agent(KEYS[6], KEYS[7], 'claim', id, offer, ARGV[3], version)
     return {id, version}
   end
 end
@@ -171,16 +180,16 @@ if redis.call('HGET', KEYS[3], ARGV[2]) ~= ARGV[1] then return -1 end
 if redis.call('HGET', KEYS[5], ARGV[2]) ~= ARGV[3] then return -1 end
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('HDEL', KEYS[3], ARGV[2])
-feed(KEYS[6], KEYS[7], 'unoffer', ARGV[1], '')
-if ARGV[5] == '' then
-  redis.call('HDEL', KEYS[1], ARGV[1])
-  feed(KEYS[6], KEYS[7], 'del', ARGV[1], '')
-else
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[5])
-  feed(KEYS[6], KEYS[7], 'put', ARGV[1], ARGV[5])
-end
 redis.call('HSET', KEYS[4], ARGV[2], ARGV[4])
 local version = redis.call('HINCRBY', KEYS[5], ARGV[2], 1)
-feed(KEYS[6], KEYS[7], 'agent', ARGV[2], ARGV[4], version)
+if ARGV[5] == '' then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  feed_with_agent(KEYS[6], KEYS[7], 'accept', ARGV[1], '', ARGV[4], version)
+else
+  feed(KEYS[6], KEYS[7], 'unoffer', ARGV[1], '')
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[5])
+  feed(KEYS[6], KEYS[7], 'put', ARGV[1], ARGV[5])
+  feed(KEYS[6], KEYS[7], 'agent', ARGV[2], ARGV[4], version)
+end
 return version
 """

@@ -213,6 +213,25 @@ async def test_a_second_process_sees_agent_and_offer_changes(handles: Handles) -
     assert await two.tasks() == [] and await two.get_task(TaskId("t")) is None
 
 
+async def test_a_second_process_sees_an_accepted_offer(handles: Handles) -> None:
+    """An accept removes the task and its offer and writes the agent in one change (Redis: one
+    feed entry); another process's reads follow all three."""
+    one, two = await handles(), await handles()
+    await one.add_task(task("t", 1))
+    await one.add_task(task("u", 2))
+    a = await one.put_agent(agent("a"))
+    _, offered = lifecycle.make_offer(task("t", 1), a, T0, CONFIG)
+    offer = await one.claim(offered, [TaskId("t")], T0, T0 + 20)
+    assert offer is not None and (await two.view()).offers[TaskId("t")] == offer
+    held = (await one.view()).agents[AgentId("a")]
+    _, busy = lifecycle.accept(offer, task("t", 1), held, T0 + 1)
+    stored = await one.resolve(offer, None, busy)
+    assert stored is not None
+    view = await two.view()
+    assert ids(list(view.index.in_order())) == ["u"] and dict(view.offers) == {}
+    assert view.agents[AgentId("a")] == stored and stored.state is AgentState.BUSY
+
+
 @pytest.mark.parametrize("handles", ["redis"], indirect=True)  # the memory store has no mirror
 async def test_reads_at_once_in_one_process_bring_the_mirror_forward_without_reloading(
         handles: Handles, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,11 +11,14 @@ from tests.signaling.routing.factories import T0, agent, task
 Entry = tuple[bytes, dict[bytes, bytes]]
 
 
-def entry(seq: int, op: str, id_: str, body: str = "", version: int | None = None) -> Entry:
+def entry(seq: int, op: str, id_: str, body: str = "", version: int | None = None,
+          agent_body: str | None = None) -> Entry:
     fields = {b"seq": str(seq).encode(), b"op": op.encode(), b"id": id_.encode(),
               b"body": body.encode()}
     if version is not None:
         fields[b"version"] = str(version).encode()
+    if agent_body is not None:
+        fields[b"agent"] = agent_body.encode()
     return f"{seq}-0".encode(), fields
 
 
@@ -39,6 +42,27 @@ def test_every_op_is_applied_in_order() -> None:
     assert view.agents[AgentId("a")] == agent("a", state=AgentState.OFFERED, version=8)
     assert dict(view.offers) == {}
     assert (mirror.seq, mirror.last_id) == (7, "7-0")
+
+
+def test_a_claim_and_an_accept_each_carry_their_agent_in_one_entry() -> None:
+    """The scripts write an offer with its agent, and an accepted task's removal with its
+    agent, as one entry each (half the feed writes of an offer and an answer)."""
+    mirror = RoutingMirror("e1", 0, "0-0", [task("t1", 1), task("t2", 2)],
+                           {AgentId("a"): agent("a", version=1)}, {})
+    offer = Offer(TaskId("t1"), AgentId("a"), T0, T0 + 20)
+    offered = agent("a", state=AgentState.OFFERED)
+    assert mirror.apply("e1", 1, [entry(1, "claim", "t1", offer.to_json(), version=2,
+                                        agent_body=offered.to_json())])
+    view = mirror.view()
+    assert dict(view.offers) == {offer.task_id: offer}
+    assert view.agents[AgentId("a")] == replace(offered, version=2)
+    busy = agent("a", state=AgentState.BUSY)
+    assert mirror.apply("e1", 2, [entry(2, "accept", "t1", version=3,
+                                        agent_body=busy.to_json())])
+    view = mirror.view()
+    assert [t.task_id for t in view.index.in_order()] == ["t2"]
+    assert dict(view.offers) == {}
+    assert view.agents[AgentId("a")] == replace(busy, version=3)
 
 
 def test_removing_a_task_drops_its_offer() -> None:

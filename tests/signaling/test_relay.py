@@ -5,6 +5,7 @@ fall back to the fan-out; dead owners are ignored; a lost presence map is writte
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -137,10 +138,17 @@ async def test_unknown_and_dead_owners_fall_back_to_the_fan_out(pair: Pair) -> N
     client = await _client(pair.a.url, "8", inbox)
     try:
         await _wait(lambda: _owned(pair.b.relay, "user:8", ["proc-a"]), "presence of user 8")
-        # An entry of a process that died without cleaning up is ignored and removed.
+        # An entry of a process that died without cleaning up is ignored and removed. Its write
+        # was announced, as every write is: without that, proc-b may answer from its cache of
+        # owners (read above) and never look at the entry.
         await pair.redis.hset(pair.keys.where("user:8"), "proc-dead", "1")
-        assert await pair.b.relay.owners("user:8") == ["proc-a"]
-        assert await pair.redis.hkeys(pair.keys.where("user:8")) == [b"proc-a"]
+        await pair.redis.publish(pair.keys.where_changed_channel, json.dumps(["user:8"]))
+
+        async def cleaned() -> bool:
+            return (await pair.b.relay.owners("user:8") == ["proc-a"]
+                    and await pair.redis.hkeys(pair.keys.where("user:8")) == [b"proc-a"])
+
+        await _wait(cleaned, "the dead process's entry ignored and removed")
         # Nobody known for user:9: the manager's fan-out carries it (and delivers nothing).
         await pair.b.relay.emit("hello", {"n": 1}, "user:9")
         assert pair.b.relay.sent_fanout == 1

@@ -52,6 +52,10 @@ class Notifier(Protocol):
     async def emit(self, event: str, data: dict[str, Any], to: str | Sequence[str]) -> None:
         """``to``: one target, or several (each connection gets the event once)."""
 
+    async def emit_here(self, event: str, data: dict[str, Any], to: str | Sequence[str]) -> bool:
+        """Only to the connections this process holds (what every process computes alike, as
+        the tick's queue positions); whether it holds any."""
+
 
 class ConsultationService:
     def __init__(

@@ -23,6 +23,7 @@ from server.tokens import verify
 from server.validation import check_size, parse
 from signaling import schemas
 from signaling.consultation import ConsultationService
+from signaling.here import emit_here
 from signaling.hotline import Hotline
 from signaling.ratelimit import TokenBucket, Verdict
 from signaling.views import AGENTS_TARGET, SUPERVISORS_TARGET, case_target, user_target
@@ -285,3 +286,6 @@ class SocketNotifier:
 
     async def emit(self, event: str, data: dict[str, Any], to: str | Sequence[str]) -> None:
         await self._sio.emit(event, data, to=to if isinstance(to, str) else list(to))
+
+    async def emit_here(self, event: str, data: dict[str, Any], to: str | Sequence[str]) -> bool:
+        return await emit_here(self._sio, event, data, to)

@@ -381,7 +381,8 @@ class Hotline:
                 "timeout_s": self._engine.config.offer_timeout_s}
 
     async def push_queue(self) -> None:
-        """Each waiting citizen gets their position and estimate when it changed."""
+        """Each waiting citizen connected here gets their position and estimate when it
+        changed (every process ticks: each pushes to its own connections)."""
         estimates = await self._engine.estimates(self._now(), self._handle)
         tasks = {t.task_id: t for t in await self._engine.tasks()}
         for case_id in list(self._pushed):
@@ -393,9 +394,10 @@ class Hotline:
                               task.callback if task else False)
             key = (view["position"], view["eta_seconds"], view["callback"])
             if self._pushed.get(task_id) != key:
-                self._pushed[task_id] = key
-                await self._notifier.emit("queue:update", view, case_target(task_id))
-        await self._notifier.emit("queue:size", {"waiting": len(estimates)}, AGENTS_TARGET)
+                # Remembered only once pushed: a citizen who connects here later still gets it.
+                if await self._notifier.emit_here("queue:update", view, case_target(task_id)):
+                    self._pushed[task_id] = key
+        await self._notifier.emit_here("queue:size", {"waiting": len(estimates)}, AGENTS_TARGET)
 
     async def _push_status(self, agent: Agent | None) -> None:
         if agent is not None:
@@ -463,14 +465,15 @@ class Hotline:
         return {"figures": await self.figures()}
 
     async def push_figures(self) -> None:
-        """Every supervisor gets the figures; an alert that just started is also an event."""
+        """Every supervisor connected here gets the figures; an alert that just started is
+        also an event (every process computes them: each pushes to its own connections)."""
         data = await self.figures()
-        await self._notifier.emit("sup:figures", data, SUPERVISORS_TARGET)
+        await self._notifier.emit_here("sup:figures", data, SUPERVISORS_TARGET)
         current = {(a["kind"], a["scope"]) for a in data["alerts"]}
         started = [a for a in data["alerts"] if (a["kind"], a["scope"]) not in self._alerts_on]
         self._alerts_on = current
         if started:
-            await self._notifier.emit("sup:alert", {"alerts": started}, SUPERVISORS_TARGET)
+            await self._notifier.emit_here("sup:alert", {"alerts": started}, SUPERVISORS_TARGET)
 
     async def live_figures(self) -> dict[str, int]:
         """This deployment's live queue and agent figures (for /metrics)."""

@@ -32,6 +32,7 @@ from signaling.cluster_keys import (
     is_personal,
 )
 from signaling.fanout import BlockingRedisManager
+from signaling.here import emit_here
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +159,9 @@ class ProcessRelay:
             if not await self._redis.publish(self._keys.push_channel(process_id), message):
                 self._alive[process_id] = (False, time.monotonic())
         self.sent_direct += sum(1 for t in targets if is_personal(t)) - len(unknown)
+
+    async def emit_here(self, event: str, data: dict[str, Any], to: str | Sequence[str]) -> bool:
+        return await emit_here(self._sio, event, data, to)
 
     async def owners(self, target: str) -> list[str]:
         """The live processes holding a connection in ``target`` (tests, metrics)."""

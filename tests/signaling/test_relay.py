@@ -133,6 +133,23 @@ async def test_a_personal_push_goes_to_the_owning_process_only(pair: Pair) -> No
     await _wait(lambda: _owned(pair.b.relay, "user:7", []), "presence removed on disconnect")
 
 
+async def test_a_push_here_reaches_only_this_process_s_connections(pair: Pair) -> None:
+    """What every process computes alike (the tick's queue positions) is pushed by each to its
+    own connections: one copy per connection, however many processes push it."""
+    inbox: list[Any] = []
+    client = await _client(pair.a.url, "8", inbox)
+    try:
+        assert not await pair.b.relay.emit_here("hello", {"n": 0}, "user:8")
+        assert await pair.a.relay.emit_here("hello", {"n": 1}, ["user:8", "user:nobody"])
+        await _wait(lambda: _count(inbox, 1), "the push from the holding process")
+        await _wait(lambda: _owned(pair.b.relay, "user:8", ["proc-a"]), "presence of user 8")
+        await pair.b.relay.emit("hello", {"n": 2}, "user:8")  # after b's push, on one path
+        await _wait(lambda: _count(inbox, 2), "a relayed push")
+        assert [m["n"] for m in inbox] == [1, 2]
+    finally:
+        await client.disconnect()
+
+
 async def test_unknown_and_dead_owners_fall_back_to_the_fan_out(pair: Pair) -> None:
     inbox: list[Any] = []
     client = await _client(pair.a.url, "8", inbox)

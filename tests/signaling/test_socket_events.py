@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 import socketio
 
-from server.keys import SETTINGS_KEY
+from server.keys import HOTLINE_KEY, SETTINGS_KEY
 from server.tokens import Claims, sign
 from tests.clients import SocketClient, get_json, post_json
 from tests.conftest import Running
@@ -92,6 +92,20 @@ async def test_citizen_waits_with_a_position_and_keeps_it_on_reconnect(
     update = await again.wait_for("queue:update", lambda d: d["position"] == 1)
     assert update["waiting"] == 1
     assert error_code(await first.call("queue:leave")) == "invalid_state"
+
+
+async def test_a_citizen_who_connects_after_a_tick_gets_the_next_one(
+    running: Running, connect: Connect
+) -> None:
+    """Each process pushes queue positions to its own connections only, so a position pushed
+    to nobody is not remembered as pushed: the citizen who connects later still gets it."""
+    _case_id, token = await running.intake()
+    hotline = running.app[HOTLINE_KEY]
+    await hotline.push_queue()  # nobody connected yet
+    citizen = await connect(token)
+    await hotline.push_queue()
+    update = await citizen.wait_for("queue:update")
+    assert (update["position"], update["waiting"]) == (1, 1)
 
 
 async def test_take_next_match_chat_end_and_rate(running: Running, connect: Connect) -> None:

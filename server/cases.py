@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Executable, Row, Select, Table, insert, select, update
+from sqlalchemy.sql.dml import Update
 
 from server import case_statements as statements
 from server.case_statements import CaseStatus as CaseStatus  # where the statements need it
@@ -91,17 +93,26 @@ class CaseRepository:
         actor, data = f"lawyer-{lawyer_id}", {"room": room_id}
         params = {"p_case": case_id, "p_lawyer": lawyer_id, "p_room": room_id, "p_now": now,
                   "p_actor": actor, "p_data": data}
+        return await self._change(statements.ASSIGN, statements.ASSIGN_AT_ONCE, params,
+                                  lambda found: [
+            insert(ROOMS).values(id=room_id, case_id=case_id, mode=found.mode, opened_at=now),
+            insert(EVENTS).values(_event_row(case_id, now, actor, "matched", data))])
+
+    async def _change(self, change: Update, at_once: Select[Any], params: dict[str, Any],
+                      then: Callable[[Row[Any]], list[Executable]]) -> Case | None:
+        """A state change and the writes that go with it, all or nothing: on PostgreSQL the one
+        statement ``at_once`` (server/case_statements.py), elsewhere ``change`` and then the
+        writes ``then`` gives for the changed row, in one transaction. The case as changed, or
+        None when ``change`` matched no row."""
         if self._postgres:
             async with self._db.reader.connect() as conn:  # one statement: its own transaction
-                found = (await conn.execute(statements.ASSIGN_AT_ONCE, params)).first()
+                found = (await conn.execute(at_once, params)).first()
         else:
             async with self._db.engine.begin() as conn:
-                found = (await conn.execute(statements.ASSIGN, params)).first()
+                found = (await conn.execute(change, params)).first()
                 if found is not None:
-                    await conn.execute(insert(ROOMS).values(id=room_id, case_id=case_id,
-                                                            mode=found.mode, opened_at=now))
-                    await conn.execute(insert(EVENTS).values(_event_row(
-                        case_id, now, actor, "matched", data)))
+                    for write in then(found):
+                        await conn.execute(write)
         return Case(**found._mapping) if found is not None else None
 
     async def abandon(self, case_id: str, now: datetime) -> bool:
@@ -200,19 +211,10 @@ class CaseRepository:
         data = {"outcome": outcome}
         params = {"p_case": case_id, "p_outcome": outcome, "p_now": now, "p_actor": actor,
                   "p_data": data, "p_lawyer": lawyer_id}
-        if self._postgres:
-            async with self._db.reader.connect() as conn:  # one statement: its own transaction
-                found = (await conn.execute(statements.END_AT_ONCE, params)).first()
-        else:
-            async with self._db.engine.begin() as conn:
-                found = (await conn.execute(statements.END, params)).first()
-                if found is not None:
-                    await conn.execute(
-                        update(ROOMS).where(ROOMS.c.case_id == case_id, ROOMS.c.closed_at.is_(None))
-                        .values(closed_at=now))
-                    await conn.execute(insert(EVENTS).values(_event_row(
-                        case_id, now, actor, "ended", data)))
-        return Case(**found._mapping) if found is not None else None
+        return await self._change(statements.END, statements.END_AT_ONCE, params, lambda _: [
+            update(ROOMS).where(ROOMS.c.case_id == case_id, ROOMS.c.closed_at.is_(None))
+            .values(closed_at=now),
+            insert(EVENTS).values(_event_row(case_id, now, actor, "ended", data))])
 
     async def rate(self, case_id: str, score: int, comment: str | None, now: datetime) -> bool:
         """Store the citizen's rating once; False if the case already has one."""

@@ -154,10 +154,6 @@ class WorkerRegistry:
             alive = {w: load for w, load in alive.items() if self.keys.requests(w) in listened}
         return alive
 
-    async def choose(self, exclude: Collection[str] = ()) -> str | None:
-        """The live worker with the fewest rooms (ties broken at random), or None."""
-        return pick(await self.live_workers(), exclude)
-
     # --- rooms ---------------------------------------------------------------------------
 
     async def pin(self, message: OpenRoom, worker_id: str) -> str:

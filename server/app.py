@@ -43,6 +43,7 @@ from server.recording_setup import RecordingStack
 from server.users import UserRepository
 from signaling.consultation import ConsultationService
 from signaling.events import SocketEvents
+from signaling.here import holds
 from signaling.hotline import Hotline
 from signaling.mediation import MediationService
 from signaling.mediation_events import MediationEvents
@@ -157,7 +158,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     app[HOTLINE_KEY] = hotline
     async def push_figures() -> None:
         # The figures read the last day's cases: only worth it for a supervisor watching here.
-        if sio.manager.rooms.get("/", {}).get(SUPERVISORS_TARGET):
+        if holds(sio, SUPERVISORS_TARGET):
             await hotline.push_figures()
 
     app[TICKERS_KEY] = [Ticker(hotline.tick, 1.0, "hotline tick"),

@@ -16,11 +16,15 @@ import socketio
 NAMESPACE = "/"
 
 
+def holds(sio: socketio.AsyncServer, target: str) -> bool:
+    """Whether this process holds a connection in ``target``."""
+    return bool(sio.manager.rooms.get(NAMESPACE, {}).get(target))
+
+
 async def emit_here(sio: socketio.AsyncServer, event: str, data: dict[str, Any],
                     to: str | Sequence[str]) -> bool:
     """Push ``event`` to this process's connections in ``to``; whether there were any."""
-    rooms = sio.manager.rooms.get(NAMESPACE, {})
-    held = [t for t in ([to] if isinstance(to, str) else to) if rooms.get(t)]
+    held = [t for t in ([to] if isinstance(to, str) else to) if holds(sio, t)]
     if held:
         # ignore_queue: straight to the local connections, not through the Redis manager.
         await sio.emit(event, data, to=held[0] if len(held) == 1 else held, ignore_queue=True)

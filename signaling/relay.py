@@ -41,7 +41,6 @@ LIVENESS_CACHE_S = 1.0
 # where-changed channel; the age limit only bounds a missed announcement.
 OWNERS_CACHE_S = 10.0
 OWNERS_CACHED = 50_000  # targets; past it the oldest entry goes
-NAMESPACE = "/"
 
 
 class ClusterRedisManager(BlockingRedisManager):

@@ -124,6 +124,8 @@ async def test_take_next_match_chat_end_and_rate(running: Running, connect: Conn
     assert error_code(await lawyer.call("case:end", {"case_id": case_id, "outcome": "nope"})) \
         == "bad_request"
     assert (await lawyer.call("case:end", {"case_id": case_id, "outcome": "answered"}))["ok"]
+    assert error_code(await lawyer.call("case:end", {"case_id": case_id, "outcome": "answered"})) \
+        == "invalid_state"
     await citizen.wait_for("case:ended")
     assert error_code(await citizen.call("chat:send", {"room_id": room_id, "text": "x"})) \
         == "room_closed"
@@ -160,6 +162,10 @@ async def test_refusals_by_role_and_membership(running: Running, connect: Connec
         == "not_in_room"
     assert error_code(await other_lawyer.call("case:end", {"case_id": case_id, "outcome": "answered"})) \
         == "forbidden"
+    assert error_code(await other_lawyer.call("case:end", {"case_id": "0" * 32, "outcome": "answered"})) \
+        == "not_found"
+    case = await running.cases.get(case_id)
+    assert case.status == "in_consultation"  # the refused end changed nothing
     assert error_code(await other_lawyer.call("case:notes", {"case_id": case_id, "notes": "x"})) \
         == "forbidden"
     status, _ = await get_json(running.url, f"/api/cases/{case_id}", token=other_token)

@@ -9,7 +9,7 @@ APT_TEST_PACKAGES := chromium ffmpeg poppler-utils fonts-wqy-zenhei
 # The agreement PDF embeds this TrueType font (server/agreements/pdf.py) at run time too.
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
 
-.PHONY: run test install install-test-system install-system-fonts lint typecheck clean
+.PHONY: run test install install-test-system install-system-fonts lint typecheck imports clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,7 @@ install-test-system:
 	fi
 
 test: install install-test-system
+	$(BIN)/lint-imports
 	$(BIN)/python -m tests.services
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
@@ -51,6 +52,10 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy
+
+# The import contract in pyproject.toml ([tool.importlinter]); `make test` checks it first.
+imports: install
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

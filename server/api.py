@@ -1,4 +1,6 @@
-"""REST routes: thin handlers that parse, authorise, call one service and serialise."""
+"""REST routes of the ground (the catalogue, staff login, health) and what every REST shell
+uses: the error middleware, the JSON body reader and the caller's principal. Routes that call
+live services sit with them in ``signaling/`` (``signaling.hotline.api``, ``signaling.app.api``)."""
 
 from __future__ import annotations
 
@@ -12,40 +14,24 @@ from typing import Any
 
 from aiohttp import web
 
-from rooms.messages import GetStats, WorkerStats
-from rooms.turn import turn_credentials
 from server import catalogue
-from server.cases.repository import case_resource
 from server.db import Database
 from server.errors import ParleyError
-from server.keys import (
-    CASES_KEY,
-    COUNTERS_KEY,
-    DATABASE_KEY,
-    HOTLINE_KEY,
-    MEDIA_KEY,
-    SETTINGS_KEY,
-    USERS_KEY,
-)
+from server.keys import SETTINGS_KEY, USERS_KEY
 from server.logs import request_id_var
-from server.metrics import Metric, gauge, labelled, render, supervisor_metrics
-from server.policy import Action, Principal, Role, require
-from server.schemas import IntakeBody, LoginBody
+from server.metrics import Metric, gauge, labelled
+from server.policy import Action, Principal, Role
+from server.schemas import LoginBody
 from server.tokens import Claims, sign, verify
 from server.validation import MAX_PAYLOAD_BYTES, parse
-from signaling.views import case_view
 
 log = logging.getLogger(__name__)
 
 # Every route and the action it performs (None: public). A test checks this table.
 ROUTES: dict[tuple[str, str], Action | None] = {
     ("GET", "/api/catalogue"): None,
-    ("GET", "/api/config"): None,
-    ("POST", "/api/intake"): None,
     ("POST", "/api/login"): None,
-    ("GET", "/api/cases/{case_id}"): Action.READ_CASE,
     ("GET", "/healthz"): None,
-    ("GET", "/metrics"): Action.READ_METRICS,
 }
 
 
@@ -99,28 +85,6 @@ async def get_catalogue(request: web.Request) -> web.Response:
     return web.json_response(catalogue.as_dict())
 
 
-async def get_config(request: web.Request) -> web.Response:
-    settings = request.app[SETTINGS_KEY]
-    servers = list(settings.ice_servers)
-    if settings.turn_secret is not None:
-        # Expiring credentials (coturn's use-auth-secret): nothing long-lived reaches a browser.
-        servers.append(turn_credentials(settings.turn_secret, settings.turn_urls, now=time.time(),
-                                        ttl_s=settings.turn_ttl_s))
-    return web.json_response({"ice_servers": servers})
-
-
-async def post_intake(request: web.Request) -> web.Response:
-    body = parse(IntakeBody, await read_json(request))
-    case, is_open = await request.app[HOTLINE_KEY].intake(body)
-    settings = request.app[SETTINGS_KEY]
-    claims = Claims(
-        sub=case.id, kind="citizen", role=Role.CITIZEN.value, case=case.id, name=case.citizen_name,
-        exp=int(time.time()) + settings.citizen_token_ttl_s,
-    )
-    return web.json_response({"case_id": case.id, "token": sign(claims, settings.secret_key),
-                              "open": is_open, "callback": case.callback}, status=201)
-
-
 async def post_login(request: web.Request) -> web.Response:
     body = parse(LoginBody, await read_json(request))
     user = await request.app[USERS_KEY].authenticate(body.username, body.password)
@@ -136,57 +100,8 @@ async def post_login(request: web.Request) -> web.Response:
     })
 
 
-async def get_case(request: web.Request) -> web.Response:
-    me = principal_of(request)
-    case = await request.app[CASES_KEY].get(request.match_info["case_id"])
-    if case is None:
-        require(me, Action.READ_CASE)
-        raise ParleyError("not_found", "案件不存在 / no such case", 404)
-    require(me, Action.READ_CASE, case_resource(case))
-    lawyer = await request.app[USERS_KEY].get(case.lawyer_id) if case.lawyer_id else None
-    view = case_view(case, lawyer)
-    view["rating_comment"] = case.rating_comment
-    return web.json_response(view)
-
-
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
-
-
-async def get_metrics(request: web.Request) -> web.Response:
-    # A scraper on the same host needs no token; from elsewhere, a supervisor's.
-    if not _from_loopback(request):
-        require(principal_of(request), Action.READ_METRICS)
-    live = await request.app[HOTLINE_KEY].live_figures()
-    stats = await request.app[MEDIA_KEY].request(GetStats())
-    counters = request.app[COUNTERS_KEY]
-    metrics = [
-        gauge("parley_queue_waiting", "Cases waiting in the queue", live["waiting"]),
-        gauge("parley_agents_on_duty", "Lawyers online and available or in a call (this process)",
-              live["agents_on_duty"]),
-        gauge("parley_agents_free", "Lawyers online and free (this process)", live["agents_free"]),
-        labelled("parley_socket_events_total", "counter", "Socket events handled", "event",
-                 dict(counters.events)),
-        labelled("parley_socket_errors_total", "counter", "Socket events refused, by error code",
-                 "code", dict(counters.errors)),
-        *supervisor_metrics(await request.app[HOTLINE_KEY].figures()),
-        *database_metrics(request.app[DATABASE_KEY]),
-    ]
-    if isinstance(stats, WorkerStats):
-        metrics += [
-            gauge("parley_media_rooms", "Rooms on this media worker", stats.rooms),
-            gauge("parley_media_peer_connections", "WebRTC peer connections", stats.peer_connections),
-            labelled("parley_media_forwarded_frames_total", "counter", "Encoded frames forwarded",
-                     "kind", stats.forwarded_frames),
-            gauge("parley_media_decoded_frames_total", "Frames the worker decoded (must be 0)",
-                  stats.decoded_frames),
-            gauge("parley_media_encoded_frames_total", "Frames the worker encoded (must be 0)",
-                  stats.encoded_frames),
-            gauge("parley_media_keyframe_requests_total", "Keyframe requests sent to publishers",
-                  stats.keyframe_requests),
-        ]
-    return web.Response(text=render(metrics), content_type="text/plain", charset="utf-8",
-                        headers={"X-Prometheus-Version": "0.0.4"})
 
 
 def database_metrics(database: Database) -> list[Metric]:
@@ -200,7 +115,7 @@ def database_metrics(database: Database) -> list[Metric]:
     ]
 
 
-def _from_loopback(request: web.Request) -> bool:
+def from_loopback(request: web.Request) -> bool:
     try:
         return request.remote is not None and ipaddress.ip_address(request.remote).is_loopback
     except ValueError:
@@ -210,12 +125,8 @@ def _from_loopback(request: web.Request) -> bool:
 def add_routes(app: web.Application) -> None:
     handlers: dict[tuple[str, str], Callable[[web.Request], Awaitable[web.StreamResponse]]] = {
         ("GET", "/api/catalogue"): get_catalogue,
-        ("GET", "/api/config"): get_config,
-        ("POST", "/api/intake"): post_intake,
         ("POST", "/api/login"): post_login,
-        ("GET", "/api/cases/{case_id}"): get_case,
         ("GET", "/healthz"): healthz,
-        ("GET", "/metrics"): get_metrics,
     }
     assert handlers.keys() == ROUTES.keys()
     for (method, path), handler in handlers.items():

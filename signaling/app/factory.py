@@ -18,18 +18,7 @@ from server.audit import AuditLog
 from server.cases.repository import CaseRepository
 from server.config import Settings
 from server.db import Database
-from server.keys import (
-    CASES_KEY,
-    CONSULTATION_KEY,
-    COUNTERS_KEY,
-    DATABASE_KEY,
-    ENGINE_KEY,
-    HOTLINE_KEY,
-    MEDIA_KEY,
-    SETTINGS_KEY,
-    TICKERS_KEY,
-    USERS_KEY,
-)
+from server.keys import CASES_KEY, COUNTERS_KEY, DATABASE_KEY, SETTINGS_KEY, USERS_KEY
 from server.mediation.documents import DocumentStore
 from server.mediation.identity import LocalIdentityVerifier
 from server.mediation.repository import MediationRepository
@@ -38,14 +27,17 @@ from server.migrate import upgrade
 from server.users import UserRepository
 from signaling.agreements.api import AGREEMENTS_KEY
 from signaling.app.agreements import add_agreements
+from signaling.app.api import add_app_routes
 from signaling.app.cluster import CLUSTER_KEY, Cluster, ProcessRole
 from signaling.consultations.service import ConsultationService
 from signaling.court.api import COURT_KEY
 from signaling.events import SocketEvents
 from signaling.here import holds
+from signaling.hotline.api import add_hotline_routes
 from signaling.hotline.presence import PresenceRegistry
 from signaling.hotline.service import Hotline
 from signaling.hotline.supervision import Thresholds
+from signaling.keys import CONSULTATION_KEY, ENGINE_KEY, HOTLINE_KEY, MEDIA_KEY, TICKERS_KEY
 from signaling.mediation.api import MEDIATION_KEY, add_mediation_routes
 from signaling.mediation.events import MediationEvents
 from signaling.mediation.recording import MediationRecording
@@ -182,6 +174,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
             secret_key=settings.secret_key, export_dir=settings.data_dir / "exports")
         add_recording_routes(app)
     add_routes(app)
+    add_hotline_routes(app)
+    add_app_routes(app)
     add_mediation_routes(app)
     _add_pages(app)
     app.cleanup_ctx.append(_lifecycle)

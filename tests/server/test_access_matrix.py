@@ -9,8 +9,10 @@ from server.api import ROUTES
 from server.policy import ACCESS, Action, CaseResource, Principal, Role, allowed
 from signaling.agreements.api import AGREEMENT_ROUTES
 from signaling.agreements.events import AGREEMENT_EVENTS
+from signaling.app.api import APP_ROUTES
 from signaling.court.api import COURT_ROUTES
 from signaling.events import EVENTS
+from signaling.hotline.api import HOTLINE_ROUTES
 from signaling.mediation.api import MEDIATION_ROUTES
 from signaling.mediation.events import MEDIATION_EVENTS
 from signaling.recording.events import RECORDING_EVENTS
@@ -24,8 +26,8 @@ def test_every_event_and_route_is_covered() -> None:
     for event, action in {**EVENTS, **MEDIATION_EVENTS, **AGREEMENT_EVENTS,
                           **RECORDING_EVENTS}.items():
         assert action in ACCESS, event
-    for route, route_action in {**ROUTES, **MEDIATION_ROUTES, **AGREEMENT_ROUTES,
-                                **COURT_ROUTES, **RECORDING_ROUTES}.items():
+    for route, route_action in {**ROUTES, **HOTLINE_ROUTES, **APP_ROUTES, **MEDIATION_ROUTES,
+                                **AGREEMENT_ROUTES, **COURT_ROUTES, **RECORDING_ROUTES}.items():
         assert route_action is None or route_action in ACCESS, route
 
 
@@ -39,8 +41,8 @@ def test_registered_routes_match_the_table(settings: object) -> None:
         if r.resource is not None and r.resource.canonical.startswith(("/api", "/healthz", "/metrics"))
         and r.method != "HEAD"
     }
-    assert registered == (set(ROUTES) | set(MEDIATION_ROUTES) | set(AGREEMENT_ROUTES)
-                          | set(COURT_ROUTES) | set(RECORDING_ROUTES))
+    assert registered == (set(ROUTES) | set(HOTLINE_ROUTES) | set(APP_ROUTES) | set(MEDIATION_ROUTES)
+                          | set(AGREEMENT_ROUTES) | set(COURT_ROUTES) | set(RECORDING_ROUTES))
 
 
 # The expected matrix, written out: which roles may perform each action at all.

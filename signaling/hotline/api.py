@@ -1,0 +1,61 @@
+"""REST routes of the hotline: a citizen's intake (one form, a case and a place in the queue)
+and reading a case. Thin handlers: parse, authorise, call one service, serialise.
+``HOTLINE_ROUTES`` is the table the access test checks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from server.api import principal_of, read_json
+from server.cases.repository import case_resource
+from server.errors import ParleyError
+from server.keys import CASES_KEY, SETTINGS_KEY, USERS_KEY
+from server.policy import Action, Role, require
+from server.schemas import IntakeBody
+from server.tokens import Claims, sign
+from server.validation import parse
+from signaling.keys import HOTLINE_KEY
+from signaling.views import case_view
+
+HOTLINE_ROUTES: dict[tuple[str, str], Action | None] = {
+    ("POST", "/api/intake"): None,
+    ("GET", "/api/cases/{case_id}"): Action.READ_CASE,
+}
+
+
+async def post_intake(request: web.Request) -> web.Response:
+    body = parse(IntakeBody, await read_json(request))
+    case, is_open = await request.app[HOTLINE_KEY].intake(body)
+    settings = request.app[SETTINGS_KEY]
+    claims = Claims(
+        sub=case.id, kind="citizen", role=Role.CITIZEN.value, case=case.id, name=case.citizen_name,
+        exp=int(time.time()) + settings.citizen_token_ttl_s,
+    )
+    return web.json_response({"case_id": case.id, "token": sign(claims, settings.secret_key),
+                              "open": is_open, "callback": case.callback}, status=201)
+
+
+async def get_case(request: web.Request) -> web.Response:
+    me = principal_of(request)
+    case = await request.app[CASES_KEY].get(request.match_info["case_id"])
+    if case is None:
+        require(me, Action.READ_CASE)
+        raise ParleyError("not_found", "案件不存在 / no such case", 404)
+    require(me, Action.READ_CASE, case_resource(case))
+    lawyer = await request.app[USERS_KEY].get(case.lawyer_id) if case.lawyer_id else None
+    view = case_view(case, lawyer)
+    view["rating_comment"] = case.rating_comment
+    return web.json_response(view)
+
+
+def add_hotline_routes(app: web.Application) -> None:
+    handlers: dict[tuple[str, str], Callable[[web.Request], Awaitable[web.StreamResponse]]] = {
+        ("POST", "/api/intake"): post_intake,
+        ("GET", "/api/cases/{case_id}"): get_case,
+    }
+    assert handlers.keys() == HOTLINE_ROUTES.keys()
+    for (method, path), handler in handlers.items():
+        app.router.add_route(method, path, handler)

@@ -30,6 +30,7 @@ from server.keys import (
     HOTLINE_KEY,
     MEDIA_KEY,
     SETTINGS_KEY,
+    SIGNIN_KEY,
     TICKERS_KEY,
     USERS_KEY,
 )
@@ -38,8 +39,10 @@ from server.mediation_documents import DocumentStore
 from server.mediation_repository import MediationRepository
 from server.metrics import EventCounters
 from server.migrate import upgrade
+from server.passwords import PasswordChecker
 from server.recording_api import RECORDING_ACCESS_KEY, RecordingAccess, add_recording_routes
 from server.recording_setup import RecordingStack
+from server.signin import SignIn, SignInLimits, SignInThrottle, create_limit_storage
 from server.users import UserRepository
 from signaling.consultation import ConsultationService
 from signaling.events import SocketEvents
@@ -102,6 +105,11 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         hours=EXAMPLE_HOURS if settings.working_hours == "example" else WorkingHours(),
     )
     cluster = Cluster(settings, role)
+    signin = SignIn(users, PasswordChecker(), SignInThrottle(
+        create_limit_storage(settings.redis_url,
+                             cluster.redis.connection_pool if cluster.redis else None,
+                             settings.redis_prefix),
+        SignInLimits(settings.signin_per_username, settings.signin_per_address)))
     # Processes hosting a media worker record what it forwards (docs/recording.md).
     recording = RecordingStack(settings, database) if role is not ProcessRole.SIGNALING else None
     # A room moved off a dead media worker: its members make new offers.
@@ -154,6 +162,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     app[DATABASE_KEY] = database
     app[CASES_KEY] = cases
     app[USERS_KEY] = users
+    app[SIGNIN_KEY] = signin
     app[ENGINE_KEY] = engine
     app[HOTLINE_KEY] = hotline
     async def push_figures() -> None:
@@ -208,6 +217,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     if RECORDING_STACK_KEY in app:
         await app[RECORDING_STACK_KEY].close()
     await app[ENGINE_KEY].close()
+    app[SIGNIN_KEY].close()
     await app[DATABASE_KEY].close()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,6 +54,13 @@ class Running:
 
 @pytest.fixture
 async def running(settings: Settings) -> AsyncIterator[Running]:
+    async with serving(settings) as found:
+        yield found
+
+
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[Running]:
+    """A server on a free port of 127.0.0.1 for the time of the block."""
     from server.app import create_app
 
     app = create_app(settings)

@@ -138,7 +138,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
                               settings.longest_wait_alert_s),
     )
     counters = EventCounters()
-    events = SocketEvents(sio, consultation, hotline, settings.secret_key, counters)
+    events = SocketEvents(sio, consultation, hotline, settings.secret_key, counters,
+                          cluster.connection_ledger(), settings.connections_per_token)
     if consultation_recording is not None:
         app[CONSULTATION_RECORDING_KEY] = consultation_recording
         consultation_recording.on_required_refusal = hotline.requeue_after_refusal

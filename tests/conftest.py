@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -12,9 +13,12 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from server.config import Settings
 from server.keys import CASES_KEY, USERS_KEY
+from tests import backends
 from tests.clients import SocketClient, intake_body, post_json
 
 
@@ -70,6 +74,23 @@ async def serving(settings: Settings) -> AsyncIterator[Running]:
         yield Running(str(server.make_url("")).rstrip("/"), app)
     finally:
         await server.close()
+
+
+@pytest.fixture
+async def redis_prefix() -> AsyncIterator[str]:
+    """A key prefix of this test's own on the real Redis, its keys deleted afterwards."""
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    admin = Redis.from_url(backends.REDIS_URL)
+    try:
+        await admin.ping()
+    except (RedisConnectionError, OSError) as exc:
+        await admin.aclose()
+        backends.unavailable("Redis", exc)
+    yield prefix
+    keys = [k async for k in admin.scan_iter(match=f"{prefix}:*")]
+    if keys:
+        await admin.delete(*keys)
+    await admin.aclose()
 
 
 @pytest.fixture

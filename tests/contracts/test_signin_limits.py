@@ -6,12 +6,10 @@ storage on one prefix, as two processes would; for memory the same object.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Callable
 
 import pytest
 from redis.asyncio import ConnectionPool, Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from server.errors import ParleyError
 from server.signin import SignInLimits, SignInThrottle, create_limit_storage
@@ -22,19 +20,13 @@ Handles = Callable[[], SignInThrottle]
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def handles(request: pytest.FixtureRequest) -> AsyncIterator[Handles]:
+async def handles(request: pytest.FixtureRequest, redis_prefix: str) -> AsyncIterator[Handles]:
     if request.param == "memory":
         one = SignInThrottle(create_limit_storage(None, None, "unused"), LIMITS)
         yield lambda: one
         one.close()
         return
-    prefix = f"test-{uuid.uuid4().hex[:10]}"
-    admin = Redis.from_url(backends.REDIS_URL)
-    try:
-        await admin.ping()
-    except (RedisConnectionError, OSError) as exc:
-        await admin.aclose()
-        backends.unavailable("Redis", exc)
+    prefix = redis_prefix
     pools: list[ConnectionPool] = []
 
     def make() -> SignInThrottle:
@@ -45,9 +37,9 @@ async def handles(request: pytest.FixtureRequest) -> AsyncIterator[Handles]:
     yield make
     for pool in pools:
         await pool.aclose()
-    keys = [k async for k in admin.scan_iter(match=f"{prefix}:*")]
-    assert keys, "the Redis throttle wrote nothing under its prefix"
-    await admin.delete(*keys)
+    admin = Redis.from_url(backends.REDIS_URL)
+    assert [k async for k in admin.scan_iter(match=f"{prefix}:*")], \
+        "the Redis throttle wrote nothing under its prefix"
     await admin.aclose()
 
 

@@ -65,7 +65,7 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
 @asynccontextmanager
 async def serving(settings: Settings) -> AsyncIterator[Running]:
     """A server on a free port of 127.0.0.1 for the time of the block."""
-    from server.app import create_app
+    from signaling.app.factory import create_app
 
     app = create_app(settings)
     server = TestServer(app, host="127.0.0.1", port=0)

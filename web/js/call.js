@@ -16,7 +16,8 @@ import { showNotice, showRawNotice } from './views.js';
 const DISCONNECT_GRACE_MS = 2000;
 const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 15000];
 // Errors after which another offer cannot help.
-const FATAL_CODES = new Set(['room_closed', 'not_in_room', 'forbidden', 'not_found', 'bad_sdp']);
+const FATAL_CODES = new Set(['room_closed', 'not_in_room', 'forbidden', 'not_found', 'bad_sdp',
+  'no_dtls_fingerprint']);
 
 // Shared with end-to-end tests, which read getStats() from the current peer connection.
 window.parleyCall = window.parleyCall || { pc: null };

@@ -7,7 +7,8 @@ from alembic import context
 import recordings.models  # noqa: F401  (registers the recording tables)
 import server.agreement_models
 import server.audit
-import server.mediation_models  # noqa: F401  (registers the mediation tables)
+import server.mediation_models
+import server.registry.models  # noqa: F401  (registers the one window's tables)
 from server.models import Base
 
 target_metadata = Base.metadata

@@ -16,6 +16,7 @@ from server.agreement_app import add_agreements
 from server.api import add_routes, error_middleware
 from server.audit import AuditLog
 from server.cases import CaseRepository
+from server.catalogue import configured_catalogue
 from server.cluster import CLUSTER_KEY, Cluster, ProcessRole
 from server.config import Settings
 from server.court_api import COURT_KEY
@@ -40,12 +41,16 @@ from server.metrics import EventCounters
 from server.migrate import upgrade
 from server.recording_api import RECORDING_ACCESS_KEY, RecordingAccess, add_recording_routes
 from server.recording_setup import RecordingStack
+from server.registry import Registry
+from server.registry.api import REGISTRY_KEY, TOKEN_KEY, add_registry_routes
+from server.registry.repository import RegistryRepository
 from server.users import UserRepository
 from signaling.consultation import ConsultationService
 from signaling.events import SocketEvents
 from signaling.here import holds
 from signaling.hotline import Hotline
 from signaling.mediation import MediationService
+from signaling.mediation_applications import MediationFromApplication
 from signaling.mediation_events import MediationEvents
 from signaling.mediation_recording import MediationRecording
 from signaling.mediation_room import MediationRoomService
@@ -87,6 +92,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     app = web.Application(middlewares=[error_middleware, _security_headers],
                           client_max_size=1024 * 1024)
     database = Database(settings.database_url)
+    catalogue = configured_catalogue(settings.catalogue_path)
     cases = CaseRepository(database)
     users = UserRepository(database)
     engine = RoutingEngine(
@@ -148,6 +154,9 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         verifier=LocalIdentityVerifier(), clock=clock, recording=mediation_recording,
     )
     MediationEvents(events, mediation_room)
+    registry = Registry(
+        catalogue=catalogue, repository=RegistryRepository(database), users=users, now=clock,
+        public_url=settings.public_url, mediation=MediationFromApplication(mediation, users))
     sio.attach(app)
 
     app[SETTINGS_KEY] = settings
@@ -181,8 +190,11 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
             db=database, cases=cases, storage=recording.storage, audit=AuditLog(database),
             secret_key=settings.secret_key, export_dir=settings.data_dir / "exports")
         add_recording_routes(app)
+    app[REGISTRY_KEY] = registry
+    app[TOKEN_KEY] = (settings.secret_key, settings.citizen_token_ttl_s)
     add_routes(app)
     add_mediation_routes(app)
+    add_registry_routes(app)
     _add_pages(app)
     app.cleanup_ctx.append(_lifecycle)
     return app

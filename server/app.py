@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import socketio
 from aiohttp import web
@@ -39,6 +40,8 @@ from server.mediation_documents import DocumentStore
 from server.mediation_repository import MediationRepository
 from server.metrics import EventCounters
 from server.migrate import upgrade
+from server.models import Case
+from server.policy import Principal
 from server.recording_api import RECORDING_ACCESS_KEY, RecordingAccess, add_recording_routes
 from server.recording_setup import RecordingStack
 from server.registry import Registry
@@ -157,6 +160,13 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     registry = Registry(
         catalogue=catalogue, repository=RegistryRepository(database), users=users, now=clock,
         public_url=settings.public_url, mediation=MediationFromApplication(mediation, users))
+
+    async def refer(case: Case, lawyer: Principal, outcome: str) -> dict[str, Any] | None:
+        draft = await registry.refer(case, lawyer, outcome)
+        return None if draft is None else {"application_id": draft.id, "number": draft.number,
+                                           "item": draft.item}
+
+    hotline.on_referral = refer
     sio.attach(app)
 
     app[SETTINGS_KEY] = settings

@@ -74,3 +74,13 @@ class ActBody(Edge):
     lawyer_id: int | None = Field(default=None, ge=1)
     # request_materials: what is missing, told once; supply_materials: what has arrived.
     materials: list[str] = Field(default_factory=list, max_length=20)
+    # confirm (a lawyer's referral): what the citizen completes.
+    respondent_name: str | None = Field(default=None, min_length=1, max_length=50)
+    respondent_phone: str | None = Field(default=None, max_length=32)
+    hardship: Literal["statement", "commitment", "exempt", "not_required"] | None = None
+    exempt_group: str | None = Field(default=None, max_length=48)
+
+    @field_validator("respondent_phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_phone(value)

@@ -17,7 +17,7 @@ from server.catalogue import Catalogue
 from server.catalogue.entries import CATEGORIES, codes
 from server.catalogue.schema import HandlerKind, HandlingMode, ItemSpec
 from server.errors import ParleyError, bad_request, forbidden, invalid_state, not_found
-from server.models import User
+from server.models import Case, User
 from server.policy import Principal, Role
 from server.registry.clocks import ClockChange, changes_for
 from server.registry.flows import FLOWS, Actor, Flow, StepRefused, step
@@ -39,6 +39,8 @@ HANDLER_ROLES: dict[HandlerKind, frozenset[Role]] = {
 FILED_AS: dict[Role, str] = {Role.WINDOW: "window", Role.LAWYER: "lawyer", Role.REFERRER: "referrer",
                              Role.MEDIATOR: "committee", Role.LEGAL_AID: "centre"}
 RESPONDENT_SUFFIX = ":respondent"
+# A consultation's outcome that hands the citizen to another service (DESIGN: wrap-up).
+REFERRAL_ITEMS = {"referred_mediation": "mediation", "referred_legal_aid": "legal_aid"}
 
 
 class Users(Protocol):
@@ -90,13 +92,6 @@ class Registry:
             raise bad_request(f"未知的地区 / unknown region {body.region!r}", "region")
         if body.category not in codes(CATEGORIES):
             raise bad_request(f"未知的纠纷类别 / unknown category {body.category!r}", "category")
-        if item.handler is HandlerKind.MEDIATION_COMMITTEE and not body.respondent_name:
-            raise bad_request("请填写对方当事人 / the other party is required", "respondent_name")
-        if item.code == "legal_aid" and body.hardship is None:
-            raise bad_request("请说明经济困难状况或所属免审人群 / state the economic hardship ground",
-                              "hardship")
-        if body.hardship == "exempt" and body.exempt_group is None:
-            raise bad_request("请选择免予经济困难审查的人群 / choose the exempt group", "exempt_group")
         if body.village is not None and body.village not in {v.code for v in self.catalogue.file.villages}:
             raise bad_request(f"未知的村社区 / unknown village {body.village!r}", "village")
         known = {m.code: m for m in item.materials}
@@ -115,6 +110,9 @@ class Registry:
                               "region for this item", 422, "region")
         flow = self._flow(item)
         now = self._now()
+        if filer is None or filer.role is not Role.LAWYER:
+            # A lawyer's referral is completed by the citizen when they confirm it.
+            _check_complete(item, body.respondent_name, body.hardship, body.exempt_group)
         filed_as, filed_by, owner = "self", "citizen", None
         if filer is not None:
             if filer.role not in FILED_AS:
@@ -200,6 +198,16 @@ class Registry:
             data["supplied"] = body.materials
             materials = [ApplicationMaterial(code=c, status="provided", created_at=now)
                          for c in body.materials]
+        elif action == "confirm":
+            _check_complete(item, body.respondent_name or application.respondent_name,
+                            body.hardship or application.details.get("hardship"),
+                            body.exempt_group or application.details.get("exempt_group"))
+            for name in ("respondent_name", "respondent_phone"):
+                if getattr(body, name):
+                    values[name] = getattr(body, name)
+            if body.hardship:
+                values["details"] = {**application.details, "hardship": body.hardship,
+                                     "exempt_group": body.exempt_group}
         elif action == "respondent_agree" and self._mediation is not None:
             mediator = application.owner_id
             if mediator is None:
@@ -218,6 +226,9 @@ class Registry:
         """How the flow sees ``principal`` for this application (None: no part in it)."""
         if principal.role is Role.CITIZEN and principal.case_id == application.id:
             return Actor.RESPONDENT if principal.id.endswith(RESPONDENT_SUFFIX) else Actor.APPLICANT
+        if principal.role is Role.CITIZEN and application.source_case_id is not None and \
+                principal.case_id == application.source_case_id:
+            return Actor.APPLICANT  # the citizen of the consultation a lawyer referred from
         if principal.role in (Role.CITIZEN, Role.INVITEE, Role.SUPERVISOR):
             return None
         user = await self._users.get(int(principal.id))
@@ -257,6 +268,18 @@ class Registry:
                  if self.catalogue.serves(institution, i.region)], final=final)
                 if a.state == "objection"]
         return await self.repository.for_institutions([institution.code], final=final)
+
+    async def refer(self, case: Case, lawyer: Principal, outcome: str) -> Application | None:
+        """A lawyer's outcome 转人民调解 / 转法律援助 files a draft the citizen confirms."""
+        item = REFERRAL_ITEMS.get(outcome)
+        if item is None or self.catalogue.item(item) is None:
+            return None
+        region = case.region if case.region in self.catalogue.regions else next(
+            iter(self.catalogue.regions))
+        body = FileBody(item=item, region=region, category=case.category,
+                        applicant_name=case.citizen_name, applicant_phone=case.citizen_phone,
+                        statement=case.description[:4000], source_case_id=case.id)
+        return await self.file(body, lawyer)
 
     def now(self) -> datetime:
         return self._now()
@@ -322,6 +345,18 @@ class Registry:
             # 一次性告知 (法律援助法 Art 43): what is missing is told once, all of it.
             raise ParleyError("already_told", "缺少的材料已一次性告知，不能再次要求 / missing "
                               "materials were already told once", 409, "materials")
+
+
+def _check_complete(item: ItemSpec, respondent_name: str | None, hardship: str | None,
+                    exempt_group: str | None) -> None:
+    """What an application must state before an institution receives it."""
+    if item.handler is HandlerKind.MEDIATION_COMMITTEE and not respondent_name:
+        raise bad_request("请填写对方当事人 / the other party is required", "respondent_name")
+    if item.code == "legal_aid" and hardship is None:
+        raise bad_request("请说明经济困难状况或所属免审人群 / state the economic hardship ground",
+                          "hardship")
+    if hardship == "exempt" and exempt_group is None:
+        raise bad_request("请选择免予经济困难审查的人群 / choose the exempt group", "exempt_group")
 
 
 def _dedupe(changes: list[ClockChange]) -> list[ClockChange]:

@@ -29,6 +29,17 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+def verify_timeline(events: Iterable[ApplicationEvent]) -> bool:
+    """Whether every entry's hash matches its content and its predecessor's (tamper check)."""
+    prev = GENESIS
+    for e in events:
+        if e.prev_hash != prev or e.hash != event_hash(prev, e.application_id, e.at, e.actor,
+                                                       e.kind, e.data):
+            return False
+        prev = e.hash
+    return True
+
+
 class StaleApplication(Exception):
     """The application changed since it was read: the change was not applied."""
 

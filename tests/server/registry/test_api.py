@@ -31,7 +31,7 @@ async def test_legal_aid_told_once_supplied_granted_and_assigned_to_a_lawyer_of_
     assert told["state"] == "awaiting_materials" and told["missing"] == ["case_materials"]
     assert clock(told, "review")["state"] == "paused"
     assert clock(told, "supply")["state"] == "running"
-    status, notice = await get_text(window.url, f"/api/applications/{told['id']}/notice")
+    status, _ = await get_text(window.url, f"/api/applications/{told['id']}/notice")
     assert status == 401  # a notice is read with a token, like the application
     window.clock.advance(days=3)
     supplied = await window.act(citizen, told, "supply_materials", materials=["case_materials"])
@@ -71,7 +71,7 @@ async def test_a_cross_region_transfer_moves_the_application_and_restarts_the_cl
     assert review["institution"] == "sr-yushan-legal-aid" and review["due"] == "2026-03-11"
     # The sending centre no longer has it; the receiving one does, and the citizen sees where.
     status, queue = await get_json(window.url, "/api/work-queue", here)
-    assert queue["applications"] == []
+    assert status == 200 and queue["applications"] == []
     status, queue = await get_json(window.url, "/api/work-queue", there)
     assert [a["id"] for a in queue["applications"]] == [application["id"]]
     await window.get(here, application["id"], expect=404)
@@ -91,7 +91,7 @@ async def test_a_refusal_with_reasons_an_objection_and_the_bureau_s_decision(win
     # 5 days from Mon 2 March end on Saturday 7 March: the period runs to Monday 9 March.
     assert clock(objected, "objection")["due"] == "2026-03-09"
     status, queue = await get_json(window.url, "/api/work-queue", bureau)
-    assert [a["id"] for a in queue["applications"]] == [application["id"]]
+    assert status == 200 and [a["id"] for a in queue["applications"]] == [application["id"]]
     # The centre may not decide the objection to its own refusal.
     assert (await window.act(centre, objected, "uphold_objection", expect=403,
                              reason="x"))["error"]["code"] == "forbidden"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from alembic import context
 
 import recordings.models  # noqa: F401  (registers the recording tables)
-import server.agreement_models
+import server.agreements.models
 import server.audit
-import server.mediation_models
+import server.mediation.models
 import server.registry.models  # noqa: F401  (registers the one window's tables)
 from server.models import Base
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import Database
-from server.mediation_repository import GENESIS, event_hash
+from server.mediation.repository import GENESIS, event_hash
 from server.registry.clocks import ClockChange
 from server.registry.models import (
     Application,

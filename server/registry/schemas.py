@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from server.agreement import id_number_valid
+from server.agreements.content import id_number_valid
 from server.schemas import Edge, normalise_phone
 
 CODE = Field(min_length=1, max_length=48, pattern=r"^[a-z0-9][a-z0-9_-]*$")

@@ -70,7 +70,7 @@ class Window:
 
 @pytest.fixture
 async def window(settings: Settings) -> AsyncIterator[Window]:
-    from server.app import create_app
+    from signaling.app.factory import create_app
 
     clock = Clock()
     app = create_app(settings, clock=clock)

@@ -81,6 +81,7 @@ class Action(StrEnum):
     APPLICATION_ACT = "application.act"
     APPLICATION_QUEUE = "application.queue"
     APPLICATION_CLOCKS = "application.clocks"
+    CITIZEN_CASES = "citizen.cases"
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,7 @@ ACCESS: dict[Action, frozenset[Role]] = {
     Action.APPLICATION_ACT: frozenset({Role.CITIZEN, *INSTITUTION_ROLES}),
     Action.APPLICATION_QUEUE: INSTITUTION_ROLES,
     Action.APPLICATION_CLOCKS: frozenset({Role.SUPERVISOR}),
+    Action.CITIZEN_CASES: frozenset({Role.CITIZEN}),
 }
 
 

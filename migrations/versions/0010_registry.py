@@ -1,5 +1,5 @@
 """the one case registry: applications of every service, their timeline, clocks and materials;
-users belong to an institution
+users belong to an institution; citizens' sign-in codes
 
 Revision ID: 0010_registry
 Revises: 0009_case_phone_index
@@ -96,6 +96,17 @@ def upgrade() -> None:
     )
     op.create_index("ix_application_materials_app", "application_materials", ["application_id"])
     op.create_table(
+        "citizen_sign_in_codes",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("phone", sa.String(16), nullable=False),
+        sa.Column("digest", sa.String(64), nullable=False),
+        sa.Column("sent_at", UTCDateTime(timezone=True), nullable=False),
+        sa.Column("tries", sa.Integer, nullable=False),
+        sa.Column("used", sa.Boolean, nullable=False),
+    )
+    op.create_index("ix_citizen_sign_in_codes_phone", "citizen_sign_in_codes",
+                    ["phone", "sent_at"])
+    op.create_table(
         "case_number_counters",
         sa.Column("prefix", sa.String(16), primary_key=True),
         sa.Column("year", sa.Integer, primary_key=True),
@@ -104,7 +115,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("case_number_counters", "application_materials", "application_clocks",
+    for table in ("case_number_counters", "citizen_sign_in_codes", "application_materials", "application_clocks",
                   "application_events", "applications"):
         op.drop_table(table)
     with op.batch_alter_table("users") as batch:

@@ -55,7 +55,7 @@ async def post_application(request: web.Request) -> web.Response:
         require(filer, Action.APPLICATION_FILE_FOR)
     body = parse(FileBody, await read_json(request))
     application = await registry.file(body, filer)
-    reply: dict[str, Any] = {"application": await _view(request, application, Actor.APPLICANT, True)}
+    reply: dict[str, Any] = {"application": await view_for(request, application, Actor.APPLICANT, True)}
     if filer is None:
         reply["token"] = _token(request, application.id, application.applicant_name)
     return web.json_response(reply, status=201)
@@ -66,7 +66,7 @@ async def get_application(request: web.Request) -> web.Response:
     require(me, Action.APPLICATION_READ)
     application = await _readable(request, me)
     actor = await request.app[REGISTRY_KEY].actor_of(me, application)
-    return web.json_response(await _view(request, application, actor, _full(actor)))
+    return web.json_response(await view_for(request, application, actor, _full(actor)))
 
 
 async def post_action(request: web.Request) -> web.Response:
@@ -77,7 +77,7 @@ async def post_action(request: web.Request) -> web.Response:
     application = await registry.act(me, request.match_info["application_id"],
                                      request.match_info["action"], body)
     actor = await registry.actor_of(me, application)
-    reply: dict[str, Any] = {"application": await _view(request, application, actor, _full(actor))}
+    reply: dict[str, Any] = {"application": await view_for(request, application, actor, _full(actor))}
     if request.match_info["action"] == "accept" and application.respondent_phone:
         # The other party's link goes to them by the notifier, never to staff (docs/security.md).
         await registry.invite_respondent(application, _token(
@@ -126,7 +126,7 @@ async def get_work_queue(request: web.Request) -> web.Response:
     me = principal_of(request)
     require(me, Action.APPLICATION_QUEUE)
     registry = request.app[REGISTRY_KEY]
-    rows = [await _view(request, a, Actor.HANDLER, True) for a in await registry.queue_for(me)]
+    rows = [await view_for(request, a, Actor.HANDLER, True) for a in await registry.queue_for(me)]
     rows.sort(key=lambda v: (v["next_deadline"] or {}).get("due") or "9999")
     return web.json_response({"applications": rows})
 
@@ -178,7 +178,7 @@ def _full(actor: Actor | None) -> bool:
     return actor in (Actor.APPLICANT, Actor.HANDLER, Actor.BUREAU)
 
 
-async def _view(request: web.Request, application: Application, actor: Actor | None,
+async def view_for(request: web.Request, application: Application, actor: Actor | None,
                 full: bool) -> dict[str, Any]:
     registry = request.app[REGISTRY_KEY]
     repo = registry.repository

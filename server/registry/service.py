@@ -39,6 +39,8 @@ HANDLER_ROLES: dict[HandlerKind, frozenset[Role]] = {
 FILED_AS: dict[Role, str] = {Role.WINDOW: "window", Role.LAWYER: "lawyer", Role.REFERRER: "referrer",
                              Role.MEDIATOR: "committee", Role.LEGAL_AID: "centre"}
 RESPONDENT_SUFFIX = ":respondent"
+# A citizen signed in by phone (server/citizens): ``sub`` is this prefix and the number.
+PHONE_PREFIX = "phone:"
 # A consultation's outcome that hands the citizen to another service (DESIGN: wrap-up).
 REFERRAL_ITEMS = {"referred_mediation": "mediation", "referred_legal_aid": "legal_aid"}
 
@@ -226,6 +228,8 @@ class Registry:
         """How the flow sees ``principal`` for this application (None: no part in it)."""
         if principal.role is Role.CITIZEN and principal.case_id == application.id:
             return Actor.RESPONDENT if principal.id.endswith(RESPONDENT_SUFFIX) else Actor.APPLICANT
+        if principal.role is Role.CITIZEN and principal.id == PHONE_PREFIX + application.applicant_phone:
+            return Actor.APPLICANT
         if principal.role is Role.CITIZEN and application.source_case_id is not None and \
                 principal.case_id == application.source_case_id:
             return Actor.APPLICANT  # the citizen of the consultation a lawyer referred from

@@ -18,6 +18,8 @@ from server.api import add_routes, error_middleware
 from server.audit import AuditLog
 from server.cases.repository import CaseRepository
 from server.catalogue import configured_catalogue
+from server.citizens.api import ACCOUNTS_KEY, add_citizen_routes
+from server.citizens.service import CitizenAccounts
 from server.config import Settings
 from server.db import Database
 from server.keys import (
@@ -201,10 +203,12 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
             secret_key=settings.secret_key, export_dir=settings.data_dir / "exports")
         add_recording_routes(app)
     app[REGISTRY_KEY] = registry
+    app[ACCOUNTS_KEY] = CitizenAccounts(database, settings.secret_key, clock, notifier=None)
     app[TOKEN_KEY] = (settings.secret_key, settings.citizen_token_ttl_s)
     add_routes(app)
     add_mediation_routes(app)
     add_registry_routes(app)
+    add_citizen_routes(app)
     _add_pages(app)
     app.cleanup_ctx.append(_lifecycle)
     return app

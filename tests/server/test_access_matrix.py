@@ -6,6 +6,7 @@ import pytest
 
 from recordings.api import RECORDING_ROUTES
 from server.api import ROUTES
+from server.citizens.api import CITIZEN_ROUTES
 from server.policy import ACCESS, Action, CaseResource, Principal, Role, allowed
 from server.registry.api import ROUTES as REGISTRY_ROUTES
 from signaling.agreements.api import AGREEMENT_ROUTES
@@ -26,7 +27,8 @@ def test_every_event_and_route_is_covered() -> None:
                           **RECORDING_EVENTS}.items():
         assert action in ACCESS, event
     for route, route_action in {**ROUTES, **MEDIATION_ROUTES, **AGREEMENT_ROUTES,
-                                **COURT_ROUTES, **RECORDING_ROUTES, **REGISTRY_ROUTES}.items():
+                                **COURT_ROUTES, **RECORDING_ROUTES, **REGISTRY_ROUTES,
+                                **CITIZEN_ROUTES}.items():
         assert route_action is None or route_action in ACCESS, route
 
 
@@ -41,7 +43,8 @@ def test_registered_routes_match_the_table(settings: object) -> None:
         and r.method != "HEAD"
     }
     assert registered == (set(ROUTES) | set(MEDIATION_ROUTES) | set(AGREEMENT_ROUTES)
-                          | set(COURT_ROUTES) | set(RECORDING_ROUTES) | set(REGISTRY_ROUTES))
+                          | set(COURT_ROUTES) | set(RECORDING_ROUTES) | set(REGISTRY_ROUTES)
+                          | set(CITIZEN_ROUTES))
 
 
 # The expected matrix, written out: which roles may perform each action at all.
@@ -90,6 +93,7 @@ EXPECTED = {
     Action.APPLICATION_ACT: {"citizen", "mediator", "legal_aid", "notary", "arbitrator", "bureau"},
     Action.APPLICATION_QUEUE: {"mediator", "legal_aid", "notary", "arbitrator", "bureau"},
     Action.APPLICATION_CLOCKS: {"supervisor"},
+    Action.CITIZEN_CASES: {"citizen"},
 }
 
 

@@ -115,7 +115,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("case_number_counters", "citizen_sign_in_codes", "application_materials", "application_clocks",
+    for table in ("case_number_counters", "citizen_sign_in_codes", "application_materials",
+                  "application_clocks",
                   "application_events", "applications"):
         op.drop_table(table)
     with op.batch_alter_table("users") as batch:

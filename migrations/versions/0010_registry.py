@@ -90,6 +90,7 @@ def upgrade() -> None:
         sa.Column("content_type", sa.String(48), nullable=True),
         sa.Column("size", sa.Integer, nullable=True),
         sa.Column("sha256", sa.String(64), nullable=True),
+        sa.Column("stored_as", sa.String(32), nullable=True),
         sa.Column("commitment_text", sa.Text, nullable=True),
         sa.Column("due", sa.Date, nullable=True),
         sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),

@@ -6,11 +6,13 @@ import html
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
 from server.api import principal_of, read_json
 from server.errors import not_found
+from server.mediation.documents import MAX_DOCUMENT_BYTES, too_large
 from server.policy import Action, Principal, Role, require
 from server.registry.flows import OTHER_ROUTES_STATES, Actor
 from server.registry.models import Application
@@ -30,6 +32,8 @@ ROUTES: dict[tuple[str, str], Action | None] = {
     ("GET", "/api/applications/{application_id}"): Action.APPLICATION_READ,
     ("POST", "/api/applications/{application_id}/actions/{action}"): Action.APPLICATION_ACT,
     ("GET", "/api/applications/{application_id}/notice"): Action.APPLICATION_READ,
+    ("POST", "/api/applications/{application_id}/materials/{code}"): Action.APPLICATION_READ,
+    ("GET", "/api/applications/{application_id}/files/{material_id}"): Action.APPLICATION_READ,
     ("GET", "/api/work-queue"): Action.APPLICATION_QUEUE,
     ("GET", "/api/registry/clocks"): Action.APPLICATION_CLOCKS,
 }
@@ -122,6 +126,38 @@ async def get_notice(request: web.Request) -> web.Response:
     return web.Response(text=page, content_type="text/html", charset="utf-8")
 
 
+async def post_material(request: web.Request) -> web.Response:
+    """Upload one material as the raw body (``?filename=``); PDF/PNG/JPEG/WebP, 10 MB at most."""
+    me = principal_of(request)
+    require(me, Action.APPLICATION_READ)
+    if request.content_length is not None and request.content_length > MAX_DOCUMENT_BYTES:
+        raise too_large()
+    data = await request.content.read(MAX_DOCUMENT_BYTES + 1)
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise too_large()
+    row = await request.app[REGISTRY_KEY].add_material(
+        me, request.match_info["application_id"], request.match_info["code"],
+        request.query.get("filename", "material")[:200], data)
+    return web.json_response({"id": row.stored_as, "code": row.code, "filename": row.filename,
+                              "content_type": row.content_type, "size": row.size,
+                              "sha256": row.sha256}, status=201)
+
+
+async def get_material(request: web.Request) -> web.Response:
+    me = principal_of(request)
+    require(me, Action.APPLICATION_READ)
+    application = await _readable(request, me)
+    registry = request.app[REGISTRY_KEY]
+    found = next((m for m in await registry.repository.materials(application.id)
+                  if m.stored_as == request.match_info["material_id"]), None)
+    if found is None:
+        raise not_found("材料不存在 / no such file")
+    return web.Response(body=registry.read_material(application.id, found),
+                        content_type=found.content_type or "application/octet-stream",
+                        headers={"Content-Disposition":
+                                 f"attachment; filename*=UTF-8''{quote(found.filename or 'file')}"})
+
+
 async def get_work_queue(request: web.Request) -> web.Response:
     me = principal_of(request)
     require(me, Action.APPLICATION_QUEUE)
@@ -157,6 +193,8 @@ def add_registry_routes(app: web.Application) -> None:
         ("GET", "/api/applications/{application_id}"): get_application,
         ("POST", "/api/applications/{application_id}/actions/{action}"): post_action,
         ("GET", "/api/applications/{application_id}/notice"): get_notice,
+        ("POST", "/api/applications/{application_id}/materials/{code}"): post_material,
+        ("GET", "/api/applications/{application_id}/files/{material_id}"): get_material,
         ("GET", "/api/work-queue"): get_work_queue,
         ("GET", "/api/registry/clocks"): get_clocks,
     }

@@ -100,6 +100,7 @@ class ApplicationMaterial(Base):
     content_type: Mapped[str | None] = mapped_column(String(48), nullable=True)
     size: Mapped[int | None] = mapped_column(Integer, nullable=True)
     sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    stored_as: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the file's ID
     commitment_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     due: Mapped[date | None] = mapped_column(Date, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

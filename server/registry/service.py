@@ -17,6 +17,7 @@ from server.catalogue import Catalogue
 from server.catalogue.entries import CATEGORIES, codes
 from server.catalogue.schema import HandlerKind, HandlingMode, ItemSpec
 from server.errors import ParleyError, bad_request, forbidden, invalid_state, not_found
+from server.mediation.documents import DocumentStore, clean_filename, sniff, unsupported
 from server.models import Case, User
 from server.policy import Principal, Role
 from server.registry.clocks import ClockChange, changes_for
@@ -71,6 +72,7 @@ class Registry:
     def __init__(self, *, catalogue: Catalogue, repository: RegistryRepository, users: Users,
                  now: Callable[[], datetime],
                  public_url: str = "",
+                 documents: DocumentStore | None = None,
                  mediation: MediationOpener | None = None,
                  notifier: Notify | None = None) -> None:
         self.catalogue = catalogue
@@ -80,6 +82,7 @@ class Registry:
         self._mediation = mediation
         self._notifier = notifier
         self._public_url = public_url
+        self._documents = documents
 
     # --- filing --------------------------------------------------------------------------
 
@@ -284,6 +287,41 @@ class Registry:
                         applicant_name=case.citizen_name, applicant_phone=case.citizen_phone,
                         statement=case.description[:4000], source_case_id=case.id)
         return await self.file(body, lawyer)
+
+    async def add_material(self, principal: Principal, application_id: str, code: str,
+                           filename: str, data: bytes) -> ApplicationMaterial:
+        """Store an uploaded material (type sniffed, size capped) and note it on the timeline."""
+        application = await self._get(application_id)
+        item = self._item(application)
+        if code not in {m.code for m in item.materials}:
+            raise bad_request(f"此事项无此材料 / no material {code!r}", "code")
+        if await self.actor_of(principal, application) not in (Actor.APPLICANT, Actor.HANDLER):
+            raise forbidden()
+        content_type = sniff(data[:16])
+        if content_type is None:
+            raise unsupported()
+        if self._documents is None:
+            raise invalid_state("no document store")
+        material_id = new_id()
+        digest = self._documents.write(application.id, material_id, data)
+        now = self._now()
+        row = ApplicationMaterial(code=code, status="provided", filename=clean_filename(filename),
+                                  content_type=content_type, size=len(data), sha256=digest,
+                                  created_at=now, stored_as=material_id)
+        change = Change(actor=principal.participant_id, kind="material_uploaded",
+                        data={"code": code, "sha256": digest, "size": len(data)}, at=now,
+                        materials=[row])
+        try:
+            await self.repository.apply(application.id, application.version, change)
+        except StaleApplication:
+            raise ParleyError("stale", "办件已被他人更新，请重试 / the application changed; retry",
+                              409) from None
+        return row
+
+    def read_material(self, application_id: str, material: ApplicationMaterial) -> bytes:
+        if self._documents is None or material.stored_as is None:
+            raise not_found()
+        return self._documents.read(application_id, material.stored_as)
 
     def now(self) -> datetime:
         return self._now()

@@ -161,7 +161,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     MediationEvents(events, mediation_room)
     registry = Registry(
         catalogue=catalogue, repository=RegistryRepository(database), users=users, now=clock,
-        public_url=settings.public_url, mediation=MediationFromApplication(mediation, users))
+        public_url=settings.public_url, mediation=MediationFromApplication(mediation, users),
+        documents=DocumentStore(settings.data_dir, "applications"))
 
     async def refer(case: Case, lawyer: Principal, outcome: str) -> dict[str, Any] | None:
         draft = await registry.refer(case, lawyer, outcome)

@@ -153,3 +153,32 @@ async def test_a_mediation_application_the_other_party_refuses_ends_with_the_oth
             headers={"Authorization": f"Bearer {citizen}"}) as response:
         page = await response.text()
     assert response.status == 200 and "第二十六条" in page and "对方明确拒绝调解" in page
+
+
+async def test_materials_are_type_checked_stored_and_read_back(window: Window) -> None:
+    import aiohttp
+
+    _, centre = await window.staff("aid9", "legal_aid", "qz-kecheng-legal-aid")
+    application, citizen = await window.file()
+    pdf = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    base = f"{window.url}/api/applications/{application['id']}/materials"
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{base}/case_materials?filename=劳动合同.pdf", data=pdf,
+                                headers={"Authorization": f"Bearer {citizen}"}) as response:
+            assert response.status == 201, await response.text()
+            stored = await response.json()
+        async with session.post(f"{base}/case_materials?filename=x.exe", data=b"MZ\x90\x00",
+                                headers={"Authorization": f"Bearer {citizen}"}) as response:
+            assert response.status == 415
+            assert (await response.json())["error"]["code"] == "unsupported_type"
+        async with session.post(f"{base}/no_such_material", data=pdf,
+                                headers={"Authorization": f"Bearer {citizen}"}) as response:
+            assert response.status == 400
+        async with session.get(f"{window.url}/api/applications/{application['id']}/files/"
+                               f"{stored['id']}", headers={"Authorization": f"Bearer {centre}"}
+                               ) as response:
+            assert response.status == 200 and await response.read() == pdf
+    seen = await window.get(centre, application["id"])
+    row = next(m for m in seen["materials"] if m["code"] == "case_materials")
+    assert row["status"] == "provided" and row["filename"] == "劳动合同.pdf"
+    assert seen["timeline"][-1]["kind"] == "material_uploaded"

@@ -20,6 +20,7 @@ from server.errors import ParleyError, bad_request, forbidden, invalid_state, no
 from server.mediation.documents import DocumentStore, clean_filename, sniff, unsupported
 from server.models import Case, User
 from server.policy import Principal, Role
+from server.clocks.clock import end_of
 from server.registry.clocks import ClockChange, changes_for
 from server.registry.flows import FLOWS, Actor, Flow, StepRefused, step
 from server.registry.models import Application, ApplicationMaterial
@@ -322,6 +323,31 @@ class Registry:
         if self._documents is None or material.stored_as is None:
             raise not_found()
         return self._documents.read(application_id, material.stored_as)
+
+    async def sweep(self) -> int:
+        """Close what the law closes by time: a request for materials not answered by its
+        deadline is taken as withdrawn (法律援助法 Art 43). Returns how many lapsed."""
+        now = self._now()
+        lapsed = 0
+        for clock in await self.repository.open_clocks():
+            if clock.code != "supply" or clock.paused or now < end_of(clock.due):
+                continue
+            application = await self.repository.get(clock.application_id)
+            if application is None or application.state != "awaiting_materials":
+                continue
+            item = self._item(application)
+            transition = step(self._flow(item), application.state, "lapse", Actor.SYSTEM)
+            change = Change(actor="system", kind="lapse",
+                            data={"action": "lapse", "from": application.state,
+                                  "to": transition.target, "reason": "逾期未补充材料，视为撤回申请"},
+                            at=now, values={"state": transition.target},
+                            clocks=changes_for(item, transition.event, now, self.catalogue.calendar))
+            try:
+                await self.repository.apply(application.id, application.version, change)
+                lapsed += 1
+            except StaleApplication:
+                continue  # the materials arrived meanwhile
+        return lapsed
 
     def now(self) -> datetime:
         return self._now()

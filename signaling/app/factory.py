@@ -184,7 +184,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
             await hotline.push_figures()
 
     app[TICKERS_KEY] = [Ticker(hotline.tick, 1.0, "hotline tick"),
-                        Ticker(push_figures, 2.0, "supervisor figures")]
+                        Ticker(push_figures, 2.0, "supervisor figures"),
+                        Ticker(_registry_sweep(registry), 60.0, "registry clocks")]
     if cluster.remote is not None:
         app[TICKERS_KEY].append(Ticker(cluster.sweep, 1.0, "media sweep"))
     app[CLUSTER_KEY] = cluster
@@ -213,6 +214,12 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     _add_pages(app)
     app.cleanup_ctx.append(_lifecycle)
     return app
+
+
+def _registry_sweep(registry: Registry) -> Callable[[], Awaitable[None]]:
+    async def sweep() -> None:
+        await registry.sweep()
+    return sweep
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:

@@ -182,3 +182,21 @@ async def test_materials_are_type_checked_stored_and_read_back(window: Window) -
     row = next(m for m in seen["materials"] if m["code"] == "case_materials")
     assert row["status"] == "provided" and row["filename"] == "劳动合同.pdf"
     assert seen["timeline"][-1]["kind"] == "material_uploaded"
+
+
+async def test_materials_not_supplied_in_time_lapse_as_withdrawn(window: Window) -> None:
+    from server.registry.api import REGISTRY_KEY
+
+    _, centre = await window.staff("aid10", "legal_aid", "qz-kecheng-legal-aid")
+    application, citizen = await window.file()
+    told = await window.act(centre, application, "request_materials", materials=["case_materials"])
+    supply_due = clock(told, "supply")["due"]
+    registry = window.app[REGISTRY_KEY]
+    window.clock.advance(days=15)  # the last day itself still counts
+    assert await registry.sweep() == 0
+    window.clock.advance(days=2)
+    assert await registry.sweep() == 1
+    lapsed = await window.get(citizen, application["id"])
+    assert lapsed["state"] == "lapsed" and supply_due < window.clock.now.date().isoformat()
+    assert lapsed["timeline"][-1]["kind"] == "lapse" and lapsed["timeline"][-1]["actor"] == "system"
+    assert clock(lapsed, "supply")["state"] == "missed"  # the applicant's deadline passed

@@ -16,11 +16,11 @@ from typing import Any, Protocol
 from server.catalogue import Catalogue
 from server.catalogue.entries import CATEGORIES, codes
 from server.catalogue.schema import HandlerKind, HandlingMode, ItemSpec
+from server.clocks.clock import end_of
 from server.errors import ParleyError, bad_request, forbidden, invalid_state, not_found
 from server.mediation.documents import DocumentStore, clean_filename, sniff, unsupported
 from server.models import Case, User
 from server.policy import Principal, Role
-from server.clocks.clock import end_of
 from server.registry.clocks import ClockChange, changes_for
 from server.registry.flows import FLOWS, Actor, Flow, StepRefused, step
 from server.registry.models import Application, ApplicationMaterial

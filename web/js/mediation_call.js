@@ -246,7 +246,7 @@ export class MediationRoom {
       who.append(role, ` ${sender.name || ''}`);
     }
     const time = el('time', { class: 'msg-time' });
-    setTime(time, message.at);
+    setTime(time, message.at, 'short');
     const text = el('p', { class: 'msg-text' });
     text.textContent = message.text;
     this.chatLog.append(el('li', { class: mine ? 'msg msg-self' : 'msg msg-peer', 'data-id': String(message.id) }, [

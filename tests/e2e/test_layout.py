@@ -5,7 +5,9 @@ screen" and "Dates and times")."""
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -50,6 +52,9 @@ OVERLAP_JS = """([a, b]) => {
 IN_VIEW_JS = """(id) => { const r = document.querySelector(`[data-testid="${id}"]`).getBoundingClientRect();
   return r.width > 0 && r.left >= 0 && r.right <= window.innerWidth; }"""
 
+# PARLEY_SHOTS=<folder>: a full-page screenshot of every page checked, to look at them.
+SHOTS = os.environ.get("PARLEY_SHOTS")
+
 DATE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日")
 DAYS_LEFT = re.compile(r"还有 \d+ 天")
 
@@ -57,6 +62,9 @@ DAYS_LEFT = re.compile(r"还有 \d+ 天")
 async def fits(page: Page, what: str) -> None:
     await page.wait_for_load_state("networkidle")
     found: dict[str, Any] = await page.evaluate(OVERFLOW_JS)
+    if SHOTS:
+        name = re.sub(r"[^a-z0-9]+", "-", f"{what} {found['inner']}".lower()).strip("-")
+        await page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
     assert found["scroll"] <= found["inner"] and not found["offenders"], (what, found)
 
 

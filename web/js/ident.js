@@ -8,10 +8,11 @@ import { setText } from './i18n.js';
 
 const COPIED_MS = 2000;
 
-/** "abcdefgh…stuvwxyz" when `value` is longer than head + tail + 1 characters. */
+/** "abcdefgh…stuvwxyz" when `value` is longer than head + tail + 1 characters (tail may be 0). */
 export function shorten(value, head = 8, tail = 8) {
   const text = String(value || '');
-  return text.length > head + tail + 1 ? `${text.slice(0, head)}…${text.slice(-tail)}` : text;
+  if (text.length <= head + tail + 1) return text;
+  return `${text.slice(0, head)}…${tail > 0 ? text.slice(-tail) : ''}`;
 }
 
 async function copyText(text) {

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import socketio
@@ -48,6 +47,7 @@ from server.users import UserRepository
 from signaling.agreements.api import AGREEMENTS_KEY
 from signaling.app.agreements import add_agreements
 from signaling.app.cluster import CLUSTER_KEY, Cluster, ProcessRole
+from signaling.app.pages import add_pages
 from signaling.consultations.service import ConsultationService
 from signaling.court.api import COURT_KEY
 from signaling.events import SocketEvents
@@ -73,7 +73,6 @@ from signaling.views import SUPERVISORS_TARGET
 
 log = logging.getLogger(__name__)
 
-WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 # No inline scripts and nothing from other origins; media from the page's own devices.
 CSP = (
@@ -115,8 +114,13 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     cluster = Cluster(settings, role)
     # Processes hosting a media worker record what it forwards (docs/recording.md).
     recording = RecordingStack(settings, database) if role is not ProcessRole.SIGNALING else None
-    # A room moved off a dead media worker: its members make new offers.
-    media = cluster.media_worker(on_rehomed=lambda room_id: consultation.renegotiate(room_id),
+    # A room moved off a dead media worker: its members make new offers (a room is a
+    # consultation's or a mediation's; each service ignores the other's).
+    async def rehomed(room_id: str) -> None:
+        await consultation.renegotiate(room_id)
+        await mediation_room.renegotiate(room_id)
+
+    media = cluster.media_worker(on_rehomed=rehomed,
                                  sink=recording.recorder if recording else None)
     origins = sorted({settings.public_url, f"http://{settings.host}:{settings.port}",
                       f"http://127.0.0.1:{settings.port}", f"http://localhost:{settings.port}"})
@@ -211,7 +215,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     add_mediation_routes(app)
     add_registry_routes(app)
     add_citizen_routes(app)
-    _add_pages(app)
+    add_pages(app)
     app.cleanup_ctx.append(_lifecycle)
     return app
 
@@ -243,28 +247,6 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         await app[RECORDING_STACK_KEY].close()
     await app[ENGINE_KEY].close()
     await app[DATABASE_KEY].close()
-
-
-def _add_pages(app: web.Application) -> None:
-    async def index(request: web.Request) -> web.FileResponse:
-        return web.FileResponse(WEB_DIR / "index.html")
-
-    async def agent(request: web.Request) -> web.FileResponse:
-        return web.FileResponse(WEB_DIR / "agent.html")
-
-    app.router.add_get("/", index)
-    app.router.add_get("/agent", agent)
-    for page in ("mediator", "join", "supervisor"):
-        app.router.add_get(f"/{page}", _page(f"{page}.html"))
-    app.router.add_get("/recordings/{recording_id}", _page("recording.html"))
-    app.router.add_static("/static/", WEB_DIR, follow_symlinks=False)
-
-
-def _page(name: str) -> Callable[[web.Request], Awaitable[web.FileResponse]]:
-    async def serve(request: web.Request) -> web.FileResponse:
-        return web.FileResponse(WEB_DIR / name)
-
-    return serve
 
 
 @web.middleware

@@ -6,7 +6,7 @@ import { emit, errorText, refusalCode } from './api.js';
 import { loadCatalogue } from './catalogue.js';
 import { byTestId, el } from './dom.js';
 import { clearFieldError } from './form.js';
-import { currentLang, initI18n, onLanguageChange, setText, t } from './i18n.js';
+import { formatWhen, initI18n, onLanguageChange, setText, t } from './i18n.js';
 import {
   alertKey,
   alertText,
@@ -184,20 +184,13 @@ function render() {
   renderAlerts(figures.alerts || []);
 }
 
-function clockTime(iso) {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return '';
-  return new Intl.DateTimeFormat(currentLang(), { hour: '2-digit', minute: '2-digit', second: '2-digit' })
-    .format(date);
-}
-
 function renderFreshness() {
   if (!state.figures) return;
-  setText($('sup-updated'), 'sup.updated', { time: clockTime(state.figures.at) });
+  setText($('sup-updated'), 'sup.updated', { time: formatWhen(state.figures.at, 'seconds') });
   const stale = Date.now() - state.receivedAt > STALE_AFTER_MS;
   const notice = $('sup-stale');
   // Set once when the figures go stale, so the status region is not re-announced every second.
-  if (stale && notice.hidden) showNotice(notice, 'sup.stale', { time: clockTime(state.figures.at) }, 'error');
+  if (stale && notice.hidden) showNotice(notice, 'sup.stale', { time: formatWhen(state.figures.at, 'seconds') }, 'error');
   else if (!stale && !notice.hidden) showNotice(notice, null);
 }
 

@@ -35,6 +35,7 @@ ROUTES: dict[tuple[str, str], Action | None] = {
     ("POST", "/api/applications/{application_id}/materials/{code}"): Action.APPLICATION_READ,
     ("GET", "/api/applications/{application_id}/files/{material_id}"): Action.APPLICATION_READ,
     ("GET", "/api/work-queue"): Action.APPLICATION_QUEUE,
+    ("GET", "/api/work-queue/lawyers"): Action.APPLICATION_QUEUE,
     ("GET", "/api/registry/clocks"): Action.APPLICATION_CLOCKS,
 }
 
@@ -167,6 +168,14 @@ async def get_work_queue(request: web.Request) -> web.Response:
     return web.json_response({"applications": rows})
 
 
+async def get_lawyers(request: web.Request) -> web.Response:
+    """Lawyers a centre may assign, every region's (统筹调配), by specialty then open load."""
+    me = principal_of(request)
+    require(me, Action.APPLICATION_QUEUE)
+    category = request.query.get("category", "")
+    return web.json_response({"lawyers": await request.app[REGISTRY_KEY].assignable(category)})
+
+
 async def get_clocks(request: web.Request) -> web.Response:
     """Clocks about to lapse and past their limit (限时办结), for the supervisor page."""
     me = principal_of(request)
@@ -196,6 +205,7 @@ def add_registry_routes(app: web.Application) -> None:
         ("POST", "/api/applications/{application_id}/materials/{code}"): post_material,
         ("GET", "/api/applications/{application_id}/files/{material_id}"): get_material,
         ("GET", "/api/work-queue"): get_work_queue,
+        ("GET", "/api/work-queue/lawyers"): get_lawyers,
         ("GET", "/api/registry/clocks"): get_clocks,
     }
     assert handlers.keys() == ROUTES.keys()

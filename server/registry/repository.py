@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -171,6 +171,15 @@ class RegistryRepository:
             rows = await session.execute(select(ApplicationClock).where(
                 ApplicationClock.stopped_at.is_(None)).order_by(ApplicationClock.due))
             return list(rows.scalars())
+
+    async def open_assignments(self) -> dict[int, int]:
+        """Applications assigned and still open, per lawyer (their legal-aid load)."""
+        async with self._db.read_session() as session:
+            rows = await session.execute(
+                select(Application.assigned_lawyer_id, func.count()).where(
+                    Application.assigned_lawyer_id.is_not(None),
+                    Application.state == "assigned").group_by(Application.assigned_lawyer_id))
+            return {int(lawyer or 0): int(n) for lawyer, n in rows.all()}
 
     async def materials(self, application_id: str) -> list[ApplicationMaterial]:
         async with self._db.read_session() as session:

@@ -8,7 +8,7 @@ written in one transaction (``RegistryRepository.apply``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -74,6 +74,7 @@ class Registry:
                  now: Callable[[], datetime],
                  public_url: str = "",
                  documents: DocumentStore | None = None,
+                 lawyers: Callable[[], Awaitable[list[User]]] | None = None,
                  mediation: MediationOpener | None = None,
                  notifier: Notify | None = None) -> None:
         self.catalogue = catalogue
@@ -84,6 +85,7 @@ class Registry:
         self._notifier = notifier
         self._public_url = public_url
         self._documents = documents
+        self._lawyers = lawyers
 
     # --- filing --------------------------------------------------------------------------
 
@@ -348,6 +350,20 @@ class Registry:
             except StaleApplication:
                 continue  # the materials arrived meanwhile
         return lapsed
+
+    async def assignable(self, category: str) -> list[dict[str, Any]]:
+        if self._lawyers is None:
+            return []
+        load = await self.repository.open_assignments()
+        rows = []
+        for user in await self._lawyers():
+            region = self.catalogue.regions.get(user.region or "")
+            skills = user.skills if isinstance(user.skills, dict) else {s: 3 for s in user.skills}
+            rows.append({"id": user.id, "name": user.display_name, "region": user.region,
+                         "region_zh": region.zh if region else None,
+                         "level": int(skills.get(category, 0)), "open": load.get(user.id, 0)})
+        rows.sort(key=lambda r: (-int(r["level"] or 0), int(r["open"] or 0), int(r["id"] or 0)))
+        return rows
 
     def now(self) -> datetime:
         return self._now()

@@ -166,7 +166,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     registry = Registry(
         catalogue=catalogue, repository=RegistryRepository(database), users=users, now=clock,
         public_url=settings.public_url, mediation=MediationFromApplication(mediation, users),
-        documents=DocumentStore(settings.data_dir, "applications"))
+        documents=DocumentStore(settings.data_dir, "applications"),
+        lawyers=lambda: users.with_role("lawyer"))
 
     async def refer(case: Case, lawyer: Principal, outcome: str) -> dict[str, Any] | None:
         draft = await registry.refer(case, lawyer, outcome)

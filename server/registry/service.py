@@ -355,14 +355,14 @@ class Registry:
         if self._lawyers is None:
             return []
         load = await self.repository.open_assignments()
-        rows = []
+        rows: list[dict[str, Any]] = []
         for user in await self._lawyers():
             region = self.catalogue.regions.get(user.region or "")
             skills = user.skills if isinstance(user.skills, dict) else {s: 3 for s in user.skills}
             rows.append({"id": user.id, "name": user.display_name, "region": user.region,
                          "region_zh": region.zh if region else None,
                          "level": int(skills.get(category, 0)), "open": load.get(user.id, 0)})
-        rows.sort(key=lambda r: (-int(r["level"] or 0), int(r["open"] or 0), int(r["id"] or 0)))
+        rows.sort(key=lambda r: (-r["level"], r["open"], r["id"]))
         return rows
 
     def now(self) -> datetime:

@@ -262,6 +262,7 @@ function renderActions(a) {
   const buttons = $('status-buttons');
   buttons.replaceChildren();
   $('status-confirm-fields').hidden = !(a.actions.includes('confirm') && a.item.code === 'mediation' && !a.respondent);
+  $('status-confirm-hardship').hidden = !(a.actions.includes('confirm') && a.item.code === 'legal_aid' && !a.details.hardship);
   $('status-reason-field').hidden = !a.actions.some((x) => REASON_ACTIONS.has(x));
   for (const action of a.actions) {
     const kind = ['withdraw', 'respondent_refuse'].includes(action) ? 'btn' : 'btn btn-primary';
@@ -283,6 +284,9 @@ async function act(action) {
   if (action === 'confirm' && !$('status-confirm-fields').hidden) {
     body.respondent_name = document.getElementById('confirm-respondent-name').value.trim() || undefined;
     body.respondent_phone = document.getElementById('confirm-respondent-phone').value.trim() || undefined;
+  }
+  if (action === 'confirm' && !$('status-confirm-hardship').hidden) {
+    body.hardship = document.getElementById('confirm-hardship').value;
   }
   const reply = await postJSON(`/api/applications/${a.id}/actions/${action}`, body, state.token);
   document.getElementById('status-reason').value = '';

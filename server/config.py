@@ -41,7 +41,7 @@ class Settings:
     wrap_up_s: float = 30.0
     working_hours: str = "always"
     recording_retention_days: int = 365
-    default_region: str = "gz-zhanggong"
+    default_region: str = "qz-kecheng"
     service_level_s: float = 60.0
     longest_wait_alert_s: float = 120.0
     service_level_alert: float = 0.8

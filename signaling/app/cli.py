@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
                      help="the catalogue code of the user's institution, e.g. qz-kecheng-legal-aid "
                           "(legal-aid staff, mediators, notaries, arbitrators, bureaus)")
     add.add_argument("--court", default=None,
-                     help="a clerk's court code, e.g. gz-zhanggong-court (docs/agreements.md)")
+                     help="a clerk's court code, e.g. qz-kecheng-court (docs/agreements.md)")
 
     db = commands.add_parser("db", help="database")
     db_commands = db.add_subparsers(dest="db_command", required=True)

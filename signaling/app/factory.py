@@ -13,7 +13,7 @@ from aiohttp import web
 from recordings.api import RECORDING_ACCESS_KEY, RecordingAccess, add_recording_routes
 from recordings.repository import RecordingRepository
 from recordings.setup import RecordingStack
-from server.api import add_routes, error_middleware
+from server.api import CATALOGUE_KEY, add_routes, error_middleware
 from server.audit import AuditLog
 from server.cases.repository import CaseRepository
 from server.catalogue import configured_catalogue
@@ -66,7 +66,7 @@ from signaling.recording.flow import ConsultationRecording
 from signaling.routing.engine import RoutingEngine
 from signaling.routing.hours import EXAMPLE_HOURS, WorkingHours
 from signaling.routing.model import RoutingConfig
-from signaling.routing.regions import GANZHOU
+from signaling.routing.regions import RegionGraph
 from signaling.routing.store import create_routing_store
 from signaling.ticker import Ticker
 from signaling.views import SUPERVISORS_TARGET
@@ -108,7 +108,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
             wrap_up_s=settings.wrap_up_s,
             service_level_s=settings.service_level_s,
         ),
-        graph=GANZHOU,
+        graph=RegionGraph.from_edges(catalogue.region_edges()),
         hours=EXAMPLE_HOURS if settings.working_hours == "example" else WorkingHours(),
     )
     cluster = Cluster(settings, role)
@@ -210,6 +210,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
             secret_key=settings.secret_key, export_dir=settings.data_dir / "exports")
         add_recording_routes(app)
     app[REGISTRY_KEY] = registry
+    app[CATALOGUE_KEY] = catalogue
     app[ACCOUNTS_KEY] = CitizenAccounts(database, settings.secret_key, clock, notifier=None)
     app[TOKEN_KEY] = (settings.secret_key, settings.citizen_token_ttl_s)
     add_routes(app)

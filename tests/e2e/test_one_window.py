@@ -158,4 +158,4 @@ async def test_a_consultation_the_lawyer_hands_to_mediation(server: ServerProces
     await desk_sign_in(mediator, "med1")
     rows = mediator.get_by_test_id("desk-queue").locator("tbody tr")
     await expect(rows).to_have_count(1)
-    await expect(rows).to_contain_text("值班律师转办" if False else "张三")
+    await expect(rows).to_contain_text("张三")

@@ -200,3 +200,20 @@ async def test_materials_not_supplied_in_time_lapse_as_withdrawn(window: Window)
     assert lapsed["state"] == "lapsed" and supply_due < window.clock.now.date().isoformat()
     assert lapsed["timeline"][-1]["kind"] == "lapse" and lapsed["timeline"][-1]["actor"] == "system"
     assert clock(lapsed, "supply")["state"] == "missed"  # the applicant's deadline passed
+
+
+async def test_the_supervisor_sees_clocks_about_to_lapse_and_lapsed(window: Window) -> None:
+    _, supervisor = await window.staff("sup9", "supervisor")
+    _, centre = await window.staff("aid11", "legal_aid", "qz-kecheng-legal-aid")
+    application, _ = await window.file()
+    status, reply = await get_json(window.url, "/api/registry/clocks", supervisor)
+    assert status == 200 and reply["clocks"] == []  # 7 days left: nothing to warn of yet
+    window.clock.advance(days=5)  # 2 days left: the review's warning (warn_days = 2)
+    status, reply = await get_json(window.url, "/api/registry/clocks", supervisor)
+    assert [(c["number"], c["code"], c["state"]) for c in reply["clocks"]] == [
+        (application["number"], "review", "warning")]
+    window.clock.advance(days=3)
+    status, reply = await get_json(window.url, "/api/registry/clocks", supervisor)
+    assert [c["state"] for c in reply["clocks"]] == ["overdue"]
+    status, _ = await get_json(window.url, "/api/registry/clocks", centre)
+    assert status == 403

@@ -82,6 +82,8 @@ class Action(StrEnum):
     APPLICATION_QUEUE = "application.queue"
     APPLICATION_CLOCKS = "application.clocks"
     CITIZEN_CASES = "citizen.cases"
+    RATE_SERVICE = "rating.rate"
+    FOLLOW_UP = "rating.follow_up"
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,9 @@ ACCESS: dict[Action, frozenset[Role]] = {
     Action.APPLICATION_QUEUE: INSTITUTION_ROLES,
     Action.APPLICATION_CLOCKS: frozenset({Role.SUPERVISOR}),
     Action.CITIZEN_CASES: frozenset({Role.CITIZEN}),
+    # Who rates which case is checked per subject (server/ratings/api.py: RATER_CHECK_KEY).
+    Action.RATE_SERVICE: frozenset({Role.CITIZEN, Role.INVITEE}),
+    Action.FOLLOW_UP: frozenset({Role.SUPERVISOR}),
 }
 
 

@@ -326,6 +326,28 @@ class Registry:
             raise not_found()
         return self._documents.read(application_id, material.stored_as)
 
+    async def note(self, application_id: str, actor: str, kind: str, data: dict[str, Any],
+                   at: datetime) -> None:
+        """An entry on the timeline that changes no state (e.g. a supervisor's follow-up)."""
+        for _ in range(3):
+            application = await self._get(application_id)
+            try:
+                await self.repository.apply(application.id, application.version,
+                                            Change(actor=actor, kind=kind, data=data, at=at))
+                return
+            except StaleApplication:
+                continue
+        raise ParleyError("stale", "办件正在更新，请重试 / the application is changing; retry", 409)
+
+    async def is_closed_applicant(self, principal: Principal, application_id: str) -> bool:
+        """Whether ``principal`` applied for this application and it has ended (it may be rated)."""
+        application = await self.repository.get(application_id)
+        if application is None:
+            return False
+        flow = FLOWS.get(application.flow)
+        return (flow is not None and application.state in flow.final
+                and await self.actor_of(principal, application) in (Actor.APPLICANT, Actor.RESPONDENT))
+
     async def sweep(self) -> int:
         """Close what the law closes by time: a request for materials not answered by its
         deadline is taken as withdrawn (法律援助法 Art 43). Returns how many lapsed."""

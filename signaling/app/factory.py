@@ -39,7 +39,11 @@ from server.mediation.repository import MediationRepository
 from server.metrics import EventCounters
 from server.migrate import upgrade
 from server.models import Case
-from server.policy import Principal
+from server.policy import Principal, Role
+from server.ratings.api import RATER_CHECK_KEY, RATINGS_KEY, add_rating_routes
+from server.ratings.repository import RatingRepository
+from server.ratings.rules import Reason, Subject
+from server.ratings.service import Ratings
 from server.registry import Registry
 from server.registry.api import REGISTRY_KEY, TOKEN_KEY, add_registry_routes
 from server.registry.repository import RegistryRepository
@@ -175,6 +179,24 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
                                            "item": draft.item}
 
     hotline.on_referral = refer
+    ratings = Ratings(RatingRepository(database), catalogue.calendar, clock, timelines={
+        Subject.CONSULTATION: cases.add_event,
+        Subject.MEDIATION: _mediation_timeline(mediation),
+        Subject.APPLICATION: registry.note,
+    })
+
+    async def rate_consultation(case_id: str, author: str, score: int, reasons: list[Reason],
+                                comment: str | None, complaint: bool) -> object:
+        return await ratings.rate(Subject.CONSULTATION, case_id, author, score, reasons, comment,
+                                  complaint)
+
+    async def mediation_party(me: Principal, case_id: str) -> bool:
+        if me.role is not Role.INVITEE or me.case_id != case_id:
+            return False
+        participant = await mediation.repo.participant(me.id)
+        return participant is not None and participant.role in ("applicant", "respondent")
+
+    consultation.on_rated = rate_consultation
     sio.attach(app)
 
     app[SETTINGS_KEY] = settings
@@ -210,6 +232,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
             secret_key=settings.secret_key, export_dir=settings.data_dir / "exports")
         add_recording_routes(app)
     app[REGISTRY_KEY] = registry
+    app[RATINGS_KEY] = ratings
+    app[RATER_CHECK_KEY] = {"mediation": mediation_party, "application": registry.is_closed_applicant}
     app[CATALOGUE_KEY] = catalogue
     app[ACCOUNTS_KEY] = CitizenAccounts(database, settings.secret_key, clock, notifier=None)
     app[TOKEN_KEY] = (settings.secret_key, settings.citizen_token_ttl_s)
@@ -217,9 +241,17 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     add_mediation_routes(app)
     add_registry_routes(app)
     add_citizen_routes(app)
+    add_rating_routes(app)
     add_pages(app)
     app.cleanup_ctx.append(_lifecycle)
     return app
+
+
+def _mediation_timeline(mediation: MediationService
+                        ) -> Callable[[str, str, str, dict[str, Any], datetime], Awaitable[None]]:
+    async def write(case_id: str, actor: str, kind: str, data: dict[str, Any], at: datetime) -> None:
+        await mediation.repo.append_event(case_id, at, actor, kind, data)
+    return write
 
 
 def _registry_sweep(registry: Registry) -> Callable[[], Awaitable[None]]:

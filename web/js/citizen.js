@@ -421,6 +421,9 @@ function onRatingSubmit(event) {
   const payload = { score: state.score };
   const comment = document.getElementById('rating-comment').value.trim();
   if (comment) payload.comment = comment.slice(0, 500);
+  payload.reasons = [...document.querySelectorAll('[data-testid="rating-reasons"] input[value]:checked')]
+    .map((box) => box.value);
+  payload.complaint = document.getElementById('rating-complaint').checked;
   submitRating(payload);
 }
 

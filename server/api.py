@@ -17,15 +17,19 @@ from aiohttp import web
 from server import catalogue
 from server.db import Database
 from server.errors import ParleyError
-from server.keys import SETTINGS_KEY, USERS_KEY
+from server.keys import SETTINGS_KEY, SIGNIN_KEY
 from server.logs import request_id_var
 from server.metrics import Metric, gauge, labelled
 from server.policy import Action, Principal, Role
 from server.schemas import LoginBody
+from server.signin import client_address
 from server.tokens import Claims, sign, verify
 from server.validation import MAX_PAYLOAD_BYTES, parse
 
 log = logging.getLogger(__name__)
+
+# The deployment's service catalogue (server/catalogue), set by the composition root.
+CATALOGUE_KEY = web.AppKey("catalogue", catalogue.Catalogue)
 
 # Every route and the action it performs (None: public). A test checks this table.
 ROUTES: dict[tuple[str, str], Action | None] = {
@@ -43,7 +47,7 @@ async def error_middleware(
     try:
         return await handler(request)
     except ParleyError as exc:
-        return web.json_response(exc.to_dict(), status=exc.status)
+        return web.json_response(exc.to_dict(), status=exc.status, headers=exc.headers)
     except web.HTTPException as exc:
         if exc.status >= 400 and exc.content_type != "application/json":
             code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
@@ -82,13 +86,15 @@ def principal_of(request: web.Request) -> Principal:
 
 
 async def get_catalogue(request: web.Request) -> web.Response:
-    return web.json_response(catalogue.as_dict())
+    return web.json_response(catalogue.as_dict(request.app[CATALOGUE_KEY].region_entries()))
 
 
 async def post_login(request: web.Request) -> web.Response:
     body = parse(LoginBody, await read_json(request))
-    user = await request.app[USERS_KEY].authenticate(body.username, body.password)
     settings = request.app[SETTINGS_KEY]
+    address = client_address(request.remote, request.headers.get("X-Forwarded-For"),
+                             settings.trusted_proxies)
+    user = await request.app[SIGNIN_KEY].authenticate(body.username, body.password, address)
     claims = Claims(
         sub=str(user.id), kind="staff", role=user.role, name=user.display_name,
         exp=int(time.time()) + settings.staff_token_ttl_s,

@@ -8,7 +8,7 @@ the media worker and a ``Notifier`` (the socket.io server in production).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -29,6 +29,7 @@ from server.cases.repository import CaseRepository, CaseStatus, case_resource
 from server.errors import ParleyError, invalid_state, not_found
 from server.models import Case, Room, User
 from server.policy import Action, Principal, Role, require
+from server.ratings.rules import Reason
 from server.users import UserRepository
 from signaling.bounded import BoundedCache
 from signaling.recording.flow import ConsultationRecording
@@ -73,6 +74,9 @@ class ConsultationService:
         self._media = media
         self._notifier = notifier
         self._clock = clock
+        # Set by the composition root: records the rating with its reasons (server/ratings).
+        self.on_rated: Callable[[str, str, int, list[Reason], str | None, bool],
+                                Awaitable[object]] | None = None
         self._recording = recording
         # Rooms chatting in this process -> their members (signaling/bounded.py).
         self._members: BoundedCache[str, RoomMembers] = BoundedCache(MEMBERS_CACHED)
@@ -143,13 +147,17 @@ class ConsultationService:
             reply["chat"] = [chat_view(m) for m in await self._cases.chat_for_room(case.room_id)]
         return reply
 
-    async def rate(self, me: Principal, score: int, comment: str | None) -> None:
+    async def rate(self, me: Principal, score: int, comment: str | None,
+                   reasons: Sequence[Reason] = (), complaint: bool = False) -> None:
         require(me, Action.RATE_CASE)
         case = await self._case(me.case_id)
         if case.status not in (CaseStatus.IN_CONSULTATION, CaseStatus.ENDED):
             raise invalid_state("咨询开始后才能评价 / rate once the consultation has started")
         if not await self._cases.rate(case.id, score, comment, self._clock()):
             raise ParleyError("already_rated", "已评价 / this case is already rated", 409)
+        if self.on_rated is not None:
+            # With its reasons, and a follow-up for a low rating (server/ratings).
+            await self.on_rated(case.id, me.participant_id, score, list(reasons), comment, complaint)
 
     # --- lawyer --------------------------------------------------------------------------
 
@@ -197,12 +205,28 @@ class ConsultationService:
         room, case = await self._member_room(me, Action.ROOM_NEGOTIATE, room_id)
         if case.mode not in MEDIA_MODES:
             raise _no_media()
-        reply = await self._media_call(
-            Negotiate(room_id=RoomId(room.id), participant_id=ParticipantId(me.participant_id), sdp=sdp)
-        )
+        offer = Negotiate(room_id=RoomId(room.id), participant_id=ParticipantId(me.participant_id),
+                          sdp=sdp)
+        try:
+            reply = await self._media_call(offer)
+        except ParleyError as exc:
+            if exc.code != "not_found":
+                raise
+            # The database says the room is open but the worker does not hold it: the server
+            # restarted (or its worker's state was lost). Open it again and go on recording.
+            await self._reopen(case)
+            reply = await self._media_call(offer)
         assert isinstance(reply, Answer)
         await self._notify_peer(case, me, "joined")
         return reply.sdp
+
+    async def _reopen(self, case: Case) -> None:
+        assert case.room_id is not None
+        kinds = MEDIA_MODES[case.mode]
+        await call(self._media, OpenRoom(room_id=RoomId(case.room_id), kinds=kinds))  # idempotent
+        log.warning("room %s of case %s reopened on the media worker", case.room_id, case.id)
+        if self._recording is not None:
+            await self._recording.reopened(case)
 
     async def add_candidate(
         self, me: Principal, room_id: str, candidate: str, sdp_mid: str | None, index: int | None

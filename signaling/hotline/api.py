@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from server.api import principal_of, read_json
+from server.api import CATALOGUE_KEY, principal_of, read_json
 from server.cases.repository import case_resource
 from server.errors import ParleyError
 from server.keys import CASES_KEY, SETTINGS_KEY, USERS_KEY
@@ -27,7 +27,8 @@ HOTLINE_ROUTES: dict[tuple[str, str], Action | None] = {
 
 
 async def post_intake(request: web.Request) -> web.Response:
-    body = parse(IntakeBody, await read_json(request))
+    body = parse(IntakeBody, await read_json(request),
+                 {"regions": frozenset(request.app[CATALOGUE_KEY].regions)})
     case, is_open = await request.app[HOTLINE_KEY].intake(body)
     settings = request.app[SETTINGS_KEY]
     claims = Claims(

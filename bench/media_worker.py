@@ -1,0 +1,40 @@
+"""bench/media.py's Parley server: the media worker alone in a process of its own.
+
+Run by bench/media.py as a script, with the source tree to measure first on PYTHONPATH (so an
+older tree can be measured in the same run). POST /request carries one worker message
+(``to_dict``) and answers with the reply's. Prints ``PORT n`` once it listens on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from aiohttp import web
+
+from rooms.media.local import LocalMediaWorker
+from rooms.messages import message_from_dict
+
+
+async def serve() -> None:
+    worker = LocalMediaWorker(ice_servers=[], allow_private_candidates=True)
+
+    async def handle(request: web.Request) -> web.Response:
+        message = message_from_dict(await request.json())
+        reply = await worker.request(message)  # type: ignore[arg-type]
+        return web.json_response(reply.to_dict())
+
+    app = web.Application()
+    app.router.add_post("/request", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    print(f"PORT {port}", flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(serve())

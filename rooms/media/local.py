@@ -23,12 +23,11 @@ from rooms.ice import CandidateError, check_candidate, ice_servers_from_dicts
 from rooms.media.answer import enable_opus_fec
 from rooms.media.codec_audit import install_codec_hooks
 from rooms.media.counters import MediaCounters
-from rooms.media.forwarding import ForwardingTrack
 from rooms.media.lab import InboundLoss, inject_inbound_loss
 from rooms.media.offer import MEDIA_KINDS, Offer, bad_sdp, check_offer, preferred_codecs
+from rooms.media.outstream import OutStream
 from rooms.media.passthrough import ReceiverState
 from rooms.media.peer import Peer, Publication
-from rooms.media.receiver_patches import patch_receiver
 from rooms.media.routing import assign_slots
 from rooms.media.slotted_offer import check_slotted_offer
 from rooms.messages import (
@@ -59,8 +58,6 @@ from rooms.messages import (
 logger = logging.getLogger(__name__)
 
 TICK = 0.1  # NACK re-sends and keyframe retries run this often
-# The sender's keyframe hook, called when a subscriber sends PLI or FIR (see test_canary.py).
-SENDER_KEYFRAME_HOOK = "_send_keyframe"
 
 
 @dataclass
@@ -89,22 +86,22 @@ class _SlottedPeer(Peer):
 
     def __init__(self, participant_id: ParticipantId, pc: RTCPeerConnection) -> None:
         super().__init__(participant_id, pc)
-        self.extra: dict[str, list[ForwardingTrack]] = {}
+        self.extra: dict[str, list[OutStream]] = {}
 
     def slot_count(self) -> int:
         return max([1 if self.forwarders else 0,
                     *(1 + len(tracks) for tracks in self.extra.values())])
 
-    def slot_tracks(self, slot: int) -> dict[str, ForwardingTrack]:
+    def slot_tracks(self, slot: int) -> dict[str, OutStream]:
         if slot == 0:
             return dict(self.forwarders)
         return {kind: tracks[slot - 1] for kind, tracks in self.extra.items()
                 if len(tracks) >= slot}
 
     async def close(self) -> None:
-        for tracks in self.extra.values():
-            for track in tracks:
-                track.stop()
+        for outs in self.extra.values():
+            for out in outs:
+                out.stop()
         await super().close()
 
 
@@ -270,22 +267,14 @@ class LocalMediaWorker:
         if not forwarded:
             return
         state = ReceiverState(kind)
-        publication = Publication(kind, transceiver.receiver, state, None, self._counters,
+        publication = Publication(kind, transceiver.receiver, state, self._counters,
                                   self._spawn, self._clock)
-        publication.nacks = patch_receiver(transceiver.receiver, state,
-                                           publication.request_keyframe,
-                                           publication.fanout.deliver, self._clock)
         self._registry.own_receiver(transceiver.receiver, state, self._counters)
         if self._inbound_loss is not None:
             inject_inbound_loss(transceiver.receiver, self._inbound_loss)
         self._registry.own_sender(transceiver.sender, self._counters)
-        track = ForwardingTrack(kind, self._counters, self._clock)
-        transceiver.sender.replaceTrack(track)
-        # A subscriber's PLI calls this hook; the forwarded packets are never encoded here,
-        # so the stock hook (force the next encode to a keyframe) would do nothing.
-        setattr(transceiver.sender, SENDER_KEYFRAME_HOOK, track.request_keyframe)
         peer.publications[kind] = publication
-        peer.forwarders[kind] = track
+        peer.forwarders[kind] = OutStream(kind, transceiver.sender, self._counters, self._clock)
 
     def _add_slot_transceiver(self, room: _Room, peer: _SlottedPeer, kind: str) -> None:
         """A further receiving slot: the worker only sends on it (never listens)."""
@@ -295,10 +284,8 @@ class LocalMediaWorker:
         if not forwarded:
             return
         self._registry.own_sender(transceiver.sender, self._counters)
-        track = ForwardingTrack(kind, self._counters, self._clock)
-        transceiver.sender.replaceTrack(track)
-        setattr(transceiver.sender, SENDER_KEYFRAME_HOOK, track.request_keyframe)
-        peer.extra.setdefault(kind, []).append(track)
+        out = OutStream(kind, transceiver.sender, self._counters, self._clock)
+        peer.extra.setdefault(kind, []).append(out)
 
     async def _set_routing(self, message: SetRouting) -> Reply:
         room = self._room(message.room_id)
@@ -330,8 +317,10 @@ class LocalMediaWorker:
                     source = room.peers.get(source_id) if source_id is not None else None
                     allowed = source_id is not None and room.may_receive(pid, source_id, kind)
                     publication = source.publications.get(kind) if source and allowed else None
+                    if publication is not None and not publication.received:
+                        publication = None  # the browser sends nothing on that transceiver
                     if track.publisher is not publication:
-                        track.attach(publication.subscribe() if publication else None, publication)
+                        track.attach(publication)
 
     def forwarding_sources(self, room_id: RoomId, participant_id: ParticipantId
                            ) -> dict[tuple[str, int], ParticipantId | None]:

@@ -42,7 +42,7 @@ import aiohttp
 from aiohttp import web
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
-from bench.call import cpu_seconds
+from bench.call import CLOCK_TICKS
 from tests.e2e.harness import free_port, launch, wait_until
 
 PAGE = Path(__file__).with_name("media_page.html")
@@ -50,6 +50,16 @@ WORKER = Path(__file__).with_name("media_worker.py")
 TREE = Path(__file__).resolve().parent.parent
 JANUS_LIB = Path("/usr/lib/x86_64-linux-gnu/janus")
 JANUS_ROOM = 1234
+
+
+def cpu_times(pid: int) -> tuple[float, float]:
+    """(utime, stime) of a process in seconds, from /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS
+
+
+def cpu_seconds(pid: int) -> float:
+    return sum(cpu_times(pid))
 
 
 # -- the servers as the bench drives them ----------------------------------------------------
@@ -339,6 +349,7 @@ class Janus(Server):
 @dataclass
 class Window:
     cpu_per_s: float
+    user_share: float  # of cpu_per_s, the part in user space (the rest: the kernel's)
     received_fps: dict[str, float] = field(default_factory=dict)
     sent_kbps: dict[str, float] = field(default_factory=dict)
 
@@ -370,13 +381,15 @@ async def receiving(party: Party, streams: int) -> None:
 async def measure(server: Server, parties: list[Party], warmup: float, window: float) -> Window:
     await asyncio.sleep(warmup)  # a steady call is measured, not its start
     before = {p.name: await counts(p) for p in parties}
-    cpu0, t0 = cpu_seconds(server.process.pid), time.monotonic()
+    (user0, sys0), t0 = cpu_times(server.process.pid), time.monotonic()
     await asyncio.sleep(window)
-    cpu1, t1 = cpu_seconds(server.process.pid), time.monotonic()
+    (user1, sys1), t1 = cpu_times(server.process.pid), time.monotonic()
     after = {p.name: await counts(p) for p in parties}
     elapsed = t1 - t0
+    used = (user1 - user0) + (sys1 - sys0)
     return Window(
-        cpu_per_s=(cpu1 - cpu0) / elapsed,
+        cpu_per_s=used / elapsed,
+        user_share=(user1 - user0) / used if used else 0.0,
         received_fps={n: (after[n]["framesDecoded"] - before[n]["framesDecoded"]) / elapsed
                       for n in after},
         sent_kbps={n: (after[n]["bytesSent"] - before[n]["bytesSent"]) * 8 / 1000 / elapsed
@@ -423,9 +436,9 @@ def spread(values: list[float]) -> str:
 def report(results: list[RunResult], idle: dict[str, float], args: argparse.Namespace) -> None:
     print(f"\nruns: {args.runs}, warm-up {args.warmup:.0f} s, window {args.window:.0f} s; "
           "CPU-s per s of the server process (utime+stime): median (min-max)\n")
-    print("| server | two-way call | per extra subscriber | idle | call: received fps "
-          "(a, b) | call: sent kbit/s (a, b) | runs |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| server | two-way call | per extra subscriber | idle | call: user share "
+          "| call: received fps (a, b) | call: sent kbit/s (a, b) | runs |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     figures: dict[str, float] = {}
     for name in dict.fromkeys(r.server for r in results):
         mine = [r for r in results if r.server == name]
@@ -434,8 +447,9 @@ def report(results: list[RunResult], idle: dict[str, float], args: argparse.Name
         fps = [statistics.mean(r.call.received_fps.values()) for r in mine]
         kbps = [statistics.mean(r.call.sent_kbps.values()) for r in mine]
         figures[name] = statistics.median(calls)
+        user = statistics.median(r.call.user_share for r in mine)
         print(f"| {name} | {spread(calls)} | {spread(extra)} | {idle[name]:.4f} | "
-              f"{statistics.median(fps):.1f} | {statistics.median(kbps):.0f} | {len(mine)} |")
+              f"{user:.0%} | {statistics.median(fps):.1f} | {statistics.median(kbps):.0f} | {len(mine)} |")
     if "Janus" in figures:
         for name in (n for n in figures if n.startswith("Parley")):
             print(f"\nratio {name} / Janus, two-way call (medians): "

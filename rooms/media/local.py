@@ -23,7 +23,8 @@ from rooms.ice import CandidateError, check_candidate, ice_servers_from_dicts
 from rooms.media.answer import enable_opus_fec
 from rooms.media.codec_audit import install_codec_hooks
 from rooms.media.counters import MediaCounters
-from rooms.media.lab import InboundLoss, inject_inbound_loss
+from rooms.media.fastpath import Handlers, install_receive
+from rooms.media.lab import InboundLoss
 from rooms.media.offer import MEDIA_KINDS, Offer, bad_sdp, check_offer, preferred_codecs
 from rooms.media.outstream import OutStream
 from rooms.media.passthrough import ReceiverState
@@ -248,6 +249,10 @@ class LocalMediaWorker:
             except Exception as exc:
                 raise bad_sdp(f"offer refused: {exc}") from exc
             await pc.setLocalDescription(await pc.createAnswer())
+            # Gathered by now: the connection's sockets exist and can be read directly.
+            handlers: Handlers = {pub.receiver: pub.on_rtp for pub in peer.publications.values()}
+            for dtls in {t.receiver.transport for t in pc.getTransceivers()}:
+                install_receive(dtls, handlers)
         except BaseException:
             await peer.close()
             raise
@@ -270,8 +275,7 @@ class LocalMediaWorker:
         publication = Publication(kind, transceiver.receiver, state, self._counters,
                                   self._spawn, self._clock)
         self._registry.own_receiver(transceiver.receiver, state, self._counters)
-        if self._inbound_loss is not None:
-            inject_inbound_loss(transceiver.receiver, self._inbound_loss)
+        publication.inbound_loss = self._inbound_loss
         self._registry.own_sender(transceiver.sender, self._counters)
         peer.publications[kind] = publication
         peer.forwarders[kind] = OutStream(kind, transceiver.sender, self._counters, self._clock)

@@ -5,7 +5,8 @@ or sends media itself: its track is an ``IdleTrack`` that yields nothing. Instea
 publication hands each received (decrypted, parsed) RTP packet to ``OutStream.forward``, which
 rewrites it (``rooms.media.rewrite``: SSRC, sequence number, timestamp, VP8 picture ID, payload
 type and header extensions as this subscriber negotiated them), keeps it in a short cache and
-sends it on the subscriber's transport, where it is encrypted. The subscriber's RTCP for this
+sends it on the subscriber's transport (``rooms.media.fastpath``: encrypted and sent at once,
+not through aiortc's coroutines). The subscriber's RTCP for this
 SSRC comes to ``_on_rtcp``: NACKs are answered from the cache, PLI/FIR go to the publisher
 (rate-limited there), REMB is kept for the publisher's bitrate (``latest_remb``). Sender reports
 are rewritten from the publisher's own (so the browser keeps audio and video in sync), and left
@@ -39,6 +40,7 @@ from aiortc.rtp import (
 )
 
 from rooms.media.counters import MediaCounters
+from rooms.media.fastpath import send_rtp
 from rooms.media.rewrite import StreamRewriter
 
 KEYFRAME_RETRY = 0.3   # while a new source's keyframe is awaited, ask again this often
@@ -166,7 +168,7 @@ class OutStream:
         self._last_request = now
         self.request_keyframe()
 
-    async def forward(self, packet: RtpPacket, codec: RTCRtpCodecParameters, now: float) -> None:
+    def forward(self, packet: RtpPacket, codec: RTCRtpCodecParameters, now: float) -> None:
         """Send ``packet`` (the publisher's, after RTX is unwrapped) to this subscriber."""
         if not self._negotiated:
             return
@@ -193,32 +195,30 @@ class OutStream:
         if ext:
             ext += b"\x00" * (-len(ext) % 4)
             first |= 0x10
-        data = _HEADER.pack(first, packet.marker << 7 | payload_type, out.sequence_number,
-                            out.timestamp, self._ssrc)
+        seq, timestamp, payload = out
+        data = _HEADER.pack(first, packet.marker << 7 | payload_type, seq, timestamp, self._ssrc)
         if ext:
             data += _EXT_HEADER.pack(0xBEDE, len(ext) >> 2) + ext
-        data += out.payload
+        data += payload
         if padding:
             data += b"\x00" * (padding - 1) + bytes([padding])
-        self._cache[out.sequence_number % CACHE_PACKETS] = (out.sequence_number, data)
+        self._cache[seq % CACHE_PACKETS] = (seq, data)
         self.packets_sent += 1
-        self.octets_sent += len(out.payload)
+        self.octets_sent += len(payload)
         if packet.marker or self.kind == "audio":
             self._counters.forwarded(self.kind)
-        await self._send(data)
+        self._send(data)
 
-    async def _send(self, data: bytes) -> None:
-        try:
-            await self.sender.transport._send_rtp(data)
-        except ConnectionError:
-            pass  # not connected yet, or gone: the packet is lost like on any network
+    def _send(self, data: bytes) -> None:
+        # Not connected yet, or gone: the packet is lost, as on any network.
+        send_rtp(self.sender.transport, data)
 
     async def _on_rtcp(self, packet: AnyRtcpPacket) -> None:
         if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
             for seq in packet.lost:
                 entry = self._cache[seq % CACHE_PACKETS]
                 if entry is not None and entry[0] == seq:
-                    await self._send(entry[1])
+                    self._send(entry[1])
             return
         if isinstance(packet, RtcpPsfbPacket) and packet.fmt == RTCP_PSFB_APP:
             try:
@@ -256,4 +256,4 @@ class OutStream:
                 packet = report
             out.append(packet)
         if out:
-            await self._send(b"".join(bytes(p) for p in out))
+            self._send(b"".join(bytes(p) for p in out))

@@ -22,8 +22,10 @@ from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpReceiveParamete
 from aiortc.rtcrtpreceiver import RTCRtpReceiver, StreamStatistics, TimestampMapper
 from aiortc.rtp import (
     RTCP_PSFB_APP,
+    RTCP_RTPFB_NACK,
     AnyRtcpPacket,
     RtcpPsfbPacket,
+    RtcpRtpfbPacket,
     RtcpSrPacket,
     RtpPacket,
     pack_remb_fci,
@@ -34,6 +36,8 @@ from rooms.media.bitrate import LeanBitrateEstimator
 from rooms.media.counters import MediaCounters
 from rooms.media.delivery import DECODER_QUEUE_ATTR, InlineFrameQueue
 from rooms.media.fanout import FanOut, Listener
+from rooms.media.fastpath import send_rtp
+from rooms.media.lab import InboundLoss
 from rooms.media.outstream import KEYFRAME_RETRY, OutStream
 from rooms.media.passthrough import ReceiverState
 from rooms.media.receiver_patches import (
@@ -71,6 +75,7 @@ class Publication:
         self.fanout = FanOut(kind)
         self.subscribers: list[OutStream] = []
         self.nacks = ResendingNackGenerator(clock) if kind == "video" else None
+        self.inbound_loss: InboundLoss | None = None  # lab only: drop this share of packets
         self._estimator = LeanBitrateEstimator() if kind == "video" else None
         self._counters = counters
         self._spawn = spawn
@@ -81,6 +86,7 @@ class Publication:
         self._streams: dict[int, StreamStatistics] = getattr(receiver, RECEIVER_STREAMS)
         self._report: tuple[int, int, float, int] | None = None
         self._own_estimate: int | None = None
+        self._subscribers_report_until = float("-inf")
         self._remb_sent: tuple[int, float] | None = None
         # Frame assembly, for listeners only (the recorder).
         self._active: list[Active] = []
@@ -124,7 +130,14 @@ class Publication:
     # -- the forward path ------------------------------------------------------------------
 
     async def handle_rtp(self, packet: RtpPacket, arrival_time_ms: int) -> None:
-        """Stands in for the receiver's ``_handle_rtp_packet``."""
+        """Stands in for the receiver's ``_handle_rtp_packet`` (aiortc's DTLS task calls it
+        for packets that came before ``rooms.media.fastpath`` took over the socket)."""
+        self.on_rtp(packet, arrival_time_ms)
+
+    def on_rtp(self, packet: RtpPacket, arrival_time_ms: int | None = None) -> None:
+        """One decrypted RTP packet from the publisher, on the event loop."""
+        if self.inbound_loss is not None and self.inbound_loss.lose():
+            return
         codec = self._codecs.get(packet.payload_type)
         if codec is None:
             return
@@ -132,14 +145,19 @@ class Publication:
         if stats is None:
             stats = self._streams[packet.ssrc] = StreamStatistics(codec.clockRate)
         stats.add(packet)  # what aiortc's receiver reports to the publisher are made from
-        if self._estimator is not None and packet.extensions.abs_send_time is not None:
-            remb = self._estimator.add(abs_send_time=packet.extensions.abs_send_time,
-                                       arrival_time_ms=arrival_time_ms,
-                                       payload_size=len(packet.payload) + packet.padding_size,
-                                       ssrc=packet.ssrc)
+        now = self._clock()
+        if (self._estimator is not None and packet.extensions.abs_send_time is not None
+                and now >= self._subscribers_report_until):
+            # Nobody downstream reports an estimate (alone in the room, or only recorded):
+            # the worker estimates the uplink itself, as aiortc's receiver does.
+            remb = self._estimator.add(
+                abs_send_time=packet.extensions.abs_send_time,
+                arrival_time_ms=(arrival_time_ms if arrival_time_ms is not None
+                                 else int(time.time() * 1000)),
+                payload_size=len(packet.payload) + packet.padding_size, ssrc=packet.ssrc)
             if remb is not None:
                 self._own_estimate = remb[0]
-                await self._send_remb(self._clock())
+                self._send_remb(now)
         if is_rtx(codec):
             original = self._rtx_ssrc.get(packet.ssrc)
             apt = codec.parameters.get("apt")
@@ -151,10 +169,9 @@ class Publication:
         else:
             self.state.media_ssrc = packet.ssrc
         if self.nacks is not None and self.nacks.add(packet):
-            await self.receiver._send_rtcp_nack(packet.ssrc, sorted(self.nacks.missing))
-        now = self._clock()
+            self._send_nack(packet.ssrc, sorted(self.nacks.missing))
         for out in tuple(self.subscribers):
-            await out.forward(packet, codec, now)
+            out.forward(packet, codec, now)
         if self._active and self._wants_frames():
             self._assemble(packet, codec)
         elif self._assembling:
@@ -208,16 +225,32 @@ class Publication:
         estimate = self._subscriber_estimate(now)
         if estimate is None:
             return
+        if now >= self._subscribers_report_until:
+            # Subscribers estimate the whole path (the publisher's send times are passed on):
+            # the worker's own estimate pauses; it starts afresh if they all go quiet.
+            self._estimator = LeanBitrateEstimator()
+            self._own_estimate = None
+        self._subscribers_report_until = now + REMB_FRESH
         last = self._remb_sent
         if last is None or estimate < last[0] * 0.97 or now - last[1] >= REMB_RELAY_EVERY:
-            self._spawn(self._send_remb(now))
+            self._send_remb(now)
 
     def _subscriber_estimate(self, now: float) -> int | None:
         fresh = [out.latest_remb[0] for out in self.subscribers
                  if out.latest_remb is not None and now - out.latest_remb[1] < REMB_FRESH]
         return min(fresh) if fresh else None
 
-    async def _send_remb(self, now: float) -> None:
+    def _send_rtcp(self, packet: AnyRtcpPacket) -> None:
+        send_rtp(self.receiver.transport, bytes(packet))
+
+    def _send_nack(self, media_ssrc: int, lost: list[int]) -> None:
+        rtcp_ssrc = getattr(self.receiver, RECEIVER_RTCP_SSRC)
+        if rtcp_ssrc is not None:
+            nack = RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=rtcp_ssrc, media_ssrc=media_ssrc)
+            nack.lost = lost
+            self._send_rtcp(nack)
+
+    def _send_remb(self, now: float) -> None:
         """Tell the publisher the least of the worker's own estimate of its uplink and its
         subscribers' estimates of theirs (the sending browser adapts its encoder to it)."""
         ssrc = self.state.media_ssrc
@@ -227,7 +260,7 @@ class Publication:
             return
         bitrate = min(wanted)
         self._remb_sent = (bitrate, now)
-        await self.receiver._send_rtcp(RtcpPsfbPacket(
+        self._send_rtcp(RtcpPsfbPacket(
             fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0,
             fci=pack_remb_fci(bitrate, [ssrc])))
 
@@ -255,7 +288,7 @@ class Publication:
         if self.nacks is not None:
             lost = self.nacks.due(now)
             if lost:
-                await self.receiver._send_rtcp_nack(ssrc, lost)
+                self._send_nack(ssrc, lost)
         if (self.kind == "video" and self._assembling and self.state.awaiting_keyframe
                 and now - self._last_pli >= KEYFRAME_RETRY):
             self.request_keyframe()

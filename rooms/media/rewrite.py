@@ -80,11 +80,8 @@ def _seq_newer(a: int, b: int) -> bool:
     return a != b and (a - b) & 0xFFFF < 0x8000
 
 
-@dataclass
-class Rewritten:
-    sequence_number: int
-    timestamp: int
-    payload: bytes
+#: (sequence number, timestamp, payload) as the subscriber gets them.
+Rewritten = tuple[int, int, bytes]
 
 
 class StreamRewriter:
@@ -139,7 +136,7 @@ class StreamRewriter:
             self._last_wall = now
             if pid is not None:
                 self._last_pid = pid
-        return Rewritten(seq, ts, payload)
+        return seq, ts, payload
 
     def _begin(self, sequence_number: int, timestamp: int, info: Vp8Info | None,
                clock_rate: int, now: float) -> None:

@@ -21,7 +21,7 @@ from aiortc.rtcdtlstransport import RTCDtlsTransport
 from aiortc.rtcrtpreceiver import NackGenerator, RTCRtpReceiver, StreamStatistics, TimestampMapper
 from aiortc.rtcrtpsender import RTCRtpSender
 
-from rooms.media import codec_audit, delivery, outstream, peer
+from rooms.media import codec_audit, delivery, fastpath, outstream, peer
 from rooms.media.outstream import SENDER_KEYFRAME_HOOK
 
 # sha256 (first 12 hex digits) of the aiortc 1.16 methods rooms/media/bitrate.py re-implements.
@@ -187,3 +187,41 @@ def test_bitrate_estimator_internals() -> None:
         # The replacements were written against these exact bodies.
         assert hashlib.sha256(source(method).encode()).hexdigest()[:12] in KNOWN_BODIES, changed(
             f"{method.__qualname__}")
+
+
+async def test_fast_path_private_parts() -> None:
+    # rooms.media.fastpath reads the socket and sends below aiortc's coroutines.
+    from aioice.ice import Connection, StunProtocol
+
+    pc = RTCPeerConnection()
+    try:
+        pc.addTransceiver("video")
+        await pc.setLocalDescription(await pc.createOffer())
+        dtls = pc.getTransceivers()[0].receiver.transport
+        connection = getattr(dtls.transport, fastpath.ICE_CONNECTION)
+        assert isinstance(connection, Connection), changed("RTCIceTransport._connection")
+        protocols = getattr(connection, fastpath.ICE_PROTOCOLS)
+        assert protocols and all(isinstance(p, StunProtocol) for p in protocols), changed(
+            "aioice Connection._protocols")
+        assert getattr(connection, fastpath.ICE_NOMINATED) == {}, changed(
+            "aioice Connection._nominated")
+        for attr in (fastpath.DTLS_RX_SRTP, fastpath.DTLS_TX_SRTP, fastpath.DTLS_ROUTER,
+                     fastpath.DTLS_EXTENSIONS):
+            assert hasattr(dtls, attr), changed(f"RTCDtlsTransport.{attr}")
+        assert dtls.state == "new", changed("RTCDtlsTransport.state as a lower-case string")
+    finally:
+        await pc.close()
+    assert "self.receiver.data_received(data, self.local_candidate.component)" in source(
+        StunProtocol.datagram_received), changed("how aioice hands on a datagram")
+    assert "active_pair.protocol.send_data(data, active_pair.remote_addr)" in source(
+        Connection.sendto), changed("how aioice sends on the nominated pair")
+    assert "self.transport.sendto(data, addr)" in source(StunProtocol.send_data), changed(
+        "StunProtocol.send_data")
+    recv_src = source(RTCDtlsTransport._recv_next)
+    for needle in ("first_byte > 127 and first_byte < 192 and self._rx_srtp",
+                   "data = self._rx_srtp.unprotect(data)"):
+        assert needle in recv_src, changed(f"RTCDtlsTransport._recv_next ({needle})")
+    assert "RtpPacket.parse(data, self._rtp_header_extensions_map)" in source(
+        RTCDtlsTransport._handle_rtp_data), changed("how the transport parses RTP")
+    assert "receiver = self._rtp_router.route_rtp(packet)" in source(
+        RTCDtlsTransport._handle_rtp_data), changed("how the transport routes RTP")

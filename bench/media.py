@@ -13,9 +13,13 @@ fake camera sends 20) make two-way VP8 + Opus calls through
   127.0.0.1, configured here in a temporary folder (room bitrate 0: the shipped room caps
   publishers at 128 kbit/s; ICE on this machine's own interface: Janus 1.1.2 gathers no
   loopback candidates); a publisher and a subscriber peer connection per page.
-Nothing leaves the machine. Each run, for each server (alternating which goes first): a
-two-way call, ``--warmup`` s, then the server process's utime+stime over ``--window`` s; then a
-third page that only receives both parties (an extra subscriber), warm-up, window again.
+Nothing leaves the machine. Each camera's video is capped at ``--cap`` kbit/s (400), and
+measuring waits until both parties send near it: the servers' bandwidth feedback differs
+(Janus negotiates transport-wide congestion control, the worker REMB), and ramps up at its
+own pace, so only a capped, ramped-up call puts the same load on each. Each run, for each
+server (alternating which goes first): a two-way call, ramp-up, ``--warmup`` s, then the
+server process's utime+stime over ``--window`` s; then a third page that only receives both
+parties (an extra subscriber), ramp-up again, warm-up, window again.
 Every run is measured. Printed: CPU-s per second of the call, and what the extra subscriber
 added, with the pages' received frame rate and sent bitrate over each window (the same load for
 both servers is what makes the figures comparable).
@@ -378,7 +382,29 @@ async def receiving(party: Party, streams: int) -> None:
     await wait_until(flowing, 40, f"{party.name} decoding {streams} video stream(s)")
 
 
-async def measure(server: Server, parties: list[Party], warmup: float, window: float) -> Window:
+async def sending_rate(party: Party) -> float:
+    """What the page's camera sends now (kbit/s, over half a second)."""
+    first = await counts(party)
+    t0 = time.monotonic()
+    await asyncio.sleep(0.5)
+    second = await counts(party)
+    return float((second["bytesSent"] - first["bytesSent"]) * 8 / 1000
+                 / (time.monotonic() - t0))
+
+
+async def at_cap(parties: list[Party], cap_kbps: float) -> None:
+    """Every sending page sends near the cap (its server's bandwidth feedback has ramped up):
+    each server is then measured forwarding the same load."""
+    async def ramped() -> bool:
+        rates = [await sending_rate(p) for p in parties if p.name != "w"]
+        return all(rate >= 0.8 * cap_kbps for rate in rates)
+
+    await wait_until(ramped, 60, f"both parties sending about {cap_kbps:.0f} kbit/s", 0.5)
+
+
+async def measure(server: Server, parties: list[Party], warmup: float, window: float,
+                  cap_kbps: float) -> Window:
+    await at_cap(parties, cap_kbps)
     await asyncio.sleep(warmup)  # a steady call is measured, not its start
     before = {p.name: await counts(p) for p in parties}
     (user0, sys0), t0 = cpu_times(server.process.pid), time.monotonic()
@@ -405,19 +431,21 @@ async def new_party(browser: Browser, base_url: str, name: str) -> Party:
 
 
 async def one_run(server: Server, browser: Browser, base_url: str, warmup: float,
-                  window: float) -> RunResult:
+                  window: float, cap_kbps: float) -> RunResult:
     a = await new_party(browser, base_url, "a")
     b = await new_party(browser, base_url, "b")
     parties = [a, b]
     try:
         await server.call(a, b)
+        for party in parties:
+            await party.page.evaluate("(bps) => capVideo(bps)", int(cap_kbps * 1000))
         await asyncio.gather(receiving(a, 1), receiving(b, 1))
-        call = await measure(server, parties, warmup, window)
+        call = await measure(server, parties, warmup, window, cap_kbps)
         w = await new_party(browser, base_url, "w")
         parties.append(w)
         await server.watch(w)
         await receiving(w, 2)
-        watched = await measure(server, parties, warmup, window)
+        watched = await measure(server, parties, warmup, window, cap_kbps)
         return RunResult(server.name, call, watched)
     finally:
         for party in parties:
@@ -434,7 +462,8 @@ def spread(values: list[float]) -> str:
 
 
 def report(results: list[RunResult], idle: dict[str, float], args: argparse.Namespace) -> None:
-    print(f"\nruns: {args.runs}, warm-up {args.warmup:.0f} s, window {args.window:.0f} s; "
+    print(f"\nruns: {args.runs}; cameras capped at {args.cap:.0f} kbit/s, measured once both "
+          f"send near it, after a {args.warmup:.0f} s warm-up, over {args.window:.0f} s; "
           "CPU-s per s of the server process (utime+stime): median (min-max)\n")
     print("| server | two-way call | per extra subscriber | idle | call: user share "
           "| call: received fps (a, b) | call: sent kbit/s (a, b) | runs |")
@@ -497,7 +526,7 @@ async def main(args: argparse.Namespace) -> None:
                         order = servers if i % 2 == 0 else servers[::-1]
                         for server in order:
                             result = await one_run(server, browser, base_url, args.warmup,
-                                                   args.window)
+                                                   args.window, args.cap)
                             print(f"run {i + 1} {server.name}: call {result.call.cpu_per_s:.4f}"
                                   f", extra subscriber {result.per_subscriber:+.4f}",
                                   flush=True)
@@ -516,6 +545,8 @@ if __name__ == "__main__":
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--warmup", type=float, default=5)
     parser.add_argument("--window", type=float, default=20)
+    parser.add_argument("--cap", type=float, default=400,
+                        help="kbit/s each camera may send; measuring starts once both do")
     parser.add_argument("--only", choices=("parley", "janus"))
     parser.add_argument("--before", metavar="TREE",
                         help="also measure the media worker of this source tree (e.g. "

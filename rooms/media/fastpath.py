@@ -9,6 +9,7 @@ forwarder that is most of the cost of a packet. Here, for the worker's own conne
   its own. An SRTP (not SRTCP) datagram is decrypted, parsed and routed exactly as aiortc's
   DTLS transport does, then handed to the publication's synchronous ``on_rtp``, in the socket
   callback itself. Everything else (STUN, DTLS, RTCP) goes the stock way.
+- the connection's sockets are read in batches, with a receive buffer sized for bursts;
 - ``send_rtp``: encrypt with the DTLS transport's SRTP session and ``sendto`` the nominated
   ICE pair. Before the transport is connected nothing is sent, like aiortc's ConnectionError.
 
@@ -18,7 +19,9 @@ pinned by tests/rooms/test_media_canary.py.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +40,14 @@ DTLS_RX_SRTP = "_rx_srtp"
 DTLS_TX_SRTP = "_tx_srtp"
 DTLS_ROUTER = "_rtp_router"
 DTLS_EXTENSIONS = "_rtp_header_extensions_map"
+
+#: The asyncio datagram transport's socket (read directly, in batches).
+TRANSPORT_SOCKET = "_sock"
+LOOP_ADD_READER = "_add_reader"
+LOOP_REMOVE_READER = "_remove_reader"
+READ_BATCH = 32          # datagrams read per wake-up of the event loop, at most
+RECEIVE_BUFFER = 1 << 20  # per socket (the kernel doubles it): about 2 s of 40 streams' bursts
+RECEIVE_SIZE = 2048      # larger than any datagram of a 1500-byte MTU path
 
 OnRtp = Callable[[RtpPacket], None]
 #: Which receiver's packets go to which handler (the worker's publications).
@@ -75,6 +86,42 @@ def install_receive(dtls: RTCDtlsTransport, handlers: Handlers) -> None:
 
         protocol.datagram_received = datagram_received
         protocol.parley_fast = True
+        _read_in_batches(protocol, datagram_received)
+
+
+def _read_in_batches(protocol: Any, deliver: Callable[[bytes, Any], None]) -> None:
+    """Read every datagram that is waiting when the socket becomes readable, not one per
+    event-loop iteration (asyncio's datagram transport reads one), and give the socket a
+    receive buffer that holds a burst while the loop is busy: an overflowing buffer loses
+    packets silently."""
+    transport = protocol.transport
+    sock: socket.socket | None = getattr(transport, TRANSPORT_SOCKET, None)
+    if sock is None or transport.is_closing():
+        return
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+    except OSError:
+        logger.warning("could not size a media socket's receive buffer")
+    loop = asyncio.get_running_loop()
+    fd = sock.fileno()
+
+    def read_ready() -> None:
+        for _ in range(READ_BATCH):
+            if transport.is_closing():
+                return
+            try:
+                data, addr = sock.recvfrom(RECEIVE_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                protocol.error_received(exc)
+                return
+            deliver(data, addr)
+
+    # The public add_reader refuses an fd a transport owns; the transport removes whatever
+    # reader the fd has when it closes, this one included.
+    getattr(loop, LOOP_REMOVE_READER)(fd)
+    getattr(loop, LOOP_ADD_READER)(fd, read_ready)
 
 
 def send_rtp(dtls: RTCDtlsTransport, data: bytes) -> bool:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.sdp import candidate_from_sdp
 
 from rooms.ice import CandidateError, check_candidate, ice_servers_from_dicts
@@ -23,6 +24,7 @@ from rooms.media.codec_audit import install_codec_hooks
 from rooms.media.counters import MediaCounters
 from rooms.media.fastpath import Handlers, install_receive
 from rooms.media.lab import InboundLoss
+from rooms.media.link import LinkState
 from rooms.media.offer import MEDIA_KINDS, Offer, bad_sdp, check_offer, preferred_codecs
 from rooms.media.outstream import OutStream
 from rooms.media.passthrough import ReceiverState
@@ -58,7 +60,10 @@ from rooms.messages import (
 
 logger = logging.getLogger(__name__)
 
-TICK = 0.1  # NACK re-sends and keyframe retries run this often
+TICK = 0.1  # NACK re-sends, keyframe retries and link timers run this often
+#: Told when a subscriber's video link changes (rooms.media.link): room, subscriber, state
+#: ("audio_only", "trial", "video"); signaling tells the call's participants.
+OnLink = Callable[[RoomId, ParticipantId, str], Coroutine[Any, Any, None]]
 
 
 @dataclass
@@ -120,7 +125,9 @@ class LocalMediaWorker:
     def __init__(self, ice_servers: Sequence[Mapping[str, Any]],
                  allow_private_candidates: bool, *,
                  clock: Callable[[], float] = time.monotonic,
-                 inbound_loss: float = 0.0, sink: PacketSink | None = None) -> None:
+                 inbound_loss: float = 0.0, sink: PacketSink | None = None,
+                 on_link: OnLink | None = None) -> None:
+        self._on_link = on_link
         self._inbound_loss = InboundLoss(inbound_loss) if inbound_loss else None
         self._ice_servers = ice_servers_from_dicts(ice_servers)
         self._allow_private = allow_private_candidates
@@ -278,7 +285,7 @@ class LocalMediaWorker:
         publication.inbound_loss = self._inbound_loss
         self._registry.own_sender(transceiver.sender, self._counters)
         peer.publications[kind] = publication
-        peer.forwarders[kind] = OutStream(kind, transceiver.sender, self._counters, self._clock)
+        peer.forwarders[kind] = self._out_stream(room, peer, kind, transceiver.sender)
 
     def _add_slot_transceiver(self, room: _Room, peer: _SlottedPeer, kind: str) -> None:
         """A further receiving slot: the worker only sends on it (never listens)."""
@@ -288,8 +295,17 @@ class LocalMediaWorker:
         if not forwarded:
             return
         self._registry.own_sender(transceiver.sender, self._counters)
-        out = OutStream(kind, transceiver.sender, self._counters, self._clock)
+        out = self._out_stream(room, peer, kind, transceiver.sender)
         peer.extra.setdefault(kind, []).append(out)
+
+    def _out_stream(self, room: _Room, peer: Peer, kind: str, sender: RTCRtpSender) -> OutStream:
+        def link_changed(state: LinkState) -> None:
+            logger.info("room %s: video to %s is now %s", room.room_id, peer.participant_id,
+                        state.value)
+            if self._on_link is not None:
+                self._spawn(self._on_link(room.room_id, peer.participant_id, state.value))
+
+        return OutStream(kind, sender, self._counters, self._clock, on_link=link_changed)
 
     async def _set_routing(self, message: SetRouting) -> Reply:
         room = self._room(message.room_id)
@@ -427,8 +443,12 @@ class LocalMediaWorker:
             now = self._clock()
             for room in list(self._rooms.values()):
                 for peer in list(room.peers.values()):
-                    for publication in list(peer.publications.values()):
-                        try:
+                    outs = [*peer.forwarders.values(),
+                            *(o for outs in getattr(peer, "extra", {}).values() for o in outs)]
+                    try:
+                        for publication in list(peer.publications.values()):
                             await publication.tick(now)
-                        except Exception:
-                            logger.exception("periodic duty of %s failed", peer.participant_id)
+                        for out in outs:
+                            out.tick(now)
+                    except Exception:
+                        logger.exception("periodic duty of %s failed", peer.participant_id)

@@ -32,6 +32,7 @@ from aiortc.rtp import (
     RTCP_RTPFB_NACK,
     AnyRtcpPacket,
     RtcpPsfbPacket,
+    RtcpRrPacket,
     RtcpRtpfbPacket,
     RtcpSenderInfo,
     RtcpSrPacket,
@@ -41,6 +42,7 @@ from aiortc.rtp import (
 
 from rooms.media.counters import MediaCounters
 from rooms.media.fastpath import send_rtp
+from rooms.media.link import LinkGuard, LinkState
 from rooms.media.rewrite import StreamRewriter
 
 KEYFRAME_RETRY = 0.3   # while a new source's keyframe is awaited, ask again this often
@@ -97,8 +99,12 @@ class OutStream:
     """Forwards one publication's packets (or nothing) on one of a subscriber's senders."""
 
     def __init__(self, kind: str, sender: RTCRtpSender, counters: MediaCounters,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 on_link: Callable[[LinkState], None] | None = None) -> None:
         self.kind = kind
+        #: Video only: whether this subscriber's link still carries video (``rooms.media.link``).
+        self.link = LinkGuard(clock()) if kind == "video" else None
+        self._on_link = on_link
         self.sender = sender
         self.publisher: Source | None = None
         self.rewriter = StreamRewriter(kind)
@@ -170,7 +176,7 @@ class OutStream:
 
     def forward(self, packet: RtpPacket, codec: RTCRtpCodecParameters, now: float) -> None:
         """Send ``packet`` (the publisher's, after RTX is unwrapped) to this subscriber."""
-        if not self._negotiated:
+        if not self._negotiated or (self.link is not None and not self.link.sends_video):
             return
         out = self.rewriter.rewrite(packet.sequence_number, packet.timestamp, packet.payload,
                                     codec.clockRate, now)
@@ -226,11 +232,34 @@ class OutStream:
             except ValueError:
                 return
             if self._ssrc in ssrcs:
-                self.latest_remb = (bitrate, self._clock())
+                now = self._clock()
+                self.latest_remb = (bitrate, now)
+                if self.link is not None:
+                    self._link_changed(self.link.observe(now, estimate=bitrate))
                 if self.publisher is not None:
                     self.publisher.on_remb()
             return
+        if self.link is not None and isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
+            for report in packet.reports:
+                if report.ssrc == self._ssrc:
+                    self._link_changed(self.link.observe(
+                        self._clock(), loss=report.fraction_lost / 256))
         await self._stock_rtcp_in(packet)  # reports (statistics), PLI and FIR
+
+    def tick(self, now: float) -> None:
+        """Periodic duty: the link's timers (the audio-only fallback and its trials)."""
+        if self.link is not None:
+            self._link_changed(self.link.tick(now))
+
+    def _link_changed(self, state: LinkState | None) -> None:
+        if state is None:
+            return
+        if state is LinkState.TRIAL and self.publisher is not None:
+            # Video again, from a keyframe, numbered on from where it stopped.
+            self.rewriter.switch(self.publisher)
+            self._ask_keyframe(self._clock())
+        if self._on_link is not None:
+            self._on_link(state)
 
     def _sender_report(self) -> RtcpSrPacket | None:
         report = self.publisher.sender_report() if self.publisher is not None else None

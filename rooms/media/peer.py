@@ -237,7 +237,8 @@ class Publication:
 
     def _subscriber_estimate(self, now: float) -> int | None:
         fresh = [out.latest_remb[0] for out in self.subscribers
-                 if out.latest_remb is not None and now - out.latest_remb[1] < REMB_FRESH]
+                 if out.latest_remb is not None and now - out.latest_remb[1] < REMB_FRESH
+                 and (out.link is None or out.link.holds_publisher_back)]
         return min(fresh) if fresh else None
 
     def _send_rtcp(self, packet: AnyRtcpPacket) -> None:

@@ -105,8 +105,11 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     # Processes hosting a media worker record what it forwards (docs/recording.md).
     recording = RecordingStack(settings, database) if role is not ProcessRole.SIGNALING else None
     # A room moved off a dead media worker: its members make new offers.
-    media = cluster.media_worker(on_rehomed=lambda room_id: consultation.renegotiate(room_id),
-                                 sink=recording.recorder if recording else None)
+    media = cluster.media_worker(
+        on_rehomed=lambda room_id: consultation.renegotiate(room_id),
+        sink=recording.recorder if recording else None,
+        # A side's link fell back to audio only, or video came back: both sides are told.
+        on_link=lambda room_id, pid, state: consultation.link_changed(room_id, pid, state))
     origins = sorted({settings.public_url, f"http://{settings.host}:{settings.port}",
                       f"http://127.0.0.1:{settings.port}", f"http://localhost:{settings.port}"})
     manager = cluster.socket_manager()

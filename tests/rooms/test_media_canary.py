@@ -225,3 +225,14 @@ async def test_fast_path_private_parts() -> None:
         RTCDtlsTransport._handle_rtp_data), changed("how the transport parses RTP")
     assert "receiver = self._rtp_router.route_rtp(packet)" in source(
         RTCDtlsTransport._handle_rtp_data), changed("how the transport routes RTP")
+
+
+def test_asyncio_datagram_transport_parts() -> None:
+    # rooms.media.fastpath reads a datagram transport's socket itself, in batches.
+    import asyncio.selector_events as se
+
+    assert "self._sock.recvfrom(self.max_size)" in source(se._SelectorDatagramTransport._read_ready)
+    assert "self._loop._remove_reader(self._sock_fd)" in source(se._SelectorTransport.close)
+    loop_cls = se.BaseSelectorEventLoop
+    for attr in (fastpath.LOOP_ADD_READER, fastpath.LOOP_REMOVE_READER):
+        assert callable(getattr(loop_cls, attr, None)), f"asyncio changed {attr}"

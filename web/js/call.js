@@ -89,8 +89,13 @@ export class Call {
     this.onMoved = (event) => {
       if (event && event.room_id === this.roomId) this.renegotiate('worker moved');
     };
+    // The server's link guard paused video (weak link) or brings it back.
+    this.onLink = (event) => {
+      if (event && event.room_id === this.roomId) this.setLink(event.state);
+    };
     socket.on('room:peer', this.onPeer);
     socket.on('room:renegotiate', this.onMoved);
+    socket.on('call:link', this.onLink);
     socket.io.on('reconnect', this.onReconnect);
     this.renderPeer();
   }
@@ -156,12 +161,13 @@ export class Call {
     ]);
 
     this.error = el('p', { class: 'notice', role: 'alert', 'data-testid': 'call-error', hidden: '' });
+    this.linkNotice = el('p', { class: 'notice', role: 'status', 'data-testid': 'call-link', hidden: '' });
     this.chatBox = el('div', { class: 'call-chat' });
     // Text mode: the chat is the consultation, so it comes before "leave" in reading order.
     const parts =
       mode === 'text'
         ? [el('div', { class: 'call-main' }, [header, this.error]), this.chatBox, controls]
-        : [el('div', { class: 'call-main' }, [header, this.media, controls, this.error]), this.chatBox];
+        : [el('div', { class: 'call-main' }, [header, this.linkNotice, this.media, controls, this.error]), this.chatBox];
     this.root = el('div', { class: `call call-${mode}`, 'data-testid': 'call', 'data-mode': mode }, parts);
     container.replaceChildren(this.root);
     applyTranslations(this.root);
@@ -364,6 +370,26 @@ export class Call {
     this.cameraButton.setAttribute('aria-pressed', String(off));
   }
 
+  /**
+   * The link state the server sent: 'audio_only' pauses sending video (the weak link is left
+   * to the audio), 'trial' and 'video' send it again. The notice stays up until video is back.
+   */
+  setLink(state) {
+    if (!['audio_only', 'trial', 'video'].includes(state)) return;
+    this.linkState = state;
+    this.root.dataset.link = state;
+    setText(this.linkNotice, `call.link.${state}`);
+    this.linkNotice.hidden = false;
+    clearTimeout(this.linkTimer);
+    if (state === 'video') this.linkTimer = setTimeout(() => { this.linkNotice.hidden = true; }, 4000);
+    const sender = this.pc && this.pc.getSenders().find((s) => s.track && s.track.kind === 'video');
+    if (!sender) return;
+    const parameters = sender.getParameters();
+    if (!parameters.encodings || !parameters.encodings.length) return;
+    for (const encoding of parameters.encodings) encoding.active = state !== 'audio_only';
+    sender.setParameters(parameters).catch((err) => console.warn('video pause/resume failed', err));
+  }
+
   /** Hang up from this side: tell the server, release everything, notify the page. */
   async hangup() {
     if (this.closed) return;
@@ -396,6 +422,8 @@ export class Call {
     clearTimeout(this.graceTimer);
     this.socket.off('room:peer', this.onPeer);
     this.socket.off('room:renegotiate', this.onMoved);
+    this.socket.off('call:link', this.onLink);
+    clearTimeout(this.linkTimer);
     this.socket.io.off('reconnect', this.onReconnect);
     this.closePeerConnection();
     if (this.localStream) this.localStream.getTracks().forEach((track) => track.stop());

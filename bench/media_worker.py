@@ -2,22 +2,32 @@
 
 Run by bench/media.py as a script, with the source tree to measure first on PYTHONPATH (so an
 older tree can be measured in the same run). POST /request carries one worker message
-(``to_dict``) and answers with the reply's. Prints ``PORT n`` once it listens on 127.0.0.1.
+(``to_dict``) and answers with the reply's. Prints ``PORT n`` once it listens on 127.0.0.1, and
+with PARLEY_BENCH_LINKS set a JSON line for each link change (audio-only fallback).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import socket
 
 from aiohttp import web
 
 from rooms.media.local import LocalMediaWorker
-from rooms.messages import message_from_dict
+from rooms.messages import ParticipantId, RoomId, message_from_dict
+
+
+async def print_link(room_id: RoomId, participant_id: ParticipantId, state: str) -> None:
+    print(json.dumps({"room_id": room_id, "participant_id": participant_id, "state": state}),
+          flush=True)
 
 
 async def serve() -> None:
-    worker = LocalMediaWorker(ice_servers=[], allow_private_candidates=True)
+    # bench/shaped.py follows the audio-only fallback from these lines.
+    on_link = print_link if os.environ.get("PARLEY_BENCH_LINKS") else None
+    worker = LocalMediaWorker(ice_servers=[], allow_private_candidates=True, on_link=on_link)
 
     async def handle(request: web.Request) -> web.Response:
         message = message_from_dict(await request.json())

@@ -104,6 +104,9 @@ class _SlottedPeer(Peer):
         return {kind: tracks[slot - 1] for kind, tracks in self.extra.items()
                 if len(tracks) >= slot}
 
+    def out_streams(self) -> list[OutStream]:
+        return [*super().out_streams(), *(o for outs in self.extra.values() for o in outs)]
+
     async def close(self) -> None:
         for outs in self.extra.values():
             for out in outs:
@@ -305,7 +308,12 @@ class LocalMediaWorker:
             if self._on_link is not None:
                 self._spawn(self._on_link(room.room_id, peer.participant_id, state.value))
 
-        return OutStream(kind, sender, self._counters, self._clock, on_link=link_changed)
+        def video_streams() -> int:
+            return sum(1 for o in peer.out_streams()
+                       if o.kind == "video" and o.publisher is not None)
+
+        return OutStream(kind, sender, self._counters, self._clock, on_link=link_changed,
+                         siblings=video_streams)
 
     async def _set_routing(self, message: SetRouting) -> Reply:
         room = self._room(message.room_id)
@@ -443,12 +451,10 @@ class LocalMediaWorker:
             now = self._clock()
             for room in list(self._rooms.values()):
                 for peer in list(room.peers.values()):
-                    outs = [*peer.forwarders.values(),
-                            *(o for outs in getattr(peer, "extra", {}).values() for o in outs)]
                     try:
                         for publication in list(peer.publications.values()):
                             await publication.tick(now)
-                        for out in outs:
+                        for out in peer.out_streams():
                             out.tick(now)
                     except Exception:
                         logger.exception("periodic duty of %s failed", peer.participant_id)

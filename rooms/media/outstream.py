@@ -100,8 +100,11 @@ class OutStream:
 
     def __init__(self, kind: str, sender: RTCRtpSender, counters: MediaCounters,
                  clock: Callable[[], float] = time.monotonic,
-                 on_link: Callable[[LinkState], None] | None = None) -> None:
+                 on_link: Callable[[LinkState], None] | None = None,
+                 siblings: Callable[[], int] | None = None) -> None:
         self.kind = kind
+        # How many video streams the subscriber's transport carries now: its REMB is their sum.
+        self._siblings = siblings
         #: Video only: whether this subscriber's link still carries video (``rooms.media.link``).
         self.link = LinkGuard(clock()) if kind == "video" else None
         self._on_link = on_link
@@ -160,6 +163,14 @@ class OutStream:
             source.add_subscriber(self)
             if self.kind == "video":
                 self._ask_keyframe(self._clock())
+
+    def estimate_share(self, now: float, fresh: float) -> int | None:
+        """This stream's share of the subscriber's latest estimate (REMB is for everything the
+        transport carries), or None if there is none as recent as ``fresh`` seconds."""
+        if self.latest_remb is None or now - self.latest_remb[1] >= fresh:
+            return None
+        streams = max(1, self._siblings()) if self._siblings is not None else 1
+        return self.latest_remb[0] // streams
 
     def stop(self) -> None:
         self.attach(None)

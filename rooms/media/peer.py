@@ -236,9 +236,9 @@ class Publication:
             self._send_remb(now)
 
     def _subscriber_estimate(self, now: float) -> int | None:
-        fresh = [out.latest_remb[0] for out in self.subscribers
-                 if out.latest_remb is not None and now - out.latest_remb[1] < REMB_FRESH
-                 and (out.link is None or out.link.holds_publisher_back)]
+        shares = [out.estimate_share(now, REMB_FRESH) for out in self.subscribers
+                  if out.link is None or out.link.holds_publisher_back]
+        fresh = [share for share in shares if share is not None]
         return min(fresh) if fresh else None
 
     def _send_rtcp(self, packet: AnyRtcpPacket) -> None:
@@ -305,6 +305,10 @@ class Peer:
         self.publications: dict[str, Publication] = {}
         self.forwarders: dict[str, OutStream] = {}
         self._closed = False
+
+    def out_streams(self) -> list[OutStream]:
+        """Every stream the worker sends this participant."""
+        return list(self.forwarders.values())
 
     async def close(self) -> None:
         """Stop the out-streams and close the peer connection; idempotent."""

@@ -356,6 +356,12 @@ class Window:
     user_share: float  # of cpu_per_s, the part in user space (the rest: the kernel's)
     received_fps: dict[str, float] = field(default_factory=dict)
     sent_kbps: dict[str, float] = field(default_factory=dict)
+    received_kbps: float = 0.0  # video, all pages together: what the server forwarded
+
+    @property
+    def cpu_ms_per_mbit(self) -> float:
+        """Server CPU per forwarded megabit of video: comparable when the loads differ."""
+        return self.cpu_per_s * 1000 / (self.received_kbps / 1000) if self.received_kbps else 0.0
 
 
 @dataclass
@@ -424,7 +430,9 @@ async def measure(server: Server, parties: list[Party], warmup: float, window: f
         received_fps={n: (after[n]["framesDecoded"] - before[n]["framesDecoded"]) / elapsed
                       for n in after},
         sent_kbps={n: (after[n]["bytesSent"] - before[n]["bytesSent"]) * 8 / 1000 / elapsed
-                   for n in after if after[n]["bytesSent"]})
+                   for n in after if after[n]["bytesSent"]},
+        received_kbps=sum(after[n]["bytesReceived"] - before[n]["bytesReceived"]
+                          for n in after) * 8 / 1000 / elapsed)
 
 
 async def new_party(browser: Browser, base_url: str, name: str) -> Party:
@@ -470,9 +478,10 @@ def report(results: list[RunResult], idle: dict[str, float], args: argparse.Name
     print(f"\nruns: {args.runs}; cameras capped at {args.cap:.0f} kbit/s, measured once both "
           f"send near it, after a {args.warmup:.0f} s warm-up, over {args.window:.0f} s; "
           "CPU-s per s of the server process (utime+stime): median (min-max)\n")
-    print("| server | two-way call | per extra subscriber | idle | call: user share "
-          "| call: received fps (a, b) | call: sent kbit/s (a, b) | runs |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| server | two-way call | per extra subscriber | call: CPU-ms per forwarded Mbit "
+          "| idle | call: user share | call: received fps (a, b) | call: sent kbit/s (a, b) "
+          "| runs |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     figures: dict[str, float] = {}
     for name in dict.fromkeys(r.server for r in results):
         mine = [r for r in results if r.server == name]
@@ -482,16 +491,20 @@ def report(results: list[RunResult], idle: dict[str, float], args: argparse.Name
         kbps = [statistics.mean(r.call.sent_kbps.values()) for r in mine]
         figures[name] = statistics.median(calls)
         user = statistics.median(r.call.user_share for r in mine)
-        print(f"| {name} | {spread(calls)} | {spread(extra)} | {idle[name]:.4f} | "
+        per_mbit = statistics.median(r.call.cpu_ms_per_mbit for r in mine)
+        print(f"| {name} | {spread(calls)} | {spread(extra)} | {per_mbit:.1f} | "
+              f"{idle[name]:.4f} | "
               f"{user:.0%} | {statistics.median(fps):.1f} | {statistics.median(kbps):.0f} | {len(mine)} |")
     if "Janus" in figures:
         for name in (n for n in figures if n.startswith("Parley")):
             print(f"\nratio {name} / Janus, two-way call (medians): "
                   f"{figures[name] / figures['Janus']:.2f}")
-    print("\nper run (CPU-s/s: call, with watcher, extra; watcher fps):")
+    print("\nper run (CPU-s/s: call, with watcher, extra; watcher fps, cameras' kbit/s):")
     for r in results:
         print(f"  {r.server:16} {r.call.cpu_per_s:.4f} {r.watched.cpu_per_s:.4f} "
-              f"{r.per_subscriber:+.4f}  w={r.watched.received_fps.get('w', 0):.1f} fps "
+              f"{r.per_subscriber:+.4f}  call {r.call.cpu_ms_per_mbit:.1f} ms/Mbit "
+              f"(forwarded {r.call.received_kbps:.0f} kbit/s)  "
+              f"w={r.watched.received_fps.get('w', 0):.1f} fps "
               f"kbit/s={json.dumps({k: round(v) for k, v in r.watched.sent_kbps.items()})}")
 
 

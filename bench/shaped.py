@@ -217,12 +217,15 @@ async def main(args: argparse.Namespace) -> None:
                                              answer["sdp"])
 
                 async def follow_links() -> None:
+                    states: dict[str, str] = {}
                     while line := await reader.readline():
                         event = json.loads(line)
                         links.append((time.monotonic() - origin, event["participant_id"],
                                       event["state"]))
-                        # Both pages act on it, as web/js/call.js does on call:link.
-                        active = event["state"] != "audio_only"
+                        # Both pages act on the call's state, as web/js/call.js does on
+                        # call:link: cameras pause while either side is audio only.
+                        states[event["participant_id"]] = event["state"]
+                        active = "audio_only" not in states.values()
                         for side in sides:
                             await side.page.evaluate(PAUSE_JS, active)
 
@@ -234,8 +237,8 @@ async def main(args: argparse.Namespace) -> None:
                         await asyncio.sleep(POLL_S)
 
                 async def decoding() -> bool:
-                    return all((await s.page.evaluate(STATS_JS))["framesDecoded"] > 20
-                               for s in sides)
+                    decoded = [(await s.page.evaluate(STATS_JS))["framesDecoded"] for s in sides]
+                    return all(n > 20 for n in decoded)
 
                 await wait_until(decoding, 40, "video both ways")
                 tasks = [asyncio.create_task(follow_links()), asyncio.create_task(poll())]

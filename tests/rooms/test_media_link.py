@@ -24,15 +24,20 @@ def test_a_sustained_low_estimate_falls_back_and_a_good_trial_brings_video_back(
     assert guard.observe(0.0, estimate=800_000) is None and guard.sends_video
     assert guard.observe(1.0, estimate=90_000) is None, "one low report is not sustained"
     assert guard.observe(2.0, estimate=95_000) is None
-    assert guard.tick(1.0 + link_rules.BAD_FOR) is LinkState.AUDIO_ONLY
+    assert guard.observe(2.5, estimate=120_000) is None, "300 kbit/s links keep video"
+    assert guard.observe(3.0, estimate=95_000) is None
+    assert guard.tick(3.0 + link_rules.BAD_FOR - 0.5) is None
+    down = 3.0 + link_rules.BAD_FOR
+    assert guard.tick(down) is LinkState.AUDIO_ONLY
     assert not guard.sends_video and not guard.holds_publisher_back
-    assert guard.tick(4.0 + link_rules.RETRY_AFTER - 0.1) is None
-    assert guard.tick(4.0 + link_rules.RETRY_AFTER) is LinkState.TRIAL
-    start = 4.0 + link_rules.RETRY_AFTER
+    assert guard.tick(down + link_rules.RETRY_AFTER - 0.1) is None
+    assert guard.tick(down + link_rules.RETRY_AFTER) is LinkState.TRIAL
+    start = down + link_rules.RETRY_AFTER
     assert guard.sends_video and not guard.holds_publisher_back, (
         "a trial sends video, and its first, low estimates do not cap the publisher")
-    assert guard.observe(start + 1, estimate=400_000) is None
-    assert guard.tick(start + 1 + link_rules.GOOD_FOR) is LinkState.VIDEO
+    assert guard.observe(start + 1, estimate=60_000) is None, (
+        "a trial's estimate starts from audio's and is not held against it")
+    assert guard.tick(start + link_rules.GOOD_FOR) is LinkState.VIDEO
     assert guard.holds_publisher_back
 
 
@@ -50,7 +55,7 @@ def test_loss_falls_back_a_failed_trial_waits_longer_and_a_brief_dip_does_not() 
     assert guard.tick(trial + 0.5 + link_rules.BAD_FOR) is LinkState.AUDIO_ONLY
     again = trial + 0.5 + link_rules.BAD_FOR
     assert guard.tick(again + link_rules.RETRY_AFTER) is None, "the next trial waits longer"
-    assert guard.tick(again + 2 * link_rules.RETRY_AFTER) is LinkState.TRIAL
+    assert guard.tick(again + 1.5 * link_rules.RETRY_AFTER) is LinkState.TRIAL
 
 
 @pytest.fixture

@@ -90,8 +90,9 @@ export class Call {
       if (event && event.room_id === this.roomId) this.renegotiate('worker moved');
     };
     // The server's link guard paused video (weak link) or brings it back.
+    this.links = new Map(); // participant -> link state of the video they receive
     this.onLink = (event) => {
-      if (event && event.room_id === this.roomId) this.setLink(event.state);
+      if (event && event.room_id === this.roomId) this.setLink(event.participant_id, event.state);
     };
     socket.on('room:peer', this.onPeer);
     socket.on('room:renegotiate', this.onMoved);
@@ -371,12 +372,15 @@ export class Call {
   }
 
   /**
-   * The link state the server sent: 'audio_only' pauses sending video (the weak link is left
-   * to the audio), 'trial' and 'video' send it again. The notice stays up until video is back.
+   * A side's link state from the server. While either side is 'audio_only' this page does not
+   * send video (the weak link is left to the audio); 'trial' and 'video' send it again. The
+   * notice shows the call's state and goes once video is back.
    */
-  setLink(state) {
-    if (!['audio_only', 'trial', 'video'].includes(state)) return;
-    this.linkState = state;
+  setLink(participantId, reported) {
+    if (!['audio_only', 'trial', 'video'].includes(reported)) return;
+    this.links.set(participantId, reported);
+    const states = [...this.links.values()];
+    const state = states.includes('audio_only') ? 'audio_only' : states.includes('trial') ? 'trial' : 'video';
     this.root.dataset.link = state;
     setText(this.linkNotice, `call.link.${state}`);
     this.linkNotice.hidden = false;

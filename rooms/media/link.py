@@ -10,8 +10,10 @@ publisher's send times are passed on) and the share of packets lost (receiver re
   trial, up to ``RETRY_MAX``, so that video is back within about 10 s of a link recovering):
   video is sent again, and the subscriber's estimate no longer holds the publisher back.
 - **trial** -> **video** after ``GOOD_FOR`` seconds with loss at most ``LOSS_ABOVE``, or back to
-  **audio_only** when the loss stays over it for ``BAD_FOR``. A trial is judged by loss alone:
-  the browser's estimate starts from what audio alone needed and takes longer than a trial to
+  **audio_only** when the loss stays over it for ``BAD_FOR``. A trial is judged by loss alone,
+  and after it the estimate counts again only once it has climbed over the threshold, or
+  ``SETTLE`` s later (a browser that adapted to a narrow link stays under it for good): the
+  browser's estimate starts from what audio alone needed and takes longer than a trial to
   climb back, so it would fail every trial; a link that cannot carry the video loses packets.
 
 Measured with bench/shaped.py (docs/decisions.md): at 300 kbit/s video goes on, at 100 kbit/s
@@ -28,6 +30,7 @@ BAD_FOR = 3.0
 GOOD_FOR = 3.0
 RETRY_AFTER = 4.0
 RETRY_MAX = 6.0
+SETTLE = 10.0
 
 
 class LinkState(StrEnum):
@@ -46,8 +49,13 @@ class LinkGuard:
         self._bad_since: float | None = None
         self._good_since: float | None = None
         self._retry_after = RETRY_AFTER
+        self._now = now
         self._estimate: int | None = None
         self._loss = 0.0
+        # After a trial the estimate climbs from what audio alone needed: it counts again once
+        # it has been above the threshold, or ``SETTLE`` s after the trial (loss counts always).
+        self._estimate_trusted = True
+        self._trust_at = now
 
     @property
     def sends_video(self) -> bool:
@@ -62,18 +70,29 @@ class LinkGuard:
                 loss: float | None = None) -> LinkState | None:
         if estimate is not None:
             self._estimate = estimate
+            if estimate >= AUDIO_ONLY_BELOW:
+                self._estimate_trusted = True
         if loss is not None:
             self._loss = loss
         return self.tick(now)
 
+    def fall_back(self, now: float) -> LinkState | None:
+        """Audio only because the other side of the call is (a 1:1 call pauses both ways,
+        so this link's reports say nothing about video until the next trial)."""
+        if self.state is LinkState.AUDIO_ONLY:
+            return None
+        return self._enter(LinkState.AUDIO_ONLY, now)
+
     def _bad(self) -> bool:
-        low = self._estimate is not None and self._estimate < AUDIO_ONLY_BELOW
+        trusted = self._estimate_trusted or self._now >= self._trust_at
+        low = trusted and self._estimate is not None and self._estimate < AUDIO_ONLY_BELOW
         return low or self._loss > LOSS_ABOVE
 
     def _lossy(self) -> bool:
         return self._loss > LOSS_ABOVE
 
     def tick(self, now: float) -> LinkState | None:
+        self._now = now
         if self.state is LinkState.AUDIO_ONLY:
             if now - self._since >= self._retry_after:
                 return self._enter(LinkState.TRIAL, now)
@@ -103,4 +122,6 @@ class LinkGuard:
             self._estimate = None
             self._loss = 0.0
             self._good_since = now
+            self._estimate_trusted = False
+            self._trust_at = now + GOOD_FOR + SETTLE
         return state

@@ -262,6 +262,11 @@ class OutStream:
         if self.link is not None:
             self._link_changed(self.link.tick(now))
 
+    def fall_back(self) -> None:
+        """Stop video because the call went audio only on another stream (``LinkGuard``)."""
+        if self.link is not None:
+            self._link_changed(self.link.fall_back(self._clock()))
+
     def _link_changed(self, state: LinkState | None) -> None:
         if state is None:
             return

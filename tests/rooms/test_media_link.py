@@ -39,6 +39,25 @@ def test_a_sustained_low_estimate_falls_back_and_a_good_trial_brings_video_back(
         "a trial's estimate starts from audio's and is not held against it")
     assert guard.tick(start + link_rules.GOOD_FOR) is LinkState.VIDEO
     assert guard.holds_publisher_back
+    back = start + link_rules.GOOD_FOR
+    guard.observe(back, estimate=70_000)
+    assert guard.tick(back + 2 * link_rules.BAD_FOR) is None, (
+        "the estimate is still climbing back: it does not count yet")
+    guard.observe(back + 7, estimate=300_000)
+    guard.observe(back + 8, estimate=80_000)
+    assert guard.tick(back + 8 + link_rules.BAD_FOR) is LinkState.AUDIO_ONLY, (
+        "once it has climbed, a low estimate counts again")
+    guard.tick(back + 8 + link_rules.BAD_FOR + link_rules.RETRY_MAX)
+    assert guard.state is LinkState.TRIAL
+    trial = back + 8 + link_rules.BAD_FOR + link_rules.RETRY_MAX
+    guard.tick(trial + link_rules.GOOD_FOR)
+    assert guard.state is LinkState.VIDEO
+    guard.observe(trial + link_rules.GOOD_FOR + 1, estimate=40_000)  # adapted, and stays low
+    settled = trial + link_rules.GOOD_FOR + link_rules.SETTLE
+    assert guard.tick(settled - 0.5) is None
+    assert guard.tick(settled) is None  # from now on it counts (the worker ticks every 0.1 s)
+    assert guard.tick(settled + link_rules.BAD_FOR) is LinkState.AUDIO_ONLY, (
+        "a browser that adapted to a narrow link does not keep video for ever")
 
 
 def test_loss_falls_back_a_failed_trial_waits_longer_and_a_brief_dip_does_not() -> None:

@@ -54,8 +54,9 @@ class LinkGuard:
         self._loss = 0.0
         # After a trial the estimate climbs from what audio alone needed: it counts again once
         # it has been above the threshold, or ``SETTLE`` s after the trial (loss counts always).
-        self._estimate_trusted = True
-        self._trust_at = now
+        # The same at the start of a call, while the browser's estimator warms up.
+        self._estimate_trusted = False
+        self._trust_at = now + SETTLE
 
     @property
     def sends_video(self) -> bool:

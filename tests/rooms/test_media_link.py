@@ -20,6 +20,10 @@ ROOM = RoomId("room-link")
 
 
 def test_a_sustained_low_estimate_falls_back_and_a_good_trial_brings_video_back() -> None:
+    early = LinkGuard(0.0)
+    early.observe(0.5, estimate=40_000)
+    assert early.tick(0.5 + 2 * link_rules.BAD_FOR) is None, (
+        "a call's first estimates, while the browser's estimator warms up, do not count")
     guard = LinkGuard(0.0)
     assert guard.observe(0.0, estimate=800_000) is None and guard.sends_video
     assert guard.observe(1.0, estimate=90_000) is None, "one low report is not sustained"

@@ -1,6 +1,6 @@
 """``LocalMediaWorker``: the media worker running in this process, reached through messages.
 
-It owns one aiortc ``RTCPeerConnection`` per participant and forwards encoded frames between
+It owns one aiortc ``RTCPeerConnection`` per participant and forwards RTP packets between
 them (docs/media.md). Every room mutation runs under the room's lock, so a fast reload
 (two offers from one participant) or a leave during a negotiation cannot interleave.
 """
@@ -33,6 +33,7 @@ from rooms.media.recording import RecordingControl
 from rooms.media.routing import assign_slots
 from rooms.media.sink import PacketSink
 from rooms.media.slotted_offer import check_slotted_offer
+from rooms.media.slotted_peer import SlottedPeer
 from rooms.messages import (
     Ack,
     AddCandidate,
@@ -84,34 +85,6 @@ class _Room:
         if (subscriber, publisher) not in self.policy.allowed:
             return False
         return not (kind == "audio" and publisher in self.policy.muted)
-
-
-class _SlottedPeer(Peer):
-    """A peer with receiving slots beyond the first: slot 0 is the sendrecv transceiver of each
-    kind (``forwarders``), slots 1.. are the offer's further m-lines (sendonly here)."""
-
-    def __init__(self, participant_id: ParticipantId, pc: RTCPeerConnection) -> None:
-        super().__init__(participant_id, pc)
-        self.extra: dict[str, list[OutStream]] = {}
-
-    def slot_count(self) -> int:
-        return max([1 if self.forwarders else 0,
-                    *(1 + len(tracks) for tracks in self.extra.values())])
-
-    def slot_tracks(self, slot: int) -> dict[str, OutStream]:
-        if slot == 0:
-            return dict(self.forwarders)
-        return {kind: tracks[slot - 1] for kind, tracks in self.extra.items()
-                if len(tracks) >= slot}
-
-    def out_streams(self) -> list[OutStream]:
-        return [*super().out_streams(), *(o for outs in self.extra.values() for o in outs)]
-
-    async def close(self) -> None:
-        for outs in self.extra.values():
-            for out in outs:
-                out.stop()
-        await super().close()
 
 
 class LocalMediaWorker:
@@ -245,7 +218,7 @@ class LocalMediaWorker:
             # video m-line the first video transport, which BUNDLE then discards unreplaced.
             pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers,
                                                     bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
-        peer = _SlottedPeer(pid, pc)
+        peer = SlottedPeer(pid, pc)
         try:
             # In m-line order: aiortc pairs each offered m-line with the first unpaired
             # transceiver of its kind, so slot i is the i-th m-line of the kind.
@@ -290,7 +263,7 @@ class LocalMediaWorker:
         peer.publications[kind] = publication
         peer.forwarders[kind] = self._out_stream(room, peer, kind, transceiver.sender)
 
-    def _add_slot_transceiver(self, room: _Room, peer: _SlottedPeer, kind: str) -> None:
+    def _add_slot_transceiver(self, room: _Room, peer: SlottedPeer, kind: str) -> None:
         """A further receiving slot: the worker only sends on it (never listens)."""
         forwarded = kind in room.kinds
         transceiver = peer.pc.addTransceiver(kind, "sendonly" if forwarded else "inactive")
@@ -341,12 +314,12 @@ class LocalMediaWorker:
         for pid in [p for p in room.slots if p not in room.peers]:
             del room.slots[pid]
         for pid, peer in room.peers.items():
-            size = peer.slot_count() if isinstance(peer, _SlottedPeer) else 1
+            size = peer.slot_count() if isinstance(peer, SlottedPeer) else 1
             wanted = [p for p in room.peers if p != pid and room.may_receive(pid, p, None)]
             slots = assign_slots(room.slots.get(pid, []), wanted, size)
             room.slots[pid] = slots
             for index, source_id in enumerate(slots):
-                tracks = (peer.slot_tracks(index) if isinstance(peer, _SlottedPeer)
+                tracks = (peer.slot_tracks(index) if isinstance(peer, SlottedPeer)
                           else dict(peer.forwarders))
                 for kind, track in tracks.items():
                     source = room.peers.get(source_id) if source_id is not None else None
@@ -365,10 +338,10 @@ class LocalMediaWorker:
         peer = room.peers[participant_id]
         owners = {id(pub): p.participant_id for p in room.peers.values()
                   for pub in p.publications.values()}
-        size = peer.slot_count() if isinstance(peer, _SlottedPeer) else 1
+        size = peer.slot_count() if isinstance(peer, SlottedPeer) else 1
         result: dict[tuple[str, int], ParticipantId | None] = {}
         for index in range(size):
-            tracks = (peer.slot_tracks(index) if isinstance(peer, _SlottedPeer)
+            tracks = (peer.slot_tracks(index) if isinstance(peer, SlottedPeer)
                       else dict(peer.forwarders))
             for kind, track in tracks.items():
                 publisher = track.publisher

@@ -292,8 +292,12 @@ class LocalMediaWorker:
             return sum(1 for o in peer.out_streams()
                        if o.kind == "video" and o.publisher is not None)
 
+        # A subscriber's REMB caps its publisher in a 1:1 consultation only: in a room with a
+        # routing table (several receivers) one weak or new subscriber's estimate would hold
+        # the publisher back for everyone (measured: bench/media.py's third page); such rooms
+        # keep the worker's own estimate of the uplink until simulcast exists.
         return OutStream(kind, sender, self._counters, self._clock, on_link=link_changed,
-                         siblings=video_streams)
+                         siblings=video_streams, relays_remb=lambda: room.policy is None)
 
     async def _set_routing(self, message: SetRouting) -> Reply:
         room = self._room(message.room_id)

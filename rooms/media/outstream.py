@@ -101,8 +101,11 @@ class OutStream:
     def __init__(self, kind: str, sender: RTCRtpSender, counters: MediaCounters,
                  clock: Callable[[], float] = time.monotonic,
                  on_link: Callable[[LinkState], None] | None = None,
-                 siblings: Callable[[], int] | None = None) -> None:
+                 siblings: Callable[[], int] | None = None,
+                 relays_remb: Callable[[], bool] | None = None) -> None:
         self.kind = kind
+        # Whether this subscriber's estimate may cap the publisher (1:1 calls; see local.py).
+        self._relays_remb = relays_remb
         # How many video streams the subscriber's transport carries now: its REMB is their sum.
         self._siblings = siblings
         #: Video only: whether this subscriber's link still carries video (``rooms.media.link``).
@@ -168,6 +171,8 @@ class OutStream:
         """This stream's share of the subscriber's latest estimate (REMB is for everything the
         transport carries), or None if there is none as recent as ``fresh`` seconds."""
         if self.latest_remb is None or now - self.latest_remb[1] >= fresh:
+            return None
+        if self._relays_remb is not None and not self._relays_remb():
             return None
         streams = max(1, self._siblings()) if self._siblings is not None else 1
         return self.latest_remb[0] // streams

@@ -124,8 +124,10 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         await consultation.renegotiate(room_id)
         await mediation_room.renegotiate(room_id)
 
-    media = cluster.media_worker(on_rehomed=rehomed,
-                                 sink=recording.recorder if recording else None)
+    media = cluster.media_worker(
+        on_rehomed=rehomed, sink=recording.recorder if recording else None,
+        # A side's link fell back to audio only, or video came back: both sides are told.
+        on_link=lambda room_id, pid, state: consultation.link_changed(room_id, pid, state))
     origins = sorted({settings.public_url, f"http://{settings.host}:{settings.port}",
                       f"http://127.0.0.1:{settings.port}", f"http://localhost:{settings.port}"})
     manager = cluster.socket_manager()

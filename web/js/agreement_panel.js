@@ -28,6 +28,12 @@ function termText(content, o) {
   return bits.join(' ');
 }
 
+/** Who a required signer is, from the agreement's own parties and mediators. */
+function signerName(content, participantId) {
+  const found = [...(content.parties || []), ...(content.mediators || [])].find((p) => p.participant_id === participantId);
+  return found ? found.name : '';
+}
+
 export class AgreementPanel {
   constructor({ root, socket, token, caseId, role }) {
     this.root = root;
@@ -189,7 +195,8 @@ export class AgreementPanel {
     for (const s of view.signers) {
       const who = view.signatures.find((x) => x.signer_id === s.participant_id && !x.voided_at && x.version === version.number);
       signers.append(el('li', { 'data-testid': `signer-${s.participant_id}`, 'data-signed': String(s.signed) },
-        [who ? t('agreement.signed_by', { name: who.name, at: formatWhen(who.signed_at, 'short'), fp: who.fingerprint.slice(0, 16) }) : t('agreement.unsigned')]));
+        [who ? t('agreement.signed_by', { name: who.name, at: formatWhen(who.signed_at, 'short'), fp: who.fingerprint.slice(0, 16) })
+          : t('agreement.unsigned', { name: signerName(content, s.participant_id) })]));
     }
     root.append(signers);
 

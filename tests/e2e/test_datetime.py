@@ -29,6 +29,8 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
     ("formatDeadline", "2026-12-03T15:00:00Z", {}, "2026年12月3日（今天截止）"),
     ("formatDeadline", "2026-12-03T00:00:00Z", {}, "2026年12月3日（今天已截止）"),
     ("formatDeadline", "2026-11-30T01:00:00Z", {"lang": "en"}, "30 Nov 2026 (3 days overdue)"),
+    ("formatDate", "2026-12-31", {}, "2026年12月31日"),  # a bare date: that day in China
+    ("formatDeadline", "2026-12-03", {}, "2026年12月3日（今天截止）"),
     ("formatDateTime", "not a date", {}, ""),
 ]
 

@@ -19,7 +19,8 @@ function line(testid, text) {
 function termText(content, o) {
   const name = (id) => (content.parties.find((p) => p.id === id) || { name: id }).name;
   const bits = [name(o.obligor)];
-  if (o.deadline) bits.push(t('agreement.term_deadline', { date: o.deadline }));
+  // The agreement's own text: the date as a date, no countdown (the text must not change daily).
+  if (o.deadline) bits.push(t('agreement.term_deadline', { date: formatWhen(o.deadline, 'date') || o.deadline }));
   if (o.place) bits.push(t('agreement.term_place', { place: o.place }));
   if (o.method) bits.push(t('agreement.term_method', { method: o.method }));
   bits.push(t('agreement.term_to', { name: name(o.obligee) }));

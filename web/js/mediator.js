@@ -248,9 +248,16 @@ function renderControls(view) {
     ]);
   }));
   const admitted = (view.members || []).filter((m) => m.lobby === 'admitted' && m.id !== (view.self && view.self.id));
+  // During a caucus each member's group in words: with the mediator, or waiting apart.
+  const me = (view.members || []).find((m) => view.self && m.id === view.self.id);
+  const myGroup = me ? me.group : null;
+  const where = (m) => {
+    if (m.group === null || m.group === undefined) return '';
+    return ` · ${t(m.group === myGroup ? 'mediator.group_with_you' : 'mediator.group_apart')}`;
+  };
   $('member-list').replaceChildren(...admitted.map((m) => {
     const name = el('span', { class: 'member-name' });
-    name.textContent = `${m.name}${m.hand_raised ? ' ✋' : ''}${m.group !== null && m.group !== undefined ? ` [${m.group + 1}]` : ''}`;
+    name.textContent = `${m.name}${m.hand_raised ? ' ✋' : ''}${where(m)}`;
     const role = el('span');
     setText(role, `mrole.${m.role}`);
     return el('li', { 'data-testid': `member-${m.id}` }, [role, name,

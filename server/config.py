@@ -41,7 +41,7 @@ class Settings:
     wrap_up_s: float = 30.0
     working_hours: str = "always"
     recording_retention_days: int = 365
-    default_region: str = "gz-zhanggong"
+    default_region: str = "qz-kecheng"
     service_level_s: float = 60.0
     longest_wait_alert_s: float = 120.0
     service_level_alert: float = 0.8
@@ -50,6 +50,8 @@ class Settings:
     turn_secret: bytes | None = None
     turn_urls: tuple[str, ...] = ()
     turn_ttl_s: int = 3600
+    # The deployment's service catalogue (docs/one-window.md); None: the shipped one.
+    catalogue_path: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -90,8 +92,23 @@ class Settings:
             longest_wait_alert_s=_seconds(environ, "PARLEY_LONGEST_WAIT_ALERT_S", 120.0),
             service_level_alert=_share(environ, "PARLEY_SERVICE_LEVEL_ALERT", 0.8),
             redis_prefix=_redis_prefix(environ.get("PARLEY_REDIS_PREFIX")),
+            catalogue_path=_catalogue_path(environ.get("PARLEY_CATALOGUE")),
             **_turn(environ),
         )
+
+
+def _catalogue_path(raw: str | None) -> Path | None:
+    """PARLEY_CATALOGUE: a catalogue file, checked now so a mistake stops start-up with its line."""
+    if not raw:
+        return None
+    from server.catalogue.loader import CatalogueError, load_catalogue_file
+
+    path = Path(raw).resolve()
+    try:
+        load_catalogue_file(path)
+    except CatalogueError as exc:
+        raise ConfigError(f"PARLEY_CATALOGUE is not a valid catalogue:\n{exc}") from None
+    return path
 
 
 def _redis_prefix(raw: str | None) -> str:

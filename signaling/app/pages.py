@@ -23,6 +23,8 @@ PAGES = {
     "/supervisor": "supervisor.html",
     "/court": "court.html",
     "/recordings/{recording_id}": "recording.html",
+    "/apply": "apply.html",
+    "/desk": "desk.html",
 }
 
 

@@ -13,7 +13,7 @@ from tests.e2e.harness import PASSWORD, ServerProcess
 from tests.e2e.test_mediation import api, parley_user, prepare_case
 from tests.server.agreement_samples import Signer, content_dict
 
-COURT = "gz-zhanggong-court"
+COURT = "qz-kecheng-court"
 
 
 @dataclass

@@ -339,8 +339,9 @@ function onMatched({ case: caseView, room }) {
   startCall(room, []);
 }
 
-function onEnded({ case_id: caseId }) {
+function onEnded({ case_id: caseId, referral }) {
   if (state.caseView && state.caseView.id !== caseId) return;
+  if (referral) showReferral(referral);
   closeCall();
   state.recording.reset();
   if (state.caseView) state.caseView.status = 'ended';
@@ -349,6 +350,13 @@ function onEnded({ case_id: caseId }) {
   } else if (document.body.dataset.currentView !== 'done') {
     showRating();
   }
+}
+
+/** The lawyer handed the case to mediation or legal aid: a draft the citizen confirms. */
+function showReferral({ application_id: id, number, item }) {
+  setText($('referral-text'), `referral.${item}`, { number });
+  $('referral-link').href = `/apply#a=${id}`;
+  $('referral').hidden = false;
 }
 
 // ---- rating ---------------------------------------------------------------------------------
@@ -413,6 +421,9 @@ function onRatingSubmit(event) {
   const payload = { score: state.score };
   const comment = document.getElementById('rating-comment').value.trim();
   if (comment) payload.comment = comment.slice(0, 500);
+  payload.reasons = [...document.querySelectorAll('[data-testid="rating-reasons"] input[value]:checked')]
+    .map((box) => box.value);
+  payload.complaint = document.getElementById('rating-complaint').checked;
   submitRating(payload);
 }
 

@@ -20,6 +20,7 @@ import {
 } from './supervisor_format.js';
 import { connectStaff, submitLogin } from './staff_session.js';
 import { showNotice, showRawNotice, showView, watchConnection } from './views.js';
+import { watchClocks } from './supervisor_clocks.js';
 
 const TOKEN_KEY = 'parley.supervisor';
 const USER_KEY = 'parley.supervisor.user';
@@ -90,6 +91,8 @@ function showLogin(noticeKey, kind = 'info') {
 }
 
 function closeSocket() {
+  if (state.stopClocks) state.stopClocks();
+  state.stopClocks = null;
   if (state.stopWatching) state.stopWatching();
   if (state.socket) state.socket.disconnect();
   if (state.staleTimer) clearInterval(state.staleTimer);
@@ -136,6 +139,7 @@ async function startSession(token) {
   $('staff-name').hidden = !$('staff-name').textContent;
   $('sign-out').hidden = false;
   state.staleTimer = setInterval(renderFreshness, 1000);
+  state.stopClocks = watchClocks(token, $('sup-clocks'), $('sup-clocks-empty'));
   await snapshot();
 }
 

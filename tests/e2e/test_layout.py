@@ -90,7 +90,8 @@ async def test_every_page_fits_and_shows_dates(server: ServerProcess, browser: B
     await fits(citizen, "citizen waiting")
 
     staff = await (await context(browser, server, viewport)).new_page()
-    for path in ("/agent", "/supervisor", "/recordings/no-such-recording", "/court"):
+    for path in ("/agent", "/supervisor", "/recordings/no-such-recording", "/apply", "/desk",
+                 "/court"):
         await staff.goto(path)
         await expect(staff.get_by_test_id("lang-switch")).to_be_visible()
         await fits(staff, path)

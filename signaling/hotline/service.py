@@ -27,6 +27,7 @@ from signaling.consultations.service import ConsultationService, Notifier
 from signaling.hotline.presence import Availability, PresenceRegistry
 from signaling.hotline.supervision import Thresholds, figures
 from signaling.hotline.tasks import agent_for, priority_for, task_for
+from signaling.hotline.waiting import waiting_entries
 from signaling.routing.engine import Answered, RoutingEngine
 from signaling.routing.eta import HandleTimes
 from signaling.routing.model import (
@@ -37,7 +38,6 @@ from signaling.routing.model import (
     RoutingError,
     TaskId,
 )
-from signaling.hotline.waiting import waiting_entries
 from signaling.views import AGENTS_TARGET, SUPERVISORS_TARGET, case_target, case_view, user_target
 
 log = logging.getLogger(__name__)

@@ -42,6 +42,7 @@ from server.migrate import upgrade
 from server.models import Case
 from server.passwords import PasswordChecker
 from server.policy import Principal, Role
+from server.quality.api import add_quality_routes
 from server.ratings.api import RATER_CHECK_KEY, RATINGS_KEY, add_rating_routes
 from server.ratings.repository import RatingRepository
 from server.ratings.rules import Reason, Subject
@@ -252,6 +253,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     add_registry_routes(app)
     add_citizen_routes(app)
     add_rating_routes(app)
+    add_quality_routes(app, database, clock)
     add_pages(app)
     app.cleanup_ctx.append(_lifecycle)
     return app

@@ -45,6 +45,7 @@ class Action(StrEnum):
     AGENT_RESUME = "agent.resume"
     SET_AVAILABILITY = "agent.availability"
     TAKE_NEXT = "queue.take_next"
+    QUEUE_VIEW = "queue.view"
     WRITE_NOTES = "case.notes"
     END_CASE = "case.end"
     ROOM_CHAT = "room.chat"
@@ -122,6 +123,8 @@ ACCESS: dict[Action, frozenset[Role]] = {
     Action.AGENT_RESUME: frozenset({Role.LAWYER}),
     Action.SET_AVAILABILITY: frozenset({Role.LAWYER}),
     Action.TAKE_NEXT: frozenset({Role.LAWYER}),
+    # Who waits, without personal data (signaling.hotline.waiting): lawyers on the hotline.
+    Action.QUEUE_VIEW: frozenset({Role.LAWYER}),
     Action.WRITE_NOTES: frozenset({Role.LAWYER}),
     Action.END_CASE: frozenset({Role.LAWYER}),
     Action.ROOM_CHAT: frozenset({Role.CITIZEN, Role.LAWYER}),

@@ -41,6 +41,7 @@ EVENTS: dict[str, Action] = {
     "agent:resume": Action.AGENT_RESUME,
     "agent:availability": Action.SET_AVAILABILITY,
     "queue:take_next": Action.TAKE_NEXT,
+    "queue:waiting": Action.QUEUE_VIEW,
     "case:notes": Action.WRITE_NOTES,
     "case:end": Action.END_CASE,
     "chat:send": Action.ROOM_CHAT,
@@ -90,6 +91,7 @@ class SocketEvents:
             "agent:resume": self._agent_resume,
             "agent:availability": self._agent_availability,
             "queue:take_next": self._take_next,
+            "queue:waiting": self._queue_waiting,
             "case:notes": self._case_notes,
             "case:end": self._case_end,
             "chat:send": self._chat_send,
@@ -233,6 +235,10 @@ class SocketEvents:
     async def _take_next(self, me: Principal, data: Any) -> dict[str, Any]:
         parse(schemas.Empty, data)
         return await self._hotline.take_next(me)
+
+    async def _queue_waiting(self, me: Principal, data: Any) -> dict[str, Any]:
+        parse(schemas.Empty, data)
+        return await self._hotline.waiting(me)
 
     async def _case_notes(self, me: Principal, data: Any) -> dict[str, Any]:
         body = parse(schemas.NotesBody, data)

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from rooms import caucus
+from server.agreements.content import AgreementContent
 from server.agreements.models import ConfirmationApplication, ServiceReceipt
 from server.agreements.repository import AgreementRepository
 from server.agreements.schemas import DecisionBody, SessionBody
@@ -30,6 +31,7 @@ from signaling.agreements.service import AgreementService
 from signaling.agreements.views import application_view, iso
 from signaling.consultations.service import Notifier
 from signaling.court.applications import ConfirmationService
+from signaling.court.dossier import dossier
 from signaling.mediation.room import MediationRoomService
 from signaling.mediation.views import participant_target
 
@@ -78,10 +80,17 @@ class CourtService:
         application = await self._mine(me, Action.COURT_REVIEW, application_id)
         agreement = await self._repo.get(application.agreement_id)
         assert agreement is not None
+        # The version the parties applied on, which is what the court confirms.
+        version = await self._repo.version(agreement.id, application.version)
+        assert version is not None
         return {"application": application_view(application,
                                                  await self._repo.receipts(application.id)),
                 "verification": await self._verify(application),
                 "agreement": await self._agreements.render(agreement, staff=True),
+                "dossier": dossier(AgreementContent.model_validate(version.content), version,
+                                   await self._repo.signatures(agreement.id),
+                                   await self._cases.repo.case(application.case_id),
+                                   await self._cases.repo.events(application.case_id)),
                 "grounds": DISMISSAL_GROUNDS}
 
     async def package(self, me: Principal, application_id: str) -> tuple[str, bytes]:
@@ -193,6 +202,9 @@ class CourtService:
                      ) -> dict[str, Any]:
         """Confirm, or dismiss on one of the grounds; then serve the decision on everyone."""
         application = await self._mine(me, Action.COURT_DECIDE, application_id)
+        if not body.reasons.strip():
+            # The ruling served on the parties says why; an empty reason is a clerk slip.
+            raise bad_request("裁定须写明理由 / a decision states its reasons", "reasons")
         if body.decision == "dismissed" and body.ground is None:
             raise bad_request("驳回须写明理由 / a dismissal names its ground", "ground")
         if body.decision == "confirmed" and body.ground is not None:

@@ -27,6 +27,7 @@ from signaling.consultations.service import ConsultationService, Notifier
 from signaling.hotline.presence import Availability, PresenceRegistry
 from signaling.hotline.supervision import Thresholds, figures
 from signaling.hotline.tasks import agent_for, priority_for, task_for
+from signaling.hotline.waiting import waiting_entries
 from signaling.routing.engine import Answered, RoutingEngine
 from signaling.routing.eta import HandleTimes
 from signaling.routing.model import (
@@ -181,12 +182,21 @@ class Hotline:
     async def resume_agent(self, me: Principal) -> dict[str, Any]:
         require(me, Action.AGENT_RESUME)
         reply = {**await self.agent_status(me.id), "waiting": len(await self._engine.tasks()),
+                 "queue": (await self.waiting(me))["queue"],
                  **await self._consultation.active_for(me)}
         reply["offer"] = None
         for offer in await self._engine.offers():
             if offer.agent_id == me.id:
                 reply["offer"] = await self._offer_view(offer.task_id, offer.deadline)
         return reply
+
+    async def waiting(self, me: Principal) -> dict[str, Any]:
+        """The waiting queue as a lawyer may see it before an offer (no personal data)."""
+        require(me, Action.QUEUE_VIEW)
+        tasks = await self._engine.tasks()
+        return {"waiting": len(tasks), "queue": waiting_entries(
+            tasks, await self._engine.agent(AgentId(me.id)), await self._engine.agents(),
+            self._now(), self._engine.config, self._engine.graph)}
 
     async def set_availability(self, me: Principal, status: Availability) -> dict[str, Any]:
         require(me, Action.SET_AVAILABILITY)

@@ -55,6 +55,10 @@ class RoutingEngine:
     def config(self) -> RoutingConfig:
         return self._config
 
+    @property
+    def graph(self) -> RegionGraph:
+        return self._graph
+
     def is_open(self, region: RegionCode, now: float) -> bool:
         return is_open(self._hours, region, now)
 

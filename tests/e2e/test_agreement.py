@@ -99,6 +99,7 @@ async def test_parties_sign_in_chromium_and_a_clerk_confirms(server: ServerProce
 
         # The clerk of that court.
         _, court = await new_page(browser, server.url)
+        await court.set_viewport_size({"width": 1280, "height": 800})
         await court.goto("/court")
         await court.get_by_test_id("login-username").fill("clerk2")
         await court.get_by_test_id("login-password").fill(PASSWORD)
@@ -106,6 +107,17 @@ async def test_parties_sign_in_chromium_and_a_clerk_confirms(server: ServerProce
         await expect(court.get_by_test_id("court-name")).to_have_text("衢州市柯城区人民法院")
         await court.locator('[data-testid^="court-open-"]').first.click()
         await expect(court.get_by_test_id("court-verification")).to_have_attribute("data-ok", "true")
+        # The clerk reads what they confirm: the parties by name, each term with its amount.
+        await expect(court.get_by_test_id("court-parties")).to_contain_text("张三")
+        await expect(court.get_by_test_id("court-parties")).to_contain_text("李四")
+        await expect(court.get_by_test_id("court-terms").locator('[data-term="o1"]')).to_contain_text(
+            "5000.00")
+        await expect(court.get_by_test_id("court-terms").locator('[data-term="o1"]')).to_contain_text(
+            "李四 向 张三")
+        await expect(court.get_by_test_id("court-signatures").locator(
+            '[data-state="valid"]')).not_to_have_count(0)
+        await expect(court.get_by_test_id("court-signatures").locator(
+            ':not([data-state="valid"])')).to_have_count(0)
         # The confirmation session in a room: the clerk presides, both parties come in through
         # their /join lobby and are admitted; the clerk sees and hears both.
         await court.get_by_test_id("court-room-start").click()
@@ -126,8 +138,15 @@ async def test_parties_sign_in_chromium_and_a_clerk_confirms(server: ServerProce
         await expect(court.get_by_test_id("court-room-status")).to_contain_text("张三")
         await court.get_by_test_id("session-record").fill("双方均到场，表示自愿，理解协议内容")
         await court.get_by_test_id("session-submit").click()
+        # No reason, no decision; with one, a second step says what will be decided.
+        await court.get_by_test_id("decision-confirm").click()
+        await expect(court.get_by_test_id("court-error")).to_contain_text("裁定理由")
+        await expect(court.get_by_test_id("decision-review")).to_be_hidden()
         await court.get_by_test_id("decision-reasons").fill("协议不违反法律规定")
         await court.get_by_test_id("decision-confirm").click()
+        await expect(court.get_by_test_id("decision-review-text")).to_contain_text("协议不违反法律规定")
+        await expect(court.get_by_test_id("court-decision")).to_have_attribute("data-decision", "")
+        await court.get_by_test_id("decision-final").click()
         await expect(court.get_by_test_id("court-decision")).to_have_attribute("data-decision",
                                                                                "confirmed")
         for page in (applicant, respondent):

@@ -62,6 +62,7 @@ EXPECTED = {
     Action.AGENT_RESUME: {"lawyer"},
     Action.SET_AVAILABILITY: {"lawyer"},
     Action.TAKE_NEXT: {"lawyer"},
+    Action.QUEUE_VIEW: {"lawyer"},
     Action.WRITE_NOTES: {"lawyer"},
     Action.END_CASE: {"lawyer"},
     Action.ROOM_CHAT: {"citizen", "lawyer"},

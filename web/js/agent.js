@@ -3,6 +3,7 @@
 // (gone when the tab closes).
 
 import { OfferPanel, renderBadges, renderLanguage } from './agent_offer.js';
+import { WaitingList, renderIdleHint } from './agent_queue.js';
 import { TransferForm } from './agent_transfer.js';
 import { emit, errorText, loadIceServers, refusalCode } from './api.js';
 import { Call } from './call.js';
@@ -31,6 +32,8 @@ const state = {
   notes: null,
   user: {},
   offer: null, // OfferPanel
+  queue: null, // WaitingList
+  waiting: null, // how many wait (queue:size)
   transfer: null, // TransferForm
   wrapUpUntil: null,
   wrapTimer: null,
@@ -161,6 +164,7 @@ async function resume() {
   if (socket !== state.socket) return;
   renderStatus(ack.status, ack.wrap_up_until_ms);
   renderWaiting(ack.waiting);
+  state.queue.set(ack.queue);
   if (document.body.dataset.currentView !== 'console') showView('console');
   if (ack.case && ack.case.status === 'in_consultation') openCase(ack.case, ack.room, ack.chat || []);
   else if (state.caseView) caseClosed();
@@ -172,7 +176,13 @@ async function resume() {
 // ---- queue and availability -----------------------------------------------------------------
 
 function renderWaiting(waiting) {
-  if (typeof waiting === 'number') $('queue-waiting').textContent = String(waiting);
+  if (typeof waiting !== 'number') return;
+  $('queue-waiting').textContent = String(waiting);
+  state.waiting = waiting;
+  updateTakeNext();
+  if (state.queue.stale(waiting) && state.socket) {
+    emit(state.socket, 'queue:waiting', {}).then((reply) => state.queue.set(reply.queue)).catch(() => {});
+  }
 }
 
 function renderStatus(status, wrapUpUntilMs) {
@@ -184,6 +194,7 @@ function renderStatus(status, wrapUpUntilMs) {
   if (has(key)) setText($('agent-status'), key);
   else $('agent-status').textContent = status;
   renderWrapUp(status === 'wrap_up', wrapUpUntilMs);
+  updateTakeNext();
 }
 
 // ---- wrap-up after a case: a countdown and "ready" -------------------------------------------
@@ -227,7 +238,9 @@ async function onReady() {
 }
 
 function updateTakeNext() {
-  $('take-next').disabled = Boolean(state.caseView || (state.offer && state.offer.pending));
+  const offerPending = Boolean(state.offer && state.offer.pending);
+  $('take-next').disabled = Boolean(state.caseView || offerPending);
+  renderIdleHint({ status: state.status, offerPending, inCase: Boolean(state.caseView), waiting: state.waiting });
 }
 
 async function onAvailability() {
@@ -411,6 +424,7 @@ async function refreshCatalogue() {
     state.catalogue = await loadCatalogue();
     fillCatalogueSelects(document, state.catalogue);
     if (state.caseView) renderCase(state.caseView);
+    if (state.queue) state.queue.render();
   } catch (err) {
     console.warn('catalogue unavailable', err);
     $('catalogue-error').hidden = false;
@@ -438,6 +452,7 @@ function wire() {
     onChange: updateTakeNext,
     notice: $('console-notice'),
   });
+  state.queue = new WaitingList({ catalogue: () => state.catalogue });
   state.recording = new CallRecording({ role: 'lawyer', onRefusedRequired: () => recordingRefused() });
   // A new tab with rel="opener" gets a copy of this tab's sessionStorage, so the staff token.
   state.recordingLinks = new RecordingLinks({ token: () => session('getItem', TOKEN_KEY), newTab: true }).place($('console-notice'));

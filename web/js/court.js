@@ -11,7 +11,7 @@ import { CourtSession } from './court_session.js';
 
 const TOKEN_KEY = 'parley.court';
 const $ = (id) => byTestId(id);
-const state = { token: null, current: null, session: null };
+const state = { token: null, current: null, session: null, pending: null };
 
 function remember(token) {
   try {
@@ -72,6 +72,8 @@ async function open(id) {
       accept: formatWhen(a.court_deadlines.accept_by, 'deadline'), rule: formatWhen(a.court_deadlines.rule_by, 'deadline') });
     $('court-deadlines').dataset.deadline = a.court_deadlines.accept_by;
   }
+  showDossier(view.dossier);
+  hideReview();
   const agreement = $('court-agreement');
   agreement.replaceChildren();
   for (const f of view.agreement.findings) agreement.append(el('p', { 'data-code': f.code }, [f.message]));
@@ -92,6 +94,72 @@ async function open(id) {
     receipts.append(el('li', { 'data-delivered': String(Boolean(r.delivered_at)) }, [
       `${r.recipient_name}: ${r.delivered_at ? t('court.delivered', { at: formatWhen(r.delivered_at, 'short') }) : t('court.pending')}`]));
   }
+}
+
+const orNone = (value) => (value ? String(value) : t('court.none'));
+const roleText = (role) => (has(`mrole.${role}`) ? t(`mrole.${role}`) : role);
+
+/** The agreement as the clerk reads it before deciding (signaling/court/dossier.py). */
+function showDossier(d) {
+  const parties = $('court-parties');
+  parties.replaceChildren();
+  for (const p of d.parties) {
+    const line = t('court.party_line', { role: roleText(p.side), name: p.name,
+      id_type: t(`court.id_type.${p.id_type}`), id_number: orNone(p.id_number) });
+    const rep = p.legal_representative ? ` · ${t('court.party_rep', { name: p.legal_representative })}` : '';
+    parties.append(el('li', { 'data-party': p.id }, [line + rep]));
+  }
+  const facts = $('court-facts');
+  facts.replaceChildren();
+  for (const key of ['facts', 'issues', 'responsibility', 'other']) {
+    const text = d[key === 'other' ? 'other_terms' : key];
+    if (text) facts.append(el('p', {}, [t(`court.dossier_${key}`, { text })]));
+  }
+  const terms = $('court-terms');
+  terms.replaceChildren();
+  for (const o of d.terms) {
+    const params = { obligor: o.obligor, obligee: o.obligee, amount: orNone(o.amount), act: orNone(o.act),
+      place: orNone(o.place), way: orNone(o.method), deadline: o.deadline ? formatWhen(o.deadline, 'date') : t('court.none') };
+    terms.append(el('li', { 'data-term': o.id }, [t(o.kind === 'payment' ? 'court.term_payment' : 'court.term_act', params)]));
+  }
+  const signatures = $('court-signatures');
+  signatures.replaceChildren();
+  if (!d.signatures.length) signatures.append(el('li', {}, [t('court.sig_none')]));
+  for (const s of d.signatures) {
+    signatures.append(el('li', { 'data-state': s.state }, [t('court.sig_line', {
+      name: s.name, role: roleText(s.role), at: formatWhen(s.signed_at, 'short'), state: t(`court.sig.${s.state}`) })]));
+  }
+  const r = d.record;
+  const when = (iso) => (iso ? formatWhen(iso, 'date') : t('court.none'));
+  $('court-record').textContent = t('court.record_line', {
+    committee: orNone(r.committee), mediators: r.mediators.length ? r.mediators.join('、') : t('court.none'),
+    accepted: when(r.accepted_at), closed: when(r.closed_at), sessions: r.sessions, events: r.events,
+    first: when(r.first_at), last: when(r.last_at) });
+}
+
+function hideReview() {
+  $('decision-review').hidden = true;
+  state.pending = null;
+}
+
+/** First click: say exactly what will be decided; only the second click sends it. */
+function review(decision) {
+  $('court-error').hidden = true;
+  const reasons = $('decision-reasons').value.trim();
+  if (!reasons) {
+    showRawNotice($('court-error'), t('court.reasons_required'));
+    $('decision-reasons').setAttribute('aria-invalid', 'true');
+    $('decision-reasons').focus();
+    return;
+  }
+  $('decision-reasons').removeAttribute('aria-invalid');
+  const ground = $('decision-ground');
+  const groundLabel = ground.selectedOptions.length ? ground.selectedOptions[0].textContent : '';
+  $('decision-review-text').textContent = t(`court.review_${decision}`, { reasons, ground: groundLabel });
+  state.pending = decision;
+  $('decision-review').dataset.decision = decision;
+  $('decision-review').hidden = false;
+  $('decision-final').focus();
 }
 
 async function act(fn) {
@@ -132,8 +200,13 @@ async function download() {
 async function main() {
   await initI18n();
   $('login-submit').closest('form').addEventListener('submit', onLogin);
-  $('decision-confirm').addEventListener('click', () => act(() => decide('confirmed')));
-  $('decision-dismiss').addEventListener('click', () => act(() => decide('dismissed')));
+  $('decision-confirm').addEventListener('click', () => review('confirmed'));
+  $('decision-dismiss').addEventListener('click', () => review('dismissed'));
+  $('decision-back').addEventListener('click', () => { hideReview(); $('decision-reasons').focus(); });
+  $('decision-final').addEventListener('click', () => {
+    const decision = state.pending;
+    if (decision) act(() => decide(decision));
+  });
   $('session-submit').closest('form').addEventListener('submit', (e) => act(() => session(e)));
   $('court-package').addEventListener('click', () => act(download));
   try {

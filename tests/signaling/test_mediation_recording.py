@@ -10,6 +10,7 @@ from typing import Any
 
 from recordings.models import RecordingStatus
 from recordings.playback import playback_data
+from recordings.privacy import FULL
 from recordings.policy import CURRENT_NOTICE
 from recordings.repository import RecordingRepository
 from recordings.verify import verify_stored
@@ -113,7 +114,7 @@ async def test_consent_ledger_caucus_pause_and_end(running: Running, connect: Co
     done = await repo.get(recording.id)
     assert done is not None and done.status == RecordingStatus.COMPLETE and done.ended_at
 
-    data = await playback_data(running.app[DATABASE_KEY], recording.id)
+    data = await playback_data(running.app[DATABASE_KEY], recording.id, viewer=FULL)
     assert data is not None and data["recording"]["status"] == "complete"
     marks = [(e["kind"], e.get("group") or e.get("participant_id"))
              for e in data["timeline"]

@@ -7,7 +7,10 @@ from alembic import context
 import recordings.models  # noqa: F401  (registers the recording tables)
 import server.agreement_models
 import server.audit
-import server.mediation_models  # noqa: F401  (registers the mediation tables)
+import server.credentials.codes
+import server.credentials.models
+import server.mediation_models
+import server.notifications.models  # noqa: F401
 from server.models import Base
 
 target_metadata = Base.metadata

@@ -16,7 +16,6 @@ from server.agreement_signing import SealKey
 from server.config import Settings
 from server.court_api import COURT_KEY, add_court_routes
 from server.db import Database
-from server.identity import LocalIdentityVerifier
 from server.keys import TICKERS_KEY
 from server.users import UserRepository
 from signaling.agreement import AgreementService
@@ -38,7 +37,7 @@ def add_agreements(app: web.Application, *, settings: Settings, database: Databa
     repo = AgreementRepository(database)
     agreements = AgreementService(
         cases=mediation, repo=repo, users=users, seal=SealKey.load_or_create(settings.data_dir),
-        verifier=LocalIdentityVerifier(), notifier=notifier,
+        notifier=notifier,
         default_region=settings.default_region, clock=clock)
     confirmations = ConfirmationService(agreements=agreements, repo=repo, database=database,
                                         data_dir=settings.data_dir, notifier=notifier, clock=clock)

@@ -19,6 +19,8 @@ from server.cases import CaseRepository
 from server.cluster import CLUSTER_KEY, Cluster, ProcessRole
 from server.config import Settings
 from server.court_api import COURT_KEY
+from server.credentials import AttemptGate, CodeBook
+from server.credentials.store import AttemptStore
 from server.db import Database
 from server.identity import LocalIdentityVerifier
 from server.keys import (
@@ -38,6 +40,8 @@ from server.mediation_documents import DocumentStore
 from server.mediation_repository import MediationRepository
 from server.metrics import EventCounters
 from server.migrate import upgrade
+from server.notifications import OutboxNotifier
+from server.notifications.api import DEV_OUTBOX_KEY, OUTBOX_KEY, add_notification_routes
 from server.recording_api import RECORDING_ACCESS_KEY, RecordingAccess, add_recording_routes
 from server.recording_setup import RecordingStack
 from server.users import UserRepository
@@ -46,6 +50,7 @@ from signaling.events import SocketEvents
 from signaling.here import holds
 from signaling.hotline import Hotline
 from signaling.mediation import MediationService
+from signaling.mediation_credentials import InviteeCredentials
 from signaling.mediation_events import MediationEvents
 from signaling.mediation_recording import MediationRecording
 from signaling.mediation_room import MediationRoomService
@@ -135,17 +140,24 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         app[CONSULTATION_RECORDING_KEY] = consultation_recording
         consultation_recording.on_required_refusal = hotline.requeue_after_refusal
         RecordingEvents(events, consultation)
+    outbox = OutboxNotifier(database, clock)  # the local Notifier (SMS: its own issue)
+    mediation_repo = MediationRepository(database)
+    credentials = InviteeCredentials(
+        repo=mediation_repo, gate=AttemptGate(AttemptStore(database), clock),
+        codes=CodeBook(database, settings.secret_key, clock), messages=outbox,
+        notifier=notifier, verifier=LocalIdentityVerifier(), public_url=settings.public_url,
+        clock=clock)
     mediation = MediationService(
-        repo=MediationRepository(database), users=users, documents=DocumentStore(settings.data_dir),
-        notifier=notifier, secret_key=settings.secret_key,
-        public_url=settings.public_url, clock=clock,
+        repo=mediation_repo, users=users, documents=DocumentStore(settings.data_dir),
+        notifier=notifier, secret_key=settings.secret_key, credentials=credentials,
+        clock=clock,
     )
     mediation_recording = MediationRecording(
         service=recording.service, media=media, notifier=notifier,
         mediation_repo=mediation.repo, clock=clock) if recording else None
     mediation_room = MediationRoomService(
         cases=mediation, media=media, notifier=notifier,
-        verifier=LocalIdentityVerifier(), clock=clock, recording=mediation_recording,
+        clock=clock, recording=mediation_recording,
     )
     MediationEvents(events, mediation_room)
     sio.attach(app)
@@ -170,6 +182,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     app[CONSULTATION_KEY] = consultation
     app[COUNTERS_KEY] = counters
     app[MEDIATION_KEY] = mediation
+    app[OUTBOX_KEY] = outbox
+    app[DEV_OUTBOX_KEY] = settings.dev_outbox
     add_agreements(app, settings=settings, database=database, users=users, mediation=mediation,
                    events=events, notifier=notifier, clock=clock)
     app[COURT_KEY].room = mediation_room  # the clerk's confirmation session (docs/agreements.md)
@@ -183,6 +197,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         add_recording_routes(app)
     add_routes(app)
     add_mediation_routes(app)
+    add_notification_routes(app)
     _add_pages(app)
     app.cleanup_ctx.append(_lifecycle)
     return app

@@ -50,6 +50,9 @@ class Settings:
     turn_secret: bytes | None = None
     turn_urls: tuple[str, ...] = ()
     turn_ttl_s: int = 3600
+    # The local notifier's outbox shown to staff at /api/dev/outbox (docs/security.md): for
+    # development, where no SMS provider delivers invitation and signing codes.
+    dev_outbox: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -90,6 +93,8 @@ class Settings:
             longest_wait_alert_s=_seconds(environ, "PARLEY_LONGEST_WAIT_ALERT_S", 120.0),
             service_level_alert=_share(environ, "PARLEY_SERVICE_LEVEL_ALERT", 0.8),
             redis_prefix=_redis_prefix(environ.get("PARLEY_REDIS_PREFIX")),
+            dev_outbox=_parse_bool("PARLEY_DEV_OUTBOX", environ.get("PARLEY_DEV_OUTBOX"),
+                                   default=False),
             **_turn(environ),
         )
 

@@ -53,7 +53,6 @@ from server.agreement_signing import (
     verify,
 )
 from server.errors import ParleyError, invalid_state, not_found
-from server.identity import ExpectedIdentity, IdentityVerifier
 from server.mediation_models import MediationCase, MediationParticipant
 from server.mediation_repository import new_id
 from server.policy import Action, Principal, Role, require
@@ -75,13 +74,12 @@ class SigningContext:
 
 class AgreementService:
     def __init__(self, *, cases: MediationService, repo: AgreementRepository,
-                 users: UserRepository, seal: SealKey, verifier: IdentityVerifier,
+                 users: UserRepository, seal: SealKey,
                  notifier: Notifier, default_region: str, clock: Callable[[], datetime]) -> None:
         self.cases = cases
         self.repo = repo
         self._users = users
         self.seal = seal
-        self._verifier = verifier
         self._notifier = notifier
         self._default_region = default_region
         self._clock = clock
@@ -92,11 +90,20 @@ class AgreementService:
     async def view(self, me: Principal, case_id: str) -> dict[str, Any]:
         case, mine = await self.cases.resolve(me, Action.AGREEMENT_READ, case_id)
         agreement = await self.repo.for_case(case.id)
+        signing = {"code_required": mine is not None and me.role is Role.INVITEE
+                   and self.cases.credentials.code_required(mine)}
         if agreement is None:
             return {"agreement": None, "case_id": case.id,
-                    "self": mine.id if mine else None}
+                    "self": mine.id if mine else None, "signing": signing}
         return {**await self.render(agreement, staff=me.role is not Role.INVITEE),
-                "self": mine.id if mine else None}
+                "self": mine.id if mine else None, "signing": signing}
+
+    async def send_code(self, me: Principal, case_id: str) -> dict[str, Any]:
+        """Send the signer the one-time code that binds their signature to them."""
+        case, mine = await self.cases.resolve(me, Action.AGREEMENT_SIGN, case_id)
+        if mine is None or me.role is not Role.INVITEE:
+            raise ParleyError("forbidden", "只能由本人签名 / only a signer may sign", 403)
+        return await self.cases.credentials.send_signing_code(case, mine)
 
     async def render(self, agreement: Agreement, *, staff: bool) -> dict[str, Any]:
         version = await self.current(agreement)
@@ -261,7 +268,7 @@ class AgreementService:
             if mine.id not in required_signers(content):
                 raise ParleyError("not_a_signer", "您不是本协议的签署人 / you do not sign this "
                                   "agreement", 403)
-            await self._confirm_identity(case, mine, me, body)
+            await self._confirm_identity(case, mine, me, body, context.ip)
             live = await self.repo.signatures(agreement.id, version.number, live_only=True)
             if any(s.signer_id == mine.id for s in live):
                 raise ParleyError("already_signed", "您已签署此版本 / you signed this version", 409)
@@ -293,19 +300,19 @@ class AgreementService:
         return await self._changed(case.id, me)
 
     async def _confirm_identity(self, case: MediationCase, mine: MediationParticipant,
-                                me: Principal, body: SignBody) -> None:
-        """Invitees confirm who they are again (name and ID digits) right before signing; staff
-        are identified by their password login."""
+                                me: Principal, body: SignBody, address: str | None) -> None:
+        """Invitees confirm who they are again (name and ID digits) right before signing, and
+        with the code sent to their phone when one is on file, all throttled and locked
+        (``InviteeCredentials``); staff are identified by their password login."""
         if me.role is not Role.INVITEE:
             return
         if body.identity is None:
             raise ParleyError("identity_required", "签名前请确认身份 / confirm your identity",
                               400, "identity")
-        expected = ExpectedIdentity(mine.name, mine.id_last4)
-        if not await self._verifier.verify(expected, body.identity.name, body.identity.id_last4):
-            await self.cases.audit(case.id, mine.id, "identity_failed", {"step": "sign"})
-            raise ParleyError("identity_mismatch", "身份信息不符 / name or ID digits do not match",
-                              403, "identity")
+        credentials = self.cases.credentials
+        await credentials.check_identity(case, mine, body.identity.name, body.identity.id_last4,
+                                         address, "sign")
+        await credentials.check_signing_code(case, mine, body.code, address)
 
     async def _seal(self, case: MediationCase, agreement: Agreement, version: AgreementVersion,
                     content: AgreementContent, now: datetime) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from rooms import caucus
 from rooms.caucus import RoomState
+from server.credentials import Lock
 from server.mediation_models import (
     MediationCase,
     MediationDocument,
@@ -15,6 +16,8 @@ from server.mediation_models import (
     MediationParticipant,
 )
 from signaling.views import mask_phone, user_target
+
+_CONTROL = frozenset(r.value for r in caucus.CONTROL_ROLES)
 
 OTHER_ROUTES = ("arbitration", "administrative", "court")
 
@@ -42,16 +45,25 @@ def case_view(case: MediationCase, opens_at: datetime | None) -> dict[str, Any]:
     }
 
 
-def participant_view(p: MediationParticipant, *, staff: bool) -> dict[str, Any]:
+def participant_view(p: MediationParticipant, *, staff: bool, lock: Lock | None = None
+                     ) -> dict[str, Any]:
+    """A participant as the case view shows them. Staff see the invitation's state and any
+    lock on its checks, never its code or token (a party's credentials are the party's)."""
     view: dict[str, Any] = {"id": p.id, "role": p.role, "side": p.side, "name": p.name,
                             "verified": p.verified_at is not None,
                             "consent_mediation": p.consent_mediation_at is not None,
                             "consent_recording": p.consent_recording_at is not None,
                             "objection": p.objection}
     if staff:
-        view["invite_code"] = p.invite_code
+        view["invitation"] = {
+            "redeemed": p.invite_redeemed_at is not None,
+            "redeemed_at": _iso(p.invite_redeemed_at),
+            "expires_at": _iso(p.invite_expires_at),
+            "sent_to": mask_phone(p.phone) if p.phone else None}
         view["invite_expires_at"] = _iso(p.invite_expires_at)
         view["revoked"] = p.revoked_at is not None
+        view["locked"] = ({"scope": lock.scope.value, "since": lock.since.isoformat()}
+                          if lock is not None else None)
     return view
 
 
@@ -95,6 +107,15 @@ def chat_view(message: MediationMessage) -> dict[str, Any]:
             "sender": {"id": message.sender_id, "role": message.sender_role,
                        "name": message.sender_name},
             "text": message.text, "at": message.created_at.isoformat()}
+
+
+def document_visible(d: MediationDocument, viewer: MediationParticipant | None) -> bool:
+    """Whether ``viewer`` may see a document (and its name): one shared with the whole case,
+    or a caucus group's they were in, or their own upload; the case's mediator (and a
+    supervisor, ``viewer`` None) sees all."""
+    if viewer is None or d.audience is None or viewer.role in _CONTROL:
+        return True
+    return viewer.id in d.audience or viewer.id == d.uploaded_by
 
 
 def document_view(d: MediationDocument) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from server.agreement_api import AGREEMENT_ROUTES
 from server.api import ROUTES
 from server.court_api import COURT_ROUTES
 from server.mediation_api import MEDIATION_ROUTES
+from server.notifications.api import NOTIFICATION_ROUTES
 from server.policy import ACCESS, Action, CaseResource, Principal, Role, allowed
 from server.recording_api import RECORDING_ROUTES
 from signaling.agreement_events import AGREEMENT_EVENTS
@@ -25,7 +26,7 @@ def test_every_event_and_route_is_covered() -> None:
                           **RECORDING_EVENTS}.items():
         assert action in ACCESS, event
     for route, route_action in {**ROUTES, **MEDIATION_ROUTES, **AGREEMENT_ROUTES,
-                                **COURT_ROUTES, **RECORDING_ROUTES}.items():
+                                **COURT_ROUTES, **RECORDING_ROUTES, **NOTIFICATION_ROUTES}.items():
         assert route_action is None or route_action in ACCESS, route
 
 
@@ -40,7 +41,7 @@ def test_registered_routes_match_the_table(settings: object) -> None:
         and r.method != "HEAD"
     }
     assert registered == (set(ROUTES) | set(MEDIATION_ROUTES) | set(AGREEMENT_ROUTES)
-                          | set(COURT_ROUTES) | set(RECORDING_ROUTES))
+                          | set(COURT_ROUTES) | set(RECORDING_ROUTES) | set(NOTIFICATION_ROUTES))
 
 
 # The expected matrix, written out: which roles may perform each action at all.
@@ -82,6 +83,7 @@ EXPECTED = {
     Action.AGREEMENT_OVERDUE: {"supervisor"},
     Action.COURT_REVIEW: {"clerk"},
     Action.COURT_DECIDE: {"clerk"},
+    Action.DEV_OUTBOX: {"mediator", "supervisor"},
 }
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from recordings.models import RecordingStatus
 from recordings.playback import playback_data
-from recordings.privacy import FULL
 from recordings.policy import CURRENT_NOTICE
+from recordings.privacy import FULL
 from recordings.repository import RecordingRepository
 from recordings.verify import verify_stored
 from rooms.messages import RoomId

@@ -5,7 +5,7 @@
 import { connectSocket, emit, errorText, getJSON, loadIceServers, postJSON } from './api.js';
 import { fillCatalogueSelects, loadCatalogue } from './catalogue.js';
 import { byTestId, el } from './dom.js';
-import { initI18n, setText, setTime } from './i18n.js';
+import { initI18n, setText, setTime, t } from './i18n.js';
 import { mountAgreementPanel } from './agreement_panel.js';
 import { MediationRoom } from './mediation_call.js';
 import { showNotice, showRawNotice, showView, watchConnection } from './views.js';
@@ -50,6 +50,9 @@ async function startSession(token) {
   watchConnection(state.socket, $('conn-status'));
   state.socket.on('mediation:state', (view) => {
     if (view && view.case_id === state.caseId) renderRoomView(view);
+  });
+  state.socket.on('mediation:locked', (event) => {
+    if (event && event.case_id === state.caseId) openCase(state.caseId).catch(() => {});
   });
   state.socket.on('mediation:case', (event) => {
     if (event && event.case_id === state.caseId) openCase(state.caseId).catch(() => {});
@@ -109,6 +112,7 @@ async function openCase(caseId) {
   if (c.deadline_at) setTime($('case-deadline'), c.deadline_at);
   $('accept-form').hidden = c.status !== 'created';
   renderDocuments(view.documents);
+  renderLocks(view.participants);
   if (!state.agreement || state.agreement.caseId !== caseId) {
     // The agreement panel (docs/agreements.md), one per open case.
     if (state.agreement) state.agreement.root.remove();
@@ -139,20 +143,49 @@ async function onInvite(event) {
   showNotice($('invite-error'), null);
   try {
     const side = $('invite-side').value;
+    const phone = $('invite-phone').value.trim();
     const reply = await postJSON(`/api/mediations/${state.caseId}/invitations`, {
       role: $('invite-role').value, name: $('invite-name').value.trim(),
-      id_last4: $('invite-id4').value.trim(), ...(side ? { side } : {}),
+      id_last4: $('invite-id4').value.trim(), ...(side ? { side } : {}), ...(phone ? { phone } : {}),
     }, state.token);
-    const p = reply.participant;
-    const link = el('a', { href: reply.link, 'data-testid': `invite-link-${p.id}` });
-    link.textContent = reply.link;
-    const code = el('code', { 'data-testid': `invite-code-${p.id}` });
-    code.textContent = reply.code;
-    const role = el('span');
-    setText(role, `mrole.${p.role}`);
-    $('invite-results').append(el('li', { 'data-participant': p.id }, [role, ` ${p.name} `, code, ' ', link]));
+    showInvitation(reply);
   } catch (err) {
     showRawNotice($('invite-error'), errorText(err));
+  }
+}
+
+// The server never gives staff a party's token. With a phone on file the one-time code went to
+// that phone and only where it went is shown; without one the code is shown once, to hand over.
+function showInvitation(reply) {
+  const p = reply.participant;
+  const role = el('span');
+  setText(role, `mrole.${p.role}`);
+  const parts = [role, ` ${p.name} `];
+  if (reply.code) {
+    const code = el('code', { 'data-testid': `invite-code-${p.id}` });
+    code.textContent = reply.code;
+    const link = el('a', { href: reply.link, 'data-testid': `invite-link-${p.id}` });
+    link.textContent = reply.link;
+    parts.push(code, ' ', link, ' ', el('span', { class: 'hint' }, [t('mediator.invite_once')]));
+  } else {
+    parts.push(el('span', { 'data-testid': `invite-sent-${p.id}` }, [t('mediator.invite_sent', { phone: reply.sent_to })]));
+  }
+  $('invite-results').append(el('li', { 'data-participant': p.id }, parts));
+}
+
+// Locked identity checks (too many wrong tries): shown with the way out, a re-issued invitation.
+function renderLocks(participants) {
+  const list = $('invite-locks');
+  list.replaceChildren();
+  for (const p of participants.filter((x) => x.locked)) {
+    const button = el('button', { type: 'button', class: 'btn', 'data-testid': `reissue-${p.id}` }, [t('mediator.reissue')]);
+    button.addEventListener('click', async () => {
+      const reply = await act(() => postJSON(`/api/mediations/${state.caseId}/invitations/${p.id}/reissue`, {}, state.token), $('case-notice'));
+      if (reply) showInvitation(reply);
+      await openCase(state.caseId);
+    });
+    list.append(el('li', { class: 'notice', 'data-kind': 'error', 'data-testid': `locked-${p.id}` }, [
+      t(`mediator.locked_${p.locked.scope}`, { name: p.name }), ' ', button]));
   }
 }
 

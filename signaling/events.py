@@ -23,14 +23,14 @@ from server.policy import Action, Principal, Role
 from server.tokens import verify
 from server.validation import check_size, parse
 from signaling import schemas
-from signaling.consultation import ConsultationService
+from signaling.consultations.service import ConsultationService
 from signaling.here import emit_here
-from signaling.hotline import Hotline
+from signaling.hotline.service import Hotline
 from signaling.ratelimit import TokenBucket, Verdict
 from signaling.views import AGENTS_TARGET, SUPERVISORS_TARGET, case_target, user_target
 
 #: The address of the client whose event is being handled (the socket's peer), for handlers
-#: that throttle per address (signaling.mediation_events' lobby).
+#: that throttle per address (signaling.mediation.events' lobby).
 client_address_var: ContextVar[str | None] = ContextVar("client_address", default=None)
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ class SocketEvents:
         sio.on("*", self._unknown)
 
     def register(self, event: str, handler: Handler) -> None:
-        """Add another module's event (e.g. signaling.mediation_events) with the same
+        """Add another module's event (e.g. signaling.mediation.events) with the same
         authentication, rate limit, size cap, ack and error handling as these."""
         self._sio.on(event, self._wrap(event, handler))
 

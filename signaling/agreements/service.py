@@ -57,7 +57,7 @@ from server.mediation.models import MediationCase, MediationParticipant
 from server.mediation.repository import new_id
 from server.policy import Action, Principal, Role, require
 from server.users import UserRepository
-from signaling.agreements.views import agreement_view
+from signaling.agreements.views import Reader, agreement_view, reader_relation
 from signaling.consultations.service import Notifier
 from signaling.mediation.service import MediationService
 from signaling.mediation.views import participant_target
@@ -95,7 +95,8 @@ class AgreementService:
         if agreement is None:
             return {"agreement": None, "case_id": case.id,
                     "self": mine.id if mine else None, "signing": signing}
-        return {**await self.render(agreement, staff=me.role is not Role.INVITEE),
+        return {**await self.render(agreement, staff=me.role is not Role.INVITEE,
+                                    reader=_reader(me.role, mine)),
                 "self": mine.id if mine else None, "signing": signing}
 
     async def send_code(self, me: Principal, case_id: str) -> dict[str, Any]:
@@ -105,9 +106,13 @@ class AgreementService:
             raise ParleyError("forbidden", "只能由本人签名 / only a signer may sign", 403)
         return await self.cases.credentials.send_signing_code(case, mine)
 
-    async def render(self, agreement: Agreement, *, staff: bool) -> dict[str, Any]:
+    async def render(self, agreement: Agreement, *, staff: bool, reader: Reader
+                     ) -> dict[str, Any]:
+        """The view for one reader: ``reader`` is how they stand to the parties, (role,
+        participant id); personal data is masked unless ``personal_data.sees_full``."""
         version = await self.current(agreement)
         content = AgreementContent.model_validate(version.content)
+        relation = reader_relation(reader, required_signers(content))
         performance = await self.repo.performance([agreement.id])
         return agreement_view(
             agreement, version, content, problems(content), check(content),
@@ -116,7 +121,8 @@ class AgreementService:
             comments=await self.repo.comments(agreement.id),
             applications=await self.repo.applications(agreement.id),
             overdue=overdue(content, _records(performance), today_in_china(self._clock())),
-            performance=performance, staff=staff, seal_fingerprint=self.seal.fingerprint)
+            performance=performance, staff=staff, seal_fingerprint=self.seal.fingerprint,
+            personal=relation)
 
     async def current(self, agreement: Agreement) -> AgreementVersion:
         version = await self.repo.version(agreement.id, agreement.current_version)
@@ -401,19 +407,26 @@ class AgreementService:
         agreement = await self.repo.for_case(case_id)
         if agreement is None:
             return
-        views: dict[bool, dict[str, Any]] = {}
+        views: dict[tuple[bool, Reader], dict[str, Any]] = {}
         for p in await self.cases.repo.participants(case_id):
             if p.revoked_at is not None:
                 continue
             staff = p.user_id is not None
-            if staff not in views:
-                views[staff] = await self.render(agreement, staff=staff)
-            await self._notifier.emit("agreement:updated", views[staff], participant_target(p))
+            reader = _reader(Role.MEDIATOR if p.role == "mediator" else
+                             Role.CLERK if staff else Role.INVITEE, p)
+            if (staff, reader) not in views:
+                views[staff, reader] = await self.render(agreement, staff=staff, reader=reader)
+            await self._notifier.emit("agreement:updated", views[staff, reader],
+                                      participant_target(p))
 
     async def parties(self, case_id: str, content: AgreementContent
                       ) -> list[MediationParticipant]:
         wanted = set(party_signers(content))
         return [p for p in await self.cases.repo.participants(case_id) if p.id in wanted]
+
+
+def _reader(role: Role, mine: MediationParticipant | None) -> Reader:
+    return (role.value, mine.id if mine is not None else None)
 
 
 def _records(rows: Any) -> list[PerformanceRecord]:

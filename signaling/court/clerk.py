@@ -81,7 +81,8 @@ class CourtService:
         return {"application": application_view(application,
                                                  await self._repo.receipts(application.id)),
                 "verification": await self._verify(application),
-                "agreement": await self._agreements.render(agreement, staff=True),
+                "agreement": await self._agreements.render(agreement, staff=True,
+                                                              reader=("clerk", None)),
                 "grounds": DISMISSAL_GROUNDS}
 
     async def package(self, me: Principal, application_id: str) -> tuple[str, bytes]:

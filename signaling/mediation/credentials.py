@@ -24,8 +24,9 @@ from server.mediation.identity import ExpectedIdentity, IdentityVerifier
 from server.mediation.models import MediationCase, MediationParticipant
 from server.mediation.repository import MediationRepository
 from server.notifications import Notifier as Messages
+from server.personal_data import mask_phone
 from signaling.consultations.service import Notifier
-from signaling.views import mask_phone, user_target
+from signaling.views import user_target
 
 SIGNING = "signing"
 

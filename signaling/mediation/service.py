@@ -27,6 +27,7 @@ from server.mediation.documents import (
 from server.mediation.models import MediationCase, MediationDocument, MediationParticipant
 from server.mediation.repository import MediationRepository, new_id
 from server.mediation.schemas import AcceptBody, CreateMediationBody, InviteBody
+from server.personal_data import Relation
 from server.policy import Action, CaseResource, Principal, Role, require
 from server.tokens import Claims, sign
 from server.users import UserRepository
@@ -128,18 +129,25 @@ class MediationService:
 
     async def list_mine(self, me: Principal) -> list[dict[str, Any]]:
         require(me, Action.MEDIATION_CREATE)
-        return [case_view(c, opens_at(c)) for c in await self.repo.cases_for_mediator(int(me.id))]
+        return [case_view(c, opens_at(c), Relation.CASE_MEDIATOR)
+                for c in await self.repo.cases_for_mediator(int(me.id))]
 
     async def view(self, me: Principal, case_id: str) -> dict[str, Any]:
         case, mine = await self.resolve(me, Action.MEDIATION_READ, case_id)
         staff = me.role is not Role.INVITEE
         participants = [p for p in await self.repo.participants(case.id) if p.revoked_at is None]
         locks = await self.credentials.locks(case, participants) if staff else {}
+        reader = _relation(me)
+
+        def relation(p: MediationParticipant) -> Relation:
+            return Relation.SELF if mine is not None and p.id == mine.id else reader
+
         return {
-            "case": case_view(case, opens_at(case)),
-            "self": participant_view(mine, staff=staff) if mine else None,
-            "participants": [participant_view(p, staff=staff, lock=locks.get(p.id))
-                             for p in participants],
+            "case": case_view(case, opens_at(case), reader),
+            "self": participant_view(mine, staff=staff, personal=Relation.SELF) if mine
+            else None,
+            "participants": [participant_view(p, staff=staff, lock=locks.get(p.id),
+                                              personal=relation(p)) for p in participants],
             "documents": await self.documents_for(case, mine),
         }
 
@@ -329,6 +337,18 @@ class MediationService:
             if p.revoked_at is None:
                 await self._notifier.emit("mediation:case", {"case_id": case_id},
                                           participant_target(p))
+
+
+def _relation(me: Principal) -> Relation:
+    """How a reader of a case view stands to its people (``resolve`` checked the mediator is
+    this case's): docs/security.md, "3. Personal data by role"."""
+    if me.role is Role.MEDIATOR:
+        return Relation.CASE_MEDIATOR
+    if me.role is Role.SUPERVISOR:
+        return Relation.SUPERVISOR
+    if me.role is Role.CLERK:
+        return Relation.CLERK
+    return Relation.OTHER
 
 
 def _default_side(role: MemberRole) -> Side:

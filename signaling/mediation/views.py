@@ -15,7 +15,8 @@ from server.mediation.models import (
     MediationMessage,
     MediationParticipant,
 )
-from signaling.views import mask_phone, user_target
+from server.personal_data import Relation, mask_phone, sees_full
+from signaling.views import user_target
 
 _CONTROL = frozenset(r.value for r in caucus.CONTROL_ROLES)
 
@@ -26,13 +27,21 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def case_view(case: MediationCase, opens_at: datetime | None) -> dict[str, Any]:
+def case_view(case: MediationCase, opens_at: datetime | None,
+              personal: Relation = Relation.OTHER) -> dict[str, Any]:
+    """The case as a reader sees it: the parties' phones in full only to the case's mediator
+    (``personal_data.sees_full``), masked to everyone else."""
+    full = sees_full(personal)
+
+    def side(name: str, phone: str) -> dict[str, Any]:
+        return {"name": name, "phone_masked": mask_phone(phone), **({"phone": phone} if full
+                                                                   else {})}
+
     return {
         "id": case.id, "status": case.status, "category": case.category,
         "statement": case.statement,
-        "applicant": {"name": case.applicant_name, "phone_masked": mask_phone(case.applicant_phone)},
-        "respondent": {"name": case.respondent_name,
-                       "phone_masked": mask_phone(case.respondent_phone)},
+        "applicant": side(case.applicant_name, case.applicant_phone),
+        "respondent": side(case.respondent_name, case.respondent_phone),
         "created_at": _iso(case.created_at), "accepted_at": _iso(case.accepted_at),
         "deadline_at": _iso(case.deadline_at),
         "disclosure": case.disclosure, "conflict_declared": case.conflict_declared,
@@ -45,15 +54,17 @@ def case_view(case: MediationCase, opens_at: datetime | None) -> dict[str, Any]:
     }
 
 
-def participant_view(p: MediationParticipant, *, staff: bool, lock: Lock | None = None
-                     ) -> dict[str, Any]:
+def participant_view(p: MediationParticipant, *, staff: bool, lock: Lock | None = None,
+                     personal: Relation = Relation.OTHER) -> dict[str, Any]:
     """A participant as the case view shows them. Staff see the invitation's state and any
-    lock on its checks, never its code or token (a party's credentials are the party's)."""
+    lock on its checks, never its code or token (a party's credentials are the party's). The
+    phone: in full to themself and the case's mediator, masked to others."""
     view: dict[str, Any] = {"id": p.id, "role": p.role, "side": p.side, "name": p.name,
                             "verified": p.verified_at is not None,
                             "consent_mediation": p.consent_mediation_at is not None,
                             "consent_recording": p.consent_recording_at is not None,
-                            "objection": p.objection}
+                            "objection": p.objection,
+                            "phone": p.phone if sees_full(personal) else mask_phone(p.phone)}
     if staff:
         view["invitation"] = {
             "redeemed": p.invite_redeemed_at is not None,

@@ -55,9 +55,10 @@ from server.court.rules import application_deadline
 from server.errors import ParleyError, invalid_state, not_found
 from server.mediation.models import MediationCase, MediationParticipant
 from server.mediation.repository import new_id
+from server.personal_data import sees_full
 from server.policy import Action, Principal, Role, require
 from server.users import UserRepository
-from signaling.agreements.views import Reader, agreement_view, reader_relation
+from signaling.agreements.views import Reader, agreement_view, masked_content, reader_relation
 from signaling.consultations.service import Notifier
 from signaling.mediation.service import MediationService
 from signaling.mediation.views import participant_target
@@ -338,18 +339,24 @@ class AgreementService:
     # --- the document --------------------------------------------------------------------
 
     async def pdf(self, me: Principal, case_id: str, number: int | None = None) -> bytes:
-        case, _ = await self.cases.resolve(me, Action.AGREEMENT_READ, case_id)
+        case, mine = await self.cases.resolve(me, Action.AGREEMENT_READ, case_id)
         agreement = await self.for_case(case.id)
-        return await self.pdf_of(agreement, number or agreement.current_version)
+        current = AgreementContent.model_validate((await self.current(agreement)).content)
+        relation = reader_relation(_reader(me.role, mine), required_signers(current))
+        return await self.pdf_of(agreement, number or agreement.current_version,
+                                 masked=not sees_full(relation))
 
-    async def pdf_of(self, agreement: Agreement, number: int) -> bytes:
+    async def pdf_of(self, agreement: Agreement, number: int, masked: bool = False) -> bytes:
+        """The version as a PDF; ``masked``: the reader's copy with the parties' ID numbers,
+        phones and addresses masked (docs/security.md, point 3)."""
         version = await self.repo.version(agreement.id, number)
         if version is None:
             raise not_found("没有这个版本 / no such version")
         signatures = await self.repo.signatures(agreement.id, number, live_only=True)
         effective_at = agreement.effective_at if number == agreement.current_version else None
+        content = masked_content(version.content) if masked else version.content
         return await asyncio.to_thread(
-            render_pdf, AgreementContent.model_validate(version.content), case_id=agreement.case_id,
+            render_pdf, AgreementContent.model_validate(content), case_id=agreement.case_id,
             version=number, sha256=version.sha256, signatures=signatures,
             effective_at=effective_at)
 

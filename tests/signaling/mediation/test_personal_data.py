@@ -8,6 +8,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 import pytest
 
 from server.personal_data import (
@@ -124,3 +125,18 @@ async def test_case_view_phones_by_role(running: Running, case: dict[str, Any]) 
         view = await case_view(who)
         assert "13800138000" not in str(view) and "13700137000" not in str(view), who
         assert view["case"]["applicant"]["phone_masked"] == "138****8000"
+
+
+async def test_the_pdf_is_a_masked_copy_for_an_observer(running: Running,
+                                                        case: dict[str, Any]) -> None:
+    # Rendering is invariant (same input, same bytes): a different file is a different text.
+    async def pdf(who: str) -> bytes:
+        async with aiohttp.ClientSession() as http, http.get(
+                f"{running.url}/api/mediations/{case['id']}/agreement/pdf",
+                headers={"Authorization": f"Bearer {case['tokens'][who]}"}) as response:
+            assert response.status == 200
+            return await response.read()
+
+    full, observer, applicant = await pdf("mediator"), await pdf("observer"), await pdf("applicant")
+    assert full.startswith(b"%PDF-") and observer.startswith(b"%PDF-")
+    assert applicant == full and observer != full

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from server.credentials import LIMITS, CodeBook, CodeCheck
@@ -175,3 +176,33 @@ async def test_signing_takes_the_code_sent_to_the_phone(running: Running,
     status, timeline = await get_json(running.url, f"/api/mediations/{d.case_id}/timeline",
                                       d.mediator)
     assert "signing_code_sent" in [e["kind"] for e in timeline["events"]]
+
+
+async def test_the_development_outbox_shows_staff_the_messages(tmp_path: Path) -> None:
+    from aiohttp.test_utils import TestServer
+
+    from server.config import Settings
+    from signaling.app.factory import create_app
+
+    settings = Settings.from_env({"PARLEY_DATA_DIR": str(tmp_path / "var"),
+                                  "PARLEY_DEV_OUTBOX": "1"})
+    server = TestServer(create_app(settings), host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        running = Running(str(server.make_url("")).rstrip("/"), server.app)
+        mediator = await staff(running, "medo", "mediator")
+        case_id = await create_case(running, mediator)
+        await invite_reply(running, mediator, case_id, "applicant", "张三", "123X", phone=PHONE)
+        status, body = await get_json(running.url, f"/api/dev/outbox?recipient={PHONE}",
+                                      mediator)
+        assert status == 200, body
+        (message,) = body["messages"]
+        assert message["template"] == "mediation_invitation"
+        assert message["params"]["code"] in message["text"] and "【人民调解】" in message["text"]
+        # Parties never read it.
+        status, redeemed = await post_json(running.url, "/api/mediation/join",
+                                           {"code": message["params"]["code"]})
+        status, _ = await get_json(running.url, "/api/dev/outbox", redeemed["token"])
+        assert status == 403
+    finally:
+        await server.close()

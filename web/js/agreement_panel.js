@@ -107,7 +107,8 @@ export class AgreementPanel {
           name: byTestId('sign-name', this.root).value.trim(),
           id_last4: byTestId('sign-id4', this.root).value.trim(),
         };
-        if (this.codeRequired) body.code = byTestId('sign-code', this.root).value.trim();
+        const code = this.codeRequired ? byTestId('sign-code', this.root).value.trim() : '';
+        if (code) body.code = code;
       }
       this.render(await postJSON(`/api/mediations/${this.caseId}/agreement/signatures`, body, this.token));
     });

@@ -7,10 +7,13 @@ from alembic import context
 import recordings.models  # noqa: F401  (registers the recording tables)
 import server.agreements.models
 import server.audit
+import server.citizens.models
 import server.credentials.codes
 import server.credentials.models
 import server.mediation.models
-import server.notifications.models  # noqa: F401
+import server.notifications.models
+import server.ratings.models
+import server.registry.models  # noqa: F401  (registers the one window's tables)
 from server.models import Base
 
 target_metadata = Base.metadata

@@ -41,7 +41,7 @@ class Settings:
     wrap_up_s: float = 30.0
     working_hours: str = "always"
     recording_retention_days: int = 365
-    default_region: str = "gz-zhanggong"
+    default_region: str = "qz-kecheng"
     service_level_s: float = 60.0
     longest_wait_alert_s: float = 120.0
     service_level_alert: float = 0.8
@@ -53,6 +53,8 @@ class Settings:
     # The local notifier's outbox shown to staff at /api/dev/outbox (docs/security.md): for
     # development, where no SMS provider delivers invitation and signing codes.
     dev_outbox: bool = False
+    # The deployment's service catalogue (docs/one-window.md); None: the shipped one.
+    catalogue_path: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -95,8 +97,23 @@ class Settings:
             redis_prefix=_redis_prefix(environ.get("PARLEY_REDIS_PREFIX")),
             dev_outbox=_parse_bool("PARLEY_DEV_OUTBOX", environ.get("PARLEY_DEV_OUTBOX"),
                                    default=False),
+            catalogue_path=_catalogue_path(environ.get("PARLEY_CATALOGUE")),
             **_turn(environ),
         )
+
+
+def _catalogue_path(raw: str | None) -> Path | None:
+    """PARLEY_CATALOGUE: a catalogue file, checked now so a mistake stops start-up with its line."""
+    if not raw:
+        return None
+    from server.catalogue.loader import CatalogueError, load_catalogue_file
+
+    path = Path(raw).resolve()
+    try:
+        load_catalogue_file(path)
+    except CatalogueError as exc:
+        raise ConfigError(f"PARLEY_CATALOGUE is not a valid catalogue:\n{exc}") from None
+    return path
 
 
 def _redis_prefix(raw: str | None) -> str:

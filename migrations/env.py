@@ -12,6 +12,7 @@ import server.credentials.codes
 import server.credentials.models
 import server.mediation.models
 import server.notifications.models
+import server.quality.models
 import server.ratings.models
 import server.registry.models  # noqa: F401  (registers the one window's tables)
 from server.models import Base

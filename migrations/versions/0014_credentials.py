@@ -1,8 +1,8 @@
 """access holes (issue 14): one-time invitation codes, wrong-try locks, one-time signing codes,
 the notification outbox, and documents private to a caucus group
 
-Revision ID: 0012_credentials
-Revises: 0011_ratings
+Revision ID: 0014_credentials
+Revises: 0013_quality
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from alembic import op
 
 import server.timestamps
 
-revision: str = "0012_credentials"
-down_revision: str | None = "0011_ratings"
+revision: str = "0014_credentials"
+down_revision: str | None = "0013_quality"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -140,18 +140,19 @@ class SocketEvents:
                 f"此凭证的连接已达上限 / at most {self._per_token} connections per sign-in", 429)
             raise socketio.exceptions.ConnectionRefusedError(
                 refusal.message, refusal.to_dict()["error"])
+        request = environ.get("aiohttp.request")
+        self._addresses[sid] = getattr(request, "remote", None) or environ.get("REMOTE_ADDR")
         try:
             await self._enter(sid, Principal(Role(claims.role), claims.sub, claims.name,
                                              claims.case))
         except BaseException:
             # The connection is refused: its place goes back.
+            self._addresses.pop(sid, None)
             await self._connections.release(sid)
             raise
 
     async def _enter(self, sid: str, principal: Principal) -> None:
         self._principals[sid] = principal
-        request = environ.get("aiohttp.request")
-        self._addresses[sid] = getattr(request, "remote", None) or environ.get("REMOTE_ADDR")
         self._buckets[sid] = TokenBucket()
         if principal.role is Role.CITIZEN and principal.case_id:
             await self._sio.enter_room(sid, case_target(principal.case_id))

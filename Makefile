@@ -23,7 +23,8 @@ install: $(STAMP)
 
 run: install install-system-fonts
 	$(BIN)/parley db upgrade
-	$(BIN)/parley serve
+	# Development: staff read the local notifier's outbox (invitation and signing codes).
+	PARLEY_DEV_OUTBOX=$${PARLEY_DEV_OUTBOX:-1} $(BIN)/parley serve
 
 install-system-fonts:
 	@if [ ! -f $(CJK_FONT) ]; then \

@@ -8,7 +8,10 @@ import recordings.models  # noqa: F401  (registers the recording tables)
 import server.agreements.models
 import server.audit
 import server.citizens.models
+import server.credentials.codes
+import server.credentials.models
 import server.mediation.models
+import server.notifications.models
 import server.quality.models
 import server.ratings.models
 import server.registry.models  # noqa: F401  (registers the one window's tables)

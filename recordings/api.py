@@ -1,8 +1,14 @@
 """Recording playback and download: permission-checked JSON, short-lived signed file links,
-and an audit entry for every view and download."""
+and an audit entry for every view and download.
+
+Every route serves a recording as its viewer may receive it (``recordings.privacy``): a party
+or observer shut out of a caucus gets neither that period's files nor their names, nor a cut
+they could undo. The signed links carry the viewer, so a link handed on serves no more than
+its viewer could get."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import tempfile
@@ -16,6 +22,8 @@ from aiohttp import web
 
 from recordings.export import export_zip
 from recordings.playback import playback_data
+from recordings.privacy import FULL, Range, Viewer, coverage, visible_ranges
+from recordings.redact import redact
 from recordings.repository import RecordingRepository
 from recordings.storage import LocalRecordingStorage
 from server.api import principal_of
@@ -24,7 +32,7 @@ from server.cases.repository import CaseRepository, case_resource
 from server.db import Database
 from server.errors import ParleyError, not_found
 from server.mediation.repository import MediationRepository
-from server.policy import Action, CaseResource, Principal, require
+from server.policy import Action, CaseResource, Principal, Role, require
 
 LINK_TTL_S = 600
 
@@ -43,26 +51,45 @@ class RecordingAccess:
         self.key = secret_key
         self.export_dir = export_dir
 
-    def sign(self, recording_id: str, path: str, exp: int) -> str:
-        message = f"{recording_id}\n{path}\n{exp}".encode()
+    def sign(self, recording_id: str, path: str, exp: int, viewer: str) -> str:
+        message = f"{recording_id}\n{path}\n{exp}\n{viewer}".encode()
         return hmac.new(self.key, message, hashlib.sha256).hexdigest()
 
-    def link(self, recording_id: str, path: str, now: float) -> str:
+    def link(self, recording_id: str, path: str, now: float, viewer: Viewer) -> str:
         exp = int(now) + LINK_TTL_S
+        who = _viewer_key(viewer)
         base = (f"/api/recordings/{recording_id}/export" if path == "export"
                 else f"/api/recordings/{recording_id}/files/{quote(path)}")
-        return f"{base}?exp={exp}&sig={self.sign(recording_id, path, exp)}"
+        return (f"{base}?exp={exp}&v={quote(who)}"
+                f"&sig={self.sign(recording_id, path, exp, who)}")
 
-    def check(self, request: web.Request, recording_id: str, path: str) -> None:
+    def check(self, request: web.Request, recording_id: str, path: str) -> Viewer:
+        """The viewer the link was made for, once its signature and expiry hold."""
         try:
             exp = int(request.query.get("exp", ""))
         except ValueError:
             raise ParleyError("link_invalid", "链接无效 / invalid link", 403) from None
-        expected = self.sign(recording_id, path, exp)
-        if not hmac.compare_digest(expected, request.query.get("sig", "")):
+        who = request.query.get("v", "")
+        expected = self.sign(recording_id, path, exp, who)
+        if not who or not hmac.compare_digest(expected, request.query.get("sig", "")):
             raise ParleyError("link_invalid", "链接无效 / invalid link", 403)
         if exp < time.time():
             raise ParleyError("link_expired", "链接已过期，请刷新页面 / link expired", 403)
+        return FULL if who == "*" else Viewer(who)
+
+    async def ranges(self, recording_id: str, viewer: Viewer) -> dict[str, list[Range]]:
+        """What ``viewer`` may receive of each lane of the recording."""
+        recording = await self.repo.get(recording_id)
+        if recording is None:
+            return {}
+        segments = await self.repo.segments(recording_id)
+        entries = [e.to_dict() for e in await self.repo.entries(recording_id)]
+        return visible_ranges(entries, [*recording.participants,
+                                        *(s.participant_id for s in segments)], viewer)
+
+
+def _viewer_key(viewer: Viewer) -> str:
+    return "*" if viewer.full or viewer.participant_id is None else viewer.participant_id
 
 
 RECORDING_ACCESS_KEY = web.AppKey("recording_access", RecordingAccess)
@@ -76,18 +103,28 @@ RECORDING_ROUTES: dict[tuple[str, str], Action | None] = {
 }
 
 
-async def _allowed_case(access: RecordingAccess, me: Principal, case_id: str) -> None:
-    """A consultation's citizen and lawyer, a mediation's mediator and invitees, supervisors."""
+async def _allowed_case(access: RecordingAccess, me: Principal, case_id: str) -> Viewer:
+    """A consultation's citizen and lawyer, a mediation's mediator and invitees, supervisors;
+    and what they may receive: everything, except an invitee of a mediation, who gets what
+    they could hear and see live (a consultation has no caucus)."""
     case = await access.cases.get(case_id)
     if case is not None:
         require(me, Action.RECORDING_VIEW, case_resource(case))
-        return
+        return FULL
     mediation = await access.mediations.case(case_id)
     if mediation is not None:
         require(me, Action.RECORDING_VIEW, CaseResource(mediation.id, str(mediation.mediator_id)))
-        return
+        return recording_viewer(me)
     require(me, Action.RECORDING_VIEW)
     raise not_found("案件不存在 / no such case")
+
+
+def recording_viewer(me: Principal) -> Viewer:
+    """The mediator of the case (checked by the policy) and supervisors get everything; an
+    invitee is one participant of the recording (their token's subject)."""
+    if me.role in (Role.MEDIATOR, Role.SUPERVISOR):
+        return FULL
+    return Viewer(me.id)
 
 
 async def list_for_case(request: web.Request) -> web.Response:
@@ -106,18 +143,21 @@ async def get_recording(request: web.Request) -> web.Response:
     access = request.app[RECORDING_ACCESS_KEY]
     me = principal_of(request)
     recording_id = request.match_info["recording_id"]
-    data = await playback_data(access.db, recording_id)
-    if data is None:
+    recording = await access.repo.get(recording_id)
+    if recording is None:
         require(me, Action.RECORDING_VIEW)
         raise not_found("录像不存在 / no such recording")
-    await _allowed_case(access, me, data["recording"]["case_id"])
+    viewer = await _allowed_case(access, me, recording.case_id)
+    data = await playback_data(access.db, recording_id, viewer=viewer)
+    if data is None:
+        raise not_found("录像不存在 / no such recording")
     now = time.time()
     for participant in data["participants"]:
         role, _, _ = participant["participant_id"].partition("-")
         participant["role"] = role
         for segment in participant["segments"]:
-            segment["url"] = access.link(recording_id, segment["path"], now)
-    data["download_url"] = access.link(recording_id, "export", now)
+            segment["url"] = access.link(recording_id, segment["path"], now, viewer)
+    data["download_url"] = access.link(recording_id, "export", now, viewer)
     await access.audit.append(actor=me.participant_id, action="recording.viewed",
                               resource=f"recording:{recording_id}", data={},
                               now=datetime.now(UTC))
@@ -128,32 +168,55 @@ async def get_file(request: web.Request) -> web.StreamResponse:
     access = request.app[RECORDING_ACCESS_KEY]
     recording_id = request.match_info["recording_id"]
     path = f"{request.match_info['participant']}/{request.match_info['name']}"
-    access.check(request, recording_id, path)
+    viewer = access.check(request, recording_id, path)
     recording = await access.repo.get(recording_id)
-    if recording is None or path not in {s.path for s in await access.repo.segments(recording_id)}:
+    segment = next((s for s in await access.repo.segments(recording_id) if s.path == path),
+                   None) if recording is not None else None
+    if recording is None or segment is None:
+        raise not_found("录像文件不存在 / no such file")
+    lane = (await access.ranges(recording_id, viewer)).get(segment.participant_id, [])
+    seen = coverage(lane, segment.start_ms, segment.end_ms)
+    if seen == "none":  # the same answer as a file that does not exist: its name says nothing
         raise not_found("录像文件不存在 / no such file")
     local = access.storage.local_path(recording.case_id, recording_id, path)
+    if seen == "part":
+        local = await _cut(access, recording_id, path, local, lane)
     return web.FileResponse(local, headers={"Content-Type": "video/webm",
                                             "Cache-Control": "private, max-age=600"})
+
+
+async def _cut(access: RecordingAccess, recording_id: str, path: str, source: Path,
+               lane: list[Range]) -> Path:
+    """The segment cut to ``lane``, made once per distinct set of ranges and kept beside the
+    exports (a given viewer's ranges of a closed segment do not change)."""
+    key = hashlib.sha256(repr(lane).encode()).hexdigest()[:16]
+    dest = access.export_dir / "redacted" / recording_id / key / path
+    if not dest.is_file():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(redact, source, dest, lane)
+    return dest
 
 
 async def get_export(request: web.Request) -> web.StreamResponse:
     access = request.app[RECORDING_ACCESS_KEY]
     recording_id = request.match_info["recording_id"]
-    access.check(request, recording_id, "export")
+    viewer = access.check(request, recording_id, "export")
     recording = await access.repo.get(recording_id)
     if recording is None:
         raise not_found("录像不存在 / no such recording")
+    ranges = None if viewer.full else await access.ranges(recording_id, viewer)
     case = await access.cases.get(recording.case_id)
     chat = await access.cases.chat_for_room(recording.room_id)
     now = datetime.now(UTC)
     access.export_dir.mkdir(parents=True, exist_ok=True)
     dest = Path(tempfile.mkdtemp(dir=access.export_dir)) / f"recording-{recording_id}.zip"
     zip_path = await export_zip(access.db, access.storage, recording_id, chat=chat,
-                                notes=case.notes if case else "", dest=dest, now=now)
+                                notes=case.notes if case else "", dest=dest, now=now,
+                                ranges=ranges)
     await access.audit.append(actor="signed-link", action="recording.downloaded",
                               resource=f"recording:{recording_id}",
-                              data={"remote": request.remote or ""}, now=now)
+                              data={"remote": request.remote or "",
+                                    "viewer": _viewer_key(viewer)}, now=now)
     return web.FileResponse(zip_path, headers={
         "Content-Type": "application/zip",
         "Content-Disposition": f'attachment; filename="recording-{recording_id}.zip"'})

@@ -1,6 +1,12 @@
 """Export a recording as a zip: its segments, its chat transcript and case notes, and the
 manifest, whose chain gains one ``export`` entry naming the transcript and notes with their
-sizes and hashes. ``recordings.verify.verify_path`` checks the zip offline."""
+sizes and hashes. ``recordings.verify.verify_path`` checks the zip offline.
+
+An export for a viewer who may not receive everything (``recordings.privacy``: a caucus they
+were shut out of) holds the segments they may receive whole, a cut copy under ``redacted/`` of
+each one they may receive in part (named with its hash in the ``export`` entry, like the
+transcript), and none of the rest: the ``export`` entry lists those paths as ``withheld``, so
+the manifest still verifies and says plainly what was left out."""
 
 from __future__ import annotations
 
@@ -15,6 +21,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from recordings.manifest import render
+from recordings.privacy import Range, coverage
+from recordings.redact import redact
 from recordings.repository import RecordingRepository, iso
 from recordings.storage import MANIFEST, RecordingStorage
 from server.db import Database
@@ -22,6 +30,7 @@ from server.hashchain import Entry, manifest_bytes, next_entry
 
 CHAT = "chat.json"
 NOTES = "notes.txt"
+REDACTED = "redacted/"
 
 
 class ChatLine(Protocol):
@@ -45,9 +54,12 @@ def _described(name: str, data: bytes) -> dict[str, Any]:
 
 
 async def export_zip(db: Database, storage: RecordingStorage, recording_id: str,
-                     chat: Sequence[ChatLine], notes: str, dest: Path, now: datetime) -> Path:
+                     chat: Sequence[ChatLine], notes: str, dest: Path, now: datetime,
+                     ranges: Mapping[str, Sequence[Range]] | None = None) -> Path:
     """Write the zip to ``dest`` (atomically) and return it. Chat comes from
-    ``CaseRepository.chat_for_room(room_id)``, notes from ``Case.notes``."""
+    ``CaseRepository.chat_for_room(room_id)``, notes from ``Case.notes``. ``ranges``: what
+    the viewer may receive of each participant's lane (``privacy.visible_ranges``); None for
+    everything."""
     repo = RecordingRepository(db)
     recording = await repo.get(recording_id)
     if recording is None:
@@ -55,25 +67,68 @@ async def export_zip(db: Database, storage: RecordingStorage, recording_id: str,
     entries: list[Entry] = await repo.entries(recording_id)
     chat_bytes, notes_bytes = transcript(chat), notes.encode()
     extra = [_described(CHAT, chat_bytes), _described(NOTES, notes_bytes)]
-    entries.append(next_entry(entries[-1] if entries else None, iso(now), "export",
-                              {"files": extra}))
+    whole: list[str] = []
+    cut: dict[str, Path] = {}   # zip path -> the cut copy on disk
+    withheld: list[str] = []
+    work = dest.with_name(dest.name + ".redacted")
+    for segment in await repo.segments(recording_id):
+        seen = ("all" if ranges is None else
+                coverage(ranges.get(segment.participant_id, ()), segment.start_ms,
+                         segment.end_ms))
+        if seen == "all":
+            whole.append(segment.path)
+            continue
+        withheld.append(segment.path)
+        if seen == "part":
+            copy = work / segment.path
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            source = storage.local_path(recording.case_id, recording.id, segment.path)
+            await asyncio.to_thread(redact, source, copy,
+                                    list(ranges.get(segment.participant_id, ())) if ranges
+                                    else [])
+            cut[REDACTED + segment.path] = copy
+    for name, copy in cut.items():
+        size, digest = await asyncio.to_thread(_hash, copy)
+        extra.append({"path": name, "size": size, "sha256": digest})
+    data: dict[str, Any] = {"files": extra}
+    if withheld:
+        data["withheld"] = withheld
+    entries.append(next_entry(entries[-1] if entries else None, iso(now), "export", data))
     document = render({"id": recording.id, "case_id": recording.case_id,
                        "room_id": recording.room_id}, entries)
-    segments = [f["path"] for f in document["files"]]
-    await asyncio.to_thread(_write_zip, storage, recording.case_id, recording.id, segments,
-                            {CHAT: chat_bytes, NOTES: notes_bytes,
-                             MANIFEST: manifest_bytes(document)}, dest)
+    try:
+        await asyncio.to_thread(_write_zip, storage, recording.case_id, recording.id, whole,
+                                cut, {CHAT: chat_bytes, NOTES: notes_bytes,
+                                      MANIFEST: manifest_bytes(document)}, dest)
+    finally:
+        for copy in cut.values():
+            copy.unlink(missing_ok=True)
     return dest
 
 
+def _hash(path: Path) -> tuple[int, str]:
+    digest, size = hashlib.sha256(), 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return size, digest.hexdigest()
+
+
 def _write_zip(storage: RecordingStorage, case_id: str, recording_id: str,
-               segments: Sequence[str], small: Mapping[str, bytes], dest: Path) -> None:
+               segments: Sequence[str], cut: Mapping[str, Path], small: Mapping[str, bytes],
+               dest: Path) -> None:
     tmp = dest.with_name(dest.name + ".tmp")
     with zipfile.ZipFile(tmp, "w") as archive:
         for relpath in segments:
             # Stored, not deflated: WebM is compressed already.
             with storage.open(case_id, recording_id, relpath) as source, \
                     archive.open(zipfile.ZipInfo(relpath, (1980, 1, 1, 0, 0, 0)), "w") as target:
+                while chunk := source.read(1 << 20):
+                    target.write(chunk)
+        for name, path in cut.items():
+            with path.open("rb") as source, \
+                    archive.open(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), "w") as target:
                 while chunk := source.read(1 << 20):
                     target.write(chunk)
         for name, data in small.items():

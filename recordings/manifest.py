@@ -30,7 +30,8 @@ class FileRecord:
 
 
 def files_in(entries: Iterable[Mapping[str, Any]]) -> list[FileRecord]:
-    """Every file named by ``segment`` and ``export`` entries (the last mention wins)."""
+    """Every file named by ``segment`` and ``export`` entries (the last mention wins), less
+    those an ``export`` entry lists as ``withheld``."""
     found: dict[str, FileRecord] = {}
     for entry in entries:
         data = entry.get("data", {})
@@ -39,6 +40,9 @@ def files_in(entries: Iterable[Mapping[str, Any]]) -> list[FileRecord]:
         elif entry.get("kind") == "export":
             for item in data.get("files", []):
                 found[item["path"]] = FileRecord(item["path"], int(item["size"]), item["sha256"])
+            # An export for a viewer shut out of a caucus leaves those files out, and says so.
+            for path in data.get("withheld", []):
+                found.pop(path, None)
     return list(found.values())
 
 

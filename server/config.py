@@ -52,6 +52,9 @@ class Settings:
     turn_secret: bytes | None = None
     turn_urls: tuple[str, ...] = ()
     turn_ttl_s: int = 3600
+    # The local notifier's outbox shown to staff at /api/dev/outbox (docs/security.md): for
+    # development, where no SMS provider delivers invitation and signing codes.
+    dev_outbox: bool = False
     # Guessing and floods (docs/security.md): sign-in limits in the ``limits`` package's
     # notation, proxies whose X-Forwarded-For is believed, live sockets per token.
     signin_per_username: str = "10 per 15 minutes"
@@ -100,6 +103,8 @@ class Settings:
             longest_wait_alert_s=_seconds(environ, "PARLEY_LONGEST_WAIT_ALERT_S", 120.0),
             service_level_alert=_share(environ, "PARLEY_SERVICE_LEVEL_ALERT", 0.8),
             redis_prefix=_redis_prefix(environ.get("PARLEY_REDIS_PREFIX")),
+            dev_outbox=_parse_bool("PARLEY_DEV_OUTBOX", environ.get("PARLEY_DEV_OUTBOX"),
+                                   default=False),
             catalogue_path=_catalogue_path(environ.get("PARLEY_CATALOGUE")),
             **_turn(environ),
             **_guards(environ),

@@ -75,6 +75,7 @@ class Action(StrEnum):
     AGREEMENT_OVERDUE = "agreement.overdue"
     COURT_REVIEW = "court.review"
     COURT_DECIDE = "court.decide"
+    DEV_OUTBOX = "dev.outbox"
     # The one window's applications (server/registry/): who takes part in which step is decided
     # by the flow (``Registry.actor_of``) after the role check here.
     APPLICATION_FILE_FOR = "application.file_for"
@@ -158,6 +159,8 @@ ACCESS: dict[Action, frozenset[Role]] = {
     Action.AGREEMENT_OVERDUE: frozenset({Role.SUPERVISOR}),
     Action.COURT_REVIEW: frozenset({Role.CLERK}),
     Action.COURT_DECIDE: frozenset({Role.CLERK}),
+    # The local notifier's outbox (signing codes included): development only (PARLEY_DEV_OUTBOX).
+    Action.DEV_OUTBOX: frozenset({Role.MEDIATOR, Role.SUPERVISOR}),
     Action.APPLICATION_FILE_FOR: frozenset({Role.WINDOW, Role.LAWYER, Role.REFERRER, Role.MEDIATOR,
                                             Role.LEGAL_AID}),
     Action.APPLICATION_READ: frozenset({Role.CITIZEN, Role.SUPERVISOR, Role.WINDOW, Role.LAWYER,

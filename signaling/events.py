@@ -11,6 +11,7 @@ import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 import socketio
@@ -28,6 +29,10 @@ from signaling.here import emit_here
 from signaling.hotline.service import Hotline
 from signaling.ratelimit import TokenBucket, Verdict
 from signaling.views import AGENTS_TARGET, SUPERVISORS_TARGET, case_target, user_target
+
+#: The address of the client whose event is being handled (the socket's peer), for handlers
+#: that throttle per address (signaling.mediation.events' lobby).
+client_address_var: ContextVar[str | None] = ContextVar("client_address", default=None)
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +85,7 @@ class SocketEvents:
         self._hotline = hotline
         self._key = secret_key
         self._principals: dict[str, Principal] = {}
+        self._addresses: dict[str, str | None] = {}  # the client's address, for throttles
         # Request ids: unique across processes, cheaper than a uuid4 per event.
         self._request_prefix = secrets.token_hex(4)
         self._request_numbers = itertools.count(1)
@@ -136,11 +142,14 @@ class SocketEvents:
                 f"此凭证的连接已达上限 / at most {self._per_token} connections per sign-in", 429)
             raise socketio.exceptions.ConnectionRefusedError(
                 refusal.message, refusal.to_dict()["error"])
+        request = environ.get("aiohttp.request")
+        self._addresses[sid] = getattr(request, "remote", None) or environ.get("REMOTE_ADDR")
         try:
             await self._enter(sid, Principal(Role(claims.role), claims.sub, claims.name,
                                              claims.case))
         except BaseException:
             # The connection is refused: its place goes back.
+            self._addresses.pop(sid, None)
             await self._connections.release(sid)
             raise
 
@@ -160,6 +169,7 @@ class SocketEvents:
     async def _disconnect(self, sid: str, *_: Any) -> None:
         principal = self._principals.pop(sid, None)
         self._buckets.pop(sid, None)
+        self._addresses.pop(sid, None)
         await self._connections.release(sid)
         if principal is not None and principal.role is Role.LAWYER:
             await self._hotline.agent_disconnected(sid)
@@ -176,6 +186,7 @@ class SocketEvents:
             if isinstance(data, dict):
                 room_id_var.set(data.get("room_id") if isinstance(data.get("room_id"), str) else None)
             case_id_var.set(principal.case_id if principal else None)
+            client_address_var.set(self._addresses.get(sid))
             try:
                 if principal is None:
                     raise ParleyError("token_missing", "未登录 / not authenticated", 401)

@@ -5,11 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from server.models import Case, ChatMessage, User
+from server.personal_data import mask_phone
 from server.policy import Principal, Role
-
-
-def mask_phone(phone: str) -> str:
-    return f"{phone[:3]}****{phone[-4:]}" if len(phone) == 11 else "****"
 
 
 def case_view(case: Case, lawyer: User | None, for_lawyer: bool = False) -> dict[str, Any]:

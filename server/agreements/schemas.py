@@ -50,6 +50,9 @@ class SignBody(Edge):
     signature: str = Field(min_length=86, max_length=88, pattern=r"^[A-Za-z0-9_-]+={0,2}$")
     public_key: PublicJwk
     identity: IdentityBody | None = None
+    # The one-time code sent to the signer's phone (signaling.mediation.credentials), when
+    # one is on file.
+    code: str | None = Field(default=None, min_length=4, max_length=8, pattern=r"^[0-9]+$")
 
 
 class ProposeBody(Edge):

@@ -41,6 +41,9 @@ class MediationCase(Base):
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     room_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     room_state: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # Wrong tries at the case's credential checks before this do not count (the mediator
+    # re-issued an invitation after a lock; server.credentials).
+    locks_cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class MediationParticipant(Base):
@@ -60,6 +63,10 @@ class MediationParticipant(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     invite_code: Mapped[str | None] = mapped_column(String(16), unique=True, nullable=True)
     invite_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The code is one-time: set when it is exchanged for the token, never reset (a re-issue
+    # makes a new code).
+    invite_redeemed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    locks_cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     consent_mediation_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
@@ -80,6 +87,10 @@ class MediationDocument(Base):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Who may see it: None for everyone in the case; the participant IDs of a caucus group
+    # when it was shared there (uploaded or shown during the caucus), so the others neither
+    # see it nor its name.
+    audience: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
 
 class MediationMessage(Base):

@@ -141,6 +141,22 @@ class MediationRepository:
                 MediationParticipant.invite_code == code))
             return rows.scalars().first()
 
+    async def redeem_code(self, code: str, now: datetime) -> MediationParticipant | None:
+        """Spend a live invitation code: the participant once, None ever after (one-time; two
+        redemptions at once: one wins, the update being conditional)."""
+        async with self._db.session() as session:
+            result = await session.execute(update(MediationParticipant).where(
+                MediationParticipant.invite_code == code,
+                MediationParticipant.invite_redeemed_at.is_(None),
+                MediationParticipant.revoked_at.is_(None),
+                MediationParticipant.invite_expires_at > now).values(invite_redeemed_at=now))
+            await session.commit()
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            rows = await session.execute(select(MediationParticipant).where(
+                MediationParticipant.invite_code == code))
+            return rows.scalars().first()
+
     async def update_participant(self, participant_id: str, **values: Any) -> None:
         async with self._db.session() as session:
             await session.execute(update(MediationParticipant).where(
@@ -196,6 +212,12 @@ class MediationRepository:
     async def document(self, document_id: str) -> MediationDocument | None:
         async with self._db.session() as session:
             return await session.get(MediationDocument, document_id)
+
+    async def set_document_audience(self, document_id: str, audience: list[str]) -> None:
+        async with self._db.session() as session:
+            await session.execute(update(MediationDocument).where(
+                MediationDocument.id == document_id).values(audience=audience))
+            await session.commit()
 
     async def documents(self, case_id: str) -> list[MediationDocument]:
         async with self._db.session() as session:

@@ -85,6 +85,10 @@ class CloseBody(Edge):
     reason: str = Field(default="", max_length=2000)
 
 
+class ReissueBody(Edge):
+    valid_hours: int = Field(default=72, ge=1, le=24 * 30)
+
+
 class RedeemBody(Edge):
     code: str = Field(min_length=6, max_length=16, pattern=r"^[A-Za-z0-9-]+$")
 

@@ -24,6 +24,7 @@ AGREEMENT_ROUTES: dict[tuple[str, str], Action | None] = {
     ("GET", BASE): Action.AGREEMENT_READ,
     ("GET", f"{BASE}/pdf"): Action.AGREEMENT_READ,
     ("POST", f"{BASE}/signatures"): Action.AGREEMENT_SIGN,
+    ("POST", f"{BASE}/signing-code"): Action.AGREEMENT_SIGN,
     ("GET", f"{BASE}/courts"): Action.AGREEMENT_READ,
     ("POST", f"{BASE}/applications"): Action.AGREEMENT_APPLY,
     ("POST", f"{BASE}/applications/{{application_id}}/confirm"): Action.AGREEMENT_APPLY,
@@ -64,6 +65,12 @@ async def sign(request: web.Request) -> web.Response:
     context = SigningContext(ip=request.remote, user_agent=request.headers.get("User-Agent"))
     reply = await _agreements(request).sign(me, request.match_info["case_id"], body, context)
     return web.json_response(reply, status=201)
+
+
+async def signing_code(request: web.Request) -> web.Response:
+    me = principal_of(request)
+    return web.json_response(await _agreements(request).send_code(
+        me, request.match_info["case_id"]))
 
 
 async def courts(request: web.Request) -> web.Response:
@@ -108,6 +115,7 @@ def add_agreement_routes(app: web.Application) -> None:
         ("GET", BASE): view,
         ("GET", f"{BASE}/pdf"): pdf,
         ("POST", f"{BASE}/signatures"): sign,
+        ("POST", f"{BASE}/signing-code"): signing_code,
         ("GET", f"{BASE}/courts"): courts,
         ("POST", f"{BASE}/applications"): propose,
         ("POST", f"{BASE}/applications/{{application_id}}/confirm"): confirm,

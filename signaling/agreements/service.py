@@ -53,12 +53,12 @@ from server.agreements.signing import (
 )
 from server.court.rules import application_deadline
 from server.errors import ParleyError, invalid_state, not_found
-from server.mediation.identity import ExpectedIdentity, IdentityVerifier
 from server.mediation.models import MediationCase, MediationParticipant
 from server.mediation.repository import new_id
+from server.personal_data import sees_full
 from server.policy import Action, Principal, Role, require
 from server.users import UserRepository
-from signaling.agreements.views import agreement_view
+from signaling.agreements.views import Reader, agreement_view, masked_content, reader_relation
 from signaling.consultations.service import Notifier
 from signaling.mediation.service import MediationService
 from signaling.mediation.views import participant_target
@@ -75,13 +75,12 @@ class SigningContext:
 
 class AgreementService:
     def __init__(self, *, cases: MediationService, repo: AgreementRepository,
-                 users: UserRepository, seal: SealKey, verifier: IdentityVerifier,
+                 users: UserRepository, seal: SealKey,
                  notifier: Notifier, default_region: str, clock: Callable[[], datetime]) -> None:
         self.cases = cases
         self.repo = repo
         self._users = users
         self.seal = seal
-        self._verifier = verifier
         self._notifier = notifier
         self._default_region = default_region
         self._clock = clock
@@ -92,15 +91,29 @@ class AgreementService:
     async def view(self, me: Principal, case_id: str) -> dict[str, Any]:
         case, mine = await self.cases.resolve(me, Action.AGREEMENT_READ, case_id)
         agreement = await self.repo.for_case(case.id)
+        signing = {"code_required": mine is not None and me.role is Role.INVITEE
+                   and self.cases.credentials.code_required(mine)}
         if agreement is None:
             return {"agreement": None, "case_id": case.id,
-                    "self": mine.id if mine else None}
-        return {**await self.render(agreement, staff=me.role is not Role.INVITEE),
-                "self": mine.id if mine else None}
+                    "self": mine.id if mine else None, "signing": signing}
+        return {**await self.render(agreement, staff=me.role is not Role.INVITEE,
+                                    reader=_reader(me.role, mine)),
+                "self": mine.id if mine else None, "signing": signing}
 
-    async def render(self, agreement: Agreement, *, staff: bool) -> dict[str, Any]:
+    async def send_code(self, me: Principal, case_id: str) -> dict[str, Any]:
+        """Send the signer the one-time code that binds their signature to them."""
+        case, mine = await self.cases.resolve(me, Action.AGREEMENT_SIGN, case_id)
+        if mine is None or me.role is not Role.INVITEE:
+            raise ParleyError("forbidden", "只能由本人签名 / only a signer may sign", 403)
+        return await self.cases.credentials.send_signing_code(case, mine)
+
+    async def render(self, agreement: Agreement, *, staff: bool, reader: Reader
+                     ) -> dict[str, Any]:
+        """The view for one reader: ``reader`` is how they stand to the parties, (role,
+        participant id); personal data is masked unless ``personal_data.sees_full``."""
         version = await self.current(agreement)
         content = AgreementContent.model_validate(version.content)
+        relation = reader_relation(reader, required_signers(content))
         performance = await self.repo.performance([agreement.id])
         return agreement_view(
             agreement, version, content, problems(content), check(content),
@@ -109,7 +122,8 @@ class AgreementService:
             comments=await self.repo.comments(agreement.id),
             applications=await self.repo.applications(agreement.id),
             overdue=overdue(content, _records(performance), today_in_china(self._clock())),
-            performance=performance, staff=staff, seal_fingerprint=self.seal.fingerprint)
+            performance=performance, staff=staff, seal_fingerprint=self.seal.fingerprint,
+            personal=relation)
 
     async def current(self, agreement: Agreement) -> AgreementVersion:
         version = await self.repo.version(agreement.id, agreement.current_version)
@@ -262,7 +276,7 @@ class AgreementService:
             if mine.id not in required_signers(content):
                 raise ParleyError("not_a_signer", "您不是本协议的签署人 / you do not sign this "
                                   "agreement", 403)
-            await self._confirm_identity(case, mine, me, body)
+            await self._confirm_identity(case, mine, me, body, context.ip)
             live = await self.repo.signatures(agreement.id, version.number, live_only=True)
             if any(s.signer_id == mine.id for s in live):
                 raise ParleyError("already_signed", "您已签署此版本 / you signed this version", 409)
@@ -294,19 +308,19 @@ class AgreementService:
         return await self._changed(case.id, me)
 
     async def _confirm_identity(self, case: MediationCase, mine: MediationParticipant,
-                                me: Principal, body: SignBody) -> None:
-        """Invitees confirm who they are again (name and ID digits) right before signing; staff
-        are identified by their password login."""
+                                me: Principal, body: SignBody, address: str | None) -> None:
+        """Invitees confirm who they are again (name and ID digits) right before signing, and
+        with the code sent to their phone when one is on file, all throttled and locked
+        (``InviteeCredentials``); staff are identified by their password login."""
         if me.role is not Role.INVITEE:
             return
         if body.identity is None:
             raise ParleyError("identity_required", "签名前请确认身份 / confirm your identity",
                               400, "identity")
-        expected = ExpectedIdentity(mine.name, mine.id_last4)
-        if not await self._verifier.verify(expected, body.identity.name, body.identity.id_last4):
-            await self.cases.audit(case.id, mine.id, "identity_failed", {"step": "sign"})
-            raise ParleyError("identity_mismatch", "身份信息不符 / name or ID digits do not match",
-                              403, "identity")
+        credentials = self.cases.credentials
+        await credentials.check_identity(case, mine, body.identity.name, body.identity.id_last4,
+                                         address, "sign")
+        await credentials.check_signing_code(case, mine, body.code, address)
 
     async def _seal(self, case: MediationCase, agreement: Agreement, version: AgreementVersion,
                     content: AgreementContent, now: datetime) -> None:
@@ -326,18 +340,24 @@ class AgreementService:
     # --- the document --------------------------------------------------------------------
 
     async def pdf(self, me: Principal, case_id: str, number: int | None = None) -> bytes:
-        case, _ = await self.cases.resolve(me, Action.AGREEMENT_READ, case_id)
+        case, mine = await self.cases.resolve(me, Action.AGREEMENT_READ, case_id)
         agreement = await self.for_case(case.id)
-        return await self.pdf_of(agreement, number or agreement.current_version)
+        current = AgreementContent.model_validate((await self.current(agreement)).content)
+        relation = reader_relation(_reader(me.role, mine), required_signers(current))
+        return await self.pdf_of(agreement, number or agreement.current_version,
+                                 masked=not sees_full(relation))
 
-    async def pdf_of(self, agreement: Agreement, number: int) -> bytes:
+    async def pdf_of(self, agreement: Agreement, number: int, masked: bool = False) -> bytes:
+        """The version as a PDF; ``masked``: the reader's copy with the parties' ID numbers,
+        phones and addresses masked (docs/security.md, point 3)."""
         version = await self.repo.version(agreement.id, number)
         if version is None:
             raise not_found("没有这个版本 / no such version")
         signatures = await self.repo.signatures(agreement.id, number, live_only=True)
         effective_at = agreement.effective_at if number == agreement.current_version else None
+        content = masked_content(version.content) if masked else version.content
         return await asyncio.to_thread(
-            render_pdf, AgreementContent.model_validate(version.content), case_id=agreement.case_id,
+            render_pdf, AgreementContent.model_validate(content), case_id=agreement.case_id,
             version=number, sha256=version.sha256, signatures=signatures,
             effective_at=effective_at)
 
@@ -395,19 +415,26 @@ class AgreementService:
         agreement = await self.repo.for_case(case_id)
         if agreement is None:
             return
-        views: dict[bool, dict[str, Any]] = {}
+        views: dict[tuple[bool, Reader], dict[str, Any]] = {}
         for p in await self.cases.repo.participants(case_id):
             if p.revoked_at is not None:
                 continue
             staff = p.user_id is not None
-            if staff not in views:
-                views[staff] = await self.render(agreement, staff=staff)
-            await self._notifier.emit("agreement:updated", views[staff], participant_target(p))
+            reader = _reader(Role.MEDIATOR if p.role == "mediator" else
+                             Role.CLERK if staff else Role.INVITEE, p)
+            if (staff, reader) not in views:
+                views[staff, reader] = await self.render(agreement, staff=staff, reader=reader)
+            await self._notifier.emit("agreement:updated", views[staff, reader],
+                                      participant_target(p))
 
     async def parties(self, case_id: str, content: AgreementContent
                       ) -> list[MediationParticipant]:
         wanted = set(party_signers(content))
         return [p for p in await self.cases.repo.participants(case_id) if p.id in wanted]
+
+
+def _reader(role: Role, mine: MediationParticipant | None) -> Reader:
+    return (role.value, mine.id if mine is not None else None)
 
 
 def _records(rows: Any) -> list[PerformanceRecord]:

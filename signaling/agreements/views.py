@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -19,6 +20,49 @@ from server.agreements.models import (
     ServiceReceipt,
 )
 from server.court.rules import application_deadline, court, court_deadlines
+from server.hashchain import canonical
+from server.personal_data import (
+    Relation,
+    mask_address,
+    mask_id_number,
+    mask_phone,
+    sees_full,
+)
+
+#: Who reads an agreement view: (role, their participant id in the case or None).
+Reader = tuple[str, str | None]
+
+
+def reader_relation(reader: Reader, signers: Sequence[str]) -> Relation:
+    """How a reader stands to the agreement's parties. A signer reads the text they sign in
+    full: a signature over text the signer cannot read binds nobody to it, and the law gives
+    each party that text (人民调解法 Art 29, 电子签名法 Art 13); docs/security.md."""
+    role, participant = reader
+    if role == "mediator":
+        return Relation.CASE_MEDIATOR
+    if role == "clerk":
+        return Relation.CLERK
+    if role == "supervisor":
+        return Relation.SUPERVISOR
+    return Relation.SIGNER if participant is not None and participant in signers else \
+        Relation.OTHER
+
+
+def masked_content(content: dict[str, Any]) -> dict[str, Any]:
+    """The agreement content with every party's ID number, phone and address masked."""
+    parties = [{**p, "id_number": mask_id_number(p.get("id_number")),
+                "phone": mask_phone(p.get("phone")), "address": mask_address(p.get("address"))}
+               for p in content.get("parties", [])]
+    return {**content, "parties": parties}
+
+
+def _version_text(canonical_text: str, full: bool) -> tuple[str, dict[str, Any] | None]:
+    """The canonical text as the reader may see it, and its masked content (None: full)."""
+    if full:
+        return canonical_text, None
+    document = json.loads(canonical_text)
+    document["content"] = masked_content(document.get("content", {}))
+    return canonical(document).decode(), document["content"]
 
 
 def iso(value: datetime | None) -> str | None:
@@ -69,13 +113,15 @@ def agreement_view(agreement: Agreement, version: AgreementVersion, content: Agr
                    versions: Sequence[AgreementVersion], comments: Sequence[AgreementComment],
                    applications: Sequence[ConfirmationApplication], overdue: Sequence[Overdue],
                    performance: Sequence[ObligationPerformance], staff: bool,
-                   seal_fingerprint: str) -> dict[str, Any]:
+                   seal_fingerprint: str, personal: Relation) -> dict[str, Any]:
     """The agreement as a participant sees it: the current version (with its exact canonical
     text and hash, which is what a signer signs), who must sign and who has, the checks, the
     history, comments, the confirmation window and applications, and the follow-up."""
     live = [s for s in signatures if s.version == version.number and s.voided_at is None]
     signed = {s.signer_id for s in live}
     deadline = application_deadline(agreement.effective_at) if agreement.effective_at else None
+    full = sees_full(personal)
+    text, masked = _version_text(version.canonical, full)
     return {
         "agreement": {
             "id": agreement.id, "case_id": agreement.case_id, "status": agreement.status,
@@ -83,9 +129,11 @@ def agreement_view(agreement: Agreement, version: AgreementVersion, content: Agr
             "confirmation_deadline": iso(deadline),
         },
         "version": {"number": version.number, "sha256": version.sha256,
-                    "canonical": version.canonical, "author": version.author_name,
+                    "canonical": text, "author": version.author_name,
                     "author_id": version.author_id, "created_at": iso(version.created_at),
-                    "content": version.content},
+                    "content": version.content if masked is None else masked,
+                    # Masked for this reader: the text differs from what ``sha256`` covers.
+                    "masked": masked is not None},
         "signers": [{"participant_id": pid, "signed": pid in signed,
                      "party": pid in party_signers(content)}
                     for pid in required_signers(content)],

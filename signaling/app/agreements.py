@@ -14,7 +14,6 @@ from server.agreements.repository import AgreementRepository
 from server.agreements.signing import SealKey
 from server.config import Settings
 from server.db import Database
-from server.mediation.identity import LocalIdentityVerifier
 from server.users import UserRepository
 from signaling.agreements.api import AGREEMENTS_KEY, CONFIRMATIONS_KEY, add_agreement_routes
 from signaling.agreements.events import AgreementEvents
@@ -37,7 +36,7 @@ def add_agreements(app: web.Application, *, settings: Settings, database: Databa
     repo = AgreementRepository(database)
     agreements = AgreementService(
         cases=mediation, repo=repo, users=users, seal=SealKey.load_or_create(settings.data_dir),
-        verifier=LocalIdentityVerifier(), notifier=notifier,
+        notifier=notifier,
         default_region=settings.default_region, clock=clock)
     confirmations = ConfirmationService(agreements=agreements, repo=repo, database=database,
                                         data_dir=settings.data_dir, notifier=notifier, clock=clock)

@@ -20,6 +20,8 @@ from server.catalogue import configured_catalogue
 from server.citizens.api import ACCOUNTS_KEY, add_citizen_routes
 from server.citizens.service import CitizenAccounts
 from server.config import Settings
+from server.credentials import AttemptGate, CodeBook
+from server.credentials.store import AttemptStore
 from server.db import Database
 from server.keys import CASES_KEY, COUNTERS_KEY, DATABASE_KEY, SETTINGS_KEY, SIGNIN_KEY, USERS_KEY
 from server.mediation.documents import DocumentStore
@@ -28,6 +30,8 @@ from server.mediation.repository import MediationRepository
 from server.metrics import EventCounters
 from server.migrate import upgrade
 from server.models import Case
+from server.notifications import OutboxNotifier
+from server.notifications.api import DEV_OUTBOX_KEY, OUTBOX_KEY, add_notification_routes
 from server.passwords import PasswordChecker
 from server.policy import Principal, Role
 from server.quality.api import add_quality_routes
@@ -56,6 +60,7 @@ from signaling.hotline.supervision import Thresholds
 from signaling.keys import CONSULTATION_KEY, ENGINE_KEY, HOTLINE_KEY, MEDIA_KEY, TICKERS_KEY
 from signaling.mediation.api import MEDIATION_KEY, add_mediation_routes
 from signaling.mediation.applications import MediationFromApplication
+from signaling.mediation.credentials import InviteeCredentials
 from signaling.mediation.events import MediationEvents
 from signaling.mediation.recording import MediationRecording
 from signaling.mediation.room import MediationRoomService
@@ -157,17 +162,24 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         app[CONSULTATION_RECORDING_KEY] = consultation_recording
         consultation_recording.on_required_refusal = hotline.requeue_after_refusal
         RecordingEvents(events, consultation)
+    outbox = OutboxNotifier(database, clock)  # the local Notifier (SMS: its own issue)
+    mediation_repo = MediationRepository(database)
+    credentials = InviteeCredentials(
+        repo=mediation_repo, gate=AttemptGate(AttemptStore(database), clock),
+        codes=CodeBook(database, settings.secret_key, clock), messages=outbox,
+        notifier=notifier, verifier=LocalIdentityVerifier(), public_url=settings.public_url,
+        clock=clock)
     mediation = MediationService(
-        repo=MediationRepository(database), users=users, documents=DocumentStore(settings.data_dir),
-        notifier=notifier, secret_key=settings.secret_key,
-        public_url=settings.public_url, clock=clock,
+        repo=mediation_repo, users=users, documents=DocumentStore(settings.data_dir),
+        notifier=notifier, secret_key=settings.secret_key, credentials=credentials,
+        clock=clock,
     )
     mediation_recording = MediationRecording(
         service=recording.service, media=media, notifier=notifier,
         mediation_repo=mediation.repo, clock=clock) if recording else None
     mediation_room = MediationRoomService(
         cases=mediation, media=media, notifier=notifier,
-        verifier=LocalIdentityVerifier(), clock=clock, recording=mediation_recording,
+        clock=clock, recording=mediation_recording,
     )
     MediationEvents(events, mediation_room)
     registry = Registry(
@@ -224,6 +236,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     app[CONSULTATION_KEY] = consultation
     app[COUNTERS_KEY] = counters
     app[MEDIATION_KEY] = mediation
+    app[OUTBOX_KEY] = outbox
+    app[DEV_OUTBOX_KEY] = settings.dev_outbox
     add_agreements(app, settings=settings, database=database, users=users, mediation=mediation,
                    events=events, notifier=notifier, clock=clock)
     app[COURT_KEY].room = mediation_room  # the clerk's confirmation session (docs/agreements.md)
@@ -248,6 +262,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     add_registry_routes(app)
     add_citizen_routes(app)
     add_rating_routes(app)
+    add_notification_routes(app)
     add_quality_routes(app, database, clock)
     add_pages(app)
     app.cleanup_ctx.append(_lifecycle)

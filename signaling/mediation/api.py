@@ -16,6 +16,7 @@ from server.mediation.schemas import (
     CreateMediationBody,
     InviteBody,
     RedeemBody,
+    ReissueBody,
     RespondBody,
     RiskBody,
     ScheduleBody,
@@ -32,6 +33,8 @@ MEDIATION_ROUTES: dict[tuple[str, str], Action | None] = {
     ("GET", "/api/mediations/{case_id}"): Action.MEDIATION_READ,
     ("POST", "/api/mediations/{case_id}/accept"): Action.MEDIATION_MANAGE,
     ("POST", "/api/mediations/{case_id}/invitations"): Action.MEDIATION_MANAGE,
+    ("POST", "/api/mediations/{case_id}/invitations/{participant_id}/reissue"):
+        Action.MEDIATION_MANAGE,
     ("POST", "/api/mediations/{case_id}/schedule"): Action.MEDIATION_MANAGE,
     ("POST", "/api/mediations/{case_id}/risk"): Action.MEDIATION_MANAGE,
     ("POST", "/api/mediations/{case_id}/close"): Action.MEDIATION_MANAGE,
@@ -74,6 +77,14 @@ async def invite(request: web.Request) -> web.Response:
     body = parse(InviteBody, await read_json(request))
     reply = await _service(request).invite(me, request.match_info["case_id"], body)
     return web.json_response(reply, status=201)
+
+
+async def reissue(request: web.Request) -> web.Response:
+    me = principal_of(request)
+    body = parse(ReissueBody, await read_json(request))
+    return web.json_response(await _service(request).reissue(
+        me, request.match_info["case_id"], request.match_info["participant_id"],
+        body.valid_hours))
 
 
 async def schedule(request: web.Request) -> web.Response:
@@ -134,7 +145,7 @@ async def download(request: web.Request) -> web.Response:
 
 async def redeem(request: web.Request) -> web.Response:
     body = parse(RedeemBody, await read_json(request))
-    return web.json_response(await _service(request).redeem(body.code))
+    return web.json_response(await _service(request).redeem(body.code, request.remote))
 
 
 async def escalations(request: web.Request) -> web.Response:
@@ -148,6 +159,7 @@ def add_mediation_routes(app: web.Application) -> None:
         ("GET", "/api/mediations/{case_id}"): view,
         ("POST", "/api/mediations/{case_id}/accept"): accept,
         ("POST", "/api/mediations/{case_id}/invitations"): invite,
+        ("POST", "/api/mediations/{case_id}/invitations/{participant_id}/reissue"): reissue,
         ("POST", "/api/mediations/{case_id}/schedule"): schedule,
         ("POST", "/api/mediations/{case_id}/risk"): risk,
         ("POST", "/api/mediations/{case_id}/close"): close,

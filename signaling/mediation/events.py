@@ -26,7 +26,7 @@ from server.mediation.schemas import (
 from server.members import Side
 from server.policy import Action, Principal
 from server.validation import parse
-from signaling.events import Handler, SocketEvents
+from signaling.events import Handler, SocketEvents, client_address_var
 from signaling.mediation.room import MediationRoomService
 
 MEDIATION_EVENTS: dict[str, Action] = {
@@ -81,7 +81,7 @@ class MediationEvents:
             events.register(event, handler)
 
     async def _lobby(self, me: Principal, data: Any) -> dict[str, Any]:
-        return await self._room.lobby(me, parse(LobbyBody, data))
+        return await self._room.lobby(me, parse(LobbyBody, data), client_address_var.get())
 
     async def _enter(self, me: Principal, data: Any) -> dict[str, Any]:
         return await self._room.enter(me, parse(CaseRef, data).case_id)

@@ -149,6 +149,8 @@ class MediationRecording:
             for event in transition.events:
                 if live is not None:
                     await self._on_event(case, live, event)
+            if live is not None and state.groups is not None and not state.ended:
+                await self._regroup(live, state)
             if state.ended:
                 if live is not None:
                     await self._stop(case, live)
@@ -190,6 +192,23 @@ class MediationRecording:
             self._groups[rid] = [list(g) for g in data["groups"]]
         elif event.kind in ("caucus_ended", "session_ended"):
             self._groups.pop(rid, None)
+
+    async def _regroup(self, live: _Live, state: RoomState) -> None:
+        """Groups that changed without a split or a move (someone admitted into a caucus, or
+        removed from one) get a ``caucus_started`` too: the recording's history must say who
+        was with whom at every moment, since playback and exports follow it
+        (``recordings.privacy``)."""
+        rid = live.recording_id
+        before = self._groups.get(rid, [])
+        current = [list(g) for g in state.groups or ()]
+        if [set(g) for g in before] == [set(g) for g in current]:
+            return
+        for number, members in enumerate(current, start=1):
+            if number > len(before) or set(before[number - 1]) != set(members):
+                await self._service.note(rid, "caucus_started",
+                                         {"group": number, "members": members,
+                                          "reason": "membership"}, self._clock())
+        self._groups[rid] = current
 
     async def _sync(self, case: MediationCase, state: RoomState) -> None:
         """Begin the recording, or bring its participants in line with the room."""

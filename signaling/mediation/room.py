@@ -30,7 +30,6 @@ from rooms.messages import (
 )
 from rooms.worker import MediaWorker, call
 from server.errors import ParleyError, invalid_state
-from server.mediation.identity import ExpectedIdentity, IdentityVerifier
 from server.mediation.models import MediationCase, MediationMessage, MediationParticipant
 from server.mediation.repository import new_id
 from server.mediation.schemas import LobbyBody
@@ -46,13 +45,12 @@ MAX_SLOTS = 7  # 8 participants: each browser receives the 7 others
 
 class MediationRoomService:
     def __init__(self, *, cases: MediationService, media: MediaWorker, notifier: Notifier,
-                 verifier: IdentityVerifier, clock: Callable[[], datetime],
+                 clock: Callable[[], datetime],
                  recording: MediationRecording | None = None) -> None:
         self._cases = cases
         self._repo = cases.repo
         self._media = media
         self._notifier = notifier
-        self._verifier = verifier
         self._clock = clock
         self._states: dict[str, RoomState] = {}  # by room id; snapshots live on the case row
         self._locks: dict[str, asyncio.Lock] = {}
@@ -60,16 +58,15 @@ class MediationRoomService:
 
     # --- arriving ------------------------------------------------------------------------
 
-    async def lobby(self, me: Principal, body: LobbyBody) -> dict[str, Any]:
-        """An invitee checks in: identity, consents, the sham-mediation warning; then waits."""
+    async def lobby(self, me: Principal, body: LobbyBody, address: str | None = None
+                    ) -> dict[str, Any]:
+        """An invitee checks in: identity (throttled, ``InviteeCredentials``), consents, the
+        sham-mediation warning; then waits."""
         case, mine = await self._cases.resolve(me, Action.MEDIATION_JOIN, body.case_id)
         assert mine is not None
         self._check_open(case, mine)
-        expected = ExpectedIdentity(mine.name, mine.id_last4)
-        if not await self._verifier.verify(expected, body.name, body.id_last4):
-            await self._cases.audit(case.id, me.participant_id, "identity_failed", {})
-            raise ParleyError("identity_mismatch", "身份信息不符 / name or ID digits do not match", 403,
-                              "id_last4")
+        await self._cases.credentials.check_identity(case, mine, body.name, body.id_last4,
+                                                     address, "lobby")
         if not body.consent_mediation or not body.sham_warning_read:
             raise ParleyError("consent_required",
                               "需同意在线调解并阅读虚假调解提示 / consent to online mediation and read "
@@ -177,6 +174,9 @@ class MediationRoomService:
         if document is None or document.case_id != case.id:
             raise ParleyError("not_found", "文件不存在 / no such document", 404)
         audience = caucus.chat_audience(self._state(case), mine.id)
+        if document.audience is not None:  # a private document now reaches these too
+            await self._repo.set_document_audience(
+                document.id, sorted({*document.audience, *audience}))
         await self._cases.audit(case.id, mine.id, "document_shown",
                                 {"document": document_id, "audience": list(audience)})
         await self._to_members(case.id, audience, "mediation:document",

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from rooms import caucus
 from server.errors import ParleyError, invalid_state, not_found
 from server.mediation.documents import (
     MAX_DOCUMENT_BYTES,
@@ -26,13 +27,16 @@ from server.mediation.models import MediationCase, MediationDocument, MediationP
 from server.mediation.repository import MediationRepository, new_id
 from server.mediation.schemas import AcceptBody, CreateMediationBody, InviteBody
 from server.members import MemberRole, Side
+from server.personal_data import Relation
 from server.policy import Action, CaseResource, Principal, Role, require
 from server.tokens import Claims, sign
 from server.users import UserRepository
 from signaling.consultations.service import Notifier
+from signaling.mediation.credentials import InviteeCredentials
 from signaling.mediation.views import (
     case_view,
     document_view,
+    document_visible,
     event_view,
     participant_target,
     participant_view,
@@ -65,13 +69,13 @@ def opens_at(case: MediationCase) -> datetime | None:
 class MediationService:
     def __init__(self, *, repo: MediationRepository, users: UserRepository,
                  documents: DocumentStore, notifier: Notifier, secret_key: bytes,
-                 public_url: str, clock: Callable[[], datetime]) -> None:
+                 credentials: InviteeCredentials, clock: Callable[[], datetime]) -> None:
         self.repo = repo
         self._users = users
         self._documents = documents
         self._notifier = notifier
         self._key = secret_key
-        self._public_url = public_url
+        self.credentials = credentials
         self._clock = clock
 
     # --- who is asking -------------------------------------------------------------------
@@ -125,19 +129,34 @@ class MediationService:
 
     async def list_mine(self, me: Principal) -> list[dict[str, Any]]:
         require(me, Action.MEDIATION_CREATE)
-        return [case_view(c, opens_at(c)) for c in await self.repo.cases_for_mediator(int(me.id))]
+        return [case_view(c, opens_at(c), Relation.CASE_MEDIATOR)
+                for c in await self.repo.cases_for_mediator(int(me.id))]
 
     async def view(self, me: Principal, case_id: str) -> dict[str, Any]:
         case, mine = await self.resolve(me, Action.MEDIATION_READ, case_id)
         staff = me.role is not Role.INVITEE
-        participants = await self.repo.participants(case.id)
+        participants = [p for p in await self.repo.participants(case.id) if p.revoked_at is None]
+        locks = await self.credentials.locks(case, participants) if staff else {}
+        reader = _relation(me)
+
+        def relation(p: MediationParticipant) -> Relation:
+            return Relation.SELF if mine is not None and p.id == mine.id else reader
+
         return {
-            "case": case_view(case, opens_at(case)),
-            "self": participant_view(mine, staff=staff) if mine else None,
-            "participants": [participant_view(p, staff=staff) for p in participants
-                             if p.revoked_at is None],
-            "documents": [document_view(d) for d in await self.repo.documents(case.id)],
+            "case": case_view(case, opens_at(case), reader),
+            "self": participant_view(mine, staff=staff, personal=Relation.SELF) if mine
+            else None,
+            "participants": [participant_view(p, staff=staff, lock=locks.get(p.id),
+                                              personal=relation(p)) for p in participants],
+            "documents": await self.documents_for(case, mine),
         }
+
+    async def documents_for(self, case: MediationCase, mine: MediationParticipant | None
+                            ) -> list[dict[str, Any]]:
+        """The case's documents ``mine`` may see (None: a supervisor, who sees all); one
+        shared in a caucus is invisible to the others, name included."""
+        return [document_view(d) for d in await self.repo.documents(case.id)
+                if document_visible(d, mine)]
 
     async def accept(self, me: Principal, case_id: str, body: AcceptBody) -> dict[str, Any]:
         case, _ = await self.resolve(me, Action.MEDIATION_MANAGE, case_id)
@@ -162,17 +181,42 @@ class MediationService:
             raise ParleyError("room_full", "每个调解最多 8 人 / at most 8 participants", 409)
         now = self._clock()
         side = body.side or _default_side(body.role)
+        code = new_code()
         row = MediationParticipant(
             id=new_id(), case_id=case.id, role=body.role.value, side=side.value, name=body.name,
-            phone=body.phone, id_last4=body.id_last4.upper(), invite_code=new_code(),
+            phone=body.phone, id_last4=body.id_last4.upper(), invite_code=code,
             invite_expires_at=now + timedelta(hours=body.valid_hours), created_at=now)
         await self.repo.add_participant(row)
         await self.audit(case.id, me.participant_id, "invited",
                          {"participant": row.id, "role": row.role, "side": row.side})
-        token = self.invitation_token(row)
+        delivery = await self.credentials.deliver(case, row, code)
         await self._push_case(case.id)
-        return {"participant": participant_view(row, staff=True), "token": token,
-                "code": row.invite_code, "link": f"{self._public_url}/join#invite={token}"}
+        # Never the token: only a party holds what lets them act as the party.
+        return {"participant": participant_view(row, staff=True), **delivery}
+
+    async def reissue(self, me: Principal, case_id: str, participant_id: str,
+                      valid_hours: int) -> dict[str, Any]:
+        """A new one-time code for an invitee (lost, used by someone else, or locked): the old
+        code is dead, and the wrong tries so far no longer count."""
+        case, _ = await self.resolve(me, Action.MEDIATION_MANAGE, case_id)
+        row = await self.repo.participant(participant_id)
+        if row is None or row.case_id != case.id or row.user_id is not None:
+            raise not_found("没有该受邀人 / no such invitee")
+        if row.revoked_at is not None:
+            raise invalid_state("邀请已撤销 / this invitation was revoked")
+        now = self._clock()
+        code = new_code()
+        await self.repo.update_participant(row.id, invite_code=code, invite_redeemed_at=None,
+                                           invite_expires_at=now + timedelta(hours=valid_hours),
+                                           locks_cleared_at=now)
+        await self.repo.update_case(case.id, locks_cleared_at=now)
+        await self.audit(case.id, me.participant_id, "invitation_reissued",
+                         {"participant": row.id})
+        fresh = await self.repo.participant(row.id)
+        assert fresh is not None
+        delivery = await self.credentials.deliver(case, fresh, code)
+        await self._push_case(case.id)
+        return {"participant": participant_view(fresh, staff=True), **delivery}
 
     def invitation_token(self, p: MediationParticipant) -> str:
         """A signed single-purpose token: one participant of one case, until the expiry."""
@@ -181,13 +225,12 @@ class MediationService:
                         name=p.name, exp=int(p.invite_expires_at.timestamp()))
         return sign(claims, self._key)
 
-    async def redeem(self, code: str) -> dict[str, Any]:
-        """Exchange the short code for the invitation token."""
-        p = await self.repo.by_code(code.strip().upper().replace("-", ""))
-        if p is None or p.revoked_at is not None:
-            raise ParleyError("invitation_invalid", "邀请码无效 / unknown invitation code", 404)
-        if p.invite_expires_at is None or p.invite_expires_at <= self._clock():
-            raise ParleyError("invitation_expired", "邀请已过期 / this invitation has expired", 410)
+    async def redeem(self, code: str, address: str | None) -> dict[str, Any]:
+        """Exchange the one-time code for the invitation token (to the invitee only)."""
+        p = await self.credentials.redeemed(code.strip().upper().replace("-", ""), address)
+        await self.audit(p.case_id, p.id, "invitation_redeemed",
+                         {"participant": p.id, "address": address})
+        await self._push_case(p.case_id)
         return {"token": self.invitation_token(p), "case_id": p.case_id, "participant_id": p.id}
 
     async def schedule(self, me: Principal, case_id: str, at: datetime) -> dict[str, Any]:
@@ -264,20 +307,27 @@ class MediationService:
             raise unsupported()
         document_id = new_id()
         digest = self._documents.write(case.id, document_id, data)
+        # Shared in a caucus: the uploader's group only (the mediator sees every document).
+        state = caucus.from_dict(case.room_state) if case.room_state else None
+        audience = ((list(caucus.chat_audience(state, mine.id)) or [mine.id])
+                    if state is not None and state.in_caucus else None)
         document = MediationDocument(id=document_id, case_id=case.id, uploaded_by=mine.id,
                                      filename=clean_filename(filename), content_type=content_type,
-                                     size=len(data), sha256=digest, created_at=self._clock())
+                                     size=len(data), sha256=digest, created_at=self._clock(),
+                                     audience=audience)
         await self.repo.add_document(document)
         await self.audit(case.id, me.participant_id, "document_uploaded",
-                         {"document": document_id, "sha256": digest, "type": content_type})
+                         {"document": document_id, "sha256": digest, "type": content_type,
+                          "audience": audience})
         await self._push_case(case.id)
         return document_view(document)
 
     async def download(self, me: Principal, case_id: str, document_id: str
                        ) -> tuple[MediationDocument, bytes]:
-        case, _ = await self.resolve(me, Action.MEDIATION_DOCUMENT, case_id)
+        case, mine = await self.resolve(me, Action.MEDIATION_DOCUMENT, case_id)
         document = await self.repo.document(document_id)
-        if document is None or document.case_id != case.id:
+        if document is None or document.case_id != case.id or not document_visible(document,
+                                                                                    mine):
             raise not_found("文件不存在 / no such document")
         return document, self._documents.read(case.id, document.id)
 
@@ -287,6 +337,18 @@ class MediationService:
             if p.revoked_at is None:
                 await self._notifier.emit("mediation:case", {"case_id": case_id},
                                           participant_target(p))
+
+
+def _relation(me: Principal) -> Relation:
+    """How a reader of a case view stands to its people (``resolve`` checked the mediator is
+    this case's): docs/security.md, "3. Personal data by role"."""
+    if me.role is Role.MEDIATOR:
+        return Relation.CASE_MEDIATOR
+    if me.role is Role.SUPERVISOR:
+        return Relation.SUPERVISOR
+    if me.role is Role.CLERK:
+        return Relation.CLERK
+    return Relation.OTHER
 
 
 def _default_side(role: MemberRole) -> Side:

@@ -7,6 +7,7 @@ from typing import Any
 
 from rooms import caucus
 from rooms.caucus import RoomState
+from server.credentials import Lock
 from server.mediation.models import (
     MediationCase,
     MediationDocument,
@@ -14,7 +15,10 @@ from server.mediation.models import (
     MediationMessage,
     MediationParticipant,
 )
-from signaling.views import mask_phone, user_target
+from server.personal_data import Relation, mask_phone, sees_full
+from signaling.views import user_target
+
+_CONTROL = frozenset(r.value for r in caucus.CONTROL_ROLES)
 
 OTHER_ROUTES = ("arbitration", "administrative", "court")
 
@@ -23,13 +27,21 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def case_view(case: MediationCase, opens_at: datetime | None) -> dict[str, Any]:
+def case_view(case: MediationCase, opens_at: datetime | None,
+              personal: Relation = Relation.OTHER) -> dict[str, Any]:
+    """The case as a reader sees it: the parties' phones in full only to the case's mediator
+    (``personal_data.sees_full``), masked to everyone else."""
+    full = sees_full(personal)
+
+    def side(name: str, phone: str) -> dict[str, Any]:
+        return {"name": name, "phone_masked": mask_phone(phone), **({"phone": phone} if full
+                                                                   else {})}
+
     return {
         "id": case.id, "status": case.status, "category": case.category,
         "statement": case.statement,
-        "applicant": {"name": case.applicant_name, "phone_masked": mask_phone(case.applicant_phone)},
-        "respondent": {"name": case.respondent_name,
-                       "phone_masked": mask_phone(case.respondent_phone)},
+        "applicant": side(case.applicant_name, case.applicant_phone),
+        "respondent": side(case.respondent_name, case.respondent_phone),
         "created_at": _iso(case.created_at), "accepted_at": _iso(case.accepted_at),
         "deadline_at": _iso(case.deadline_at),
         "disclosure": case.disclosure, "conflict_declared": case.conflict_declared,
@@ -42,16 +54,27 @@ def case_view(case: MediationCase, opens_at: datetime | None) -> dict[str, Any]:
     }
 
 
-def participant_view(p: MediationParticipant, *, staff: bool) -> dict[str, Any]:
+def participant_view(p: MediationParticipant, *, staff: bool, lock: Lock | None = None,
+                     personal: Relation = Relation.OTHER) -> dict[str, Any]:
+    """A participant as the case view shows them. Staff see the invitation's state and any
+    lock on its checks, never its code or token (a party's credentials are the party's). The
+    phone: in full to themself and the case's mediator, masked to others."""
     view: dict[str, Any] = {"id": p.id, "role": p.role, "side": p.side, "name": p.name,
                             "verified": p.verified_at is not None,
                             "consent_mediation": p.consent_mediation_at is not None,
                             "consent_recording": p.consent_recording_at is not None,
-                            "objection": p.objection}
+                            "objection": p.objection,
+                            "phone": p.phone if sees_full(personal) else mask_phone(p.phone)}
     if staff:
-        view["invite_code"] = p.invite_code
+        view["invitation"] = {
+            "redeemed": p.invite_redeemed_at is not None,
+            "redeemed_at": _iso(p.invite_redeemed_at),
+            "expires_at": _iso(p.invite_expires_at),
+            "sent_to": mask_phone(p.phone) if p.phone else None}
         view["invite_expires_at"] = _iso(p.invite_expires_at)
         view["revoked"] = p.revoked_at is not None
+        view["locked"] = ({"scope": lock.scope.value, "since": lock.since.isoformat()}
+                          if lock is not None else None)
     return view
 
 
@@ -95,6 +118,15 @@ def chat_view(message: MediationMessage) -> dict[str, Any]:
             "sender": {"id": message.sender_id, "role": message.sender_role,
                        "name": message.sender_name},
             "text": message.text, "at": message.created_at.isoformat()}
+
+
+def document_visible(d: MediationDocument, viewer: MediationParticipant | None) -> bool:
+    """Whether ``viewer`` may see a document (and its name): one shared with the whole case,
+    or a caucus group's they were in, or their own upload; the case's mediator (and a
+    supervisor, ``viewer`` None) sees all."""
+    if viewer is None or d.audience is None or viewer.role in _CONTROL:
+        return True
+    return viewer.id in d.audience or viewer.id == d.uploaded_by
 
 
 def document_view(d: MediationDocument) -> dict[str, Any]:

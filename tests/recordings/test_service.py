@@ -16,6 +16,7 @@ from recordings import cli
 from recordings.export import CHAT, NOTES, export_zip
 from recordings.models import RecordingStatus
 from recordings.playback import playback_data
+from recordings.privacy import FULL
 from recordings.repository import RecordingRepository
 from recordings.retention import purge_expired
 from recordings.service import ConsentMissing, RecordingService
@@ -76,7 +77,7 @@ async def test_a_recording_verifies_plays_back_and_exports(
         assert item["codecs"]["video"]["codec"] == "vp8"
         assert decode_all(str(storage.local_path(CASE, recording.id, item["path"])))["video"]
 
-    data = await playback_data(db, recording.id)
+    data = await playback_data(db, recording.id, viewer=FULL)
     assert data is not None
     assert [p["participant_id"] for p in data["participants"]] == ["alice", "bob"]
     alice, bob = (p["segments"] for p in data["participants"])

@@ -44,6 +44,8 @@ export class AgreementPanel {
     this.role = role; // 'mediator' | 'invitee'
     this.selfId = null;
     this.view = null;
+    // Whether signing takes a code sent to the signer's phone (the server says, per signer).
+    this.codeRequired = false;
     this.notice = '';
     socket.on('agreement:updated', (view) => {
       if (view.agreement && view.agreement.case_id === this.caseId) this.render(view);
@@ -61,6 +63,7 @@ export class AgreementPanel {
   async load() {
     const view = await emit(this.socket, 'agreement:open', { case_id: this.caseId });
     this.selfId = view.self || this.selfId;
+    if (view.signing) this.codeRequired = Boolean(view.signing.code_required);
     this.render(view);
     return view;
   }
@@ -112,8 +115,21 @@ export class AgreementPanel {
           name: byTestId('sign-name', this.root).value.trim(),
           id_last4: byTestId('sign-id4', this.root).value.trim(),
         };
+        const code = this.codeRequired ? byTestId('sign-code', this.root).value.trim() : '';
+        if (code) body.code = code;
       }
       this.render(await postJSON(`/api/mediations/${this.caseId}/agreement/signatures`, body, this.token));
+    });
+  }
+
+  async sendCode() {
+    await this.act(async () => {
+      const reply = await postJSON(`/api/mediations/${this.caseId}/agreement/signing-code`, {}, this.token);
+      const sent = byTestId('sign-code-sent', this.root);
+      if (sent) {
+        sent.textContent = t('agreement.code_sent', { phone: reply.sent_to, minutes: Math.round(reply.expires_in_s / 60) });
+        sent.hidden = false;
+      }
     });
   }
 
@@ -249,6 +265,18 @@ export class AgreementPanel {
         el('label', { for: 'sign-id4' }, [t('lobby.id4')]),
         el('input', { id: 'sign-id4', type: 'text', maxlength: '4', 'data-testid': 'sign-id4' }),
       );
+      if (this.codeRequired) {
+        const send = el('button', { type: 'button', class: 'btn', 'data-testid': 'sign-code-send' }, [t('agreement.code_send')]);
+        send.addEventListener('click', () => this.sendCode());
+        form.append(
+          send,
+          el('p', { class: 'hint', hidden: '', role: 'status', 'data-testid': 'sign-code-sent' }),
+          el('label', { for: 'sign-code' }, [t('agreement.code_label')]),
+          el('input', {
+            id: 'sign-code', type: 'text', inputmode: 'numeric', maxlength: '6', autocomplete: 'one-time-code', 'data-testid': 'sign-code',
+          }),
+        );
+      }
     }
     const button = el('button', { type: 'submit', class: 'btn btn-primary', 'data-testid': 'sign-submit' }, [t('agreement.sign')]);
     form.append(button);

@@ -45,16 +45,22 @@ function forget() {
   state.token = null;
 }
 
-async function onCode(event) {
-  event.preventDefault();
+async function redeem(code) {
   showNotice($('join-error'), null);
   try {
-    const reply = await postJSON('/api/mediation/join', { code: $('join-code').value.trim() });
+    const reply = await postJSON('/api/mediation/join', { code });
     remember(reply.token);
     await start();
+    return true;
   } catch (err) {
     showRawNotice($('join-error'), errorText(err));
+    return false;
   }
+}
+
+async function onCode(event) {
+  event.preventDefault();
+  await redeem($('join-code').value.trim());
 }
 
 async function start() {
@@ -214,8 +220,10 @@ async function main() {
   document.getElementById('lobby-form').addEventListener('submit', onLobby);
   $('lobby-object').addEventListener('click', () => respond('object'));
   $('lobby-refuse').addEventListener('click', () => respond('refuse'));
+  // The link carries the one-time code (#code=...), never a token: the token is handed out by
+  // the server to whoever redeems the code first, and kept only in this browser.
   const hash = new URLSearchParams(location.hash.slice(1));
-  const fromLink = hash.get('invite');
+  const fromLink = hash.get('code');
   if (fromLink) history.replaceState(null, '', location.pathname);
   let stored = null;
   try {
@@ -223,7 +231,12 @@ async function main() {
   } catch {
     stored = null;
   }
-  if ((fromLink && remember(fromLink)) || (stored && stored.token && remember(stored.token))) {
+  if (fromLink) {
+    showView('code');
+    $('join-code').value = fromLink;
+    // A code is spent once: opening the same link again falls back to this browser's token.
+    if (!(await redeem(fromLink)) && stored && stored.token && remember(stored.token)) await start();
+  } else if (stored && stored.token && remember(stored.token)) {
     await start();
   } else {
     showView('code');

@@ -13,7 +13,7 @@ import { showNotice, showRawNotice, showView, watchConnection } from './views.js
 
 const TOKEN_KEY = 'parley.mediator';
 const $ = (id) => byTestId(id);
-const state = { token: null, socket: null, caseId: null, view: null, room: null, roomView: null, links: {} };
+const state = { token: null, socket: null, caseId: null, view: null, room: null, roomView: null };
 
 function session(method, key, value) {
   try {
@@ -51,6 +51,9 @@ async function startSession(token) {
   watchConnection(state.socket, $('conn-status'));
   state.socket.on('mediation:state', (view) => {
     if (view && view.case_id === state.caseId) renderRoomView(view);
+  });
+  state.socket.on('mediation:locked', (event) => {
+    if (event && event.case_id === state.caseId) openCase(state.caseId).catch(() => {});
   });
   state.socket.on('mediation:case', (event) => {
     if (event && event.case_id === state.caseId) openCase(state.caseId).catch(() => {});
@@ -116,7 +119,7 @@ async function openCase(caseId) {
   if (c.deadline_at) setTime($('case-deadline'), c.deadline_at, 'deadline');
   $('accept-form').hidden = c.status !== 'created';
   renderDocuments(view.documents);
-  renderInvitations(view.participants);
+  renderLocks(view.participants);
   if (!state.agreement || state.agreement.caseId !== caseId) {
     // The agreement panel (docs/agreements.md), one per open case.
     if (state.agreement) state.agreement.root.remove();
@@ -147,36 +150,53 @@ async function onAccept(event) {
  * the short code the party types at /join, its expiry; the link (which carries the party's
  * token) only in the session that made it, as the server keeps no copy of it.
  */
-function renderInvitations(participants) {
-  const rows = participants.filter((p) => p.invite_code && !p.revoked && p.role !== 'mediator').map((p) => {
-    const role = el('span');
-    setText(role, `mrole.${p.role}`);
-    const code = el('code', { class: 'invite-code', 'data-testid': `invite-code-${p.id}` }, [p.invite_code]);
-    const parts = [role, ` ${p.name} · `, code];
-    if (p.invite_expires_at) parts.push(' ', t('mediator.invite_until', { at: formatWhen(p.invite_expires_at, 'short') }));
-    const link = state.links[p.id];
-    // The link is long (a signed token): shown shortened, opened or copied whole.
-    if (link) parts.push(' ', identifier(link, { testid: `invite-link-${p.id}`, href: link, head: 28, tail: 6 }));
-    return el('li', { 'data-participant': p.id }, parts);
-  });
-  $('invite-results').replaceChildren(...rows);
-}
-
 async function onInvite(event) {
   event.preventDefault();
   showNotice($('invite-error'), null);
   try {
     const side = $('invite-side').value;
+    const phone = $('invite-phone').value.trim();
     const reply = await postJSON(`/api/mediations/${state.caseId}/invitations`, {
       role: $('invite-role').value, name: $('invite-name').value.trim(),
-      id_last4: $('invite-id4').value.trim(), ...(side ? { side } : {}),
+      id_last4: $('invite-id4').value.trim(), ...(side ? { side } : {}), ...(phone ? { phone } : {}),
     }, state.token);
-    state.links[reply.participant.id] = reply.link;
-    state.view.participants = [...state.view.participants.filter((p) => p.id !== reply.participant.id),
-      { ...reply.participant, invite_code: reply.code }];
-    renderInvitations(state.view.participants);
+    showInvitation(reply);
   } catch (err) {
     showRawNotice($('invite-error'), errorText(err));
+  }
+}
+
+// The server never gives staff a party's token. With a phone on file the one-time code went to
+// that phone and only where it went is shown; without one the code is shown once, to hand over.
+function showInvitation(reply) {
+  const p = reply.participant;
+  const role = el('span');
+  setText(role, `mrole.${p.role}`);
+  const parts = [role, ` ${p.name} `];
+  if (reply.code) {
+    const code = el('code', { 'data-testid': `invite-code-${p.id}` });
+    code.textContent = reply.code;
+    const link = identifier(reply.link, { testid: `invite-link-${p.id}`, href: reply.link, head: 28, tail: 6 });
+    parts.push(code, ' ', link, ' ', el('span', { class: 'hint' }, [t('mediator.invite_once')]));
+  } else {
+    parts.push(el('span', { 'data-testid': `invite-sent-${p.id}` }, [t('mediator.invite_sent', { phone: reply.sent_to })]));
+  }
+  $('invite-results').append(el('li', { 'data-participant': p.id }, parts));
+}
+
+// Locked identity checks (too many wrong tries): shown with the way out, a re-issued invitation.
+function renderLocks(participants) {
+  const list = $('invite-locks');
+  list.replaceChildren();
+  for (const p of participants.filter((x) => x.locked)) {
+    const button = el('button', { type: 'button', class: 'btn', 'data-testid': `reissue-${p.id}` }, [t('mediator.reissue')]);
+    button.addEventListener('click', async () => {
+      const reply = await act(() => postJSON(`/api/mediations/${state.caseId}/invitations/${p.id}/reissue`, {}, state.token), $('case-notice'));
+      if (reply) showInvitation(reply);
+      await openCase(state.caseId);
+    });
+    list.append(el('li', { class: 'notice', 'data-kind': 'error', 'data-testid': `locked-${p.id}` }, [
+      t(`mediator.locked_${p.locked.scope}`, { name: p.name }), ' ', button]));
   }
 }
 

@@ -161,6 +161,10 @@ function renderMeta() {
   }
   $('recording-duration').textContent = formatClock(page.duration);
   $('recording-interrupted').hidden = recording.status !== 'interrupted';
+  // The server serves each viewer only what they could hear and see live (docs/security.md):
+  // say so when parts were cut, so a silent stretch is not taken for a fault.
+  const cut = (page.data.participants || []).some((p) => (p.segments || []).some((s) => s.redacted));
+  $('recording-withheld').hidden = !cut;
 }
 
 function participantName(pid) {

@@ -135,7 +135,8 @@ async def test_signatures_and_effect(running: Running, drafted: Drafted) -> None
     assert (status, body["error"]["code"]) == (409, "version_stale")
     status, body = await sign(running, d.applicant, d.case_id, view, a_key,
                               {"name": "张三", "id_last4": "0000"})
-    assert (status, body["error"]["code"]) == (403, "identity_mismatch")
+    assert (status, body["error"]["code"]) == (403, "credentials_rejected")
+    assert "field" not in body["error"]
     status, body = await sign(running, d.applicant, d.case_id, view, a_key, None)
     assert (status, body["error"]["code"]) == (400, "identity_required")
 

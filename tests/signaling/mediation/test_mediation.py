@@ -63,12 +63,21 @@ async def create_case(running: Running, token: str, accept: bool = True) -> str:
     return case_id
 
 
+async def invite_reply(running: Running, token: str, case_id: str, role: str, name: str,
+                       id4: str, **extra: Any) -> dict[str, Any]:
+    status, body = await post_json(running.url, f"/api/mediations/{case_id}/invitations",
+                                   {"role": role, "name": name, "id_last4": id4, **extra}, token)
+    assert status == 201, body
+    reply: dict[str, Any] = body
+    return reply
+
+
 async def invite(running: Running, token: str, case_id: str, role: str, name: str, id4: str
                  ) -> Party:
-    status, body = await post_json(running.url, f"/api/mediations/{case_id}/invitations",
-                                   {"role": role, "name": name, "id_last4": id4}, token)
-    assert status == 201, body
-    assert body["link"].endswith(body["token"]) and len(body["code"]) == 8
+    body = await invite_reply(running, token, case_id, role, name, id4)
+    # No phone on file: the one-time code is for the mediator to hand over; never a token.
+    assert "token" not in body and len(body["code"]) == 8
+    assert body["link"].endswith(f"#code={body['code']}")
     status, redeemed = await post_json(running.url, "/api/mediation/join", {"code": body["code"]})
     assert status == 200, redeemed
     return Party(redeemed["token"], body["participant"]["id"])
@@ -253,7 +262,7 @@ async def test_refusals(running: Running, connect: Connect) -> None:
     reply = await bad.call("mediation:lobby", {
         "case_id": case_id, "name": "张三", "id_last4": "9999", "consent_mediation": True,
         "consent_recording": False, "sham_warning_read": True})
-    assert reply["error"]["code"] == "identity_mismatch"
+    assert reply["error"]["code"] == "credentials_rejected"
     # No consent to online mediation.
     reply = await bad.call("mediation:lobby", {
         "case_id": case_id, "name": "张三", "id_last4": "123X", "consent_mediation": False,
@@ -294,11 +303,12 @@ async def test_refusals(running: Running, connect: Connect) -> None:
             await client.connect(token_value)
         refused = await client.wait_for("connect_error")
         assert refused["data"]["code"] == code
-    row = await _APP["app"][MEDIATION_KEY].repo.participant(party.participant_id)
+    late = await invite_reply(running, token, case_id, "respondent", "李四", "5678")
     await _APP["app"][MEDIATION_KEY].repo.update_participant(
-        party.participant_id, invite_expires_at=datetime.now(UTC) - timedelta(minutes=1))
-    status, body = await post_json(running.url, "/api/mediation/join", {"code": row.invite_code})
-    assert status == 410 and body["error"]["code"] == "invitation_expired"
+        late["participant"]["id"], invite_expires_at=datetime.now(UTC) - timedelta(minutes=1))
+    status, body = await post_json(running.url, "/api/mediation/join", {"code": late["code"]})
+    # Unknown, used or expired: one answer, which says nothing of which it was.
+    assert status == 404 and body["error"]["code"] == "invitation_invalid"
     status, body = await post_json(running.url, "/api/mediation/join", {"code": "ZZZZZZZZ"})
     assert status == 404 and body["error"]["code"] == "invitation_invalid"
 

@@ -11,6 +11,7 @@ from typing import Any
 from recordings.models import RecordingStatus
 from recordings.playback import playback_data
 from recordings.policy import CURRENT_NOTICE
+from recordings.privacy import FULL, OPEN, Viewer, visible_ranges
 from recordings.repository import RecordingRepository
 from recordings.verify import verify_stored
 from rooms.messages import RoomId
@@ -114,7 +115,7 @@ async def test_consent_ledger_caucus_pause_and_end(running: Running, connect: Co
     done = await repo.get(recording.id)
     assert done is not None and done.status == RecordingStatus.COMPLETE and done.ended_at
 
-    data = await playback_data(running.app[DATABASE_KEY], recording.id)
+    data = await playback_data(running.app[DATABASE_KEY], recording.id, viewer=FULL)
     assert data is not None and data["recording"]["status"] == "complete"
     marks = [(e["kind"], e.get("group") or e.get("participant_id"))
              for e in data["timeline"]
@@ -183,3 +184,44 @@ async def test_not_recorded_until_a_party_is_admitted_and_a_pause_carries_over(
     assert again["room"]["room_id"] != room_id
     rows = [c for c in await repo.consents(case_id) if c.role == "mediator"]
     assert [c.room_id for c in rows] == [room_id, again["room"]["room_id"]]
+
+
+async def test_someone_admitted_into_a_caucus_is_in_the_recordings_history(
+        running: Running, connect: Connect) -> None:
+    """Admitted during a caucus (the mediator with the applicant, the observer apart), the
+    respondent joins a group of their own: the recording
+    says so, so the playback rule (``recordings.privacy``) keeps the caucus from them and
+    gives them their own group."""
+    repo = RecordingRepository(running.app[DATABASE_KEY])
+    token = await staff(running, "med1", "mediator")
+    case_id = await create_case(running, token)
+    applicant = await invite(running, token, case_id, "applicant", "张三", "123X")
+    respondent = await invite(running, token, case_id, "respondent", "李四", "5678")
+    mediator = await connect(token)
+    entered = await mediator.call("mediation:enter", {"case_id": case_id})
+    med_id = entered["room"]["self"]["id"]
+    app_client = await connect(applicant.token)
+    assert (await lobby(app_client, case_id, "张三", "123X", recording=True))["ok"]
+    assert (await mediator.call("mediation:admit", {
+        "case_id": case_id, "participant_id": applicant.participant_id}))["ok"]
+    observer = await invite(running, token, case_id, "observer", "王五", "0000")
+    obs_client = await connect(observer.token)
+    assert (await lobby(obs_client, case_id, "王五", "0000", recording=True))["ok"]
+    assert (await mediator.call("mediation:admit", {
+        "case_id": case_id, "participant_id": observer.participant_id}))["ok"]
+    reply = await mediator.call("mediation:caucus", {"case_id": case_id, "with_side": "applicant"})
+    assert reply.get("ok"), reply
+    resp_client = await connect(respondent.token)
+    assert (await lobby(resp_client, case_id, "李四", "5678", recording=True))["ok"]
+    assert (await mediator.call("mediation:admit", {
+        "case_id": case_id, "participant_id": respondent.participant_id}))["ok"]
+    [recording] = await repo.for_case(case_id)
+    entries = [e.to_dict() for e in await repo.entries(recording.id)]
+    marks = [e["data"] for e in entries if e["kind"] == "caucus_started"]
+    assert {"group": 3, "members": [respondent.participant_id],
+            "reason": "membership"} in [{k: m[k] for k in ("group", "members", "reason")
+                                         if k in m} for m in marks]
+    ranges = visible_ranges(entries, [med_id, respondent.participant_id],
+                            Viewer(respondent.participant_id))
+    assert ranges[med_id] == []  # admitted into the caucus apart: nothing of the mediator yet
+    assert ranges[respondent.participant_id] == [(0, OPEN)]

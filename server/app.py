@@ -20,6 +20,7 @@ from server.cluster import CLUSTER_KEY, Cluster, ProcessRole
 from server.config import Settings
 from server.court_api import COURT_KEY
 from server.db import Database
+from server.faults import Faults
 from server.identity import LocalIdentityVerifier
 from server.keys import (
     CASES_KEY,
@@ -128,6 +129,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         default_region=settings.default_region,
         thresholds=Thresholds(settings.service_level_s, settings.service_level_alert,
                               settings.longest_wait_alert_s),
+        faults=Faults(settings.fault_point),
     )
     counters = EventCounters()
     events = SocketEvents(sio, consultation, hotline, settings.secret_key, counters)

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from server.faults import POINTS
+
 
 class ConfigError(Exception):
     """A setting is invalid; the message names the environment variable."""
@@ -50,6 +52,10 @@ class Settings:
     turn_secret: bytes | None = None
     turn_urls: tuple[str, ...] = ()
     turn_ttl_s: int = 3600
+    # Crash safety (docs/deploy.md): how often live state is compared with the database; a
+    # test's fault point (server/faults.py), never set in production.
+    reconcile_interval_s: float = 5.0
+    fault_point: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -91,7 +97,25 @@ class Settings:
             service_level_alert=_share(environ, "PARLEY_SERVICE_LEVEL_ALERT", 0.8),
             redis_prefix=_redis_prefix(environ.get("PARLEY_REDIS_PREFIX")),
             **_turn(environ),
+            reconcile_interval_s=_interval(environ, "PARLEY_RECONCILE_INTERVAL_S", 5.0),
+            fault_point=_fault_point(environ.get("PARLEY_FAULT_POINT")),
         )
+
+
+def _interval(environ: Mapping[str, str], name: str, default: float) -> float:
+    value = _seconds(environ, name, default)
+    if not 0.1 <= value <= 3600:
+        raise ConfigError(f"{name} must be between 0.1 and 3600 seconds, got {value}")
+    return value
+
+
+def _fault_point(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    if raw not in POINTS:
+        raise ConfigError(f"PARLEY_FAULT_POINT must be one of {', '.join(sorted(POINTS))}, "
+                          f"got {raw!r}")
+    return raw
 
 
 def _redis_prefix(raw: str | None) -> str:

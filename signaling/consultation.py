@@ -111,6 +111,13 @@ class ConsultationService:
                                  else await self._recording.view(case, me))
         return view
 
+    async def reopen(self, case: Case) -> None:
+        """Host again the media room of a case in consultation (idempotent on a worker that
+        has it)."""
+        kinds = MEDIA_MODES.get(case.mode)
+        if case.room_id and kinds:
+            await self._media_call(OpenRoom(room_id=RoomId(case.room_id), kinds=kinds))
+
     async def close_room(self, case: Case) -> None:
         if case.room_id:
             self._members.pop(case.room_id)
@@ -197,9 +204,18 @@ class ConsultationService:
         room, case = await self._member_room(me, Action.ROOM_NEGOTIATE, room_id)
         if case.mode not in MEDIA_MODES:
             raise _no_media()
-        reply = await self._media_call(
-            Negotiate(room_id=RoomId(room.id), participant_id=ParticipantId(me.participant_id), sdp=sdp)
-        )
+        negotiate = Negotiate(room_id=RoomId(room.id),
+                              participant_id=ParticipantId(me.participant_id), sdp=sdp)
+        try:
+            reply = await self._media_call(negotiate)
+        except ParleyError as exc:
+            if exc.code != "not_found":
+                raise
+            # The database has the room open but no worker hosts it: the process that opened
+            # it died (with its worker, or before opening it). Host it again and go on.
+            log.warning("room %s open in the database but on no worker: opening it again", room.id)
+            await self.reopen(case)
+            reply = await self._media_call(negotiate)
         assert isinstance(reply, Answer)
         await self._notify_peer(case, me, "joined")
         return reply.sdp
@@ -259,7 +275,7 @@ class ConsultationService:
             raise _room_closed()
         return room, case
 
-    async def _media_call(self, message: Negotiate | AddCandidate) -> object:
+    async def _media_call(self, message: Negotiate | AddCandidate | OpenRoom) -> object:
         try:
             return await call(self._media, message)
         except MediaWorkerError as exc:

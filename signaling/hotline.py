@@ -16,16 +16,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from server import catalogue
-from server.cases import CaseRepository, case_resource
+from server.cases import CaseRepository, CaseStatus, case_resource
 from server.catalogue import Mode
 from server.errors import ParleyError, bad_request, invalid_state, not_found
+from server.faults import NO_FAULTS, Faults
 from server.models import Case
 from server.policy import Action, Principal, Role, require
 from server.schemas import IntakeBody
 from server.users import UserRepository
 from signaling.consultation import ConsultationService, Notifier
 from signaling.presence import Availability, PresenceRegistry
-from signaling.routing.engine import Answered, RoutingEngine
+from signaling.routing.engine import RoutingEngine
 from signaling.routing.eta import HandleTimes
 from signaling.routing.model import (
     Agent,
@@ -60,6 +61,7 @@ class Hotline:
         clock: Callable[[], datetime],
         default_region: str,
         thresholds: Thresholds,
+        faults: Faults = NO_FAULTS,
     ) -> None:
         self._cases = cases
         self._users = users
@@ -70,6 +72,7 @@ class Hotline:
         self._clock = clock
         self._default_region = default_region
         self._thresholds = thresholds
+        self._faults = faults
         self._pushed: dict[str, tuple[int, int | None, bool]] = {}
         self._handle = HandleTimes()
         self._handle_refreshed = float("-inf")
@@ -117,7 +120,9 @@ class Hotline:
         case, owner = await asyncio.gather(
             self._cases.create(body, now, priority=priority_for(body).value, callback=not is_open),
             self._cases.follow_up_owner(body.phone, now - timedelta(days=FOLLOW_UP_DAYS)))
+        self._faults.point("intake.after_create")  # reconciliation queues it (docs/deploy.md)
         await self._engine.join(task_for(case, preferred_agent=owner))
+        self._faults.point("intake.after_join")
         await self.route(joined=case)
         return case, is_open
 
@@ -232,22 +237,25 @@ class Hotline:
         if agent.state is AgentState.AWAY:
             raise ParleyError("agent_away", "请先设为可接待 / set yourself available first", 409)
         try:
-            answered = await self._engine.take_next(AgentId(me.id), self._now())
+            pulled = await self._engine.pull(AgentId(me.id), self._now())
         except RoutingError as exc:
             raise ParleyError(exc.code, str(exc), 409) from None
-        if answered is None:
+        if pulled is None:
             raise ParleyError("queue_empty", "暂无排队的群众 / nobody is waiting", 409)
-        return await self._start(me, answered)
+        # Pulled is offered: a crash before the database decides leaves an ordinary offer.
+        return await self._assign(me, pulled.task_id)
 
     async def accept_offer(self, me: Principal, case_id: str) -> dict[str, Any]:
         require(me, Action.ANSWER_OFFER)
-        try:
-            answered = await self._engine.accept(TaskId(case_id), AgentId(me.id), self._now())
-        except RoutingError as exc:  # expired a moment ago: the ticker will settle it
-            raise _offer_gone() from exc
-        if answered is None:
+        offer = await self._engine.offer_of(AgentId(me.id))
+        if offer is None or offer.task_id != case_id or offer.deadline < self._now():
+            # Asked again after a reconnect, the first answer having reached the database:
+            # the same consultation, not an error.
+            case = await self._cases.get(case_id)
+            if case is not None and _is_theirs(case, me):
+                return await self._settle(me, case)
             raise _offer_gone()
-        return await self._start(me, answered)
+        return await self._assign(me, case_id)
 
     async def decline_offer(self, me: Principal, case_id: str) -> None:
         require(me, Action.ANSWER_OFFER)
@@ -258,20 +266,50 @@ class Hotline:
         await self._push_status(answered.agent)
         await self.route()
 
-    async def _start(self, me: Principal, answered: Answered) -> dict[str, Any]:
-        """The engine gave a case to this lawyer: the database confirms, the room opens."""
-        case_id = answered.task.task_id
-        lawyer = await self._users.get(int(me.id))
+    async def _assign(self, me: Principal, case_id: str) -> dict[str, Any]:
+        """The lawyer answers an offer they hold: the database decides (one conditional
+        update), then the room opens and both sides are told, then the live state is settled.
+        A crash at any step leaves the database's word, which reconciliation makes the live
+        state follow (docs/deploy.md: which store decides)."""
         case = await self._cases.assign(case_id, int(me.id), self._clock())
-        if case is None or lawyer is None:
-            # The citizen left meanwhile: free the lawyer again.
-            await self._engine.end_contact(AgentId(me.id), TaskId(case_id), self._now())
-            await self._engine.end_wrap_up(AgentId(me.id), self._now())
+        if case is None:
+            current = await self._cases.get(case_id)
+            if current is not None and _is_theirs(current, me):
+                return await self._settle(me, current)  # a second answer of the same offer
+            # The citizen left (or another lawyer has the case): the live task is stale.
+            await self._engine.leave(TaskId(case_id), self._now())
+            await self._push_status(await self._engine.agent(AgentId(me.id)))
             await self.route()
             raise invalid_state("该群众已离开队列 / the citizen has left the queue")
-        reply = await self._consultation.start(case, lawyer)
-        await self._push_status(answered.agent)
+        self._faults.point("accept.after_assign")
+        return await self._settle(me, case, announce=True)
+
+    async def _settle(self, me: Principal, case: Case, announce: bool = False) -> dict[str, Any]:
+        """After the database assigned ``case`` to this lawyer: open the room and tell both
+        sides (``announce``), then make the live state agree (the last write: until it lands,
+        reconciliation sees the assignment as unsettled and finishes it)."""
+        lawyer = await self._users.get(int(me.id))
+        if lawyer is None:
+            raise not_found("律师账号不存在 / no such lawyer")
+        try:
+            if announce:
+                reply = await self._consultation.start(case, lawyer)
+                self._faults.point("accept.after_announce")
+            else:
+                reply = await self._consultation.active_for(me)
+        finally:  # a room that failed to open is still this lawyer's case (negotiate reopens)
+            await self._settle_live(case, str(lawyer.id))
+        self._faults.point("accept.after_settle")
         return reply
+
+    async def _settle_live(self, case: Case, lawyer_id: str) -> None:
+        settled = await self._engine.settle_assignment(TaskId(case.id), AgentId(lawyer_id),
+                                                       Mode(case.mode), self._now())
+        for other in settled.withdrawn:
+            await self._notifier.emit("offer:expired", {"case_id": case.id},
+                                      user_target(other.agent_id))
+            await self._push_status(other)
+        await self._push_status(settled.agent)
 
     async def end(self, me: Principal, case_id: str, outcome: str) -> None:
         require(me, Action.END_CASE)
@@ -284,13 +322,23 @@ class Hotline:
         if case is None:
             require(me, Action.END_CASE, case_resource(await self._case(case_id)))
             raise invalid_state("咨询未在进行中 / the consultation is not in progress")
-        await self._consultation.close_room(case)
+        self._faults.point("end.after_end")
+        await self.announce_end(case)
+        self._faults.point("end.after_announce")
+        # The live state last: until it lands, reconciliation sees a contact the database
+        # ended and finishes the step (docs/deploy.md).
         agent = await self._end_contact(me.id, case_id)
-        ended = {"case_id": case_id, "outcome": outcome}
-        await self._notifier.emit("case:ended", ended, case_target(case_id))
-        await self._notifier.emit("case:ended", ended, user_target(me.id))
+        self._faults.point("end.after_settle")
         await self._push_status(agent)
         await self.route(only=me.id)  # only this lawyer changed
+
+    async def announce_end(self, case: Case) -> None:
+        """Close the room of a consultation the database ended and tell both sides."""
+        await self._consultation.close_room(case)
+        ended = {"case_id": case.id, "outcome": case.outcome}
+        await self._notifier.emit("case:ended", ended, case_target(case.id))
+        if case.lawyer_id is not None:
+            await self._notifier.emit("case:ended", ended, user_target(str(case.lawyer_id)))
 
     async def transfer(self, me: Principal, case_id: str, category: str | None,
                        agent_id: str | None, note: str) -> None:
@@ -307,7 +355,9 @@ class Hotline:
         if not await self._cases.requeue(case_id, category, me.participant_id, note,
                                          int(agent_id) if agent_id else None, self._clock()):
             raise invalid_state("咨询未在进行中 / the consultation is not in progress")
-        await self._consultation.close_room(case)
+        self._faults.point("transfer.after_requeue")
+        await self.announce_transfer(case)
+        self._faults.point("transfer.after_announce")
         moved = await self._cases.get(case_id)
         assert moved is not None
         task = task_for(moved, preferred_agent=int(agent_id) if agent_id else None)
@@ -315,11 +365,19 @@ class Hotline:
             await self._engine.transfer(task, AgentId(me.id), self._now(), note,
                                         category=category,
                                         agent_id=AgentId(agent_id) if agent_id else None)
-        except RoutingError as exc:
-            raise ParleyError(exc.code, str(exc), 409) from None
-        await self._notifier.emit("case:transferred", {"case_id": case_id}, case_target(case_id))
+        except RoutingError:
+            # The live state lost the contact (a restart, or reconciliation finished the step
+            # meanwhile): the database already has the case back in the queue.
+            await self._engine.join(task)
+        self._faults.point("transfer.after_settle")
         await self._push_status(await self._engine.agent(AgentId(me.id)))
         await self.route()
+
+    async def announce_transfer(self, case: Case) -> None:
+        """Close the room of a consultation the database put back in the queue; tell the
+        citizen."""
+        await self._consultation.close_room(case)
+        await self._notifier.emit("case:transferred", {"case_id": case.id}, case_target(case.id))
 
     async def requeue_after_refusal(self, case: Case) -> None:
         """Recording is required for this service and a participant refused: the case goes
@@ -360,12 +418,18 @@ class Hotline:
         offers = await self._engine.dispatch(self._now(), only=[AgentId(only)] if only else None,
                                              joined=TaskId(joined.id) if joined else None)
         for offer in offers:
-            await self._cases.add_event(offer.task_id, f"lawyer-{offer.agent_id}", "offered", {},
-                                        self._clock())
+            self._faults.point("offer.after_claim")  # the offer times out like any unanswered
             known = joined if joined is not None and joined.id == offer.task_id else None
             view = await self._offer_view(offer.task_id, offer.deadline, known)
-            if view is not None:
-                await self._notifier.emit("offer:new", view, user_target(offer.agent_id))
+            if view is None:
+                # The database says the case no longer waits (a step a crash cut short):
+                # the live task is stale; taking it out withdraws this offer.
+                await self._engine.leave(offer.task_id, self._now())
+                continue
+            await self._cases.add_event(offer.task_id, f"lawyer-{offer.agent_id}", "offered", {},
+                                        self._clock())
+            await self._notifier.emit("offer:new", view, user_target(offer.agent_id))
+            self._faults.point("offer.after_push")
             # The claim made the lawyer OFFERED: no need to read the agent back to say so.
             await self._notifier.emit("agent:status", {"status": AgentState.OFFERED.value},
                                       user_target(offer.agent_id))
@@ -375,7 +439,7 @@ class Hotline:
         """What the lawyer sees of an offer; ``case`` when the caller has it as it now is."""
         if case is None:
             case = await self._cases.get(task_id)
-        if case is None:
+        if case is None or case.status != CaseStatus.WAITING:
             return None
         return {"case": case_view(case, None, for_lawyer=True), "deadline_ms": int(deadline * 1000),
                 "timeout_s": self._engine.config.offer_timeout_s}
@@ -496,6 +560,10 @@ def _status(agent: Agent | None) -> dict[str, Any]:
     if agent.state is AgentState.WRAP_UP and agent.wrap_up_until is not None:
         status["wrap_up_until_ms"] = int(agent.wrap_up_until * 1000)
     return status
+
+
+def _is_theirs(case: Case, me: Principal) -> bool:
+    return case.status == CaseStatus.IN_CONSULTATION and str(case.lawyer_id) == me.id
 
 
 def _offer_gone() -> ParleyError:

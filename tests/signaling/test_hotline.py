@@ -44,7 +44,13 @@ async def test_offers_follow_skill_and_region(running: Running, connect: Connect
     assert offer["case"]["id"] == family_case
     accepted = await labour.call("offer:accept", {"case_id": labour_case})
     assert accepted["ok"] and accepted["room"]["case_id"] == labour_case
-    assert (await labour.call("offer:accept", {"case_id": labour_case}))["error"]["code"] \
+    # Answered again (a retry after a reconnect): the same consultation, nothing doubled.
+    again = await labour.call("offer:accept", {"case_id": labour_case})
+    assert again["ok"] and again["room"]["room_id"] == accepted["room"]["room_id"], again
+    matched = [e for e in await running.cases.events(labour_case) if e.kind == "matched"]
+    assert len(matched) == 1
+    # The other lawyer's case is not theirs to take.
+    assert (await labour.call("offer:accept", {"case_id": family_case}))["error"]["code"] \
         == "offer_gone"
 
 

@@ -24,6 +24,7 @@ from server.keys import (
     DATABASE_KEY,
     HOTLINE_KEY,
     MEDIA_KEY,
+    RECONCILER_KEY,
     SETTINGS_KEY,
     USERS_KEY,
 )
@@ -33,6 +34,8 @@ from server.policy import Action, Principal, Role, require
 from server.schemas import IntakeBody, LoginBody
 from server.tokens import Claims, sign, verify
 from server.validation import MAX_PAYLOAD_BYTES, parse
+from signaling.reconcile import RepairKind
+from signaling.reconciler import ReconcileStats
 from signaling.views import case_view
 
 log = logging.getLogger(__name__)
@@ -171,6 +174,7 @@ async def get_metrics(request: web.Request) -> web.Response:
                  "code", dict(counters.errors)),
         *supervisor_metrics(await request.app[HOTLINE_KEY].figures()),
         *database_metrics(request.app[DATABASE_KEY]),
+        *reconcile_metrics(request.app[RECONCILER_KEY].stats),
     ]
     if isinstance(stats, WorkerStats):
         metrics += [
@@ -187,6 +191,20 @@ async def get_metrics(request: web.Request) -> web.Response:
         ]
     return web.Response(text=render(metrics), content_type="text/plain", charset="utf-8",
                         headers={"X-Prometheus-Version": "0.0.4"})
+
+
+def reconcile_metrics(stats: ReconcileStats) -> list[Metric]:
+    repairs = {kind.value: stats.repairs.get(kind.value, 0) for kind in RepairKind}
+    return [
+        gauge("parley_reconcile_runs_total", "Reconciliation passes (live state vs database)",
+              stats.runs),
+        labelled("parley_reconcile_repairs_total", "counter",
+                 "Disagreements repaired, by kind (docs/deploy.md)", "kind", repairs),
+        gauge("parley_reconcile_failures_total", "Repairs that failed (retried next pass)",
+              stats.failures),
+        gauge("parley_reconcile_seconds_total", "Time spent reconciling", stats.seconds_total),
+        gauge("parley_reconcile_last_seconds", "Duration of the last pass", stats.last_seconds),
+    ]
 
 
 def database_metrics(database: Database) -> list[Metric]:

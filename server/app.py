@@ -30,6 +30,7 @@ from server.keys import (
     ENGINE_KEY,
     HOTLINE_KEY,
     MEDIA_KEY,
+    RECONCILER_KEY,
     SETTINGS_KEY,
     TICKERS_KEY,
     USERS_KEY,
@@ -51,6 +52,7 @@ from signaling.mediation_events import MediationEvents
 from signaling.mediation_recording import MediationRecording
 from signaling.mediation_room import MediationRoomService
 from signaling.presence import PresenceRegistry
+from signaling.reconciler import Reconciler
 from signaling.recording_events import RecordingEvents
 from signaling.recording_flow import ConsultationRecording
 from signaling.routing.engine import RoutingEngine
@@ -163,8 +165,17 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         if holds(sio, SUPERVISORS_TARGET):
             await hotline.push_figures()
 
+    # Live state that disagrees with the database heals: at start-up, then every interval.
+    reconciler = Reconciler(hotline=hotline, engine=engine, cases=cases, users=users,
+                            consultation=consultation, rooms=cluster.hosted_rooms, clock=clock)
+    app[RECONCILER_KEY] = reconciler
+
+    async def reconcile() -> None:
+        await reconciler.run()
+
     app[TICKERS_KEY] = [Ticker(hotline.tick, 1.0, "hotline tick"),
-                        Ticker(push_figures, 2.0, "supervisor figures")]
+                        Ticker(push_figures, 2.0, "supervisor figures"),
+                        Ticker(reconcile, settings.reconcile_interval_s, "reconcile")]
     if cluster.remote is not None:
         app[TICKERS_KEY].append(Ticker(cluster.sweep, 1.0, "media sweep"))
     app[CLUSTER_KEY] = cluster

@@ -12,6 +12,7 @@ from server.metrics import EventCounters
 from server.users import UserRepository
 from signaling.consultation import ConsultationService
 from signaling.hotline import Hotline
+from signaling.reconciler import Reconciler
 from signaling.routing.engine import RoutingEngine
 from signaling.ticker import Ticker
 
@@ -25,3 +26,4 @@ TICKERS_KEY = web.AppKey("tickers", list[Ticker])
 MEDIA_KEY = web.AppKey("media", MediaWorker)
 CONSULTATION_KEY = web.AppKey("consultation", ConsultationService)
 COUNTERS_KEY = web.AppKey("counters", EventCounters)
+RECONCILER_KEY = web.AppKey("reconciler", Reconciler)

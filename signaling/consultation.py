@@ -79,8 +79,10 @@ class ConsultationService:
 
     # --- matching (called by the hotline) -----------------------------------------------
 
-    async def start(self, case: Case, lawyer: User) -> dict[str, Any]:
-        """Open the media room of a case just assigned to ``lawyer`` and tell both sides."""
+    async def start(self, case: Case, lawyer: User, again: bool = False) -> dict[str, Any]:
+        """Open the media room of a case just assigned to ``lawyer`` and tell both sides
+        (``again``: reconciliation finishing an assignment a crash cut short; the room may
+        have been used already)."""
         assert case.room_id is not None
         self._members.put(case.room_id, RoomMembers.of(case))
         kinds = MEDIA_MODES.get(case.mode)
@@ -91,11 +93,11 @@ class ConsultationService:
         await self._notifier.emit(
             "case:matched",
             {"case": case_view(case, lawyer), "room": await self._room(case, lawyer, citizen,
-                                                                        new=True)},
+                                                                        new=not again)},
             case_target(case.id),
         )
         mine = {"case": case_view(case, lawyer, for_lawyer=True),
-                "room": await self._room(case, lawyer, lawyer_me, new=True)}
+                "room": await self._room(case, lawyer, lawyer_me, new=not again)}
         await self._notifier.emit("case:matched", mine, user_target(str(lawyer.id)))
         if self._recording is not None:
             await self._recording.on_match(case)

@@ -263,7 +263,7 @@ class Hotline:
         if answered is None:
             raise _offer_gone()
         await self._cases.add_event(case_id, me.participant_id, "declined", {}, self._clock())
-        await self._push_status(answered.agent)
+        await self.push_status(answered.agent)
         await self.route()
 
     async def _assign(self, me: Principal, case_id: str) -> dict[str, Any]:
@@ -278,7 +278,7 @@ class Hotline:
                 return await self._settle(me, current)  # a second answer of the same offer
             # The citizen left (or another lawyer has the case): the live task is stale.
             await self._engine.leave(TaskId(case_id), self._now())
-            await self._push_status(await self._engine.agent(AgentId(me.id)))
+            await self.push_status(await self._engine.agent(AgentId(me.id)))
             await self.route()
             raise invalid_state("该群众已离开队列 / the citizen has left the queue")
         self._faults.point("accept.after_assign")
@@ -298,18 +298,19 @@ class Hotline:
             else:
                 reply = await self._consultation.active_for(me)
         finally:  # a room that failed to open is still this lawyer's case (negotiate reopens)
-            await self._settle_live(case, str(lawyer.id))
+            await self.settle_live(case, str(lawyer.id))
         self._faults.point("accept.after_settle")
         return reply
 
-    async def _settle_live(self, case: Case, lawyer_id: str) -> None:
+    async def settle_live(self, case: Case, lawyer_id: str) -> None:
+        """Make the live state agree that ``lawyer_id`` serves ``case`` (the database said so)."""
         settled = await self._engine.settle_assignment(TaskId(case.id), AgentId(lawyer_id),
                                                        Mode(case.mode), self._now())
         for other in settled.withdrawn:
             await self._notifier.emit("offer:expired", {"case_id": case.id},
                                       user_target(other.agent_id))
-            await self._push_status(other)
-        await self._push_status(settled.agent)
+            await self.push_status(other)
+        await self.push_status(settled.agent)
 
     async def end(self, me: Principal, case_id: str, outcome: str) -> None:
         require(me, Action.END_CASE)
@@ -329,7 +330,7 @@ class Hotline:
         # ended and finishes the step (docs/deploy.md).
         agent = await self._end_contact(me.id, case_id)
         self._faults.point("end.after_settle")
-        await self._push_status(agent)
+        await self.push_status(agent)
         await self.route(only=me.id)  # only this lawyer changed
 
     async def announce_end(self, case: Case) -> None:
@@ -370,7 +371,7 @@ class Hotline:
             # meanwhile): the database already has the case back in the queue.
             await self._engine.join(task)
         self._faults.point("transfer.after_settle")
-        await self._push_status(await self._engine.agent(AgentId(me.id)))
+        await self.push_status(await self._engine.agent(AgentId(me.id)))
         await self.route()
 
     async def announce_transfer(self, case: Case) -> None:
@@ -397,7 +398,7 @@ class Hotline:
         await self._notifier.emit("case:ended", {"case_id": case.id, "outcome": None,
                                                 "reason": "recording_refused"},
                                   user_target(lawyer_id))
-        await self._push_status(agent)
+        await self.push_status(agent)
         await self.route()
 
     async def _end_contact(self, agent_id: str, case_id: str) -> Agent | None:
@@ -463,7 +464,7 @@ class Hotline:
                     self._pushed[task_id] = key
         await self._notifier.emit_here("queue:size", {"waiting": len(estimates)}, AGENTS_TARGET)
 
-    async def _push_status(self, agent: Agent | None) -> None:
+    async def push_status(self, agent: Agent | None) -> None:
         if agent is not None:
             await self._notifier.emit("agent:status", _status(agent), user_target(agent.agent_id))
 
@@ -488,7 +489,7 @@ class Hotline:
         for agent in agents:
             if (agent.state is AgentState.WRAP_UP and agent.wrap_up_until is not None
                     and agent.wrap_up_until <= now):
-                await self._push_status(await self._engine.end_wrap_up(agent.agent_id, now))
+                await self.push_status(await self._engine.end_wrap_up(agent.agent_id, now))
         for agent_id, since in list(self._disconnected.items()):
             if now - since >= SIGN_OUT_GRACE_S:
                 del self._disconnected[agent_id]
@@ -510,7 +511,7 @@ class Hotline:
                                         "missed", {}, self._clock())
             await self._notifier.emit("offer:expired", {"case_id": answered.task.task_id},
                                       user_target(answered.agent.agent_id))
-            await self._push_status(answered.agent)
+            await self.push_status(answered.agent)
 
     # --- supervisors ---------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ from signaling.routing.model import (
 )
 from signaling.routing.policy import best_tasks_for, decide_indexed, decide_joined
 from signaling.routing.regions import RegionGraph
-from signaling.routing.store import RoutingStore
+from signaling.routing.store import RoutingStore, RoutingView
 
 RETRIES = 8
 # A pull passes this many tasks so that a lost race falls through to the next, doubling after
@@ -294,6 +294,30 @@ class RoutingEngine:
 
     async def offers(self) -> list[Offer]:
         return await self._store.offers()
+
+    async def snapshot(self) -> RoutingView:
+        """One consistent read of the live state (reconciliation); use it before the next
+        ``await`` or copy what you need (memory hands out its live index)."""
+        return await self._store.view()
+
+    async def settle_idle(self, agent_id: AgentId) -> Agent | None:
+        """An agent busy with no contact, or offered with no offer in flight, becomes what its
+        contacts say (busy or available); None if unknown, unchanged otherwise."""
+        for _ in range(RETRIES):
+            view = await self._store.view()  # the agent and its offers from one read
+            agent = view.agents.get(agent_id)
+            if agent is None:
+                return None
+            holds = any(o.agent_id == agent_id for o in view.offers.values())
+            idle = (agent.state is AgentState.BUSY and not agent.contacts) or (
+                agent.state is AgentState.OFFERED and not holds)
+            if not idle:
+                return agent
+            stored = await self._store.update_agent(replace(
+                agent, state=AgentState.BUSY if agent.contacts else AgentState.AVAILABLE))
+            if stored is not None:
+                return stored
+        raise RoutingError("contention", "the agent kept changing")
 
     async def rebuild(self, tasks: list[Task], agents: list[Agent]) -> None:
         """Replace the live state with what the database says (start-up, lost Redis)."""

@@ -29,8 +29,7 @@ from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 from sqlalchemy import insert
 
-from server.app import create_app
-from server.cases import CASES, ROOMS, new_id
+from server.cases.repository import CASES, ROOMS, new_id
 from server.config import Settings
 from server.keys import (
     CASES_KEY,
@@ -41,7 +40,8 @@ from server.keys import (
     TICKERS_KEY,
 )
 from server.models import User
-from signaling.reconcile import plan
+from signaling.app.factory import create_app
+from signaling.hotline.reconcile import plan
 from signaling.routing.model import AgentId
 
 T0 = datetime(2026, 12, 3, 1, 0, tzinfo=UTC)

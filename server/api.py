@@ -15,7 +15,7 @@ from aiohttp import web
 from rooms.messages import GetStats, WorkerStats
 from rooms.turn import turn_credentials
 from server import catalogue
-from server.cases import case_resource
+from server.cases.repository import case_resource
 from server.db import Database
 from server.errors import ParleyError
 from server.keys import (
@@ -34,8 +34,8 @@ from server.policy import Action, Principal, Role, require
 from server.schemas import IntakeBody, LoginBody
 from server.tokens import Claims, sign, verify
 from server.validation import MAX_PAYLOAD_BYTES, parse
-from signaling.reconcile import RepairKind
-from signaling.reconciler import ReconcileStats
+from signaling.hotline.reconcile import RepairKind
+from signaling.hotline.reconciler import ReconcileStats
 from signaling.views import case_view
 
 log = logging.getLogger(__name__)

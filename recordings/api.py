@@ -1,0 +1,171 @@
+"""Recording playback and download: permission-checked JSON, short-lived signed file links,
+and an audit entry for every view and download."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+from aiohttp import web
+
+from recordings.export import export_zip
+from recordings.playback import playback_data
+from recordings.repository import RecordingRepository
+from recordings.storage import LocalRecordingStorage
+from server.api import principal_of
+from server.audit import AuditLog
+from server.cases.repository import CaseRepository, case_resource
+from server.db import Database
+from server.errors import ParleyError, not_found
+from server.mediation.repository import MediationRepository
+from server.policy import Action, CaseResource, Principal, require
+
+LINK_TTL_S = 600
+
+
+class RecordingAccess:
+    """What the routes need, kept on the app under ``RECORDING_ACCESS_KEY``."""
+
+    def __init__(self, *, db: Database, cases: CaseRepository, storage: LocalRecordingStorage,
+                 audit: AuditLog, secret_key: bytes, export_dir: Path) -> None:
+        self.db = db
+        self.cases = cases
+        self.mediations = MediationRepository(db)
+        self.repo = RecordingRepository(db)
+        self.storage = storage
+        self.audit = audit
+        self.key = secret_key
+        self.export_dir = export_dir
+
+    def sign(self, recording_id: str, path: str, exp: int) -> str:
+        message = f"{recording_id}\n{path}\n{exp}".encode()
+        return hmac.new(self.key, message, hashlib.sha256).hexdigest()
+
+    def link(self, recording_id: str, path: str, now: float) -> str:
+        exp = int(now) + LINK_TTL_S
+        base = (f"/api/recordings/{recording_id}/export" if path == "export"
+                else f"/api/recordings/{recording_id}/files/{quote(path)}")
+        return f"{base}?exp={exp}&sig={self.sign(recording_id, path, exp)}"
+
+    def check(self, request: web.Request, recording_id: str, path: str) -> None:
+        try:
+            exp = int(request.query.get("exp", ""))
+        except ValueError:
+            raise ParleyError("link_invalid", "链接无效 / invalid link", 403) from None
+        expected = self.sign(recording_id, path, exp)
+        if not hmac.compare_digest(expected, request.query.get("sig", "")):
+            raise ParleyError("link_invalid", "链接无效 / invalid link", 403)
+        if exp < time.time():
+            raise ParleyError("link_expired", "链接已过期，请刷新页面 / link expired", 403)
+
+
+RECORDING_ACCESS_KEY = web.AppKey("recording_access", RecordingAccess)
+
+RECORDING_ROUTES: dict[tuple[str, str], Action | None] = {
+    ("GET", "/api/cases/{case_id}/recordings"): Action.RECORDING_VIEW,
+    ("GET", "/api/recordings/{recording_id}"): Action.RECORDING_VIEW,
+    # Signed links: the signature is the permission, granted by the route above.
+    ("GET", "/api/recordings/{recording_id}/files/{participant}/{name}"): None,
+    ("GET", "/api/recordings/{recording_id}/export"): None,
+}
+
+
+async def _allowed_case(access: RecordingAccess, me: Principal, case_id: str) -> None:
+    """A consultation's citizen and lawyer, a mediation's mediator and invitees, supervisors."""
+    case = await access.cases.get(case_id)
+    if case is not None:
+        require(me, Action.RECORDING_VIEW, case_resource(case))
+        return
+    mediation = await access.mediations.case(case_id)
+    if mediation is not None:
+        require(me, Action.RECORDING_VIEW, CaseResource(mediation.id, str(mediation.mediator_id)))
+        return
+    require(me, Action.RECORDING_VIEW)
+    raise not_found("案件不存在 / no such case")
+
+
+async def list_for_case(request: web.Request) -> web.Response:
+    access = request.app[RECORDING_ACCESS_KEY]
+    me = principal_of(request)
+    case_id = request.match_info["case_id"]
+    await _allowed_case(access, me, case_id)
+    recordings = await access.repo.for_case(case_id)
+    return web.json_response({"recordings": [
+        {"id": r.id, "status": r.status, "started_at": r.started_at.isoformat(),
+         "ended_at": r.ended_at.isoformat() if r.ended_at else None,
+         "page_url": f"/recordings/{r.id}"} for r in recordings]})
+
+
+async def get_recording(request: web.Request) -> web.Response:
+    access = request.app[RECORDING_ACCESS_KEY]
+    me = principal_of(request)
+    recording_id = request.match_info["recording_id"]
+    data = await playback_data(access.db, recording_id)
+    if data is None:
+        require(me, Action.RECORDING_VIEW)
+        raise not_found("录像不存在 / no such recording")
+    await _allowed_case(access, me, data["recording"]["case_id"])
+    now = time.time()
+    for participant in data["participants"]:
+        role, _, _ = participant["participant_id"].partition("-")
+        participant["role"] = role
+        for segment in participant["segments"]:
+            segment["url"] = access.link(recording_id, segment["path"], now)
+    data["download_url"] = access.link(recording_id, "export", now)
+    await access.audit.append(actor=me.participant_id, action="recording.viewed",
+                              resource=f"recording:{recording_id}", data={},
+                              now=datetime.now(UTC))
+    return web.json_response(data)
+
+
+async def get_file(request: web.Request) -> web.StreamResponse:
+    access = request.app[RECORDING_ACCESS_KEY]
+    recording_id = request.match_info["recording_id"]
+    path = f"{request.match_info['participant']}/{request.match_info['name']}"
+    access.check(request, recording_id, path)
+    recording = await access.repo.get(recording_id)
+    if recording is None or path not in {s.path for s in await access.repo.segments(recording_id)}:
+        raise not_found("录像文件不存在 / no such file")
+    local = access.storage.local_path(recording.case_id, recording_id, path)
+    return web.FileResponse(local, headers={"Content-Type": "video/webm",
+                                            "Cache-Control": "private, max-age=600"})
+
+
+async def get_export(request: web.Request) -> web.StreamResponse:
+    access = request.app[RECORDING_ACCESS_KEY]
+    recording_id = request.match_info["recording_id"]
+    access.check(request, recording_id, "export")
+    recording = await access.repo.get(recording_id)
+    if recording is None:
+        raise not_found("录像不存在 / no such recording")
+    case = await access.cases.get(recording.case_id)
+    chat = await access.cases.chat_for_room(recording.room_id)
+    now = datetime.now(UTC)
+    access.export_dir.mkdir(parents=True, exist_ok=True)
+    dest = Path(tempfile.mkdtemp(dir=access.export_dir)) / f"recording-{recording_id}.zip"
+    zip_path = await export_zip(access.db, access.storage, recording_id, chat=chat,
+                                notes=case.notes if case else "", dest=dest, now=now)
+    await access.audit.append(actor="signed-link", action="recording.downloaded",
+                              resource=f"recording:{recording_id}",
+                              data={"remote": request.remote or ""}, now=now)
+    return web.FileResponse(zip_path, headers={
+        "Content-Type": "application/zip",
+        "Content-Disposition": f'attachment; filename="recording-{recording_id}.zip"'})
+
+
+def add_recording_routes(app: web.Application) -> None:
+    handlers: dict[tuple[str, str], Callable[[web.Request], Awaitable[web.StreamResponse]]] = {
+        ("GET", "/api/cases/{case_id}/recordings"): list_for_case,
+        ("GET", "/api/recordings/{recording_id}"): get_recording,
+        ("GET", "/api/recordings/{recording_id}/files/{participant}/{name}"): get_file,
+        ("GET", "/api/recordings/{recording_id}/export"): get_export,
+    }
+    assert handlers.keys() == RECORDING_ROUTES.keys()
+    for (method, path), handler in handlers.items():
+        app.router.add_route(method, path, handler)

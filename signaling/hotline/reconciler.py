@@ -32,8 +32,9 @@ from signaling.hotline.reconcile import (
 )
 from signaling.hotline.service import FOLLOW_UP_DAYS, Hotline
 from signaling.hotline.tasks import task_for
+from signaling.routing import lifecycle
 from signaling.routing.engine import RoutingEngine
-from signaling.routing.model import AgentId, RoutingError, TaskId
+from signaling.routing.model import AgentId, RoutingError, Task, TaskId
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +120,8 @@ class Reconciler:
                     owner = await self._cases.follow_up_owner(
                         case.citizen_phone, now - timedelta(days=FOLLOW_UP_DAYS))
                     # Its place is its queued_at, so it goes back where it was.
-                    await self._engine.join(task_for(case, preferred_agent=owner))
+                    await self._engine.join(await self._as_transferred(
+                        task_for(case, preferred_agent=owner), now.timestamp()))
             case RepairKind.STALE_TASK:
                 if case is None or case.status != CaseStatus.WAITING:
                     await self._engine.leave(TaskId(repair.case_id), now.timestamp())
@@ -146,6 +148,22 @@ class Reconciler:
                         and case.room_id and Mode(case.mode).value in MEDIA_MODES):
                     await self._consultation.reopen(case)
                     await self._consultation.renegotiate(case.room_id)
+
+    async def _as_transferred(self, task: Task, now: float) -> Task:
+        """A case a transfer put back (内部流转) keeps what the transfer said: the named lawyer
+        first, the transferring one left out (from its timeline's last "transferred")."""
+        events = await self._cases.events(task.task_id)
+        moved = next((e for e in reversed(events) if e.kind == "transferred"), None)
+        if moved is None or not moved.actor.startswith("lawyer-"):
+            return task
+        target = moved.data.get("lawyer")
+        try:
+            return lifecycle.transfer(task, now, AgentId(moved.actor.removeprefix("lawyer-")),
+                                      str(moved.data.get("note") or ""),
+                                      category=moved.data.get("category"),
+                                      agent_id=AgentId(str(target)) if target else None)
+        except RoutingError:  # nothing named (a refusal's requeue): the plain task
+            return task
 
     async def _end_contact(self, repair: Repair) -> None:
         agent_id = AgentId(repair.agent_id)

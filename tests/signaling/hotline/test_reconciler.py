@@ -144,3 +144,30 @@ async def test_a_lawyer_busy_with_nothing_is_freed(running: Running, connect: Co
     assert (await lawyer.wait_for("agent:status", lambda s: s["status"] == "available"))
     case_id, _ = await running.intake()
     await lawyer.wait_for("offer:new", lambda o: o["case"]["id"] == case_id)
+
+
+async def test_a_transfer_cut_short_queues_the_case_for_the_named_lawyer(
+        running: Running, connect: Connect) -> None:
+    """The database put the case back for lawyer2 and the process died: the case waits again
+    at its place, for lawyer2 first, never offered back to the lawyer who transferred it."""
+    await running.add_lawyer("lawyer1")
+    await running.add_lawyer("lawyer2")
+    lawyer = await connect(await running.login())
+    case_id, token = await running.intake(mode="text")
+    citizen = await connect(token)
+    await lawyer.wait_for("offer:new")
+    assert (await lawyer.call("offer:accept", {"case_id": case_id}))["ok"]
+    me, other = await lawyer_id(running), await lawyer_id(running, "lawyer2")
+    assert await running.cases.requeue(case_id, None, f"lawyer-{me}", "婚姻问题", other,
+                                       datetime.now(UTC))
+
+    assert await reconcile_twice(running) == {RepairKind.STALE_CONTACT, RepairKind.MISSING_TASK}
+    await citizen.wait_for("case:transferred")
+    task = await running.app[ENGINE_KEY].task(TaskId(case_id))
+    assert task is not None and task.preferred_agent == str(other)
+    assert str(me) in {e.agent_id for e in task.excluded}
+    second = await connect(await running.login("lawyer2"))
+    offer = await second.wait_for("offer:new")
+    assert offer["case"]["id"] == case_id
+    assert lawyer.events["offer:new"] and all(
+        o["case"]["id"] != case_id for o in lawyer.events["offer:new"][1:])

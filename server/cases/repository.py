@@ -73,6 +73,7 @@ class CaseRepository:
             queued_at=now,
             notes="",
             language=intake.language,
+            intake_key=intake.request_id,
         )
         # The case and its first event share one batch, so one transaction (server/group_commit).
         created = self._db.appends.insert(CASES, row)
@@ -81,6 +82,12 @@ class CaseRepository:
             {"mode": intake.mode, "priority": priority, "callback": callback}))
         await asyncio.gather(created, event)
         return Case(**row)
+
+    async def by_intake_key(self, key: str) -> Case | None:
+        """The case an intake with this ``request_id`` made, if any (the first, were there two)."""
+        async with self._db.reader.connect() as conn:
+            found = (await conn.execute(statements.BY_INTAKE_KEY, {"p_key": key})).first()
+        return Case(**found._mapping) if found is not None else None
 
     async def get(self, case_id: str) -> Case | None:
         async with self._db.reader.connect() as conn:

@@ -111,10 +111,21 @@ class Hotline:
 
     # --- citizens ------------------------------------------------------------------------
 
-    async def intake(self, body: IntakeBody) -> tuple[Case, bool]:
-        """Create and queue a case; returns it and whether the service is open now."""
+    async def intake(self, body: IntakeBody) -> tuple[Case, bool, bool]:
+        """Create and queue a case; returns it, whether the service is open now and whether
+        it is new (False: this ``request_id`` made it already, its reply was lost)."""
         now = self._clock()
         is_open = self._engine.is_open(body.region, now.timestamp())  # type: ignore[arg-type]
+        if body.request_id is not None:
+            earlier = await self._cases.by_intake_key(body.request_id)
+            if earlier is not None:
+                if earlier.citizen_phone != body.phone:
+                    raise bad_request("request_id 已被使用 / request_id already used", "request_id")
+                if earlier.status == CaseStatus.WAITING:
+                    # Queued again if the crash came before the live queue had it.
+                    await self._engine.join(task_for(earlier))
+                    await self.route(joined=earlier)
+                return earlier, is_open, False
         # Out of hours the case waits as a callback request, keeping its place for the morning.
         # The follow-up lookup reads older cases only: it runs while the new one is written.
         case, owner = await asyncio.gather(
@@ -124,7 +135,7 @@ class Hotline:
         await self._engine.join(task_for(case, preferred_agent=owner))
         self._faults.point("intake.after_join")
         await self.route(joined=case)
-        return case, is_open
+        return case, is_open, True
 
     async def queue_view(self, case_id: str) -> dict[str, Any] | None:
         estimates = await self._engine.estimates(self._now(), self._handle)

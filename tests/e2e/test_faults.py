@@ -306,23 +306,27 @@ async def check_end(f: Flow) -> None:
 
 async def drive_intake(f: Flow) -> None:
     assert f.d.armed is not None
-    name = f"群众{uuid.uuid4().hex[:6]}"
-    f.citizen_token = name  # the citizen never got a reply: the name finds the case
+    f.citizen_token = uuid.uuid4().hex  # here: the intake's request_id, sent again below
     with pytest.raises((aiohttp.ClientError, asyncio.TimeoutError)):
-        await post_json(f.d.armed.url, "/api/intake", intake_body(mode="text", name=name))
+        await post_json(f.d.armed.url, "/api/intake",
+                        intake_body(mode="text", request_id=f.citizen_token))
     await f.d.died()
 
 
 async def check_intake(f: Flow) -> None:
-    # The case reached the database before the kill: it is in the queue, offered, served.
+    # The page sends the intake again with its request_id: the same case, at its place.
+    status, body = await post_json(f.d.survivor.url, "/api/intake",
+                                   intake_body(mode="text", request_id=f.citizen_token))
+    assert status == 200, body  # not 201: no second case
+    f.case_id, f.citizen_token = body["case_id"], body["token"]
+    f.citizen = await f.d.client(f.d.survivor.url, f.citizen_token)
+    await f.waiting_first()
     lawyer = await f.lawyer(f.d.survivor.url, "lawyer1")
-    offer = await lawyer.wait_for("offer:new", lambda o: o["case"]["name"] == f.citizen_token,
-                                  timeout=15)
-    f.case_id = offer["case"]["id"]
-    reply = await lawyer.call("offer:accept", {"case_id": f.case_id})
-    assert reply.get("ok"), reply
+    await f.accepted(lawyer)
+    await f.talk(lawyer)
     await f.once("matched")
-    assert (await lawyer.call("case:end", {"case_id": f.case_id, "outcome": "answered"}))["ok"]
+    await f.once("intake")
+    await f.end(lawyer)
 
 
 Step = tuple[str, Callable[[Flow], Awaitable[None]], Callable[[Flow], Awaitable[None]]]

@@ -17,7 +17,7 @@ from rooms.turn import turn_credentials
 from server import catalogue
 from server.cases.repository import case_resource
 from server.db import Database
-from server.errors import ParleyError
+from server.errors import ParleyError, is_backend_outage, service_recovering
 from server.keys import (
     CASES_KEY,
     COUNTERS_KEY,
@@ -70,8 +70,14 @@ async def error_middleware(
                 {"error": {"code": code, "message": exc.reason}}, status=exc.status
             )
         raise
-    except Exception:
+    except Exception as exc:
         request_id = request_id_var.get()
+        if is_backend_outage(exc):
+            log.warning("request %s %s: backend unreachable (%s)", request.method, request.path,
+                        exc)
+            error = service_recovering()
+            return web.json_response(error.to_dict(), status=error.status,
+                                     headers={"Retry-After": "2"})
         log.exception("request %s %s failed (request %s)", request.method, request.path, request_id)
         return web.json_response(
             {"error": {"code": "internal", "message": f"internal error, request {request_id}"}},

@@ -18,7 +18,7 @@ from typing import Any
 from server import catalogue
 from server.cases.repository import CaseRepository, CaseStatus, case_resource
 from server.catalogue import Mode
-from server.errors import ParleyError, bad_request, invalid_state, not_found
+from server.errors import ParleyError, bad_request, invalid_state, is_backend_outage, not_found
 from server.faults import NO_FAULTS, Faults
 from server.models import Case
 from server.policy import Action, Principal, Role, require
@@ -73,6 +73,7 @@ class Hotline:
         self._default_region = default_region
         self._thresholds = thresholds
         self._faults = faults
+        self._recovering = False
         self._pushed: dict[str, tuple[int, int | None, bool]] = {}
         self._handle = HandleTimes()
         self._handle_refreshed = float("-inf")
@@ -481,7 +482,27 @@ class Hotline:
 
     async def tick(self) -> None:
         """Once a second: offers time out, wrap-ups end, dropped lawyers sign out, the queue
-        is routed again (waits widen eligibility) and estimates are pushed."""
+        is routed again (waits widen eligibility) and estimates are pushed. While a backend
+        is unreachable, the waiting citizens connected here are told the service is
+        recovering (``service:status``), and told again when it is back."""
+        try:
+            await self._tick()
+        except Exception as exc:
+            if is_backend_outage(exc) and not self._recovering:
+                self._recovering = True
+                await self._service_status("recovering")
+            raise
+        if self._recovering:
+            self._recovering = False
+            await self._service_status("ok")
+
+    async def _service_status(self, state: str) -> None:
+        # Only this process's connections, from what it knows without the backends.
+        targets = [case_target(case_id) for case_id in self._pushed]
+        if targets:
+            await self._notifier.emit_here("service:status", {"state": state}, targets)
+
+    async def _tick(self) -> None:
         now = self._now()
         if await self._engine.lost() and await self._engine.claim_rebuild(REBUILD_LOCK_S):
             log.warning("routing state lost (Redis flushed or restarted): rebuilt, %d waiting",

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from server.cases.repository import CaseRepository, CaseStatus
 from server.catalogue import Mode
+from server.errors import is_backend_outage
 from server.users import UserRepository
 from signaling.consultations.service import MEDIA_MODES, ConsultationService
 from signaling.hotline.reconcile import (
@@ -69,7 +70,14 @@ class Reconciler:
         """One pass: the repairs applied (those found in this pass and the one before)."""
         started = time.perf_counter()
         try:
-            found = plan(await self._live(), await self._facts())
+            try:
+                live, facts = await self._live(), await self._facts()
+            except Exception as exc:
+                if is_backend_outage(exc):
+                    await self._hotline.outage("reconcile", True)
+                raise
+            await self._hotline.outage("reconcile", False)
+            found = plan(live, facts)
             confirmed = confirm(self._previous, found)
             self._previous = found
             applied = []

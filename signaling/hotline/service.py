@@ -73,7 +73,7 @@ class Hotline:
         self._default_region = default_region
         self._thresholds = thresholds
         self._faults = faults
-        self._recovering = False
+        self._outages: set[str] = set()
         self._pushed: dict[str, tuple[int, int | None, bool]] = {}
         self._handle = HandleTimes()
         self._handle_refreshed = float("-inf")
@@ -488,19 +488,27 @@ class Hotline:
         try:
             await self._tick()
         except Exception as exc:
-            if is_backend_outage(exc) and not self._recovering:
-                self._recovering = True
-                await self._service_status("recovering")
+            if is_backend_outage(exc):
+                await self.outage("tick", True)
             raise
-        if self._recovering:
-            self._recovering = False
-            await self._service_status("ok")
+        await self.outage("tick", False)
 
-    async def _service_status(self, state: str) -> None:
-        # Only this process's connections, from what it knows without the backends.
-        targets = [case_target(case_id) for case_id in self._pushed]
-        if targets:
-            await self._notifier.emit_here("service:status", {"state": state}, targets)
+    async def outage(self, source: str, down: bool) -> None:
+        """``source`` (the tick, reconciliation) found a backend unreachable, or reached it
+        again; the waiting citizens connected here hear of the first outage and of the end of
+        the last."""
+        was = bool(self._outages)
+        if down:
+            self._outages.add(source)
+        else:
+            self._outages.discard(source)
+        if was != bool(self._outages):
+            # Only this process's connections, from what it knows without the backends.
+            targets = [case_target(case_id) for case_id in self._pushed]
+            if targets:
+                await self._notifier.emit_here(
+                    "service:status", {"state": "recovering" if self._outages else "ok"},
+                    targets)
 
     async def _tick(self) -> None:
         now = self._now()

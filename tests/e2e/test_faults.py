@@ -390,6 +390,7 @@ async def run_chain(d: Deployment, steps: list[Step]) -> None:
             raise
         d.log.append(f"{point}: SIGKILL at the point, then checked (start {started - began:.1f} s, "
                      f"drive {killed - started:.1f} s, check {time.monotonic() - checking:.1f} s)")
+        print(d.log[-1], flush=True)
         await flow.finish()
         await d.close_clients()
         if d.other is None:  # the database has it all: no graceful stop to wait for
@@ -425,7 +426,6 @@ async def memory(tmp_path: Path) -> AsyncIterator[Deployment]:
 
 async def test_memory_backend_survives_a_kill_at_every_step(memory: Deployment) -> None:
     await run_chain(memory, chosen_steps())
-    print("\n".join(memory.log))
     assert len(memory.log) == len(chosen_steps())
 
 
@@ -444,7 +444,6 @@ async def test_redis_postgres_survive_a_kill_at_every_step(
         d.other = await start_server(cluster.tmp / "other", d.env, ["--role", "all"])
         cluster.processes.append(d.other)
         await run_chain(d, chosen_steps())
-        print("\n".join(d.log))
         assert len(d.log) == len(chosen_steps())
     finally:
         await d.close_clients()

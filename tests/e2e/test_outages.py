@@ -1,16 +1,19 @@
-"""Redis restarted for real under a running service: during the outage every request fails at
-once with the retryable ``service_recovering`` code (never a hang, never a bare 500), waiting
-citizens are told the service is recovering, and it serves again within 10 s of Redis's return,
-the queue rebuilt from the database in its order.
+"""Backend outages under a running service. Redis restarted for real: during the outage every
+request fails at once with the retryable ``service_recovering`` code (never a hang, never a bare
+500), waiting citizens are told the service is recovering, and it serves again within 10 s of
+Redis's return, the queue rebuilt from the database in its order. PostgreSQL stopped (immediate
+shutdown) and started again: the same, within 10 s of its return.
 
-The Redis server here is this test's own (a free port, a temporary folder), never the machine's
-shared one, which other developers' tests use.
+The Redis server and the PostgreSQL cluster here are this test's own (free ports, temporary
+folders), never the machine's shared ones, which other developers' tests use.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -131,3 +134,97 @@ async def test_redis_restarted_for_real(own_redis: OwnRedis, served: str) -> Non
         assert took < 10
     finally:
         await citizen.close()
+
+
+PG_BIN = Path("/usr/lib/postgresql")
+
+
+@dataclass
+class OwnPostgres:
+    """A PostgreSQL cluster of this test's own (initdb in a temporary folder, a free port)."""
+
+    port: int
+    folder: Path
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, tool: str, *args: str) -> None:
+        binary = next(PG_BIN.glob(f"*/bin/{tool}"))
+        # initdb and pg_ctl refuse to run as root: as the postgres account then.
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*prefix, str(binary), *args], check=True, capture_output=True, timeout=60)
+
+    def init(self) -> None:
+        self._run("initdb", "-D", str(self.folder / "data"), "-A", "trust", "-U", "postgres",
+                  "--no-sync")
+
+    def start(self) -> None:
+        self._run("pg_ctl", "-D", str(self.folder / "data"), "-w", "-l",
+                  str(self.folder / "log"), "-o",
+                  f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off",
+                  "start")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "-w", "stop")
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[OwnPostgres]:
+    if not list(PG_BIN.glob("*/bin/initdb")):
+        pytest.fail("PostgreSQL's initdb is missing (the Makefile's apt list installs it)")
+    folder = Path(tempfile.mkdtemp(prefix="parley-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+    cluster = OwnPostgres(free_port(), folder)
+    cluster.init()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        try:
+            cluster.stop()
+        except subprocess.CalledProcessError:
+            pass  # stopped already
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+async def test_postgres_unavailable_then_back(own_postgres: OwnPostgres, tmp_path: Path) -> None:
+    settings = Settings.from_env({"PARLEY_DATA_DIR": str(tmp_path / "var"),
+                                  "DATABASE_URL": own_postgres.url,
+                                  "PARLEY_RECONCILE_INTERVAL_S": "1"})
+    server = TestServer(create_app(settings), host="127.0.0.1", port=0)
+    await server.start_server()
+    url = str(server.make_url("")).rstrip("/")
+    citizen = SocketClient(url)
+    try:
+        _, first = await post_json(url, "/api/intake", intake_body(name="先来"))
+        await citizen.connect(first["token"])
+        await citizen.wait_for("queue:update", lambda q: q["position"] == 1)
+
+        own_postgres.stop()
+        started = time.monotonic()
+        status, refused = await post_json(url, "/api/intake", intake_body(name="后到"))
+        assert status == 503 and refused["error"]["code"] == "service_recovering", refused
+        reply = await citizen.call("case:resume")
+        assert reply["error"]["code"] == "service_recovering", reply
+        assert time.monotonic() - started < 5, "a request hung during the outage"
+        await citizen.wait_for("service:status", lambda s: s["state"] == "recovering")
+
+        own_postgres.start()
+        back = time.monotonic()
+
+        async def served() -> bool:
+            status, _ = await post_json(url, "/api/intake", intake_body(name="又来"))
+            reply = await citizen.call("case:resume")
+            return status == 201 and bool(reply.get("queue")) and reply["queue"]["position"] == 1
+
+        await wait_until(served, 10, "the service back after PostgreSQL returned", interval=0.3)
+        took = time.monotonic() - back
+        await citizen.wait_for("service:status", lambda s: s["state"] == "ok", timeout=10)
+        print(f"served again {took:.1f} s after PostgreSQL came back")
+        assert took < 10
+    finally:
+        await citizen.close()
+        await server.close()

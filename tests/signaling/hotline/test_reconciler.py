@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,6 +40,19 @@ async def reconcile_twice(running: Running) -> set[RepairKind]:
     reconciler = running.app[RECONCILER_KEY]
     await reconciler.run()
     return {r.kind for r in await reconciler.run()}
+
+
+async def consulting(running: Running, connect: Connect, mode: str
+                     ) -> tuple[SocketClient, SocketClient, str, dict[str, Any]]:
+    """lawyer1 signed in and serving a new citizen's case: lawyer, citizen, case id, accept reply."""
+    await running.add_lawyer("lawyer1")
+    lawyer = await connect(await running.login())
+    case_id, token = await running.intake(mode=mode)
+    citizen = await connect(token)
+    await lawyer.wait_for("offer:new")
+    accepted = await lawyer.call("offer:accept", {"case_id": case_id})
+    assert accepted["ok"], accepted
+    return lawyer, citizen, case_id, accepted
 
 
 async def test_an_accept_cut_short_after_the_database_write_reaches_both_sides(
@@ -90,12 +104,7 @@ async def test_a_waiting_case_the_queue_lost_goes_back_to_its_place(
 
 async def test_an_end_cut_short_frees_the_lawyer_and_tells_the_citizen(
         running: Running, connect: Connect) -> None:
-    await running.add_lawyer("lawyer1")
-    lawyer = await connect(await running.login())
-    case_id, token = await running.intake(mode="text")
-    citizen = await connect(token)
-    await lawyer.wait_for("offer:new")
-    assert (await lawyer.call("offer:accept", {"case_id": case_id}))["ok"]
+    lawyer, citizen, case_id, _ = await consulting(running, connect, "text")
     me = await lawyer_id(running)
     ended = await running.cases.end(case_id, "answered", f"lawyer-{me}", datetime.now(UTC),
                                     lawyer_id=me)
@@ -112,12 +121,7 @@ async def test_an_end_cut_short_frees_the_lawyer_and_tells_the_citizen(
 
 async def test_a_room_no_worker_hosts_is_opened_again_and_both_sides_renegotiate(
         running: Running, connect: Connect) -> None:
-    await running.add_lawyer("lawyer1")
-    lawyer = await connect(await running.login())
-    case_id, token = await running.intake(mode="video")
-    citizen = await connect(token)
-    await lawyer.wait_for("offer:new")
-    accepted = await lawyer.call("offer:accept", {"case_id": case_id})
+    lawyer, citizen, _, accepted = await consulting(running, connect, "video")
     room_id = RoomId(accepted["room"]["room_id"])
     media = running.app[MEDIA_KEY]
     assert isinstance(media, LocalMediaWorker)
@@ -150,13 +154,8 @@ async def test_a_transfer_cut_short_queues_the_case_for_the_named_lawyer(
         running: Running, connect: Connect) -> None:
     """The database put the case back for lawyer2 and the process died: the case waits again
     at its place, for lawyer2 first, never offered back to the lawyer who transferred it."""
-    await running.add_lawyer("lawyer1")
+    lawyer, citizen, case_id, _ = await consulting(running, connect, "text")
     await running.add_lawyer("lawyer2")
-    lawyer = await connect(await running.login())
-    case_id, token = await running.intake(mode="text")
-    citizen = await connect(token)
-    await lawyer.wait_for("offer:new")
-    assert (await lawyer.call("offer:accept", {"case_id": case_id}))["ok"]
     me, other = await lawyer_id(running), await lawyer_id(running, "lawyer2")
     assert await running.cases.requeue(case_id, None, f"lawyer-{me}", "婚姻问题", other,
                                        datetime.now(UTC))

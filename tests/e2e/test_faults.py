@@ -52,7 +52,8 @@ class Deployment:
     async def start_armed(self, point: str | None) -> None:
         self.lives += 1
         env = {**self.env, **({"PARLEY_FAULT_POINT": point} if point else {})}
-        self.armed = await start_server(self.data_dir(), env, ["--role", "all"])
+        # Generous: a start is slow when the shared machine is busy, and it is not under test.
+        self.armed = await start_server(self.data_dir(), env, ["--role", "all"], start_s=120)
 
     def data_dir(self) -> Path:
         # The memory backend keeps its SQLite file (and secret key) across lives.
@@ -441,7 +442,8 @@ async def test_redis_postgres_survive_a_kill_at_every_step(
 
     d = Deployment(cluster.tmp, {**cluster.env, **FAST}, counts)
     try:
-        d.other = await start_server(cluster.tmp / "other", d.env, ["--role", "all"])
+        d.other = await start_server(cluster.tmp / "other", d.env, ["--role", "all"],
+                                     start_s=120)
         cluster.processes.append(d.other)
         await run_chain(d, chosen_steps())
         assert len(d.log) == len(chosen_steps())

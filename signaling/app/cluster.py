@@ -128,6 +128,13 @@ class Cluster:
         log.info("process %s started as %s%s", self.process_id, self.role.value,
                  " (clustered through Redis)" if self.redis is not None else "")
 
+    async def held_elsewhere(self, target: str) -> bool:
+        """Whether another live process holds a connection in ``target`` (a lawyer who
+        reconnected there must not be signed out by the process they left)."""
+        if self.relay is None:
+            return False
+        return any(p != self.process_id for p in await self.relay.owners(target))
+
     async def hosted_rooms(self) -> frozenset[RoomId] | None:
         """The media rooms some worker hosts: pinned in Redis when clustered, else the local
         worker's (None: this process cannot tell)."""

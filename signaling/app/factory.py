@@ -132,6 +132,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         thresholds=Thresholds(settings.service_level_s, settings.service_level_alert,
                               settings.longest_wait_alert_s),
         faults=Faults(settings.fault_point),
+        elsewhere=cluster.held_elsewhere if cluster.relay is not None else None,
     )
     counters = EventCounters()
     events = SocketEvents(sio, consultation, hotline, settings.secret_key, counters)

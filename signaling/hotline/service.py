@@ -62,6 +62,7 @@ class Hotline:
         default_region: str,
         thresholds: Thresholds,
         faults: Faults = NO_FAULTS,
+        elsewhere: Callable[[str], Awaitable[bool]] | None = None,
     ) -> None:
         self._cases = cases
         self._users = users
@@ -73,6 +74,8 @@ class Hotline:
         self._default_region = default_region
         self._thresholds = thresholds
         self._faults = faults
+        # Whether another process holds a connection in a target (clustered; None: one process).
+        self._elsewhere = elsewhere
         self._outages: set[str] = set()
         self._pushed: dict[str, tuple[int, int | None, bool]] = {}
         self._handle = HandleTimes()
@@ -533,6 +536,8 @@ class Hotline:
         for agent_id, since in list(self._disconnected.items()):
             if now - since >= SIGN_OUT_GRACE_S:
                 del self._disconnected[agent_id]
+                if self._elsewhere is not None and await self._elsewhere(user_target(agent_id)):
+                    continue  # reconnected to another process: theirs to sign out
                 gone = await self._engine.agent(AgentId(agent_id))
                 if gone is not None and not gone.contacts:
                     await self._engine.sign_out(AgentId(agent_id))

@@ -163,6 +163,12 @@ class RoutingEngine:
         """The database gave ``task_id`` to ``agent_id``; make the live state say so, whatever
         it says now (the offer timed out or went to another agent meanwhile, a crash left it
         half done, a rebuild lost the contact). Idempotent: settling twice changes nothing."""
+        try:  # the usual case: the agent still holds the offer (one read, one atomic write)
+            answered = await self.accept(task_id, agent_id, now)
+        except RoutingError:  # timed out a moment ago
+            answered = None
+        if answered is not None:
+            return Settled(answered.agent)
         withdrawn: list[Agent] = []
         removed = await self._store.remove_task(task_id)
         if removed is not None and removed.offer is not None and removed.offer.agent_id != agent_id:

@@ -56,7 +56,7 @@ def case_row(n: int, status: str, lawyer: int | None = None, room: str | None = 
     return dict(id=new_id(), status=status, service_type="consultation",
                 category=CATEGORIES[n % len(CATEGORIES)], mode=mode,
                 citizen_name=f"群众{n}", citizen_phone=f"138{n:08d}", description="工资",
-                region="gz-zhanggong", priority="normal", callback=False,
+                region="qz-kecheng", priority="normal", callback=False,
                 callback_requested_at=None, created_at=at, queued_at=at, notes="",
                 language="zh", lawyer_id=lawyer, owner_id=lawyer, room_id=room,
                 matched_at=at if lawyer else None)

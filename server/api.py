@@ -40,6 +40,9 @@ from signaling.views import case_view
 
 log = logging.getLogger(__name__)
 
+# The deployment's service catalogue (server/catalogue), set by the composition root.
+CATALOGUE_KEY = web.AppKey("catalogue", catalogue.Catalogue)
+
 # Every route and the action it performs (None: public). A test checks this table.
 ROUTES: dict[tuple[str, str], Action | None] = {
     ("GET", "/api/catalogue"): None,
@@ -105,7 +108,7 @@ def principal_of(request: web.Request) -> Principal:
 
 
 async def get_catalogue(request: web.Request) -> web.Response:
-    return web.json_response(catalogue.as_dict())
+    return web.json_response(catalogue.as_dict(request.app[CATALOGUE_KEY].region_entries()))
 
 
 async def get_config(request: web.Request) -> web.Response:
@@ -119,7 +122,8 @@ async def get_config(request: web.Request) -> web.Response:
 
 
 async def post_intake(request: web.Request) -> web.Response:
-    body = parse(IntakeBody, await read_json(request))
+    body = parse(IntakeBody, await read_json(request),
+                 {"regions": frozenset(request.app[CATALOGUE_KEY].regions)})
     case, is_open, new = await request.app[HOTLINE_KEY].intake(body)
     settings = request.app[SETTINGS_KEY]
     claims = Claims(

@@ -43,7 +43,7 @@ class Settings:
     wrap_up_s: float = 30.0
     working_hours: str = "always"
     recording_retention_days: int = 365
-    default_region: str = "gz-zhanggong"
+    default_region: str = "qz-kecheng"
     service_level_s: float = 60.0
     longest_wait_alert_s: float = 120.0
     service_level_alert: float = 0.8
@@ -56,6 +56,8 @@ class Settings:
     # test's fault point (server/faults.py), never set in production.
     reconcile_interval_s: float = 5.0
     fault_point: str | None = None
+    # The deployment's service catalogue (docs/one-window.md); None: the shipped one.
+    catalogue_path: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -96,6 +98,7 @@ class Settings:
             longest_wait_alert_s=_seconds(environ, "PARLEY_LONGEST_WAIT_ALERT_S", 120.0),
             service_level_alert=_share(environ, "PARLEY_SERVICE_LEVEL_ALERT", 0.8),
             redis_prefix=_redis_prefix(environ.get("PARLEY_REDIS_PREFIX")),
+            catalogue_path=_catalogue_path(environ.get("PARLEY_CATALOGUE")),
             **_turn(environ),
             reconcile_interval_s=_interval(environ, "PARLEY_RECONCILE_INTERVAL_S", 5.0),
             fault_point=_fault_point(environ.get("PARLEY_FAULT_POINT")),
@@ -116,6 +119,20 @@ def _fault_point(raw: str | None) -> str | None:
         raise ConfigError(f"PARLEY_FAULT_POINT must be one of {', '.join(sorted(POINTS))}, "
                           f"got {raw!r}")
     return raw
+
+
+def _catalogue_path(raw: str | None) -> Path | None:
+    """PARLEY_CATALOGUE: a catalogue file, checked now so a mistake stops start-up with its line."""
+    if not raw:
+        return None
+    from server.catalogue.loader import CatalogueError, load_catalogue_file
+
+    path = Path(raw).resolve()
+    try:
+        load_catalogue_file(path)
+    except CatalogueError as exc:
+        raise ConfigError(f"PARLEY_CATALOGUE is not a valid catalogue:\n{exc}") from None
+    return path
 
 
 def _redis_prefix(raw: str | None) -> str:

@@ -67,6 +67,9 @@ class Hotline:
         self._cases = cases
         self._users = users
         self._engine = engine
+        # Set by the composition root: files the draft of a 转人民调解/转法律援助 outcome.
+        self.on_referral: Callable[[Case, Principal, str],
+                                   Awaitable[dict[str, Any] | None]] | None = None
         self._consultation = consultation
         self._presence = presence
         self._notifier = notifier
@@ -339,7 +342,9 @@ class Hotline:
             require(me, Action.END_CASE, case_resource(await self._case(case_id)))
             raise invalid_state("咨询未在进行中 / the consultation is not in progress")
         self._faults.point("end.after_end")
-        await self.announce_end(case)
+        referred = (await self.on_referral(case, me, outcome)
+                    if self.on_referral is not None else None)
+        await self.announce_end(case, referred)
         self._faults.point("end.after_announce")
         # The live state last: until it lands, reconciliation sees a contact the database
         # ended and finishes the step (docs/deploy.md).
@@ -348,10 +353,13 @@ class Hotline:
         await self.push_status(agent)
         await self.route(only=me.id)  # only this lawyer changed
 
-    async def announce_end(self, case: Case) -> None:
-        """Close the room of a consultation the database ended and tell both sides."""
+    async def announce_end(self, case: Case, referral: dict[str, Any] | None = None) -> None:
+        """Close the room of a consultation the database ended and tell both sides (with the
+        referral the ending made, if any)."""
         await self._consultation.close_room(case)
-        ended = {"case_id": case.id, "outcome": case.outcome}
+        ended: dict[str, Any] = {"case_id": case.id, "outcome": case.outcome}
+        if referral is not None:
+            ended["referral"] = referral
         await self._notifier.emit("case:ended", ended, case_target(case.id))
         if case.lawyer_id is not None:
             await self._notifier.emit("case:ended", ended, user_target(str(case.lawyer_id)))

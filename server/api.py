@@ -26,12 +26,14 @@ from server.keys import (
     MEDIA_KEY,
     RECONCILER_KEY,
     SETTINGS_KEY,
+    SIGNIN_KEY,
     USERS_KEY,
 )
 from server.logs import request_id_var
 from server.metrics import Metric, gauge, labelled, render, supervisor_metrics
 from server.policy import Action, Principal, Role, require
 from server.schemas import IntakeBody, LoginBody
+from server.signin import client_address
 from server.tokens import Claims, sign, verify
 from server.validation import MAX_PAYLOAD_BYTES, parse
 from signaling.hotline.reconcile import RepairKind
@@ -63,7 +65,7 @@ async def error_middleware(
     try:
         return await handler(request)
     except ParleyError as exc:
-        return web.json_response(exc.to_dict(), status=exc.status)
+        return web.json_response(exc.to_dict(), status=exc.status, headers=exc.headers)
     except web.HTTPException as exc:
         if exc.status >= 400 and exc.content_type != "application/json":
             code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
@@ -137,8 +139,10 @@ async def post_intake(request: web.Request) -> web.Response:
 
 async def post_login(request: web.Request) -> web.Response:
     body = parse(LoginBody, await read_json(request))
-    user = await request.app[USERS_KEY].authenticate(body.username, body.password)
     settings = request.app[SETTINGS_KEY]
+    address = client_address(request.remote, request.headers.get("X-Forwarded-For"),
+                             settings.trusted_proxies)
+    user = await request.app[SIGNIN_KEY].authenticate(body.username, body.password, address)
     claims = Claims(
         sub=str(user.id), kind="staff", role=user.role, name=user.display_name,
         exp=int(time.time()) + settings.staff_token_ttl_s,

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from limits import parse as parse_limit
+
 from server.faults import POINTS
 
 
@@ -56,6 +58,12 @@ class Settings:
     # test's fault point (server/faults.py), never set in production.
     reconcile_interval_s: float = 5.0
     fault_point: str | None = None
+    # Guessing and floods (docs/security.md): sign-in limits in the ``limits`` package's
+    # notation, proxies whose X-Forwarded-For is believed, live sockets per token.
+    signin_per_username: str = "10 per 15 minutes"
+    signin_per_address: str = "50 per 15 minutes"
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    connections_per_token: int = 5
     # The deployment's service catalogue (docs/one-window.md); None: the shipped one.
     catalogue_path: Path | None = None
 
@@ -102,6 +110,7 @@ class Settings:
             **_turn(environ),
             reconcile_interval_s=_interval(environ, "PARLEY_RECONCILE_INTERVAL_S", 5.0),
             fault_point=_fault_point(environ.get("PARLEY_FAULT_POINT")),
+            **_guards(environ),
         )
 
 
@@ -156,6 +165,36 @@ def _turn(environ: Mapping[str, str]) -> dict[str, Any]:
         raise ConfigError(f"PARLEY_TURN_TTL_S must be at least 60 seconds, got {ttl}")
     return {"turn_secret": secret.encode() if secret else None, "turn_urls": urls,
             "turn_ttl_s": int(ttl)}
+
+
+def _guards(environ: Mapping[str, str]) -> dict[str, Any]:
+    """PARLEY_SIGNIN_PER_USERNAME / _PER_ADDRESS ("10 per 15 minutes"), PARLEY_TRUSTED_PROXIES
+    (comma-separated networks), PARLEY_CONNECTIONS_PER_TOKEN (1-100)."""
+    found: dict[str, Any] = {}
+    for name, field in (("PARLEY_SIGNIN_PER_USERNAME", "signin_per_username"),
+                        ("PARLEY_SIGNIN_PER_ADDRESS", "signin_per_address")):
+        raw = environ.get(name)
+        if raw:
+            try:
+                parse_limit(raw)
+            except ValueError:
+                raise ConfigError(f"{name} must read like '10 per 15 minutes', got {raw!r}") from None
+            found[field] = raw
+    proxies = []
+    for item in (environ.get("PARLEY_TRUSTED_PROXIES") or "").split(","):
+        if item.strip():
+            try:
+                proxies.append(ipaddress.ip_network(item.strip()))
+            except ValueError:
+                raise ConfigError(f"PARLEY_TRUSTED_PROXIES must be IP networks, got {item!r}"
+                                  ) from None
+    found["trusted_proxies"] = tuple(proxies)
+    raw = environ.get("PARLEY_CONNECTIONS_PER_TOKEN")
+    if raw:
+        if not raw.isdigit() or not 1 <= int(raw) <= 100:
+            raise ConfigError(f"PARLEY_CONNECTIONS_PER_TOKEN must be 1-100, got {raw!r}")
+        found["connections_per_token"] = int(raw)
+    return found
 
 
 def _parse_port(raw: str) -> int:

@@ -119,10 +119,15 @@ class ConsultationService:
 
     async def reopen(self, case: Case) -> None:
         """Host again the media room of a case in consultation (idempotent on a worker that
-        has it)."""
+        has it) and go on recording it: its worker's process died, or the room was never
+        opened (a crash between the assignment and the room), or the server restarted."""
         kinds = MEDIA_MODES.get(case.mode)
-        if case.room_id and kinds:
-            await self._media_call(OpenRoom(room_id=RoomId(case.room_id), kinds=kinds))
+        if not case.room_id or not kinds:
+            return
+        await self._media_call(OpenRoom(room_id=RoomId(case.room_id), kinds=kinds))
+        log.warning("room %s of case %s reopened on the media worker", case.room_id, case.id)
+        if self._recording is not None:
+            await self._recording.reopened(case)
 
     async def close_room(self, case: Case) -> None:
         if case.room_id:
@@ -214,18 +219,17 @@ class ConsultationService:
         room, case = await self._member_room(me, Action.ROOM_NEGOTIATE, room_id)
         if case.mode not in MEDIA_MODES:
             raise _no_media()
-        negotiate = Negotiate(room_id=RoomId(room.id),
-                              participant_id=ParticipantId(me.participant_id), sdp=sdp)
+        offer = Negotiate(room_id=RoomId(room.id), participant_id=ParticipantId(me.participant_id),
+                          sdp=sdp)
         try:
-            reply = await self._media_call(negotiate)
+            reply = await self._media_call(offer)
         except ParleyError as exc:
             if exc.code != "not_found":
                 raise
-            # The database has the room open but no worker hosts it: the process that opened
-            # it died (with its worker, or before opening it). Host it again and go on.
-            log.warning("room %s open in the database but on no worker: opening it again", room.id)
+            # The database says the room is open but the worker does not hold it: the server
+            # restarted (or its worker's state was lost). Open it again and go on recording.
             await self.reopen(case)
-            reply = await self._media_call(negotiate)
+            reply = await self._media_call(offer)
         assert isinstance(reply, Answer)
         await self._notify_peer(case, me, "joined")
         return reply.sdp

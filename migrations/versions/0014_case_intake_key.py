@@ -1,7 +1,7 @@
 """cases.intake_key: an intake sent again (its reply lost to a crash) finds its case
 
-Revision ID: 0012_case_intake_key
-Revises: 0011_ratings
+Revision ID: 0014_case_intake_key
+Revises: 0013_quality
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012_case_intake_key"
-down_revision: str | None = "0011_ratings"
+revision: str = "0014_case_intake_key"
+down_revision: str | None = "0013_quality"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

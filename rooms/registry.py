@@ -163,6 +163,10 @@ class WorkerRegistry:
                                      args=[message.room_id, worker_id,
                                            json.dumps(message.to_dict())]))
 
+    async def pinned(self) -> frozenset[RoomId]:
+        """Every room pinned to a worker (a dead worker's rooms too: the sweep moves them)."""
+        return frozenset(RoomId(_text(r)) for r in await self._redis.hkeys(self.keys.room_worker))
+
     async def worker_of(self, room_id: RoomId) -> str | None:
         raw = await self._redis.hget(self.keys.room_worker, room_id)
         return _text(raw) if raw is not None else None

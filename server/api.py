@@ -16,7 +16,7 @@ from aiohttp import web
 
 from server import catalogue
 from server.db import Database
-from server.errors import ParleyError
+from server.errors import ParleyError, is_backend_outage, service_recovering
 from server.keys import SETTINGS_KEY, SIGNIN_KEY
 from server.logs import request_id_var
 from server.metrics import Metric, gauge, labelled
@@ -57,8 +57,14 @@ async def error_middleware(
                 {"error": {"code": code, "message": exc.reason}}, status=exc.status
             )
         raise
-    except Exception:
+    except Exception as exc:
         request_id = request_id_var.get()
+        if is_backend_outage(exc):
+            log.warning("request %s %s: backend unreachable (%s)", request.method, request.path,
+                        exc)
+            error = service_recovering()
+            return web.json_response(error.to_dict(), status=error.status,
+                                     headers={"Retry-After": "2"})
         log.exception("request %s %s failed (request %s)", request.method, request.path, request_id)
         return web.json_response(
             {"error": {"code": "internal", "message": f"internal error, request {request_id}"}},

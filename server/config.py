@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 
 from limits import parse as parse_limit
 
+from server.faults import POINTS
+
 
 class ConfigError(Exception):
     """A setting is invalid; the message names the environment variable."""
@@ -55,6 +57,10 @@ class Settings:
     # The local notifier's outbox shown to staff at /api/dev/outbox (docs/security.md): for
     # development, where no SMS provider delivers invitation and signing codes.
     dev_outbox: bool = False
+    # Crash safety (docs/deploy.md): how often live state is compared with the database; a
+    # test's fault point (server/faults.py), never set in production.
+    reconcile_interval_s: float = 5.0
+    fault_point: str | None = None
     # Guessing and floods (docs/security.md): sign-in limits in the ``limits`` package's
     # notation, proxies whose X-Forwarded-For is believed, live sockets per token.
     signin_per_username: str = "10 per 15 minutes"
@@ -107,8 +113,26 @@ class Settings:
                                    default=False),
             catalogue_path=_catalogue_path(environ.get("PARLEY_CATALOGUE")),
             **_turn(environ),
+            reconcile_interval_s=_interval(environ, "PARLEY_RECONCILE_INTERVAL_S", 5.0),
+            fault_point=_fault_point(environ.get("PARLEY_FAULT_POINT")),
             **_guards(environ),
         )
+
+
+def _interval(environ: Mapping[str, str], name: str, default: float) -> float:
+    value = _seconds(environ, name, default)
+    if not 0.1 <= value <= 3600:
+        raise ConfigError(f"{name} must be between 0.1 and 3600 seconds, got {value}")
+    return value
+
+
+def _fault_point(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    if raw not in POINTS:
+        raise ConfigError(f"PARLEY_FAULT_POINT must be one of {', '.join(sorted(POINTS))}, "
+                          f"got {raw!r}")
+    return raw
 
 
 def _catalogue_path(raw: str | None) -> Path | None:

@@ -35,7 +35,8 @@ class User(Base):
 class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (Index("ix_cases_status_queued", "status", "queued_at"),
-                      Index("ix_cases_phone_ended", "citizen_phone", "ended_at"))
+                      Index("ix_cases_phone_ended", "citizen_phone", "ended_at"),
+                      Index("ix_cases_intake_key", "intake_key"))
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     status: Mapped[str] = mapped_column(String(20))
@@ -63,6 +64,9 @@ class Case(Base):
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
     rating_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The citizen's own random id for one intake: sent again after a lost reply, it finds
+    # this case instead of making a second one.
+    intake_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Room(Base):

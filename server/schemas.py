@@ -48,6 +48,8 @@ class IntakeBody(Edge):
     disabled: bool = False
     legal_aid: bool = False
     urgent: bool = False
+    # Chosen once per form by the client; the same id sent again returns the same case.
+    request_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{16,64}$")
 
     @field_validator("language")
     @classmethod

@@ -16,7 +16,7 @@ from typing import Any
 
 import socketio
 
-from server.errors import ParleyError
+from server.errors import ParleyError, is_backend_outage, service_recovering
 from server.logs import case_id_var, request_id_var, room_id_var
 from server.metrics import EventCounters
 from server.policy import Action, Principal, Role
@@ -200,8 +200,12 @@ class SocketEvents:
             except ParleyError as exc:
                 self._counters.handled(event, exc.code)
                 return exc.to_dict()
-            except Exception:
+            except Exception as exc:
                 request_id = request_id_var.get()
+                if is_backend_outage(exc):  # retryable: the page says so and tries again
+                    log.warning("event %s: backend unreachable (%s)", event, exc)
+                    self._counters.handled(event, "service_recovering")
+                    return service_recovering().to_dict()
                 log.exception("event %s failed (request %s)", event, request_id)
                 self._counters.handled(event, "internal")
                 return ParleyError(

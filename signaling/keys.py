@@ -7,6 +7,7 @@ from aiohttp import web
 
 from rooms.worker import MediaWorker
 from signaling.consultations.service import ConsultationService
+from signaling.hotline.reconciler import Reconciler
 from signaling.hotline.service import Hotline
 from signaling.routing.engine import RoutingEngine
 from signaling.ticker import Ticker
@@ -16,3 +17,4 @@ HOTLINE_KEY = web.AppKey("hotline", Hotline)
 TICKERS_KEY = web.AppKey("tickers", list[Ticker])
 MEDIA_KEY = web.AppKey("media", MediaWorker)
 CONSULTATION_KEY = web.AppKey("consultation", ConsultationService)
+RECONCILER_KEY = web.AppKey("reconciler", Reconciler)

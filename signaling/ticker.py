@@ -30,6 +30,12 @@ class Ticker:
                 raise
             except Exception:
                 log.exception("%s failed", self._name)
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # Cancelled during the step, but a library swallowed it or turned it into
+                # another error (seen with a database checkout cut short): stop as asked,
+                # or close() would wait for ever.
+                raise asyncio.CancelledError
             await asyncio.sleep(self._interval)
 
     async def close(self) -> None:

@@ -130,6 +130,10 @@ class LocalMediaWorker:
             logger.exception("media worker failed on %s", type(message).__name__)
             return ErrorReply("internal", "the media worker failed; see its log")
 
+    def room_ids(self) -> frozenset[RoomId]:
+        """The rooms open here (reconciliation compares them with the database's)."""
+        return frozenset(self._rooms)
+
     async def close(self) -> None:
         """Close every peer connection and stop every task; idempotent."""
         if self._closed:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +29,14 @@ CASES: Table = Case.__table__  # type: ignore[assignment]
 ROOMS: Table = Room.__table__  # type: ignore[assignment]
 EVENTS: Table = CaseEvent.__table__  # type: ignore[assignment]
 CHATS: Table = ChatMessage.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class OpenCases:
+    """Ids of waiting cases; case id -> (lawyer id, room id, mode) of those in consultation."""
+
+    waiting: frozenset[str]
+    serving: dict[str, tuple[int, str | None, str]]
 
 
 def case_resource(case: Case) -> CaseResource:
@@ -64,6 +73,7 @@ class CaseRepository:
             queued_at=now,
             notes="",
             language=intake.language,
+            intake_key=intake.request_id,
         )
         # The case and its first event share one batch, so one transaction (server/group_commit).
         created = self._db.appends.insert(CASES, row)
@@ -72,6 +82,12 @@ class CaseRepository:
             {"mode": intake.mode, "priority": priority, "callback": callback}))
         await asyncio.gather(created, event)
         return Case(**row)
+
+    async def by_intake_key(self, key: str) -> Case | None:
+        """The case an intake with this ``request_id`` made, if any (the first, were there two)."""
+        async with self._db.reader.connect() as conn:
+            found = (await conn.execute(statements.BY_INTAKE_KEY, {"p_key": key})).first()
+        return Case(**found._mapping) if found is not None else None
 
     async def get(self, case_id: str) -> Case | None:
         async with self._db.reader.connect() as conn:
@@ -86,6 +102,16 @@ class CaseRepository:
                 .order_by(Case.queued_at, Case.id)
             )
             return list(rows.scalars())
+
+    async def open_cases(self) -> OpenCases:
+        """Every case waiting or in consultation, in one read (reconciliation's facts): only
+        the columns it compares, so that 10,000 waiting cost one indexed scan."""
+        async with self._db.reader.connect() as conn:
+            rows = (await conn.execute(statements.OPEN_CASES)).all()
+        waiting = frozenset(r.id for r in rows if r.status == CaseStatus.WAITING)
+        serving = {r.id: (r.lawyer_id, r.room_id, r.mode) for r in rows
+                   if r.status == CaseStatus.IN_CONSULTATION}
+        return OpenCases(waiting, serving)
 
     async def assign(self, case_id: str, lawyer_id: int, now: datetime) -> Case | None:
         """Move a waiting case into consultation with a new room; None if it is not waiting."""

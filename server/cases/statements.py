@@ -54,6 +54,16 @@ def _at_once(change: Update, *followers: Any) -> Select[Any]:
 
 GET: Select[Any] = select(CASES).where(CASES.c.id == bindparam("p_case"))
 
+BY_INTAKE_KEY: Select[Any] = (
+    select(CASES).where(CASES.c.intake_key == bindparam("p_key"))
+    .order_by(CASES.c.created_at, CASES.c.id).limit(1)
+)
+
+OPEN_CASES: Select[Any] = (
+    select(CASES.c.id, CASES.c.status, CASES.c.lawyer_id, CASES.c.room_id, CASES.c.mode)
+    .where(CASES.c.status.in_([CaseStatus.WAITING, CaseStatus.IN_CONSULTATION]))
+)
+
 # 首问负责: the owner of this phone's latest case left open for follow-up since ``p_since``.
 FOLLOW_UP_OWNER: Select[Any] = (
     select(CASES.c.owner_id)

@@ -13,9 +13,11 @@ from rooms.messages import GetStats, WorkerStats
 from rooms.turn import turn_credentials
 from server.api import database_metrics, from_loopback, principal_of
 from server.keys import COUNTERS_KEY, DATABASE_KEY, SETTINGS_KEY
-from server.metrics import gauge, labelled, render, supervisor_metrics
+from server.metrics import Metric, gauge, labelled, render, supervisor_metrics
 from server.policy import Action, require
-from signaling.keys import HOTLINE_KEY, MEDIA_KEY
+from signaling.hotline.reconcile import RepairKind
+from signaling.hotline.reconciler import ReconcileStats
+from signaling.keys import HOTLINE_KEY, MEDIA_KEY, RECONCILER_KEY
 
 APP_ROUTES: dict[tuple[str, str], Action | None] = {
     ("GET", "/api/config"): None,
@@ -51,6 +53,7 @@ async def get_metrics(request: web.Request) -> web.Response:
                  "code", dict(counters.errors)),
         *supervisor_metrics(await request.app[HOTLINE_KEY].figures()),
         *database_metrics(request.app[DATABASE_KEY]),
+        *reconcile_metrics(request.app[RECONCILER_KEY].stats),
     ]
     if isinstance(stats, WorkerStats):
         metrics += [
@@ -77,3 +80,17 @@ def add_app_routes(app: web.Application) -> None:
     assert handlers.keys() == APP_ROUTES.keys()
     for (method, path), handler in handlers.items():
         app.router.add_route(method, path, handler)
+
+
+def reconcile_metrics(stats: ReconcileStats) -> list[Metric]:
+    repairs = {kind.value: stats.repairs.get(kind.value, 0) for kind in RepairKind}
+    return [
+        gauge("parley_reconcile_runs_total", "Reconciliation passes (live state vs database)",
+              stats.runs),
+        labelled("parley_reconcile_repairs_total", "counter",
+                 "Disagreements repaired, by kind (docs/deploy.md)", "kind", repairs),
+        gauge("parley_reconcile_failures_total", "Repairs that failed (retried next pass)",
+              stats.failures),
+        gauge("parley_reconcile_seconds_total", "Time spent reconciling", stats.seconds_total),
+        gauge("parley_reconcile_last_seconds", "Duration of the last pass", stats.last_seconds),
+    ]

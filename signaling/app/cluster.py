@@ -75,6 +75,7 @@ class Cluster:
         self.remote: RemoteMediaWorker | None = None
         self.service: MediaWorkerService | None = None
         self.relay: ProcessRelay | None = None
+        self.registry: WorkerRegistry | None = None
         self._manager: ClusterRedisManager | None = None
         self._closed = False
 
@@ -120,7 +121,7 @@ class Cluster:
         if self.redis is None:
             assert self.local is not None
             return self.local
-        registry = WorkerRegistry(self.redis, MediaKeys(self.settings.redis_prefix))
+        registry = self.registry = WorkerRegistry(self.redis, MediaKeys(self.settings.redis_prefix))
         if self.local is not None:
             self.service = MediaWorkerService(self.redis, registry, self.local, self.process_id)
         if self.role is ProcessRole.MEDIA:
@@ -140,6 +141,22 @@ class Cluster:
             await self.service.start()
         log.info("process %s started as %s%s", self.process_id, self.role.value,
                  " (clustered through Redis)" if self.redis is not None else "")
+
+    async def held_elsewhere(self, target: str) -> bool:
+        """Whether another live process holds a connection in ``target`` (a lawyer who
+        reconnected there must not be signed out by the process they left)."""
+        if self.relay is None:
+            return False
+        return any(p != self.process_id for p in await self.relay.owners(target))
+
+    async def hosted_rooms(self) -> frozenset[RoomId] | None:
+        """The media rooms some worker hosts: pinned in Redis when clustered, else the local
+        worker's (None: this process cannot tell)."""
+        if self.remote is not None and self.registry is not None:
+            return await self.registry.pinned()
+        if self.local is not None and self.redis is None:
+            return self.local.room_ids()
+        return None
 
     async def sweep(self) -> None:
         """Re-home rooms of dead media workers (a ticker in signaling processes)."""

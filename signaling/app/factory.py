@@ -23,6 +23,7 @@ from server.config import Settings
 from server.credentials import AttemptGate, CodeBook
 from server.credentials.store import AttemptStore
 from server.db import Database
+from server.faults import Faults
 from server.keys import CASES_KEY, COUNTERS_KEY, DATABASE_KEY, SETTINGS_KEY, SIGNIN_KEY, USERS_KEY
 from server.mediation.documents import DocumentStore
 from server.mediation.identity import LocalIdentityVerifier
@@ -55,9 +56,17 @@ from signaling.events import SocketEvents
 from signaling.here import holds
 from signaling.hotline.api import add_hotline_routes
 from signaling.hotline.presence import PresenceRegistry
+from signaling.hotline.reconciler import Reconciler
 from signaling.hotline.service import Hotline
 from signaling.hotline.supervision import Thresholds
-from signaling.keys import CONSULTATION_KEY, ENGINE_KEY, HOTLINE_KEY, MEDIA_KEY, TICKERS_KEY
+from signaling.keys import (
+    CONSULTATION_KEY,
+    ENGINE_KEY,
+    HOTLINE_KEY,
+    MEDIA_KEY,
+    RECONCILER_KEY,
+    TICKERS_KEY,
+)
 from signaling.mediation.api import MEDIATION_KEY, add_mediation_routes
 from signaling.mediation.applications import MediationFromApplication
 from signaling.mediation.credentials import InviteeCredentials
@@ -154,6 +163,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         default_region=settings.default_region,
         thresholds=Thresholds(settings.service_level_s, settings.service_level_alert,
                               settings.longest_wait_alert_s),
+        faults=Faults(settings.fault_point),
+        elsewhere=cluster.held_elsewhere if cluster.relay is not None else None,
     )
     counters = EventCounters()
     events = SocketEvents(sio, consultation, hotline, settings.secret_key, counters,
@@ -226,8 +237,17 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         if holds(sio, SUPERVISORS_TARGET):
             await hotline.push_figures()
 
+    # Live state that disagrees with the database heals: at start-up, then every interval.
+    reconciler = Reconciler(hotline=hotline, engine=engine, cases=cases, users=users,
+                            consultation=consultation, rooms=cluster.hosted_rooms, clock=clock)
+    app[RECONCILER_KEY] = reconciler
+
+    async def reconcile() -> None:
+        await reconciler.run()
+
     app[TICKERS_KEY] = [Ticker(hotline.tick, 1.0, "hotline tick"),
                         Ticker(push_figures, 2.0, "supervisor figures"),
+                        Ticker(reconcile, settings.reconcile_interval_s, "reconcile"),
                         Ticker(_registry_sweep(registry), 60.0, "registry clocks")]
     if cluster.remote is not None:
         app[TICKERS_KEY].append(Ticker(cluster.sweep, 1.0, "media sweep"))

@@ -83,8 +83,10 @@ class ConsultationService:
 
     # --- matching (called by the hotline) -----------------------------------------------
 
-    async def start(self, case: Case, lawyer: User) -> dict[str, Any]:
-        """Open the media room of a case just assigned to ``lawyer`` and tell both sides."""
+    async def start(self, case: Case, lawyer: User, again: bool = False) -> dict[str, Any]:
+        """Open the media room of a case just assigned to ``lawyer`` and tell both sides
+        (``again``: reconciliation finishing an assignment a crash cut short; the room may
+        have been used already)."""
         assert case.room_id is not None
         self._members.put(case.room_id, RoomMembers.of(case))
         kinds = MEDIA_MODES.get(case.mode)
@@ -95,11 +97,11 @@ class ConsultationService:
         await self._notifier.emit(
             "case:matched",
             {"case": case_view(case, lawyer), "room": await self._room(case, lawyer, citizen,
-                                                                        new=True)},
+                                                                        new=not again)},
             case_target(case.id),
         )
         mine = {"case": case_view(case, lawyer, for_lawyer=True),
-                "room": await self._room(case, lawyer, lawyer_me, new=True)}
+                "room": await self._room(case, lawyer, lawyer_me, new=not again)}
         await self._notifier.emit("case:matched", mine, user_target(str(lawyer.id)))
         if self._recording is not None:
             await self._recording.on_match(case)
@@ -114,6 +116,18 @@ class ConsultationService:
             view["recording"] = (self._recording.new_room_view(case) if new
                                  else await self._recording.view(case, me))
         return view
+
+    async def reopen(self, case: Case) -> None:
+        """Host again the media room of a case in consultation (idempotent on a worker that
+        has it) and go on recording it: its worker's process died, or the room was never
+        opened (a crash between the assignment and the room), or the server restarted."""
+        kinds = MEDIA_MODES.get(case.mode)
+        if not case.room_id or not kinds:
+            return
+        await self._media_call(OpenRoom(room_id=RoomId(case.room_id), kinds=kinds))
+        log.warning("room %s of case %s reopened on the media worker", case.room_id, case.id)
+        if self._recording is not None:
+            await self._recording.reopened(case)
 
     async def close_room(self, case: Case) -> None:
         if case.room_id:
@@ -227,19 +241,11 @@ class ConsultationService:
                 raise
             # The database says the room is open but the worker does not hold it: the server
             # restarted (or its worker's state was lost). Open it again and go on recording.
-            await self._reopen(case)
+            await self.reopen(case)
             reply = await self._media_call(offer)
         assert isinstance(reply, Answer)
         await self._notify_peer(case, me, "joined")
         return reply.sdp
-
-    async def _reopen(self, case: Case) -> None:
-        assert case.room_id is not None
-        kinds = MEDIA_MODES[case.mode]
-        await call(self._media, OpenRoom(room_id=RoomId(case.room_id), kinds=kinds))  # idempotent
-        log.warning("room %s of case %s reopened on the media worker", case.room_id, case.id)
-        if self._recording is not None:
-            await self._recording.reopened(case)
 
     async def add_candidate(
         self, me: Principal, room_id: str, candidate: str, sdp_mid: str | None, index: int | None
@@ -296,7 +302,7 @@ class ConsultationService:
             raise _room_closed()
         return room, case
 
-    async def _media_call(self, message: Negotiate | AddCandidate) -> object:
+    async def _media_call(self, message: Negotiate | AddCandidate | OpenRoom) -> object:
         try:
             return await call(self._media, message)
         except MediaWorkerError as exc:

@@ -29,14 +29,15 @@ HOTLINE_ROUTES: dict[tuple[str, str], Action | None] = {
 async def post_intake(request: web.Request) -> web.Response:
     body = parse(IntakeBody, await read_json(request),
                  {"regions": frozenset(request.app[CATALOGUE_KEY].regions)})
-    case, is_open = await request.app[HOTLINE_KEY].intake(body)
+    case, is_open, new = await request.app[HOTLINE_KEY].intake(body)
     settings = request.app[SETTINGS_KEY]
     claims = Claims(
         sub=case.id, kind="citizen", role=Role.CITIZEN.value, case=case.id, name=case.citizen_name,
         exp=int(time.time()) + settings.citizen_token_ttl_s,
     )
     return web.json_response({"case_id": case.id, "token": sign(claims, settings.secret_key),
-                              "open": is_open, "callback": case.callback}, status=201)
+                              "open": is_open, "callback": case.callback},
+                             status=201 if new else 200)  # 200: the same request_id sent again
 
 
 async def get_case(request: web.Request) -> web.Response:

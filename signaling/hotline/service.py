@@ -16,9 +16,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from server import catalogue
-from server.cases.repository import CaseRepository, case_resource
+from server.cases.repository import CaseRepository, CaseStatus, case_resource
 from server.catalogue import Mode
-from server.errors import ParleyError, bad_request, invalid_state, not_found
+from server.errors import ParleyError, bad_request, invalid_state, is_backend_outage, not_found
+from server.faults import NO_FAULTS, Faults
 from server.models import Case
 from server.policy import Action, Principal, Role, require
 from server.schemas import IntakeBody
@@ -28,7 +29,7 @@ from signaling.hotline.presence import Availability, PresenceRegistry
 from signaling.hotline.supervision import Thresholds, figures
 from signaling.hotline.tasks import agent_for, priority_for, task_for
 from signaling.hotline.waiting import waiting_entries
-from signaling.routing.engine import Answered, RoutingEngine
+from signaling.routing.engine import RoutingEngine
 from signaling.routing.eta import HandleTimes
 from signaling.routing.model import (
     Agent,
@@ -61,6 +62,8 @@ class Hotline:
         clock: Callable[[], datetime],
         default_region: str,
         thresholds: Thresholds,
+        faults: Faults = NO_FAULTS,
+        elsewhere: Callable[[str], Awaitable[bool]] | None = None,
     ) -> None:
         self._cases = cases
         self._users = users
@@ -74,6 +77,10 @@ class Hotline:
         self._clock = clock
         self._default_region = default_region
         self._thresholds = thresholds
+        self._faults = faults
+        # Whether another process holds a connection in a target (clustered; None: one process).
+        self._elsewhere = elsewhere
+        self._outages: set[str] = set()
         self._pushed: dict[str, tuple[int, int | None, bool]] = {}
         self._handle = HandleTimes()
         self._handle_refreshed = float("-inf")
@@ -112,18 +119,31 @@ class Hotline:
 
     # --- citizens ------------------------------------------------------------------------
 
-    async def intake(self, body: IntakeBody) -> tuple[Case, bool]:
-        """Create and queue a case; returns it and whether the service is open now."""
+    async def intake(self, body: IntakeBody) -> tuple[Case, bool, bool]:
+        """Create and queue a case; returns it, whether the service is open now and whether
+        it is new (False: this ``request_id`` made it already, its reply was lost)."""
         now = self._clock()
         is_open = self._engine.is_open(body.region, now.timestamp())  # type: ignore[arg-type]
+        if body.request_id is not None:
+            earlier = await self._cases.by_intake_key(body.request_id)
+            if earlier is not None:
+                if earlier.citizen_phone != body.phone:
+                    raise bad_request("request_id 已被使用 / request_id already used", "request_id")
+                if earlier.status == CaseStatus.WAITING:
+                    # Queued again if the crash came before the live queue had it.
+                    await self._engine.join(task_for(earlier))
+                    await self.route(joined=earlier)
+                return earlier, is_open, False
         # Out of hours the case waits as a callback request, keeping its place for the morning.
         # The follow-up lookup reads older cases only: it runs while the new one is written.
         case, owner = await asyncio.gather(
             self._cases.create(body, now, priority=priority_for(body).value, callback=not is_open),
             self._cases.follow_up_owner(body.phone, now - timedelta(days=FOLLOW_UP_DAYS)))
+        self._faults.point("intake.after_create")  # reconciliation queues it (docs/deploy.md)
         await self._engine.join(task_for(case, preferred_agent=owner))
+        self._faults.point("intake.after_join")
         await self.route(joined=case)
-        return case, is_open
+        return case, is_open, True
 
     async def queue_view(self, case_id: str) -> dict[str, Any] | None:
         estimates = await self._engine.estimates(self._now(), self._handle)
@@ -245,22 +265,25 @@ class Hotline:
         if agent.state is AgentState.AWAY:
             raise ParleyError("agent_away", "请先设为可接待 / set yourself available first", 409)
         try:
-            answered = await self._engine.take_next(AgentId(me.id), self._now())
+            pulled = await self._engine.pull(AgentId(me.id), self._now())
         except RoutingError as exc:
             raise ParleyError(exc.code, str(exc), 409) from None
-        if answered is None:
+        if pulled is None:
             raise ParleyError("queue_empty", "暂无排队的群众 / nobody is waiting", 409)
-        return await self._start(me, answered)
+        # Pulled is offered: a crash before the database decides leaves an ordinary offer.
+        return await self._assign(me, pulled.task_id)
 
     async def accept_offer(self, me: Principal, case_id: str) -> dict[str, Any]:
         require(me, Action.ANSWER_OFFER)
-        try:
-            answered = await self._engine.accept(TaskId(case_id), AgentId(me.id), self._now())
-        except RoutingError as exc:  # expired a moment ago: the ticker will settle it
-            raise _offer_gone() from exc
-        if answered is None:
+        offer = await self._engine.offer_of(AgentId(me.id))
+        if offer is None or offer.task_id != case_id or offer.deadline < self._now():
+            # Asked again after a reconnect, the first answer having reached the database:
+            # the same consultation, not an error.
+            case = await self._cases.get(case_id)
+            if case is not None and _is_theirs(case, me):
+                return await self._settle(me, case)
             raise _offer_gone()
-        return await self._start(me, answered)
+        return await self._assign(me, case_id)
 
     async def decline_offer(self, me: Principal, case_id: str) -> None:
         require(me, Action.ANSWER_OFFER)
@@ -268,23 +291,54 @@ class Hotline:
         if answered is None:
             raise _offer_gone()
         await self._cases.add_event(case_id, me.participant_id, "declined", {}, self._clock())
-        await self._push_status(answered.agent)
+        await self.push_status(answered.agent)
         await self.route()
 
-    async def _start(self, me: Principal, answered: Answered) -> dict[str, Any]:
-        """The engine gave a case to this lawyer: the database confirms, the room opens."""
-        case_id = answered.task.task_id
-        lawyer = await self._users.get(int(me.id))
+    async def _assign(self, me: Principal, case_id: str) -> dict[str, Any]:
+        """The lawyer answers an offer they hold: the database decides (one conditional
+        update), then the room opens and both sides are told, then the live state is settled.
+        A crash at any step leaves the database's word, which reconciliation makes the live
+        state follow (docs/deploy.md: which store decides)."""
         case = await self._cases.assign(case_id, int(me.id), self._clock())
-        if case is None or lawyer is None:
-            # The citizen left meanwhile: free the lawyer again.
-            await self._engine.end_contact(AgentId(me.id), TaskId(case_id), self._now())
-            await self._engine.end_wrap_up(AgentId(me.id), self._now())
+        if case is None:
+            current = await self._cases.get(case_id)
+            if current is not None and _is_theirs(current, me):
+                return await self._settle(me, current)  # a second answer of the same offer
+            # The citizen left (or another lawyer has the case): the live task is stale.
+            await self._engine.leave(TaskId(case_id), self._now())
+            await self.push_status(await self._engine.agent(AgentId(me.id)))
             await self.route()
             raise invalid_state("该群众已离开队列 / the citizen has left the queue")
-        reply = await self._consultation.start(case, lawyer)
-        await self._push_status(answered.agent)
+        self._faults.point("accept.after_assign")
+        return await self._settle(me, case, announce=True)
+
+    async def _settle(self, me: Principal, case: Case, announce: bool = False) -> dict[str, Any]:
+        """After the database assigned ``case`` to this lawyer: open the room and tell both
+        sides (``announce``), then make the live state agree (the last write: until it lands,
+        reconciliation sees the assignment as unsettled and finishes it)."""
+        lawyer = await self._users.get(int(me.id))
+        if lawyer is None:
+            raise not_found("律师账号不存在 / no such lawyer")
+        try:
+            if announce:
+                reply = await self._consultation.start(case, lawyer)
+                self._faults.point("accept.after_announce")
+            else:
+                reply = await self._consultation.active_for(me)
+        finally:  # a room that failed to open is still this lawyer's case (negotiate reopens)
+            await self.settle_live(case, str(lawyer.id))
+        self._faults.point("accept.after_settle")
         return reply
+
+    async def settle_live(self, case: Case, lawyer_id: str) -> None:
+        """Make the live state agree that ``lawyer_id`` serves ``case`` (the database said so)."""
+        settled = await self._engine.settle_assignment(TaskId(case.id), AgentId(lawyer_id),
+                                                       Mode(case.mode), self._now())
+        for other in settled.withdrawn:
+            await self._notifier.emit("offer:expired", {"case_id": case.id},
+                                      user_target(other.agent_id))
+            await self.push_status(other)
+        await self.push_status(settled.agent)
 
     async def end(self, me: Principal, case_id: str, outcome: str) -> None:
         require(me, Action.END_CASE)
@@ -297,17 +351,28 @@ class Hotline:
         if case is None:
             require(me, Action.END_CASE, case_resource(await self._case(case_id)))
             raise invalid_state("咨询未在进行中 / the consultation is not in progress")
-        await self._consultation.close_room(case)
+        self._faults.point("end.after_end")
+        referred = (await self.on_referral(case, me, outcome)
+                    if self.on_referral is not None else None)
+        await self.announce_end(case, referred)
+        self._faults.point("end.after_announce")
+        # The live state last: until it lands, reconciliation sees a contact the database
+        # ended and finishes the step (docs/deploy.md).
         agent = await self._end_contact(me.id, case_id)
-        ended: dict[str, Any] = {"case_id": case_id, "outcome": outcome}
-        if self.on_referral is not None:
-            referred = await self.on_referral(case, me, outcome)
-            if referred is not None:
-                ended["referral"] = referred
-        await self._notifier.emit("case:ended", ended, case_target(case_id))
-        await self._notifier.emit("case:ended", ended, user_target(me.id))
-        await self._push_status(agent)
+        self._faults.point("end.after_settle")
+        await self.push_status(agent)
         await self.route(only=me.id)  # only this lawyer changed
+
+    async def announce_end(self, case: Case, referral: dict[str, Any] | None = None) -> None:
+        """Close the room of a consultation the database ended and tell both sides (with the
+        referral the ending made, if any)."""
+        await self._consultation.close_room(case)
+        ended: dict[str, Any] = {"case_id": case.id, "outcome": case.outcome}
+        if referral is not None:
+            ended["referral"] = referral
+        await self._notifier.emit("case:ended", ended, case_target(case.id))
+        if case.lawyer_id is not None:
+            await self._notifier.emit("case:ended", ended, user_target(str(case.lawyer_id)))
 
     async def transfer(self, me: Principal, case_id: str, category: str | None,
                        agent_id: str | None, note: str) -> None:
@@ -324,7 +389,9 @@ class Hotline:
         if not await self._cases.requeue(case_id, category, me.participant_id, note,
                                          int(agent_id) if agent_id else None, self._clock()):
             raise invalid_state("咨询未在进行中 / the consultation is not in progress")
-        await self._consultation.close_room(case)
+        self._faults.point("transfer.after_requeue")
+        await self.announce_transfer(case)
+        self._faults.point("transfer.after_announce")
         moved = await self._cases.get(case_id)
         assert moved is not None
         task = task_for(moved, preferred_agent=int(agent_id) if agent_id else None)
@@ -332,11 +399,19 @@ class Hotline:
             await self._engine.transfer(task, AgentId(me.id), self._now(), note,
                                         category=category,
                                         agent_id=AgentId(agent_id) if agent_id else None)
-        except RoutingError as exc:
-            raise ParleyError(exc.code, str(exc), 409) from None
-        await self._notifier.emit("case:transferred", {"case_id": case_id}, case_target(case_id))
-        await self._push_status(await self._engine.agent(AgentId(me.id)))
+        except RoutingError:
+            # The live state lost the contact (a restart, or reconciliation finished the step
+            # meanwhile): the database already has the case back in the queue.
+            await self._engine.join(task)
+        self._faults.point("transfer.after_settle")
+        await self.push_status(await self._engine.agent(AgentId(me.id)))
         await self.route()
+
+    async def announce_transfer(self, case: Case) -> None:
+        """Close the room of a consultation the database put back in the queue; tell the
+        citizen."""
+        await self._consultation.close_room(case)
+        await self._notifier.emit("case:transferred", {"case_id": case.id}, case_target(case.id))
 
     async def requeue_after_refusal(self, case: Case) -> None:
         """Recording is required for this service and a participant refused: the case goes
@@ -356,7 +431,7 @@ class Hotline:
         await self._notifier.emit("case:ended", {"case_id": case.id, "outcome": None,
                                                 "reason": "recording_refused"},
                                   user_target(lawyer_id))
-        await self._push_status(agent)
+        await self.push_status(agent)
         await self.route()
 
     async def _end_contact(self, agent_id: str, case_id: str) -> Agent | None:
@@ -377,12 +452,18 @@ class Hotline:
         offers = await self._engine.dispatch(self._now(), only=[AgentId(only)] if only else None,
                                              joined=TaskId(joined.id) if joined else None)
         for offer in offers:
-            await self._cases.add_event(offer.task_id, f"lawyer-{offer.agent_id}", "offered", {},
-                                        self._clock())
+            self._faults.point("offer.after_claim")  # the offer times out like any unanswered
             known = joined if joined is not None and joined.id == offer.task_id else None
             view = await self._offer_view(offer.task_id, offer.deadline, known)
-            if view is not None:
-                await self._notifier.emit("offer:new", view, user_target(offer.agent_id))
+            if view is None:
+                # The database says the case no longer waits (a step a crash cut short):
+                # the live task is stale; taking it out withdraws this offer.
+                await self._engine.leave(offer.task_id, self._now())
+                continue
+            await self._cases.add_event(offer.task_id, f"lawyer-{offer.agent_id}", "offered", {},
+                                        self._clock())
+            await self._notifier.emit("offer:new", view, user_target(offer.agent_id))
+            self._faults.point("offer.after_push")
             # The claim made the lawyer OFFERED: no need to read the agent back to say so.
             await self._notifier.emit("agent:status", {"status": AgentState.OFFERED.value},
                                       user_target(offer.agent_id))
@@ -392,7 +473,7 @@ class Hotline:
         """What the lawyer sees of an offer; ``case`` when the caller has it as it now is."""
         if case is None:
             case = await self._cases.get(task_id)
-        if case is None:
+        if case is None or case.status != CaseStatus.WAITING:
             return None
         return {"case": case_view(case, None, for_lawyer=True), "deadline_ms": int(deadline * 1000),
                 "timeout_s": self._engine.config.offer_timeout_s}
@@ -416,13 +497,41 @@ class Hotline:
                     self._pushed[task_id] = key
         await self._notifier.emit_here("queue:size", {"waiting": len(estimates)}, AGENTS_TARGET)
 
-    async def _push_status(self, agent: Agent | None) -> None:
+    async def push_status(self, agent: Agent | None) -> None:
         if agent is not None:
             await self._notifier.emit("agent:status", _status(agent), user_target(agent.agent_id))
 
     async def tick(self) -> None:
         """Once a second: offers time out, wrap-ups end, dropped lawyers sign out, the queue
-        is routed again (waits widen eligibility) and estimates are pushed."""
+        is routed again (waits widen eligibility) and estimates are pushed. While a backend
+        is unreachable, the waiting citizens connected here are told the service is
+        recovering (``service:status``), and told again when it is back."""
+        try:
+            await self._tick()
+        except Exception as exc:
+            if is_backend_outage(exc):
+                await self.outage("tick", True)
+            raise
+        await self.outage("tick", False)
+
+    async def outage(self, source: str, down: bool) -> None:
+        """``source`` (the tick, reconciliation) found a backend unreachable, or reached it
+        again; the waiting citizens connected here hear of the first outage and of the end of
+        the last."""
+        was = bool(self._outages)
+        if down:
+            self._outages.add(source)
+        else:
+            self._outages.discard(source)
+        if was != bool(self._outages):
+            # Only this process's connections, from what it knows without the backends.
+            targets = [case_target(case_id) for case_id in self._pushed]
+            if targets:
+                await self._notifier.emit_here(
+                    "service:status", {"state": "recovering" if self._outages else "ok"},
+                    targets)
+
+    async def _tick(self) -> None:
         now = self._now()
         if await self._engine.lost() and await self._engine.claim_rebuild(REBUILD_LOCK_S):
             log.warning("routing state lost (Redis flushed or restarted): rebuilt, %d waiting",
@@ -441,10 +550,12 @@ class Hotline:
         for agent in agents:
             if (agent.state is AgentState.WRAP_UP and agent.wrap_up_until is not None
                     and agent.wrap_up_until <= now):
-                await self._push_status(await self._engine.end_wrap_up(agent.agent_id, now))
+                await self.push_status(await self._engine.end_wrap_up(agent.agent_id, now))
         for agent_id, since in list(self._disconnected.items()):
             if now - since >= SIGN_OUT_GRACE_S:
                 del self._disconnected[agent_id]
+                if self._elsewhere is not None and await self._elsewhere(user_target(agent_id)):
+                    continue  # reconnected to another process: theirs to sign out
                 gone = await self._engine.agent(AgentId(agent_id))
                 if gone is not None and not gone.contacts:
                     await self._engine.sign_out(AgentId(agent_id))
@@ -463,7 +574,7 @@ class Hotline:
                                         "missed", {}, self._clock())
             await self._notifier.emit("offer:expired", {"case_id": answered.task.task_id},
                                       user_target(answered.agent.agent_id))
-            await self._push_status(answered.agent)
+            await self.push_status(answered.agent)
 
     # --- supervisors ---------------------------------------------------------------------
 
@@ -513,6 +624,10 @@ def _status(agent: Agent | None) -> dict[str, Any]:
     if agent.state is AgentState.WRAP_UP and agent.wrap_up_until is not None:
         status["wrap_up_until_ms"] = int(agent.wrap_up_until * 1000)
     return status
+
+
+def _is_theirs(case: Case, me: Principal) -> bool:
+    return case.status == CaseStatus.IN_CONSULTATION and str(case.lawyer_id) == me.id
 
 
 def _offer_gone() -> ParleyError:

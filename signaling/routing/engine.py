@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
+from server.catalogue import Mode
 from signaling.routing import lifecycle
 from signaling.routing.eta import HandleTimes, WaitEstimate, estimate_waits
 from signaling.routing.hours import WorkingHours, is_open
@@ -26,13 +27,22 @@ from signaling.routing.model import (
 )
 from signaling.routing.policy import best_tasks_for, decide_indexed, decide_joined
 from signaling.routing.regions import RegionGraph
-from signaling.routing.store import RoutingStore
+from signaling.routing.store import RoutingStore, RoutingView
 
 RETRIES = 8
 # A pull passes this many tasks so that a lost race falls through to the next, doubling after
 # each lost round (every task in a lost round went to someone else, so the queue moved on).
 PULL_CANDIDATES = 16
 PULL_CANDIDATES_MAX = 256
+
+
+@dataclass(frozen=True)
+class Settled:
+    """The live state made to agree with an assignment: the agent (None when not signed in
+    live) and the agents whose offer of that task was withdrawn."""
+
+    agent: Agent | None
+    withdrawn: tuple[Agent, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,8 +125,9 @@ class RoutingEngine:
                 made.append(offer)
         return made
 
-    async def take_next(self, agent_id: AgentId, now: float) -> Answered | None:
-        """Manual pull: the best task for this agent by the same rules, accepted at once."""
+    async def pull(self, agent_id: AgentId, now: float) -> Offer | None:
+        """Manual pull: the best task for this agent by the same rules, offered to it (the
+        caller accepts it at once; a crash in between leaves an ordinary offer in flight)."""
         for attempt in range(RETRIES):
             view = await self._store.view()
             agent = view.agents.get(agent_id)
@@ -130,12 +141,51 @@ class RoutingEngine:
             _, offered = lifecycle.make_offer(best[0], agent, now, self._config)
             offer = await self._store.claim(offered, [t.task_id for t in best], now,
                                             now + self._config.offer_timeout_s)
+            if offer is not None:
+                return offer
+        raise RoutingError("contention", "could not take a task")
+
+    async def take_next(self, agent_id: AgentId, now: float) -> Answered | None:
+        """Manual pull accepted at once in the live state alone (the hotline pulls, has the
+        database decide, then settles: see ``settle_assignment``)."""
+        for _ in range(RETRIES):
+            offer = await self.pull(agent_id, now)
             if offer is None:
-                continue
+                return None
             answered = await self.accept(offer.task_id, agent_id, now)
             if answered is not None:
                 return answered
         raise RoutingError("contention", "could not take a task")
+
+    async def offer_of(self, agent_id: AgentId) -> Offer | None:
+        """The offer in flight held by ``agent_id``, if any."""
+        view = await self._store.view()
+        return next((o for o in view.offers.values() if o.agent_id == agent_id), None)
+
+    async def settle_assignment(self, task_id: TaskId, agent_id: AgentId, mode: Mode,
+                                now: float) -> Settled:
+        """The database gave ``task_id`` to ``agent_id``; make the live state say so, whatever
+        it says now (the offer timed out or went to another agent meanwhile, a crash left it
+        half done, a rebuild lost the contact). Idempotent: settling twice changes nothing."""
+        try:  # the usual case: the agent still holds the offer (one read, one atomic write)
+            answered = await self.accept(task_id, agent_id, now)
+        except RoutingError:  # timed out a moment ago
+            answered = None
+        if answered is not None:
+            return Settled(answered.agent)
+        withdrawn: list[Agent] = []
+        removed = await self._store.remove_task(task_id)
+        if removed is not None and removed.offer is not None and removed.offer.agent_id != agent_id:
+            other = removed.offer
+            withdrawn.append(await self._change_agent(other.agent_id,
+                                                      lambda a: lifecycle.withdraw(other, a)))
+        await self._withdraw_offer_of(agent_id)
+        current = await self._store.get_agent(agent_id)
+        if current is None:
+            return Settled(None, tuple(withdrawn))
+        agent = await self._change_agent(agent_id, lambda a: lifecycle.assigned(
+            _settle_orphan(a), task_id, mode, now))
+        return Settled(agent, tuple(withdrawn))
 
     async def accept(self, task_id: TaskId, agent_id: AgentId, now: float) -> Answered | None:
         """The agent accepts: the task leaves the queue. None if no such offer is in flight."""
@@ -254,6 +304,30 @@ class RoutingEngine:
 
     async def offers(self) -> list[Offer]:
         return await self._store.offers()
+
+    async def snapshot(self) -> RoutingView:
+        """One consistent read of the live state (reconciliation); use it before the next
+        ``await`` or copy what you need (memory hands out its live index)."""
+        return await self._store.view()
+
+    async def settle_idle(self, agent_id: AgentId) -> Agent | None:
+        """An agent busy with no contact, or offered with no offer in flight, becomes what its
+        contacts say (busy or available); None if unknown, unchanged otherwise."""
+        for _ in range(RETRIES):
+            view = await self._store.view()  # the agent and its offers from one read
+            agent = view.agents.get(agent_id)
+            if agent is None:
+                return None
+            holds = any(o.agent_id == agent_id for o in view.offers.values())
+            idle = (agent.state is AgentState.BUSY and not agent.contacts) or (
+                agent.state is AgentState.OFFERED and not holds)
+            if not idle:
+                return agent
+            stored = await self._store.update_agent(replace(
+                agent, state=AgentState.BUSY if agent.contacts else AgentState.AVAILABLE))
+            if stored is not None:
+                return stored
+        raise RoutingError("contention", "the agent kept changing")
 
     async def rebuild(self, tasks: list[Task], agents: list[Agent]) -> None:
         """Replace the live state with what the database says (start-up, lost Redis)."""

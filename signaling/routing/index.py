@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, KeysView
 
 from signaling.routing.eligibility import needed_stage
 from signaling.routing.model import (
@@ -61,6 +61,10 @@ class WaitingIndex:
 
     def get(self, task_id: TaskId) -> Task | None:
         return self._tasks.get(task_id)
+
+    def ids(self) -> KeysView[TaskId]:
+        """The waiting task ids (a live view: copy it before awaiting)."""
+        return self._tasks.keys()
 
     def in_order(self) -> Iterator[Task]:
         """Every waiting task, first to be served first."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from server.catalogue import Mode
 from signaling.routing.model import (
     Agent,
     AgentId,
@@ -21,6 +22,7 @@ from signaling.routing.model import (
     RoutingConfig,
     RoutingError,
     Task,
+    TaskId,
 )
 
 TRANSFER_EXCLUSION_S = 86_400.0  # the transferring agent is not offered the case again that day
@@ -99,6 +101,17 @@ def take(task: Task, agent: Agent, now: float, config: RoutingConfig) -> tuple[O
     offer, offered = make_offer(task, agent, now, config)
     done, busy = accept(offer, task, offered, now)
     return offer, done, busy
+
+
+def assigned(agent: Agent, task_id: TaskId, mode: Mode, now: float) -> Agent:
+    """The database gave ``task_id`` to this agent (it decides, docs/deploy.md): the live agent
+    serves it, whatever the live offer did meanwhile (timed out, withdrawn, lost in a crash).
+    Idempotent. Its offer in flight, if any, must be withdrawn by the shell first."""
+    if any(c.task_id == task_id for c in agent.contacts):
+        return agent
+    contacts = (*agent.contacts, Contact(task_id, mode, now))
+    state = agent.state if agent.state in (AgentState.AWAY, AgentState.OFFLINE) else AgentState.BUSY
+    return replace(agent, state=state, contacts=contacts, wrap_up_until=None, missed_offers=0)
 
 
 def end_contact(agent: Agent, task_id: str, now: float, config: RoutingConfig) -> Agent:

@@ -128,3 +128,20 @@ async def test_assign_and_end_are_one_statement_each_on_postgresql(database: Dat
         assert sent == {"WITH": 2}  # the room and timeline writes ride in the same statement
     else:
         assert sent == {"UPDATE": 3, "INSERT": 3}  # in two transactions
+
+
+async def test_open_cases_are_the_waiting_and_those_in_consultation(database: Database) -> None:
+    """Reconciliation's facts: waiting ids, and who serves which case in which room."""
+    repo = CaseRepository(database)
+    lawyer = await make_lawyer(database)
+    waiting, served, ended, left = [
+        await repo.create(IntakeBody(**intake_body(mode=m)), T0) for m in
+        ("video", "text", "audio", "video")]
+    assigned = await repo.assign(served.id, lawyer, T0)
+    assert assigned is not None
+    assert await repo.assign(ended.id, lawyer, T0) is not None
+    assert await repo.end(ended.id, "answered", "lawyer", T0) is not None
+    assert await repo.abandon(left.id, T0)
+    found = await repo.open_cases()
+    assert found.waiting == {waiting.id}
+    assert found.serving == {served.id: (lawyer, assigned.room_id, "text")}

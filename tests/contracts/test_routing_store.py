@@ -387,3 +387,42 @@ async def test_many_agents_taking_next_at_once_through_several_engines(handles: 
     assert await store.tasks() == [] and await store.offers() == []
     busy = [a for a in await store.agents() if a.contacts]
     assert len(busy) == 60 and all(len(a.contacts) == 1 for a in busy)
+
+
+async def test_settling_an_assignment_whatever_the_live_offer_did(handles: Handles) -> None:
+    """The database gave t to a (it decides): the live state follows whether a still holds
+    the offer, the offer timed out and went to b meanwhile, or it is settled a second time."""
+    engine = RoutingEngine(await handles(), config=CONFIG, graph=GANZHOU)
+    await engine.sign_in(agent("a", idle=0), T0)
+    await engine.join(task("t", 1))
+    [offer] = await engine.dispatch(T0 + 2)
+    assert offer.agent_id == "a"
+    [missed] = await engine.expire(offer.deadline + 1)  # a's offer ran out ...
+    assert missed.agent.agent_id == "a"
+    await engine.sign_in(agent("b", idle=0), offer.deadline + 1)
+    [again] = await engine.dispatch(offer.deadline + 2)  # ... and went to b
+    assert again.agent_id == "b"
+    now = offer.deadline + 3
+    settled = await engine.settle_assignment(TaskId("t"), AgentId("a"), Mode.VIDEO, now)
+    assert settled.agent is not None and settled.agent.state is AgentState.BUSY
+    assert [c.task_id for c in settled.agent.contacts] == ["t"]
+    assert [w.agent_id for w in settled.withdrawn] == ["b"]
+    assert settled.withdrawn[0].state is AgentState.AVAILABLE
+    assert await engine.tasks() == [] and await engine.offers() == []
+    twice = await engine.settle_assignment(TaskId("t"), AgentId("a"), Mode.VIDEO, now)
+    assert twice.agent is not None and [c.task_id for c in twice.agent.contacts] == ["t"]
+    assert (await engine.settle_assignment(TaskId("t"), AgentId("nobody"), Mode.VIDEO, now)
+            ).agent is None
+
+
+async def test_settling_while_the_offer_is_still_held_is_an_ordinary_accept(
+        handles: Handles) -> None:
+    engine = RoutingEngine(await handles(), config=CONFIG, graph=GANZHOU)
+    await engine.sign_in(agent("a", idle=0), T0)
+    await engine.join(task("t", 1))
+    [offer] = await engine.dispatch(T0 + 2)
+    assert await engine.offer_of(AgentId("a")) == offer
+    settled = await engine.settle_assignment(TaskId("t"), AgentId("a"), Mode.VIDEO, T0 + 3)
+    assert settled.withdrawn == () and settled.agent is not None
+    assert settled.agent.state is AgentState.BUSY and settled.agent.missed_offers == 0
+    assert await engine.offer_of(AgentId("a")) is None and await engine.tasks() == []

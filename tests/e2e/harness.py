@@ -73,7 +73,8 @@ class ServerProcess:
 
 
 async def start_server(data_dir: Path, extra_env: Mapping[str, str] = {},
-                       args: Sequence[str] = ()) -> ServerProcess:
+                       args: Sequence[str] = (), start_s: float = 30) -> ServerProcess:
+    """``parley serve`` with ``extra_env``, once its /healthz answers (within ``start_s``)."""
     port = free_port()
     env = {**os.environ, "PARLEY_DATA_DIR": str(data_dir), "PARLEY_PORT": str(port),
            "PARLEY_HOST": "127.0.0.1", **extra_env}
@@ -86,7 +87,7 @@ async def start_server(data_dir: Path, extra_env: Mapping[str, str] = {},
     process = subprocess.Popen([PARLEY, "serve", *args], env=env, stdout=log,
                                stderr=subprocess.STDOUT)
     server = ServerProcess(f"http://127.0.0.1:{port}", env, process, log_path)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + start_s
     async with aiohttp.ClientSession() as session:
         while True:
             if process.poll() is not None:

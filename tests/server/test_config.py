@@ -34,6 +34,8 @@ def test_secret_key_is_generated_once_and_kept(tmp_path: Path) -> None:
         ("PARLEY_ICE_SERVERS", '[{"url": "stun:x"}]'),
         ("PARLEY_PUBLIC_URL", "ftp://x"),
         ("PARLEY_ICE_ALLOW_PRIVATE", "maybe"),
+        ("PARLEY_RECONCILE_INTERVAL_S", "0"),
+        ("PARLEY_FAULT_POINT", "accept.after_lunch"),  # a typo must not silently never fire
     ],
 )
 def test_bad_value_names_the_variable(tmp_path: Path, variable: str, value: str) -> None:
@@ -46,3 +48,11 @@ def test_public_host_disables_private_candidates(tmp_path: Path) -> None:
         {"PARLEY_DATA_DIR": str(tmp_path), "PARLEY_PUBLIC_URL": "https://parley.example.cn"}
     )
     assert settings.allow_private_candidates is False
+
+
+def test_crash_safety_settings(tmp_path: Path) -> None:
+    settings = Settings.from_env({"PARLEY_DATA_DIR": str(tmp_path)})
+    assert settings.reconcile_interval_s == 5.0 and settings.fault_point is None
+    armed = Settings.from_env({"PARLEY_DATA_DIR": str(tmp_path), "PARLEY_FAULT_POINT":
+                               "accept.after_assign", "PARLEY_RECONCILE_INTERVAL_S": "0.5"})
+    assert armed.fault_point == "accept.after_assign" and armed.reconcile_interval_s == 0.5

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from rooms.media.local import LocalMediaWorker
 from rooms.messages import ParticipantId, RoomId
-from server.keys import MEDIA_KEY
+from signaling.keys import MEDIA_KEY
 from tests.conftest import Running
 from tests.signaling.test_socket_events import Connect, matched_pair
 

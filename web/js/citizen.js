@@ -111,6 +111,10 @@ async function startSession(token) {
   socket.on('case:ended', onEnded);
   socket.on('case:transferred', onTransferred);
   socket.on('case:requeued', onRequeued);
+  // A backend is down for now (the server retries by itself): say so, keep the page.
+  socket.on('service:status', ({ state: status }) => {
+    $('service-status').hidden = status !== 'recovering';
+  });
   state.recording.bind(socket);
   socket.on('connect_error', (err) => {
     if (refusalCode(err, socket)) {

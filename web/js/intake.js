@@ -65,13 +65,23 @@ function showServerError(err) {
   }
 }
 
+function newRequestId() {
+  // getRandomValues, not randomUUID: it also works on a plain-http LAN deployment.
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 /**
- * Wire the form. onCreated({case_id, token, open, callback}) runs after a 201; the form stays
- * filled in, so a citizen who leaves the queue can send it again.
+ * Wire the form. onCreated({case_id, token, open, callback}) runs after a 201 (or the 200 of a
+ * request sent again); the form stays filled in, so a citizen who leaves the queue can send it
+ * again.
  */
 export function wireIntakeForm(onCreated) {
   const intake = form();
   const submit = byTestId('intake-submit');
+  // One id per request: sent again after a lost reply (network, or the server restarting), the
+  // server answers with the case this request already made instead of queueing a second one.
+  let requestId = newRequestId();
   const refreshCounter = bindCounter(fieldFor('description'), byTestId('intake-description-count'), DESCRIPTION_MAX);
   for (const name of FIELDS) {
     const field = fieldFor(name);
@@ -104,7 +114,7 @@ export function wireIntakeForm(onCreated) {
     setText(submit, 'intake.submitting');
     let reply;
     try {
-      reply = await postJSON('/api/intake', body);
+      reply = await postJSON('/api/intake', { ...body, request_id: requestId });
     } catch (err) {
       showServerError(err);
       return;
@@ -112,11 +122,13 @@ export function wireIntakeForm(onCreated) {
       submit.disabled = false;
       setText(submit, 'intake.submit');
     }
+    requestId = newRequestId();  // the next submission (after leaving the queue) is a new case
     await onCreated(reply);
   });
   return {
     /** Empty the form for a new request. */
     reset() {
+      requestId = newRequestId();
       intake.reset();
       clearFormErrors(intake);
       refreshCounter();

@@ -44,7 +44,13 @@ async def test_offers_follow_skill_and_region(running: Running, connect: Connect
     assert offer["case"]["id"] == family_case
     accepted = await labour.call("offer:accept", {"case_id": labour_case})
     assert accepted["ok"] and accepted["room"]["case_id"] == labour_case
-    assert (await labour.call("offer:accept", {"case_id": labour_case}))["error"]["code"] \
+    # Answered again (a retry after a reconnect): the same consultation, nothing doubled.
+    again = await labour.call("offer:accept", {"case_id": labour_case})
+    assert again["ok"] and again["room"]["room_id"] == accepted["room"]["room_id"], again
+    matched = [e for e in await running.cases.events(labour_case) if e.kind == "matched"]
+    assert len(matched) == 1
+    # The other lawyer's case is not theirs to take.
+    assert (await labour.call("offer:accept", {"case_id": family_case}))["error"]["code"] \
         == "offer_gone"
 
 
@@ -165,3 +171,25 @@ async def test_supervisor_figures_and_alerts(running: Running, connect: Connect)
     assert 'parley_queue_waiting_cases{queue="labour"} 1' in text
     assert 'parley_agents{state="away"} 1' in text
     assert 'parley_alerts{kind="longest_wait",scope="queue:labour"} 1' in text
+
+
+async def test_an_intake_sent_again_with_its_request_id_returns_the_same_case(
+        running: Running, connect: Connect) -> None:
+    """The reply to an intake was lost (a network cut, a server killed after the write): the
+    page sends it again and gets its own case and place, not a second case."""
+    from tests.clients import intake_body, post_json
+
+    body = intake_body(request_id="r" * 32)
+    status, first = await post_json(running.url, "/api/intake", body)
+    assert status == 201
+    status, again = await post_json(running.url, "/api/intake", body)
+    assert status == 200 and again["case_id"] == first["case_id"], again
+    citizen = await connect(again["token"])
+    assert (await citizen.call("case:resume"))["queue"]["position"] == 1
+    status, other = await post_json(running.url, "/api/intake", intake_body(request_id="s" * 32))
+    assert status == 201 and other["case_id"] != first["case_id"]
+    status, reused = await post_json(running.url, "/api/intake",
+                                     {**body, "phone": "13900139000"})
+    assert status == 400 and reused["error"]["field"] == "request_id", reused
+    waiting = await running.cases.waiting_in_order()
+    assert [c.id for c in waiting] == [first["case_id"], other["case_id"]]

@@ -1,0 +1,230 @@
+"""Backend outages under a running service. Redis restarted for real: during the outage every
+request fails at once with the retryable ``service_recovering`` code (never a hang, never a bare
+500), waiting citizens are told the service is recovering, and it serves again within 10 s of
+Redis's return, the queue rebuilt from the database in its order. PostgreSQL stopped (immediate
+shutdown) and started again: the same, within 10 s of its return.
+
+The Redis server and the PostgreSQL cluster here are this test's own (free ports, temporary
+folders), never the machine's shared ones, which other developers' tests use.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestServer
+from redis.asyncio import Redis
+
+from server.config import Settings
+from signaling.app.factory import create_app
+from tests.clients import SocketClient, intake_body, post_json
+from tests.e2e.harness import free_port, wait_until
+
+
+@dataclass
+class OwnRedis:
+    port: int
+    folder: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.folder)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client = Redis.from_url(self.url)
+
+        async def up() -> bool:
+            try:
+                return bool(await client.ping())
+            except Exception:  # refused until it listens
+                return False
+
+        try:
+            await wait_until(up, 10, "the test's own redis-server")
+        finally:
+            await client.aclose()
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is missing (the Makefile's apt list installs it)")
+    redis = OwnRedis(free_port(), tmp_path)
+    try:
+        yield redis
+    finally:
+        if redis.process is not None and redis.process.poll() is None:
+            redis.kill()
+
+
+@pytest.fixture
+async def served(own_redis: OwnRedis, tmp_path: Path) -> AsyncIterator[str]:
+    await own_redis.start()
+    settings = Settings.from_env({"PARLEY_DATA_DIR": str(tmp_path / "var"),
+                                  "REDIS_URL": own_redis.url, "PARLEY_RECONCILE_INTERVAL_S": "1"})
+    server = TestServer(create_app(settings), host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        yield str(server.make_url("")).rstrip("/")
+    finally:
+        await server.close()
+
+
+async def test_redis_restarted_for_real(own_redis: OwnRedis, served: str) -> None:
+    url = served
+    _, first = await post_json(url, "/api/intake", intake_body(name="先来"))
+    citizen = SocketClient(url)
+    await citizen.connect(first["token"])
+    try:
+        await citizen.wait_for("queue:update", lambda q: q["position"] == 1)
+
+        own_redis.kill()  # a real restart: the process gone, its memory with it
+        started = time.monotonic()
+        body = intake_body(name="后到", request_id="k" * 32)
+        status, refused = await post_json(url, "/api/intake", body)
+        assert status == 503 and refused["error"]["code"] == "service_recovering", refused
+        reply = await citizen.call("case:resume")
+        assert reply["error"]["code"] == "service_recovering", reply
+        assert time.monotonic() - started < 5, "a request hung during the outage"
+        await citizen.wait_for("service:status", lambda s: s["state"] == "recovering")
+
+        await own_redis.start()  # empty: nothing in Redis is the only copy
+        back = time.monotonic()
+
+        async def queue_again() -> bool:
+            reply = await citizen.call("case:resume")
+            return bool(reply.get("queue")) and reply["queue"]["position"] == 1
+
+        await wait_until(queue_again, 10, "the queue served again after Redis came back")
+        took = time.monotonic() - back
+        await citizen.wait_for("service:status", lambda s: s["state"] == "ok", timeout=10)
+        # The intake refused during the outage had reached the database: sent again with its
+        # request_id it is the same case, second in the queue.
+        status, again = await post_json(url, "/api/intake", body)
+        assert status in (200, 201), again
+        later = SocketClient(url)
+        await later.connect(again["token"])
+        try:
+            async def second() -> bool:
+                reply = await later.call("case:resume")
+                return bool(reply.get("queue")) and reply["queue"]["position"] == 2
+
+            await wait_until(second, 10, "the second citizen queued behind the first")
+        finally:
+            await later.close()
+        print(f"served again {took:.1f} s after Redis came back")
+        assert took < 10
+    finally:
+        await citizen.close()
+
+
+PG_BIN = Path("/usr/lib/postgresql")
+
+
+@dataclass
+class OwnPostgres:
+    """A PostgreSQL cluster of this test's own (initdb in a temporary folder, a free port)."""
+
+    port: int
+    folder: Path
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, tool: str, *args: str) -> None:
+        binary = next(PG_BIN.glob(f"*/bin/{tool}"))
+        # initdb and pg_ctl refuse to run as root: as the postgres account then.
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run([*prefix, str(binary), *args], check=True, capture_output=True, timeout=60)
+
+    def init(self) -> None:
+        self._run("initdb", "-D", str(self.folder / "data"), "-A", "trust", "-U", "postgres",
+                  "--no-sync")
+
+    def start(self) -> None:
+        self._run("pg_ctl", "-D", str(self.folder / "data"), "-w", "-l",
+                  str(self.folder / "log"), "-o",
+                  f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off",
+                  "start")
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.folder / "data"), "-m", "immediate", "-w", "stop")
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[OwnPostgres]:
+    if not list(PG_BIN.glob("*/bin/initdb")):
+        pytest.fail("PostgreSQL's initdb is missing (the Makefile's apt list installs it)")
+    folder = Path(tempfile.mkdtemp(prefix="parley-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+    cluster = OwnPostgres(free_port(), folder)
+    cluster.init()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        try:
+            cluster.stop()
+        except subprocess.CalledProcessError:
+            pass  # stopped already
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+async def test_postgres_unavailable_then_back(own_postgres: OwnPostgres, tmp_path: Path) -> None:
+    settings = Settings.from_env({"PARLEY_DATA_DIR": str(tmp_path / "var"),
+                                  "DATABASE_URL": own_postgres.url,
+                                  "PARLEY_RECONCILE_INTERVAL_S": "1"})
+    server = TestServer(create_app(settings), host="127.0.0.1", port=0)
+    await server.start_server()
+    url = str(server.make_url("")).rstrip("/")
+    citizen = SocketClient(url)
+    try:
+        _, first = await post_json(url, "/api/intake", intake_body(name="先来"))
+        await citizen.connect(first["token"])
+        await citizen.wait_for("queue:update", lambda q: q["position"] == 1)
+
+        own_postgres.stop()
+        started = time.monotonic()
+        status, refused = await post_json(url, "/api/intake", intake_body(name="后到"))
+        assert status == 503 and refused["error"]["code"] == "service_recovering", refused
+        reply = await citizen.call("case:resume")
+        assert reply["error"]["code"] == "service_recovering", reply
+        assert time.monotonic() - started < 5, "a request hung during the outage"
+        await citizen.wait_for("service:status", lambda s: s["state"] == "recovering")
+
+        own_postgres.start()
+        back = time.monotonic()
+
+        async def served() -> bool:
+            status, _ = await post_json(url, "/api/intake", intake_body(name="又来"))
+            reply = await citizen.call("case:resume")
+            return status == 201 and bool(reply.get("queue")) and reply["queue"]["position"] == 1
+
+        await wait_until(served, 10, "the service back after PostgreSQL returned", interval=0.3)
+        took = time.monotonic() - back
+        await citizen.wait_for("service:status", lambda s: s["state"] == "ok", timeout=10)
+        print(f"served again {took:.1f} s after PostgreSQL came back")
+        assert took < 10
+    finally:
+        await citizen.close()
+        await server.close()

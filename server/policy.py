@@ -63,6 +63,7 @@ class Action(StrEnum):
     AGREEMENT_OVERDUE = "agreement.overdue"
     COURT_REVIEW = "court.review"
     COURT_DECIDE = "court.decide"
+    SMS_MESSAGES = "sms.messages"
     DEV_OUTBOX = "dev.outbox"
 
 
@@ -133,6 +134,7 @@ ACCESS: dict[Action, frozenset[Role]] = {
     Action.AGREEMENT_OVERDUE: frozenset({Role.SUPERVISOR}),
     Action.COURT_REVIEW: frozenset({Role.CLERK}),
     Action.COURT_DECIDE: frozenset({Role.CLERK}),
+    Action.SMS_MESSAGES: frozenset({Role.SUPERVISOR}),
     # The local notifier's outbox (signing codes included): development only (PARLEY_DEV_OUTBOX).
     Action.DEV_OUTBOX: frozenset({Role.MEDIATOR, Role.SUPERVISOR}),
 }

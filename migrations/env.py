@@ -5,12 +5,6 @@ from __future__ import annotations
 from alembic import context
 
 import recordings.models  # noqa: F401  (registers the recording tables)
-import server.agreements.models
-import server.audit
-import server.credentials.codes
-import server.credentials.models
-import server.mediation.models
-import server.notifications.models  # noqa: F401
 from server.models import Base
 
 target_metadata = Base.metadata

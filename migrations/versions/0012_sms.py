@@ -1,7 +1,7 @@
 """SMS through a provider: every message with its delivery state, and opt-outs
 
 Revision ID: 0012_sms
-Revises: 0011_ratings
+Revises: 0010_credentials
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 from server.timestamps import UTCDateTime
 
 revision: str = "0012_sms"
-down_revision: str | None = "0011_ratings"
+down_revision: str | None = "0010_credentials"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

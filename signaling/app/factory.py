@@ -37,8 +37,10 @@ from server.mediation.identity import LocalIdentityVerifier
 from server.mediation.repository import MediationRepository
 from server.metrics import EventCounters
 from server.migrate import upgrade
-from server.notifications import OutboxNotifier
+from server.notifications import Notifier, OutboxNotifier
 from server.notifications.api import DEV_OUTBOX_KEY, OUTBOX_KEY, add_notification_routes
+from server.notifications.sms import SmsAccount, SmsNotifier
+from server.notifications.sms_api import SMS_CALLBACK_TOKEN_KEY, SMS_KEY, add_sms_routes
 from server.users import UserRepository
 from signaling.agreements.api import AGREEMENTS_KEY
 from signaling.app.agreements import add_agreements
@@ -140,11 +142,16 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         app[CONSULTATION_RECORDING_KEY] = consultation_recording
         consultation_recording.on_required_refusal = hotline.requeue_after_refusal
         RecordingEvents(events, consultation)
-    outbox = OutboxNotifier(database, clock)  # the local Notifier (SMS: its own issue)
+    outbox = OutboxNotifier(database, clock)
+    sms = SmsNotifier(database, SmsAccount(
+        settings.sms.url, settings.sms.key_id, settings.sms.secret, settings.sms.sign_name,
+        settings.sms.templates), clock) if settings.sms else None
+    # People's phones: the provider when one is configured, else the local outbox.
+    messages: Notifier = sms if sms is not None else outbox
     mediation_repo = MediationRepository(database)
     credentials = InviteeCredentials(
         repo=mediation_repo, gate=AttemptGate(AttemptStore(database), clock),
-        codes=CodeBook(database, settings.secret_key, clock), messages=outbox,
+        codes=CodeBook(database, settings.secret_key, clock), messages=messages,
         notifier=notifier, verifier=LocalIdentityVerifier(), public_url=settings.public_url,
         clock=clock)
     mediation = MediationService(
@@ -183,6 +190,10 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     app[COUNTERS_KEY] = counters
     app[MEDIATION_KEY] = mediation
     app[OUTBOX_KEY] = outbox
+    if sms is not None and settings.sms is not None:
+        app[SMS_KEY] = sms
+        app[SMS_CALLBACK_TOKEN_KEY] = settings.sms.callback_token
+        app[TICKERS_KEY].append(Ticker(_retry(sms), 10.0, "sms retries"))
     app[DEV_OUTBOX_KEY] = settings.dev_outbox
     add_agreements(app, settings=settings, database=database, users=users, mediation=mediation,
                    events=events, notifier=notifier, clock=clock)
@@ -198,9 +209,16 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     add_routes(app)
     add_mediation_routes(app)
     add_notification_routes(app)
+    add_sms_routes(app)
     _add_pages(app)
     app.cleanup_ctx.append(_lifecycle)
     return app
+
+
+def _retry(sms: SmsNotifier) -> Callable[[], Awaitable[None]]:
+    async def retry() -> None:
+        await sms.retry_due()
+    return retry
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -223,6 +241,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     if RECORDING_STACK_KEY in app:
         await app[RECORDING_STACK_KEY].close()
     await app[ENGINE_KEY].close()
+    if SMS_KEY in app:
+        await app[SMS_KEY].close()
     await app[DATABASE_KEY].close()
 
 

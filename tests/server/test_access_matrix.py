@@ -7,6 +7,7 @@ import pytest
 from recordings.api import RECORDING_ROUTES
 from server.api import ROUTES
 from server.notifications.api import NOTIFICATION_ROUTES
+from server.notifications.sms_api import SMS_ROUTES
 from server.policy import ACCESS, Action, CaseResource, Principal, Role, allowed
 from signaling.agreements.api import AGREEMENT_ROUTES
 from signaling.agreements.events import AGREEMENT_EVENTS
@@ -26,7 +27,8 @@ def test_every_event_and_route_is_covered() -> None:
                           **RECORDING_EVENTS}.items():
         assert action in ACCESS, event
     for route, route_action in {**ROUTES, **MEDIATION_ROUTES, **AGREEMENT_ROUTES,
-                                **COURT_ROUTES, **RECORDING_ROUTES, **NOTIFICATION_ROUTES}.items():
+                                **COURT_ROUTES, **RECORDING_ROUTES, **NOTIFICATION_ROUTES,
+                                **SMS_ROUTES}.items():
         assert route_action is None or route_action in ACCESS, route
 
 
@@ -41,7 +43,8 @@ def test_registered_routes_match_the_table(settings: object) -> None:
         and r.method != "HEAD"
     }
     assert registered == (set(ROUTES) | set(MEDIATION_ROUTES) | set(AGREEMENT_ROUTES)
-                          | set(COURT_ROUTES) | set(RECORDING_ROUTES) | set(NOTIFICATION_ROUTES))
+                          | set(COURT_ROUTES) | set(RECORDING_ROUTES) | set(NOTIFICATION_ROUTES)
+                          | set(SMS_ROUTES))
 
 
 # The expected matrix, written out: which roles may perform each action at all.
@@ -83,6 +86,7 @@ EXPECTED = {
     Action.AGREEMENT_OVERDUE: {"supervisor"},
     Action.COURT_REVIEW: {"clerk"},
     Action.COURT_DECIDE: {"clerk"},
+    Action.SMS_MESSAGES: {"supervisor"},
     Action.DEV_OUTBOX: {"mediator", "supervisor"},
 }
 

@@ -156,3 +156,40 @@ async def test_messages_to_one_number_are_limited(sms) -> None:  # type: ignore[
     await notifier.send("13800138000", "mediation_invitation", INVITE)
     with pytest.raises(KeyError):  # a template the code does not know is a bug, not a reply
         await notifier.send("13800138000", "no_such_template", {})
+
+
+async def test_the_provider_s_callbacks_need_its_token_and_update_delivery(
+        tmp_path: Path, provider: tuple[FakeProvider, str]) -> None:
+    from server.config import ConfigError, Settings
+    from signaling.app.factory import create_app
+    from tests.clients import post_json
+
+    env = {"PARLEY_DATA_DIR": str(tmp_path / "var"), "PARLEY_SMS_URL": provider[1],
+           "PARLEY_SMS_KEY_ID": "key-1", "PARLEY_SMS_SECRET": SECRET, "PARLEY_SMS_SIGN_NAME": "衢州市司法局",
+           "PARLEY_SMS_TEMPLATES": json.dumps({"mediation_invitation": "SMS_1001"}),
+           "PARLEY_SMS_CALLBACK_TOKEN": "t" * 20}
+    with pytest.raises(ConfigError, match="PARLEY_SMS_SECRET"):
+        Settings.from_env({k: v for k, v in env.items() if k != "PARLEY_SMS_SECRET"})
+    app = create_app(Settings.from_env(env))
+    server = TestServer(app, host="127.0.0.1", port=0)
+    await server.start_server()
+    url = str(server.make_url("")).rstrip("/")
+    try:
+        from server.notifications.sms_api import SMS_KEY
+        await app[SMS_KEY].send("13800138000", "mediation_invitation", INVITE)
+        report = [{"phone_number": "13800138000", "biz_id": "biz1", "success": True,
+                   "err_code": "DELIVERED", "report_time": "2026-03-02 10:00:05"}]
+        status, _ = await post_json(url, "/api/sms/reports?token=wrong", report)
+        assert status == 403
+        status, reply = await post_json(url, f"/api/sms/reports?token={'t' * 20}", report)
+        assert status == 200, reply
+        status, reply = await post_json(url, f"/api/sms/reports?token={'t' * 20}", {"not": "a list"})
+        assert status == 400
+        status, _ = await post_json(url, f"/api/sms/replies?token={'t' * 20}",
+                                    [{"phone_number": "13800138000", "content": "退订"}])
+        assert status == 200
+        assert [m["state"] for m in await app[SMS_KEY].latest()] == ["delivered"]
+        with pytest.raises(ParleyError, match="opted out"):
+            await app[SMS_KEY].send("13800138000", "mediation_invitation", INVITE)
+    finally:
+        await server.close()

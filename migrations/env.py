@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from alembic import context
 
-import recordings.models  # noqa: F401  (registers the recording tables)
+# Each import registers its tables on Base.metadata.
+import recordings.models  # noqa: F401
+import server.agreements.models  # noqa: F401
+import server.audit  # noqa: F401
+import server.credentials.codes  # noqa: F401
+import server.credentials.models  # noqa: F401
+import server.mediation.models  # noqa: F401
+import server.notifications.models  # noqa: F401
+import server.notifications.sms_models  # noqa: F401
 from server.models import Base
 
 target_metadata = Base.metadata

@@ -6,12 +6,12 @@ from alembic import context
 
 # Each import registers its tables on Base.metadata.
 import recordings.models  # noqa: F401
-import server.agreements.models  # noqa: F401
-import server.audit  # noqa: F401
-import server.credentials.codes  # noqa: F401
-import server.credentials.models  # noqa: F401
-import server.mediation.models  # noqa: F401
-import server.notifications.models  # noqa: F401
+import server.agreements.models
+import server.audit
+import server.credentials.codes
+import server.credentials.models
+import server.mediation.models
+import server.notifications.models
 import server.notifications.sms_models  # noqa: F401
 from server.models import Base
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-import recordings.models  # noqa: F401  (registers the recording tables)
+# Each import registers its tables on Base.metadata.
+import recordings.models  # noqa: F401
 import server.agreements.models
 import server.audit
 import server.citizens.models
@@ -12,6 +13,7 @@ import server.credentials.codes
 import server.credentials.models
 import server.mediation.models
 import server.notifications.models
+import server.notifications.sms_models
 import server.quality.models
 import server.ratings.models
 import server.registry.models  # noqa: F401  (registers the one window's tables)

@@ -69,6 +69,8 @@ class Settings:
     connections_per_token: int = 5
     # The deployment's service catalogue (docs/one-window.md); None: the shipped one.
     catalogue_path: Path | None = None
+    # An SMS provider (docs/telephony.md, "SMS"); None: messages stay in the local outbox.
+    sms: SmsSettings | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -109,6 +111,7 @@ class Settings:
             longest_wait_alert_s=_seconds(environ, "PARLEY_LONGEST_WAIT_ALERT_S", 120.0),
             service_level_alert=_share(environ, "PARLEY_SERVICE_LEVEL_ALERT", 0.8),
             redis_prefix=_redis_prefix(environ.get("PARLEY_REDIS_PREFIX")),
+            sms=_sms(environ),
             dev_outbox=_parse_bool("PARLEY_DEV_OUTBOX", environ.get("PARLEY_DEV_OUTBOX"),
                                    default=False),
             catalogue_path=_catalogue_path(environ.get("PARLEY_CATALOGUE")),
@@ -147,6 +150,39 @@ def _catalogue_path(raw: str | None) -> Path | None:
     except CatalogueError as exc:
         raise ConfigError(f"PARLEY_CATALOGUE is not a valid catalogue:\n{exc}") from None
     return path
+@dataclass(frozen=True)
+class SmsSettings:
+    url: str
+    key_id: str
+    secret: str
+    sign_name: str
+    templates: Mapping[str, str]
+    callback_token: str
+
+
+def _sms(environ: Mapping[str, str]) -> SmsSettings | None:
+    """PARLEY_SMS_URL, _KEY_ID, _SECRET, _SIGN_NAME, _TEMPLATES (JSON: our code -> the provider's
+    approved code) and _CALLBACK_TOKEN go together; none set: no provider."""
+    names = ("URL", "KEY_ID", "SECRET", "SIGN_NAME", "TEMPLATES", "CALLBACK_TOKEN")
+    values = {n: environ.get(f"PARLEY_SMS_{n}", "") for n in names}
+    if not any(values.values()):
+        return None
+    missing = [f"PARLEY_SMS_{n}" for n, v in values.items() if not v]
+    if missing:
+        raise ConfigError(f"an SMS provider needs {', '.join(missing)} as well")
+    if urlparse(values["URL"]).scheme not in ("http", "https"):
+        raise ConfigError(f"PARLEY_SMS_URL must be an http(s) URL, got {values['URL']!r}")
+    try:
+        templates = json.loads(values["TEMPLATES"])
+    except json.JSONDecodeError:
+        templates = None
+    if not isinstance(templates, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in templates.items()):
+        raise ConfigError("PARLEY_SMS_TEMPLATES must be a JSON object of template codes")
+    if len(values["CALLBACK_TOKEN"]) < 16:
+        raise ConfigError("PARLEY_SMS_CALLBACK_TOKEN must be at least 16 characters")
+    return SmsSettings(values["URL"], values["KEY_ID"], values["SECRET"], values["SIGN_NAME"],
+                       templates, values["CALLBACK_TOKEN"])
 
 
 def _redis_prefix(raw: str | None) -> str:

@@ -75,6 +75,7 @@ class Action(StrEnum):
     AGREEMENT_OVERDUE = "agreement.overdue"
     COURT_REVIEW = "court.review"
     COURT_DECIDE = "court.decide"
+    SMS_MESSAGES = "sms.messages"
     DEV_OUTBOX = "dev.outbox"
     # The one window's applications (server/registry/): who takes part in which step is decided
     # by the flow (``Registry.actor_of``) after the role check here.
@@ -159,6 +160,7 @@ ACCESS: dict[Action, frozenset[Role]] = {
     Action.AGREEMENT_OVERDUE: frozenset({Role.SUPERVISOR}),
     Action.COURT_REVIEW: frozenset({Role.CLERK}),
     Action.COURT_DECIDE: frozenset({Role.CLERK}),
+    Action.SMS_MESSAGES: frozenset({Role.SUPERVISOR}),
     # The local notifier's outbox (signing codes included): development only (PARLEY_DEV_OUTBOX).
     Action.DEV_OUTBOX: frozenset({Role.MEDIATOR, Role.SUPERVISOR}),
     Action.APPLICATION_FILE_FOR: frozenset({Role.WINDOW, Role.LAWYER, Role.REFERRER, Role.MEDIATOR,

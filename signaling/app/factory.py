@@ -31,8 +31,10 @@ from server.mediation.repository import MediationRepository
 from server.metrics import EventCounters
 from server.migrate import upgrade
 from server.models import Case
-from server.notifications import OutboxNotifier
+from server.notifications import Notifier, OutboxNotifier
 from server.notifications.api import DEV_OUTBOX_KEY, OUTBOX_KEY, add_notification_routes
+from server.notifications.sms import SmsAccount, SmsNotifier
+from server.notifications.sms_api import SMS_CALLBACK_TOKEN_KEY, SMS_KEY, add_sms_routes
 from server.passwords import PasswordChecker
 from server.policy import Principal, Role
 from server.quality.api import add_quality_routes
@@ -173,11 +175,16 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         app[CONSULTATION_RECORDING_KEY] = consultation_recording
         consultation_recording.on_required_refusal = hotline.requeue_after_refusal
         RecordingEvents(events, consultation)
-    outbox = OutboxNotifier(database, clock)  # the local Notifier (SMS: its own issue)
+    outbox = OutboxNotifier(database, clock)
+    sms = SmsNotifier(database, SmsAccount(
+        settings.sms.url, settings.sms.key_id, settings.sms.secret, settings.sms.sign_name,
+        settings.sms.templates), clock) if settings.sms else None
+    # People's phones: the provider when one is configured, else the local outbox.
+    messages: Notifier = sms if sms is not None else outbox
     mediation_repo = MediationRepository(database)
     credentials = InviteeCredentials(
         repo=mediation_repo, gate=AttemptGate(AttemptStore(database), clock),
-        codes=CodeBook(database, settings.secret_key, clock), messages=outbox,
+        codes=CodeBook(database, settings.secret_key, clock), messages=messages,
         notifier=notifier, verifier=LocalIdentityVerifier(), public_url=settings.public_url,
         clock=clock)
     mediation = MediationService(
@@ -257,6 +264,10 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     app[COUNTERS_KEY] = counters
     app[MEDIATION_KEY] = mediation
     app[OUTBOX_KEY] = outbox
+    if sms is not None and settings.sms is not None:
+        app[SMS_KEY] = sms
+        app[SMS_CALLBACK_TOKEN_KEY] = settings.sms.callback_token
+        app[TICKERS_KEY].append(Ticker(_retry(sms), 10.0, "sms retries"))
     app[DEV_OUTBOX_KEY] = settings.dev_outbox
     add_agreements(app, settings=settings, database=database, users=users, mediation=mediation,
                    events=events, notifier=notifier, clock=clock)
@@ -284,6 +295,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     add_rating_routes(app)
     add_notification_routes(app)
     add_quality_routes(app, database, clock)
+    add_sms_routes(app)
     add_pages(app)
     app.cleanup_ctx.append(_lifecycle)
     return app
@@ -300,6 +312,12 @@ def _registry_sweep(registry: Registry) -> Callable[[], Awaitable[None]]:
     async def sweep() -> None:
         await registry.sweep()
     return sweep
+
+
+def _retry(sms: SmsNotifier) -> Callable[[], Awaitable[None]]:
+    async def retry() -> None:
+        await sms.retry_due()
+    return retry
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -323,6 +341,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         await app[RECORDING_STACK_KEY].close()
     await app[ENGINE_KEY].close()
     app[SIGNIN_KEY].close()
+    if SMS_KEY in app:
+        await app[SMS_KEY].close()
     await app[DATABASE_KEY].close()
 
 

@@ -8,6 +8,7 @@ from recordings.api import RECORDING_ROUTES
 from server.api import ROUTES
 from server.citizens.api import CITIZEN_ROUTES
 from server.notifications.api import NOTIFICATION_ROUTES
+from server.notifications.sms_api import SMS_ROUTES
 from server.policy import ACCESS, Action, CaseResource, Principal, Role, allowed
 from server.quality.api import QUALITY_ROUTES
 from server.ratings.api import RATING_ROUTES
@@ -34,7 +35,8 @@ def test_every_event_and_route_is_covered() -> None:
     for route, route_action in {**ROUTES, **HOTLINE_ROUTES, **APP_ROUTES, **MEDIATION_ROUTES,
                                 **AGREEMENT_ROUTES, **COURT_ROUTES, **RECORDING_ROUTES,
                                 **REGISTRY_ROUTES, **CITIZEN_ROUTES, **RATING_ROUTES,
-                                **QUALITY_ROUTES, **NOTIFICATION_ROUTES}.items():
+                                **QUALITY_ROUTES, **NOTIFICATION_ROUTES,
+                                **SMS_ROUTES}.items():
         assert route_action is None or route_action in ACCESS, route
 
 
@@ -51,7 +53,8 @@ def test_registered_routes_match_the_table(settings: object) -> None:
     assert registered == (set(ROUTES) | set(HOTLINE_ROUTES) | set(APP_ROUTES) | set(MEDIATION_ROUTES)
                           | set(AGREEMENT_ROUTES) | set(COURT_ROUTES) | set(RECORDING_ROUTES)
                           | set(REGISTRY_ROUTES) | set(CITIZEN_ROUTES) | set(RATING_ROUTES)
-                          | set(QUALITY_ROUTES) | set(NOTIFICATION_ROUTES))
+                          | set(QUALITY_ROUTES) | set(NOTIFICATION_ROUTES)
+                          | set(SMS_ROUTES))
 
 
 # The expected matrix, written out: which roles may perform each action at all.
@@ -94,6 +97,7 @@ EXPECTED = {
     Action.AGREEMENT_OVERDUE: {"supervisor"},
     Action.COURT_REVIEW: {"clerk"},
     Action.COURT_DECIDE: {"clerk"},
+    Action.SMS_MESSAGES: {"supervisor"},
     Action.DEV_OUTBOX: {"mediator", "supervisor"},
     # The one window: which step a role may take is decided by the flow (tests/server/registry).
     Action.APPLICATION_FILE_FOR: {"window", "lawyer", "referrer", "mediator", "legal_aid"},

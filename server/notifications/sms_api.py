@@ -1,0 +1,69 @@
+"""The SMS provider's callbacks (delivery reports, replies such as 退订) and the staff view.
+
+Callbacks carry the shared ``PARLEY_SMS_CALLBACK_TOKEN`` as ``?token=``; without an SMS account
+configured the routes answer 404."""
+
+from __future__ import annotations
+
+import hmac
+
+from aiohttp import web
+
+from server.api import principal_of, read_json
+from server.errors import ParleyError, bad_request, not_found
+from server.notifications.sms import SmsNotifier
+from server.notifications.sms_protocol import is_opt_out, parse_reports
+from server.policy import Action, require
+
+SMS_KEY = web.AppKey("sms", SmsNotifier)
+SMS_CALLBACK_TOKEN_KEY = web.AppKey("sms_callback_token", str)
+
+SMS_ROUTES: dict[tuple[str, str], Action | None] = {
+    # The provider calls these, authenticated by the shared callback token.
+    ("POST", "/api/sms/reports"): None,
+    ("POST", "/api/sms/replies"): None,
+    ("GET", "/api/sms/messages"): Action.SMS_MESSAGES,
+}
+
+
+def _provider(request: web.Request) -> SmsNotifier:
+    if SMS_KEY not in request.app:
+        raise not_found("未配置短信服务 / no SMS provider configured")
+    expected = request.app[SMS_CALLBACK_TOKEN_KEY]
+    if not hmac.compare_digest(request.query.get("token", "").encode(), expected.encode()):
+        raise ParleyError("forbidden", "回调凭证不正确 / wrong callback token", 403)
+    return request.app[SMS_KEY]
+
+
+async def post_reports(request: web.Request) -> web.Response:
+    sms = _provider(request)
+    try:
+        reports = parse_reports(await read_json(request))
+    except ValueError as exc:
+        raise bad_request(str(exc)) from None
+    await sms.record_reports(reports)
+    return web.json_response({"code": 0, "msg": "成功"})
+
+
+async def post_replies(request: web.Request) -> web.Response:
+    sms = _provider(request)
+    body = await read_json(request)
+    if not isinstance(body, list) or len(body) > 1000:
+        raise bad_request("a reply callback is a JSON list")
+    for row in body:
+        if isinstance(row, dict) and is_opt_out(str(row.get("content", ""))):
+            await sms.opt_out(str(row.get("phone_number", ""))[:16])
+    return web.json_response({"code": 0, "msg": "成功"})
+
+
+async def get_messages(request: web.Request) -> web.Response:
+    require(principal_of(request), Action.SMS_MESSAGES)
+    if SMS_KEY not in request.app:
+        return web.json_response({"messages": [], "configured": False})
+    return web.json_response({"messages": await request.app[SMS_KEY].latest(), "configured": True})
+
+
+def add_sms_routes(app: web.Application) -> None:
+    app.router.add_post("/api/sms/reports", post_reports)
+    app.router.add_post("/api/sms/replies", post_replies)
+    app.router.add_get("/api/sms/messages", get_messages)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiohttp import web
 
@@ -30,24 +28,13 @@ from server.keys import (
 from server.logs import request_id_var
 from server.metrics import Metric, gauge, labelled, render, supervisor_metrics
 from server.policy import Action, Principal, Role, require
+from server.rest import Auth, Route, body_of, register
+from server.rest.openapi import OPENAPI_ROUTE
 from server.schemas import IntakeBody, LoginBody
 from server.tokens import Claims, sign, verify
-from server.validation import MAX_PAYLOAD_BYTES, parse
 from signaling.views import case_view
 
 log = logging.getLogger(__name__)
-
-# Every route and the action it performs (None: public). A test checks this table.
-ROUTES: dict[tuple[str, str], Action | None] = {
-    ("GET", "/api/catalogue"): None,
-    ("GET", "/api/config"): None,
-    ("POST", "/api/intake"): None,
-    ("POST", "/api/login"): None,
-    ("GET", "/api/cases/{case_id}"): Action.READ_CASE,
-    ("GET", "/healthz"): None,
-    ("GET", "/metrics"): Action.READ_METRICS,
-}
-
 
 @web.middleware
 async def error_middleware(
@@ -59,14 +46,15 @@ async def error_middleware(
     except ParleyError as exc:
         return web.json_response(exc.to_dict(), status=exc.status)
     except web.HTTPException as exc:
-        if exc.status >= 400 and exc.content_type != "application/json":
-            code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
-                exc.status, "bad_request"
-            )
-            return web.json_response(
-                {"error": {"code": code, "message": exc.reason}}, status=exc.status
-            )
-        raise
+        # aiohttp's own refusals (no route, wrong method, body too large) become a response
+        # here, so the outer middleware gives them the same security headers as pages.
+        if exc.status < 400:
+            raise
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
+                415: "unsupported_media_type"}.get(exc.status, "bad_request")
+        return web.json_response(
+            {"error": {"code": code, "message": exc.reason}}, status=exc.status,
+            headers={"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None)
     except Exception:
         request_id = request_id_var.get()
         log.exception("request %s %s failed (request %s)", request.method, request.path, request_id)
@@ -74,18 +62,6 @@ async def error_middleware(
             {"error": {"code": "internal", "message": f"internal error, request {request_id}"}},
             status=500,
         )
-
-
-async def read_json(request: web.Request) -> Any:
-    if request.content_length is not None and request.content_length > MAX_PAYLOAD_BYTES:
-        raise ParleyError("payload_too_large", "请求内容过大 / body exceeds 64 KiB", 413)
-    raw = await request.content.read(MAX_PAYLOAD_BYTES + 1)
-    if len(raw) > MAX_PAYLOAD_BYTES:
-        raise ParleyError("payload_too_large", "请求内容过大 / body exceeds 64 KiB", 413)
-    try:
-        return json.loads(raw or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ParleyError("bad_request", "请求内容不是 JSON / body is not JSON") from None
 
 
 def principal_of(request: web.Request) -> Principal:
@@ -110,7 +86,7 @@ async def get_config(request: web.Request) -> web.Response:
 
 
 async def post_intake(request: web.Request) -> web.Response:
-    body = parse(IntakeBody, await read_json(request))
+    body = await body_of(request, IntakeBody)
     case, is_open = await request.app[HOTLINE_KEY].intake(body)
     settings = request.app[SETTINGS_KEY]
     claims = Claims(
@@ -122,7 +98,7 @@ async def post_intake(request: web.Request) -> web.Response:
 
 
 async def post_login(request: web.Request) -> web.Response:
-    body = parse(LoginBody, await read_json(request))
+    body = await body_of(request, LoginBody)
     user = await request.app[USERS_KEY].authenticate(body.username, body.password)
     settings = request.app[SETTINGS_KEY]
     claims = Claims(
@@ -207,16 +183,27 @@ def _from_loopback(request: web.Request) -> bool:
         return False
 
 
+# Every route, its action (None: public) and its input; the access test checks the actions.
+ROUTES = (
+    Route("GET", "/api/catalogue", get_catalogue, "The service catalogue", auth=Auth.PUBLIC,
+          returns="{service_types, categories, modes, regions, outcomes, languages}"),
+    Route("GET", "/api/config", get_config, "Browser configuration", auth=Auth.PUBLIC,
+          returns="{ice_servers: [RTCIceServer]} with expiring TURN credentials"),
+    Route("POST", "/api/intake", post_intake, "File a consultation (one window)",
+          auth=Auth.PUBLIC, body=IntakeBody, status=201,
+          returns="{case_id, token, open, callback}"),
+    Route("POST", "/api/login", post_login, "Staff sign-in", auth=Auth.PUBLIC, body=LoginBody,
+          returns="{token, user: {id, username, role, display_name}}",
+          errors=("bad_credentials", "rate_limited")),
+    Route("GET", "/api/cases/{case_id}", get_case, "A consultation case",
+          action=Action.READ_CASE, returns="CaseView (docs/protocol.md)"),
+    Route("GET", "/healthz", healthz, "Liveness", auth=Auth.PUBLIC, returns="{ok: true}"),
+    Route("GET", "/metrics", get_metrics, "Prometheus metrics", action=Action.READ_METRICS,
+          auth=Auth.LOOPBACK_OR_BEARER, content_type="text/plain",
+          returns="Prometheus text exposition format 0.0.4"),
+    OPENAPI_ROUTE,
+)
+
+
 def add_routes(app: web.Application) -> None:
-    handlers: dict[tuple[str, str], Callable[[web.Request], Awaitable[web.StreamResponse]]] = {
-        ("GET", "/api/catalogue"): get_catalogue,
-        ("GET", "/api/config"): get_config,
-        ("POST", "/api/intake"): post_intake,
-        ("POST", "/api/login"): post_login,
-        ("GET", "/api/cases/{case_id}"): get_case,
-        ("GET", "/healthz"): healthz,
-        ("GET", "/metrics"): get_metrics,
-    }
-    assert handlers.keys() == ROUTES.keys()
-    for (method, path), handler in handlers.items():
-        app.router.add_route(method, path, handler)
+    register(app, ROUTES)

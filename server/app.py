@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,7 +86,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
                role: ProcessRole = ProcessRole.ALL) -> web.Application:
     """Build every backend and service and wire them into one aiohttp application (role
     ``all`` or ``signaling``; ``server.media_app`` builds a media-only process)."""
-    app = web.Application(middlewares=[error_middleware, _security_headers],
+    # Headers outermost: every reply, refusals and aiohttp's own 404/405/413 included.
+    app = web.Application(middlewares=[_security_headers, error_middleware],
                           client_max_size=1024 * 1024)
     database = Database(settings.database_url)
     cases = CaseRepository(database)
@@ -194,6 +197,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     log.info("queue restored from the database: %d waiting", restored)
     if RECORDING_STACK_KEY in app:
         await app[RECORDING_STACK_KEY].start()
+    if RECORDING_ACCESS_KEY in app:
+        await asyncio.to_thread(app[RECORDING_ACCESS_KEY].clear_exports, time.time())
     await app[CLUSTER_KEY].start()
     for ticker in app[TICKERS_KEY]:
         ticker.start()

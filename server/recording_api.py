@@ -3,16 +3,19 @@ and an audit entry for every view and download."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
-import tempfile
+import os
+import shutil
 import time
-from collections.abc import Awaitable, Callable
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
 
 from recordings.export import export_zip
 from recordings.playback import playback_data
@@ -25,8 +28,18 @@ from server.db import Database
 from server.errors import ParleyError, not_found
 from server.mediation_repository import MediationRepository
 from server.policy import Action, CaseResource, Principal, require
+from server.rest import Auth, Route, query_of, register
 
 LINK_TTL_S = 600
+EXPORT_CHUNK = 1 << 20
+
+
+class LinkQuery(BaseModel):
+    """A signed link's expiry (Unix seconds) and signature; checked by ``RecordingAccess``."""
+
+    model_config = ConfigDict(extra="ignore")
+    exp: str = Field(default="", max_length=20)
+    sig: str = Field(default="", max_length=128)
 
 
 class RecordingAccess:
@@ -54,26 +67,32 @@ class RecordingAccess:
         return f"{base}?exp={exp}&sig={self.sign(recording_id, path, exp)}"
 
     def check(self, request: web.Request, recording_id: str, path: str) -> None:
-        try:
-            exp = int(request.query.get("exp", ""))
-        except ValueError:
-            raise ParleyError("link_invalid", "链接无效 / invalid link", 403) from None
+        link = query_of(request, LinkQuery)
+        if not (link.exp.isascii() and link.exp.isdigit()):
+            raise ParleyError("link_invalid", "链接无效 / invalid link", 403)
+        exp = int(link.exp)
         expected = self.sign(recording_id, path, exp)
-        if not hmac.compare_digest(expected, request.query.get("sig", "")):
+        if not hmac.compare_digest(expected, link.sig):
             raise ParleyError("link_invalid", "链接无效 / invalid link", 403)
         if exp < time.time():
             raise ParleyError("link_expired", "链接已过期，请刷新页面 / link expired", 403)
 
 
-RECORDING_ACCESS_KEY = web.AppKey("recording_access", RecordingAccess)
+    def clear_exports(self, now: float) -> None:
+        """Remove what an interrupted export (or an older version, which kept every zip) left
+        behind. Exports live only while being written; an hour old is surely abandoned, and
+        younger ones may be another process's at work on a shared data folder."""
+        if not self.export_dir.is_dir():
+            return
+        for entry in self.export_dir.iterdir():
+            if entry.lstat().st_mtime < now - 3600:
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
 
-RECORDING_ROUTES: dict[tuple[str, str], Action | None] = {
-    ("GET", "/api/cases/{case_id}/recordings"): Action.RECORDING_VIEW,
-    ("GET", "/api/recordings/{recording_id}"): Action.RECORDING_VIEW,
-    # Signed links: the signature is the permission, granted by the route above.
-    ("GET", "/api/recordings/{recording_id}/files/{participant}/{name}"): None,
-    ("GET", "/api/recordings/{recording_id}/export"): None,
-}
+
+RECORDING_ACCESS_KEY = web.AppKey("recording_access", RecordingAccess)
 
 
 async def _allowed_case(access: RecordingAccess, me: Principal, case_id: str) -> None:
@@ -147,25 +166,50 @@ async def get_export(request: web.Request) -> web.StreamResponse:
     case = await access.cases.get(recording.case_id)
     chat = await access.cases.chat_for_room(recording.room_id)
     now = datetime.now(UTC)
+    # A fresh zip per download (its manifest's export entry is timestamped), built in the
+    # export folder, opened, then unlinked before a byte is sent: nothing stays behind.
     access.export_dir.mkdir(parents=True, exist_ok=True)
-    dest = Path(tempfile.mkdtemp(dir=access.export_dir)) / f"recording-{recording_id}.zip"
-    zip_path = await export_zip(access.db, access.storage, recording_id, chat=chat,
-                                notes=case.notes if case else "", dest=dest, now=now)
-    await access.audit.append(actor="signed-link", action="recording.downloaded",
-                              resource=f"recording:{recording_id}",
-                              data={"remote": request.remote or ""}, now=now)
-    return web.FileResponse(zip_path, headers={
-        "Content-Type": "application/zip",
-        "Content-Disposition": f'attachment; filename="recording-{recording_id}.zip"'})
+    dest = access.export_dir / f"{uuid.uuid4().hex}.zip"
+    try:
+        await export_zip(access.db, access.storage, recording_id, chat=chat,
+                         notes=case.notes if case else "", dest=dest, now=now)
+        handle = await asyncio.to_thread(dest.open, "rb")
+    finally:
+        dest.unlink(missing_ok=True)
+        dest.with_name(dest.name + ".tmp").unlink(missing_ok=True)
+    with handle:
+        await access.audit.append(actor="signed-link", action="recording.downloaded",
+                                  resource=f"recording:{recording_id}",
+                                  data={"remote": request.remote or ""}, now=now)
+        response = web.StreamResponse(headers={
+            "Content-Type": "application/zip", "Cache-Control": "private, no-store",
+            "Content-Disposition": f'attachment; filename="recording-{recording_id}.zip"'})
+        response.content_length = os.fstat(handle.fileno()).st_size
+        await response.prepare(request)
+        while chunk := await asyncio.to_thread(handle.read, EXPORT_CHUNK):
+            await response.write(chunk)
+        await response.write_eof()
+    return response
+
+
+# Every route and the action it performs; the access test checks the actions.
+RECORDING_ROUTES = (
+    Route("GET", "/api/cases/{case_id}/recordings", list_for_case, "A case's recordings",
+          action=Action.RECORDING_VIEW, tag="recordings",
+          returns="{recordings: [{id, status, started_at, ended_at, page_url}]}"),
+    Route("GET", "/api/recordings/{recording_id}", get_recording, "Playback data",
+          action=Action.RECORDING_VIEW, tag="recordings",
+          returns="{recording, participants, timeline, download_url}; links valid 10 minutes"),
+    # Signed links: the signature is the permission, granted by the route above.
+    Route("GET", "/api/recordings/{recording_id}/files/{participant}/{name}", get_file,
+          "A recorded segment", auth=Auth.SIGNED_LINK, query=LinkQuery,
+          content_type="video/webm", returns="The WebM segment", tag="recordings"),
+    Route("GET", "/api/recordings/{recording_id}/export", get_export,
+          "The recording as a zip", auth=Auth.SIGNED_LINK, query=LinkQuery,
+          content_type="application/zip", tag="recordings",
+          returns="The zip with its manifest, chat transcript and notes"),
+)
 
 
 def add_recording_routes(app: web.Application) -> None:
-    handlers: dict[tuple[str, str], Callable[[web.Request], Awaitable[web.StreamResponse]]] = {
-        ("GET", "/api/cases/{case_id}/recordings"): list_for_case,
-        ("GET", "/api/recordings/{recording_id}"): get_recording,
-        ("GET", "/api/recordings/{recording_id}/files/{participant}/{name}"): get_file,
-        ("GET", "/api/recordings/{recording_id}/export"): get_export,
-    }
-    assert handlers.keys() == RECORDING_ROUTES.keys()
-    for (method, path), handler in handlers.items():
-        app.router.add_route(method, path, handler)
+    register(app, RECORDING_ROUTES)

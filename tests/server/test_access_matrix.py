@@ -10,6 +10,7 @@ from server.court_api import COURT_ROUTES
 from server.mediation_api import MEDIATION_ROUTES
 from server.policy import ACCESS, Action, CaseResource, Principal, Role, allowed
 from server.recording_api import RECORDING_ROUTES
+from server.rest import actions
 from signaling.agreement_events import AGREEMENT_EVENTS
 from signaling.events import EVENTS
 from signaling.mediation_events import MEDIATION_EVENTS
@@ -24,8 +25,8 @@ def test_every_event_and_route_is_covered() -> None:
     for event, action in {**EVENTS, **MEDIATION_EVENTS, **AGREEMENT_EVENTS,
                           **RECORDING_EVENTS}.items():
         assert action in ACCESS, event
-    for route, route_action in {**ROUTES, **MEDIATION_ROUTES, **AGREEMENT_ROUTES,
-                                **COURT_ROUTES, **RECORDING_ROUTES}.items():
+    for route, route_action in actions((*ROUTES, *MEDIATION_ROUTES, *AGREEMENT_ROUTES,
+                                        *COURT_ROUTES, *RECORDING_ROUTES)).items():
         assert route_action is None or route_action in ACCESS, route
 
 
@@ -39,8 +40,8 @@ def test_registered_routes_match_the_table(settings: object) -> None:
         if r.resource is not None and r.resource.canonical.startswith(("/api", "/healthz", "/metrics"))
         and r.method != "HEAD"
     }
-    assert registered == (set(ROUTES) | set(MEDIATION_ROUTES) | set(AGREEMENT_ROUTES)
-                          | set(COURT_ROUTES) | set(RECORDING_ROUTES))
+    assert registered == set(actions((*ROUTES, *MEDIATION_ROUTES, *AGREEMENT_ROUTES,
+                                      *COURT_ROUTES, *RECORDING_ROUTES)))
 
 
 # The expected matrix, written out: which roles may perform each action at all.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import time
 import uuid
@@ -27,6 +26,7 @@ from server.keys import (
 )
 from server.logs import request_id_var
 from server.metrics import Metric, gauge, labelled, render, supervisor_metrics
+from server.metrics_access import scraper_allowed
 from server.policy import Action, Principal, Role, require
 from server.rest import Auth, Route, body_of, register
 from server.rest.openapi import OPENAPI_ROUTE
@@ -130,8 +130,9 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def get_metrics(request: web.Request) -> web.Response:
-    # A scraper on the same host needs no token; from elsewhere, a supervisor's.
-    if not _from_loopback(request):
+    # The configured scraper token (or, without one, a direct loopback connection); else a
+    # supervisor's sign-in (server.metrics_access, docs/security.md).
+    if not scraper_allowed(request, request.app[SETTINGS_KEY].metrics_token):
         require(principal_of(request), Action.READ_METRICS)
     live = await request.app[HOTLINE_KEY].live_figures()
     stats = await request.app[MEDIA_KEY].request(GetStats())
@@ -174,13 +175,6 @@ def database_metrics(database: Database) -> list[Metric]:
         gauge("parley_db_group_commit_rows_total", "Appended rows written in groups",
               database.appends.rows),
     ]
-
-
-def _from_loopback(request: web.Request) -> bool:
-    try:
-        return request.remote is not None and ipaddress.ip_address(request.remote).is_loopback
-    except ValueError:
-        return False
 
 
 # Every route, its action (None: public) and its input; the access test checks the actions.

@@ -51,6 +51,7 @@ from signaling.mediation import MediationService
 from signaling.mediation_events import MediationEvents
 from signaling.mediation_recording import MediationRecording
 from signaling.mediation_room import MediationRoomService
+from signaling.packets import GuardedPacket
 from signaling.presence import PresenceRegistry
 from signaling.recording_events import RecordingEvents
 from signaling.recording_flow import ConsultationRecording
@@ -118,6 +119,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         cors_allowed_origins=origins,
         client_manager=manager,
         max_http_buffer_size=256 * 1024,
+        # Payloads read with the REST limits, reserved event names refused (signaling.packets).
+        serializer=GuardedPacket,
     )
     notifier = cluster.notifier(sio)
     consultation_recording = ConsultationRecording(

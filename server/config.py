@@ -50,6 +50,8 @@ class Settings:
     turn_secret: bytes | None = None
     turn_urls: tuple[str, ...] = ()
     turn_ttl_s: int = 3600
+    # The bearer token a Prometheus scraper presents at /metrics (docs/security.md).
+    metrics_token: bytes | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -90,8 +92,18 @@ class Settings:
             longest_wait_alert_s=_seconds(environ, "PARLEY_LONGEST_WAIT_ALERT_S", 120.0),
             service_level_alert=_share(environ, "PARLEY_SERVICE_LEVEL_ALERT", 0.8),
             redis_prefix=_redis_prefix(environ.get("PARLEY_REDIS_PREFIX")),
+            metrics_token=_metrics_token(environ.get("PARLEY_METRICS_TOKEN")),
             **_turn(environ),
         )
+
+
+def _metrics_token(raw: str | None) -> bytes | None:
+    if not raw:
+        return None
+    if len(raw) < 32 or not all(33 <= ord(c) < 127 for c in raw):
+        raise ConfigError("PARLEY_METRICS_TOKEN must be at least 32 printable ASCII characters "
+                          "without spaces (e.g. `openssl rand -hex 32`)")
+    return raw.encode()
 
 
 def _redis_prefix(raw: str | None) -> str:
@@ -185,7 +197,7 @@ def _days(environ: Mapping[str, str], name: str, default: int) -> int:
     raw = environ.get(name)
     if not raw:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= 36_500:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 36_500:
         raise ConfigError(f"{name} must be a whole number of days between 1 and 36500, got {raw!r}")
     return int(raw)
 

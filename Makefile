@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Debian packages the tests need: the browser for end-to-end tests, ffprobe for media checks,
 # pdftotext/pdftoppm for the agreement PDF, and the Chinese font the PDF embeds.
 APT_TEST_PACKAGES := chromium ffmpeg poppler-utils fonts-wqy-zenhei
-# The agreement PDF embeds this TrueType font (server/agreement_pdf.py) at run time too.
+# The agreement PDF embeds this TrueType font (server/agreements/pdf.py) at run time too.
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
 
 .PHONY: run test install install-test-system install-system-fonts lint typecheck clean

@@ -5,9 +5,9 @@ from __future__ import annotations
 from alembic import context
 
 import recordings.models  # noqa: F401  (registers the recording tables)
-import server.agreement_models
+import server.agreements.models
 import server.audit
-import server.mediation_models  # noqa: F401  (registers the mediation tables)
+import server.mediation.models  # noqa: F401  (registers the mediation tables)
 from server.models import Base
 
 target_metadata = Base.metadata

@@ -14,16 +14,16 @@ from typing import Any
 import av
 
 from recordings.lanes import WriterLane
-from recordings.sink import CaseId, RecordingId
 from recordings.storage import RecordingStorage, check_name
 from recordings.writer import OnEvent, ParticipantWriter, WriterConfig
+from rooms.media.sink import CaseId, RecordingId
 from rooms.messages import ParticipantId, RoomId
 
 logger = logging.getLogger(__name__)
 
 
 class Recorder:
-    """Implements ``recordings.sink.PacketSink``; every method returns at once."""
+    """Implements ``rooms.media.sink.PacketSink``; every method returns at once."""
 
     def __init__(self, storage: RecordingStorage, on_event: OnEvent,
                  config: WriterConfig | None = None) -> None:

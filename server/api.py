@@ -12,7 +12,7 @@ from aiohttp import web
 from rooms.messages import GetStats, WorkerStats
 from rooms.turn import turn_credentials
 from server import catalogue
-from server.cases import case_resource
+from server.cases.repository import case_resource
 from server.db import Database
 from server.errors import ParleyError
 from server.keys import (

@@ -5,13 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from rooms.worker import MediaWorker
-from server.cases import CaseRepository
+from server.cases.repository import CaseRepository
 from server.config import Settings
 from server.db import Database
 from server.metrics import EventCounters
 from server.users import UserRepository
-from signaling.consultation import ConsultationService
-from signaling.hotline import Hotline
+from signaling.consultations.service import ConsultationService
+from signaling.hotline.service import Hotline
 from signaling.routing.engine import RoutingEngine
 from signaling.ticker import Ticker
 

@@ -52,7 +52,7 @@ def labelled(name: str, kind: str, help_text: str, label: str, values: dict[str,
     return Metric(name, kind, help_text, tuple(({label: k}, float(v)) for k, v in sorted(values.items())))
 
 
-# The supervisor view's figures (signaling/supervision.py), per queue and in total.
+# The supervisor view's figures (signaling/hotline/supervision.py), per queue and in total.
 _QUEUE_FIGURES = (
     ("waiting", "parley_queue_waiting_cases", "Cases waiting"),
     ("longest_wait_s", "parley_queue_longest_wait_seconds", "Longest current wait"),

@@ -22,9 +22,9 @@ from server.policy import Action, Principal, Role
 from server.tokens import verify
 from server.validation import check_size, parse
 from signaling import schemas
-from signaling.consultation import ConsultationService
+from signaling.consultations.service import ConsultationService
 from signaling.here import emit_here
-from signaling.hotline import Hotline
+from signaling.hotline.service import Hotline
 from signaling.packets import REFUSED, Refusal
 from signaling.ratelimit import TokenBucket, Verdict
 from signaling.views import AGENTS_TARGET, SUPERVISORS_TARGET, case_target, user_target
@@ -112,7 +112,7 @@ class SocketEvents:
         sio.on(REFUSED, self._wrap(REFUSED, self._unknown_refusal))
 
     def register(self, event: str, handler: Handler) -> None:
-        """Add another module's event (e.g. signaling.mediation_events) with the same
+        """Add another module's event (e.g. signaling.mediation.events) with the same
         authentication, rate limit, size cap, ack and error handling as these."""
         self._sio.on(event, self._wrap(event, handler))
 

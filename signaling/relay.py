@@ -4,7 +4,7 @@ python-socketio's Redis manager publishes every emit on one channel that every p
 decodes, even a push meant for one person connected to the sender's own process. Here each
 signaling process keeps, in Redis, which processes hold connections of each personal target
 (``user:ID``, ``case:ID``: the presence map), subscribes to a push channel of its own, and
-``ProcessRelay.emit`` (a ``signaling.consultation.Notifier``) delivers a personal push locally
+``ProcessRelay.emit`` (a ``signaling.consultations.service.Notifier``) delivers a personal push locally
 and/or on the owners' channels only. Broadcast targets (``agents``, ``supervisors``) and personal
 targets with no known live owner go through the manager as before, so nothing is lost while the
 map is being (re)built. Keys and TTLs: ``signaling.cluster_keys``.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from server.schemas import Edge
-from signaling.presence import Availability
+from signaling.hotline.presence import Availability
 
 ID = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
 

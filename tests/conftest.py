@@ -53,7 +53,7 @@ class Running:
 
 @pytest.fixture
 async def running(settings: Settings) -> AsyncIterator[Running]:
-    from server.app import create_app
+    from signaling.app.factory import create_app
 
     app = create_app(settings)
     server = TestServer(app, host="127.0.0.1", port=0)

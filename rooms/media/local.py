@@ -17,8 +17,6 @@ from typing import Any
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
-from recordings.control import RecordingControl
-from recordings.sink import PacketSink
 from rooms.ice import CandidateError, check_candidate, ice_servers_from_dicts
 from rooms.media.answer import enable_opus_fec
 from rooms.media.codec_audit import install_codec_hooks
@@ -29,7 +27,9 @@ from rooms.media.offer import MEDIA_KINDS, Offer, bad_sdp, check_offer, preferre
 from rooms.media.passthrough import ReceiverState
 from rooms.media.peer import Peer, Publication
 from rooms.media.receiver_patches import patch_receiver
+from rooms.media.recording import RecordingControl
 from rooms.media.routing import assign_slots
+from rooms.media.sink import PacketSink
 from rooms.media.slotted_offer import check_slotted_offer
 from rooms.messages import (
     Ack,

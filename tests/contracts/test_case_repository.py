@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from server.cases import CaseRepository, CaseStatus
+from server.cases.repository import CaseRepository, CaseStatus
 from server.db import Database
 from server.schemas import IntakeBody
 from server.users import UserRepository

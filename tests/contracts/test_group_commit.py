@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
-from server.cases import CHATS, EVENTS, CaseRepository
+from server.cases.repository import CHATS, EVENTS, CaseRepository
 from server.db import Database
 from server.group_commit import RequirementFailed
 from server.schemas import IntakeBody
@@ -84,7 +84,7 @@ async def test_a_bad_row_fails_alone(database: Database) -> None:
 
 
 async def test_requirement_on_a_missing_row_refuses(database: Database) -> None:
-    from server.cases import ROOMS
+    from server.cases.repository import ROOMS
     from server.group_commit import Requirement
 
     with pytest.raises(RequirementFailed):

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from recordings.recorder import Recorder
 from recordings.service import RecordingService
-from recordings.sink import CaseId, RecordingId
 from recordings.storage import LocalRecordingStorage
 from recordings.writer import WriterConfig
+from rooms.media.sink import CaseId, RecordingId
 from rooms.messages import ParticipantId, RoomId
 from server.db import Database
 from server.migrate import upgrade

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from recordings.models import Recording
 from recordings.recorder import Recorder
 from recordings.service import RecordingService
-from recordings.sink import CaseId, RecordingId
 from recordings.storage import RecordingStorage
 from recordings.writer import WriterConfig
+from rooms.media.sink import CaseId, RecordingId
 from rooms.messages import ParticipantId, RoomId
 from server.db import Database
 from tests.recordings.conftest import CASE, T0

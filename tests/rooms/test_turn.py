@@ -38,7 +38,7 @@ def test_bad_cluster_settings_are_refused(tmp_path: Path, env: dict[str, str]) -
 
 
 async def test_api_config_hands_out_expiring_credentials(tmp_path: Path) -> None:
-    from server.app import create_app
+    from signaling.app.factory import create_app
 
     settings = Settings.from_env({"PARLEY_DATA_DIR": str(tmp_path), "PARLEY_TURN_SECRET": "k" * 16,
                                   "PARLEY_TURN_URLS": f"{URL}, turns:turn.example.org:5349",

@@ -6,8 +6,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from server.agreement import AgreementContent
-from server.agreement_signing import jwk_of, sign_with
+from server.agreements.content import AgreementContent
+from server.agreements.signing import jwk_of, sign_with
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from server.agreement_api import AGREEMENT_ROUTES
+from recordings.api import RECORDING_ROUTES
 from server.api import ROUTES
-from server.court_api import COURT_ROUTES
-from server.mediation_api import MEDIATION_ROUTES
 from server.policy import ACCESS, Action, CaseResource, Principal, Role, allowed
-from server.recording_api import RECORDING_ROUTES
 from server.rest import actions
-from signaling.agreement_events import AGREEMENT_EVENTS
+from signaling.agreements.api import AGREEMENT_ROUTES
+from signaling.agreements.events import AGREEMENT_EVENTS
+from signaling.court.api import COURT_ROUTES
 from signaling.events import EVENTS
-from signaling.mediation_events import MEDIATION_EVENTS
-from signaling.recording_events import RECORDING_EVENTS
+from signaling.mediation.api import MEDIATION_ROUTES
+from signaling.mediation.events import MEDIATION_EVENTS
+from signaling.recording.events import RECORDING_EVENTS
 
 
 def test_every_action_has_an_access_entry() -> None:
@@ -31,7 +31,7 @@ def test_every_event_and_route_is_covered() -> None:
 
 
 def test_registered_routes_match_the_table(settings: object) -> None:
-    from server.app import create_app
+    from signaling.app.factory import create_app
 
     app = create_app(settings)  # type: ignore[arg-type]
     registered = {

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from server.cli import main
+from signaling.app.cli import main
 
 
 @pytest.fixture(autouse=True)
@@ -52,7 +52,7 @@ def test_verify_and_purge(data_dir: Path, capsys: pytest.CaptureFixture[str]) ->
 def test_a_serving_process_keeps_the_collector_off_the_hot_path() -> None:
     import gc
 
-    from server.cli import GC_YOUNG_THRESHOLD, tune_garbage_collector
+    from signaling.app.cli import GC_YOUNG_THRESHOLD, tune_garbage_collector
 
     before = gc.get_threshold()
     try:

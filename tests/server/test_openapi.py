@@ -78,7 +78,7 @@ def test_every_error_code_is_documented_in_the_protocol() -> None:
 
 
 def test_every_route_of_the_app_is_declared(settings: Settings) -> None:
-    from server.app import create_app
+    from signaling.app.factory import create_app
 
     app = create_app(settings)
     declared = {route.key for route in app[REGISTRY_KEY]}

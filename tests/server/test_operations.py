@@ -28,7 +28,7 @@ OTHER_SPELLINGS = ["//metrics", "/metrics.", "/metrics/", "/./metrics", "/api/..
 
 @pytest.fixture
 async def with_token(tmp_path: Path) -> AsyncIterator[str]:
-    from server.app import create_app
+    from signaling.app.factory import create_app
 
     settings = Settings.from_env({"PARLEY_DATA_DIR": str(tmp_path / "var"),
                                   "PARLEY_METRICS_TOKEN": TOKEN})
@@ -120,7 +120,7 @@ def _files(root: Path) -> dict[str, int]:
 async def test_repeated_export_downloads_leave_nothing_behind(
         running: Running, connect: Connect, settings: Settings) -> None:
     from tests.clients import get_json
-    from tests.signaling.test_recording_flow import VERSION, matched
+    from tests.signaling.recording.test_recording_flow import VERSION, matched
 
     citizen, lawyer, case_id, room_id, citizen_token = await matched(running, connect)
     for client in (citizen, lawyer):

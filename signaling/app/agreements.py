@@ -1,0 +1,58 @@
+"""Wires agreements, judicial confirmation and the court clerk's view into the application
+(called once from ``signaling.app.factory.create_app``): services, socket events, REST routes, the /court
+page and the ticker that sends the 30-day window's reminders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from aiohttp import web
+
+from server.agreements.repository import AgreementRepository
+from server.agreements.signing import SealKey
+from server.config import Settings
+from server.db import Database
+from server.keys import TICKERS_KEY
+from server.mediation.identity import LocalIdentityVerifier
+from server.users import UserRepository
+from signaling.agreements.api import AGREEMENTS_KEY, CONFIRMATIONS_KEY, add_agreement_routes
+from signaling.agreements.events import AgreementEvents
+from signaling.agreements.service import AgreementService
+from signaling.consultations.service import Notifier
+from signaling.court.api import COURT_KEY, add_court_routes
+from signaling.court.applications import ConfirmationService
+from signaling.court.clerk import CourtService
+from signaling.events import SocketEvents
+from signaling.mediation.service import MediationService
+from signaling.ticker import Ticker
+
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+REMINDER_INTERVAL_S = 60.0
+
+
+def add_agreements(app: web.Application, *, settings: Settings, database: Database,
+                   users: UserRepository, mediation: MediationService, events: SocketEvents,
+                   notifier: Notifier, clock: Callable[[], datetime]) -> None:
+    repo = AgreementRepository(database)
+    agreements = AgreementService(
+        cases=mediation, repo=repo, users=users, seal=SealKey.load_or_create(settings.data_dir),
+        verifier=LocalIdentityVerifier(), notifier=notifier,
+        default_region=settings.default_region, clock=clock)
+    confirmations = ConfirmationService(agreements=agreements, repo=repo, database=database,
+                                        data_dir=settings.data_dir, notifier=notifier, clock=clock)
+    app[AGREEMENTS_KEY] = agreements
+    app[CONFIRMATIONS_KEY] = confirmations
+    app[COURT_KEY] = CourtService(agreements=agreements, confirmations=confirmations, repo=repo,
+                                  notifier=notifier, clock=clock)
+    AgreementEvents(events, agreements)
+    add_agreement_routes(app)
+    add_court_routes(app)
+    app[TICKERS_KEY].append(Ticker(confirmations.tick, REMINDER_INTERVAL_S,
+                                   "agreement reminders"))
+
+    async def court_page(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(WEB_DIR / "court.html")
+
+    app.router.add_get("/court", court_page)

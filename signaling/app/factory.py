@@ -1,0 +1,252 @@
+"""The one place that builds the application and owns start-up and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import socketio
+from aiohttp import web
+
+from recordings.api import RECORDING_ACCESS_KEY, RecordingAccess, add_recording_routes
+from recordings.repository import RecordingRepository
+from recordings.setup import RecordingStack
+from server.api import add_routes, error_middleware
+from server.audit import AuditLog
+from server.cases.repository import CaseRepository
+from server.config import Settings
+from server.db import Database
+from server.keys import (
+    CASES_KEY,
+    CONSULTATION_KEY,
+    COUNTERS_KEY,
+    DATABASE_KEY,
+    ENGINE_KEY,
+    HOTLINE_KEY,
+    MEDIA_KEY,
+    SETTINGS_KEY,
+    TICKERS_KEY,
+    USERS_KEY,
+)
+from server.mediation.documents import DocumentStore
+from server.mediation.identity import LocalIdentityVerifier
+from server.mediation.repository import MediationRepository
+from server.metrics import EventCounters
+from server.migrate import upgrade
+from server.users import UserRepository
+from signaling.agreements.api import AGREEMENTS_KEY
+from signaling.app.agreements import add_agreements
+from signaling.app.cluster import CLUSTER_KEY, Cluster, ProcessRole
+from signaling.consultations.service import ConsultationService
+from signaling.court.api import COURT_KEY
+from signaling.events import SocketEvents
+from signaling.here import holds
+from signaling.hotline.presence import PresenceRegistry
+from signaling.hotline.service import Hotline
+from signaling.hotline.supervision import Thresholds
+from signaling.mediation.api import MEDIATION_KEY, add_mediation_routes
+from signaling.mediation.events import MediationEvents
+from signaling.mediation.recording import MediationRecording
+from signaling.mediation.room import MediationRoomService
+from signaling.mediation.service import MediationService
+from signaling.packets import GuardedPacket
+from signaling.recording.events import RecordingEvents
+from signaling.recording.flow import ConsultationRecording
+from signaling.routing.engine import RoutingEngine
+from signaling.routing.hours import EXAMPLE_HOURS, WorkingHours
+from signaling.routing.model import RoutingConfig
+from signaling.routing.regions import GANZHOU
+from signaling.routing.store import create_routing_store
+from signaling.ticker import Ticker
+from signaling.views import SUPERVISORS_TARGET
+
+log = logging.getLogger(__name__)
+
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+
+# No inline scripts and nothing from other origins; media from the page's own devices.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob: mediastream:; connect-src 'self' ws: wss:; frame-ancestors 'none'"
+)
+
+
+RECORDING_STACK_KEY = web.AppKey("recording_stack", RecordingStack)
+CONSULTATION_RECORDING_KEY = web.AppKey("consultation_recording", ConsultationRecording)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
+               role: ProcessRole = ProcessRole.ALL) -> web.Application:
+    """Build every backend and service and wire them into one aiohttp application (role
+    ``all`` or ``signaling``; ``signaling.app.media`` builds a media-only process)."""
+    # Headers outermost: every reply, refusals and aiohttp's own 404/405/413 included.
+    app = web.Application(middlewares=[_security_headers, error_middleware],
+                          client_max_size=1024 * 1024)
+    database = Database(settings.database_url)
+    cases = CaseRepository(database)
+    users = UserRepository(database)
+    engine = RoutingEngine(
+        create_routing_store(settings.redis_url, prefix=f"{settings.redis_prefix}:routing"),
+        config=RoutingConfig(
+            neighbour_after_s=settings.neighbour_after_s,
+            any_region_after_s=max(settings.any_region_after_s, settings.neighbour_after_s),
+            offer_timeout_s=settings.offer_timeout_s,
+            wrap_up_s=settings.wrap_up_s,
+            service_level_s=settings.service_level_s,
+        ),
+        graph=GANZHOU,
+        hours=EXAMPLE_HOURS if settings.working_hours == "example" else WorkingHours(),
+    )
+    cluster = Cluster(settings, role)
+    # Processes hosting a media worker record what it forwards (docs/recording.md).
+    recording = RecordingStack(settings, database) if role is not ProcessRole.SIGNALING else None
+    # A room moved off a dead media worker: its members make new offers.
+    media = cluster.media_worker(on_rehomed=lambda room_id: consultation.renegotiate(room_id),
+                                 sink=recording.recorder if recording else None)
+    origins = sorted({settings.public_url, f"http://{settings.host}:{settings.port}",
+                      f"http://127.0.0.1:{settings.port}", f"http://localhost:{settings.port}"})
+    manager = cluster.socket_manager()
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        cors_allowed_origins=origins,
+        client_manager=manager,
+        max_http_buffer_size=256 * 1024,
+        # Payloads read with the REST limits, reserved event names refused (signaling.packets).
+        serializer=GuardedPacket,
+    )
+    notifier = cluster.notifier(sio)
+    consultation_recording = ConsultationRecording(
+        service=recording.service, repo=RecordingRepository(database), media=media,
+        notifier=notifier, clock=clock) if recording else None
+    consultation = ConsultationService(cases=cases, users=users, media=media, notifier=notifier,
+                                       clock=clock, recording=consultation_recording)
+    hotline = Hotline(
+        cases=cases, users=users, engine=engine, consultation=consultation,
+        presence=PresenceRegistry(), notifier=notifier, clock=clock,
+        default_region=settings.default_region,
+        thresholds=Thresholds(settings.service_level_s, settings.service_level_alert,
+                              settings.longest_wait_alert_s),
+    )
+    counters = EventCounters()
+    events = SocketEvents(sio, consultation, hotline, settings.secret_key, counters)
+    if consultation_recording is not None:
+        app[CONSULTATION_RECORDING_KEY] = consultation_recording
+        consultation_recording.on_required_refusal = hotline.requeue_after_refusal
+        RecordingEvents(events, consultation)
+    mediation = MediationService(
+        repo=MediationRepository(database), users=users, documents=DocumentStore(settings.data_dir),
+        notifier=notifier, secret_key=settings.secret_key,
+        public_url=settings.public_url, clock=clock,
+    )
+    mediation_recording = MediationRecording(
+        service=recording.service, media=media, notifier=notifier,
+        mediation_repo=mediation.repo, clock=clock) if recording else None
+    mediation_room = MediationRoomService(
+        cases=mediation, media=media, notifier=notifier,
+        verifier=LocalIdentityVerifier(), clock=clock, recording=mediation_recording,
+    )
+    MediationEvents(events, mediation_room)
+    sio.attach(app)
+
+    app[SETTINGS_KEY] = settings
+    app[DATABASE_KEY] = database
+    app[CASES_KEY] = cases
+    app[USERS_KEY] = users
+    app[ENGINE_KEY] = engine
+    app[HOTLINE_KEY] = hotline
+    async def push_figures() -> None:
+        # The figures read the last day's cases: only worth it for a supervisor watching here.
+        if holds(sio, SUPERVISORS_TARGET):
+            await hotline.push_figures()
+
+    app[TICKERS_KEY] = [Ticker(hotline.tick, 1.0, "hotline tick"),
+                        Ticker(push_figures, 2.0, "supervisor figures")]
+    if cluster.remote is not None:
+        app[TICKERS_KEY].append(Ticker(cluster.sweep, 1.0, "media sweep"))
+    app[CLUSTER_KEY] = cluster
+    app[MEDIA_KEY] = media
+    app[CONSULTATION_KEY] = consultation
+    app[COUNTERS_KEY] = counters
+    app[MEDIATION_KEY] = mediation
+    add_agreements(app, settings=settings, database=database, users=users, mediation=mediation,
+                   events=events, notifier=notifier, clock=clock)
+    app[COURT_KEY].room = mediation_room  # the clerk's confirmation session (docs/agreements.md)
+    hotline.add_figures("agreements", app[AGREEMENTS_KEY].overdue_summary)
+
+    if recording is not None:
+        app[RECORDING_STACK_KEY] = recording
+        app[RECORDING_ACCESS_KEY] = RecordingAccess(
+            db=database, cases=cases, storage=recording.storage, audit=AuditLog(database),
+            secret_key=settings.secret_key, export_dir=settings.data_dir / "exports")
+        add_recording_routes(app)
+    add_routes(app)
+    add_mediation_routes(app)
+    _add_pages(app)
+    app.cleanup_ctx.append(_lifecycle)
+    return app
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    await upgrade(app[DATABASE_KEY])
+    restored = await app[HOTLINE_KEY].restore()
+    log.info("queue restored from the database: %d waiting", restored)
+    if RECORDING_STACK_KEY in app:
+        await app[RECORDING_STACK_KEY].start()
+    if RECORDING_ACCESS_KEY in app:
+        await asyncio.to_thread(app[RECORDING_ACCESS_KEY].clear_exports, time.time())
+    await app[CLUSTER_KEY].start()
+    for ticker in app[TICKERS_KEY]:
+        ticker.start()
+    yield
+    for ticker in app[TICKERS_KEY]:
+        await ticker.close()
+    # Peer connections first: aiortc's decoder threads otherwise keep the process alive.
+    await app[CLUSTER_KEY].close()
+    await app[MEDIA_KEY].close()
+    if CONSULTATION_RECORDING_KEY in app:
+        await app[CONSULTATION_RECORDING_KEY].close()
+    if RECORDING_STACK_KEY in app:
+        await app[RECORDING_STACK_KEY].close()
+    await app[ENGINE_KEY].close()
+    await app[DATABASE_KEY].close()
+
+
+def _add_pages(app: web.Application) -> None:
+    async def index(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(WEB_DIR / "index.html")
+
+    async def agent(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(WEB_DIR / "agent.html")
+
+    app.router.add_get("/", index)
+    app.router.add_get("/agent", agent)
+    for page in ("mediator", "join", "supervisor"):
+        app.router.add_get(f"/{page}", _page(f"{page}.html"))
+    app.router.add_get("/recordings/{recording_id}", _page("recording.html"))
+    app.router.add_static("/static/", WEB_DIR, follow_symlinks=False)
+
+
+def _page(name: str) -> Callable[[web.Request], Awaitable[web.FileResponse]]:
+    async def serve(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(WEB_DIR / name)
+
+    return serve
+
+
+@web.middleware
+async def _security_headers(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    response = await handler(request)
+    if not request.path.startswith("/socket.io"):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Permissions-Policy", "camera=(self), microphone=(self)")
+    return response

@@ -1,0 +1,1 @@
+"""The consultation service: a matched case's room, chat, negotiation, notes and rating."""

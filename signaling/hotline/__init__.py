@@ -1,0 +1,2 @@
+"""The hotline: intake, offers, take-next, transfers, callbacks, wrap-up, lawyers' presence and
+supervisor figures."""

@@ -75,8 +75,9 @@ def _path(route: Route, values: list[str]) -> str:
     names = PARAM.findall(route.path)
     path = route.path
     for name, value in zip(names, values, strict=False):
-        # Values given pre-encoded keep their percent signs; the rest are quoted here.
-        path = path.replace("{" + name + "}", value if "%" in value else quote(value, safe=""))
+        # The listed values are written pre-encoded; drawn text is quoted here.
+        encoded = value if value in PATH_VALUES and "%" in value else quote(value, safe="")
+        path = path.replace("{" + name + "}", encoded)
     return path
 
 

@@ -85,10 +85,10 @@ async def test_a_client_cannot_disconnect_itself_from_the_queue(running: Running
 
 
 def _all_events() -> list[str]:
-    from signaling.agreement_events import AGREEMENT_EVENTS
+    from signaling.agreements.events import AGREEMENT_EVENTS
     from signaling.events import EVENTS
-    from signaling.mediation_events import MEDIATION_EVENTS
-    from signaling.recording_events import RECORDING_EVENTS
+    from signaling.mediation.events import MEDIATION_EVENTS
+    from signaling.recording.events import RECORDING_EVENTS
 
     return sorted({*EVENTS, *MEDIATION_EVENTS, *AGREEMENT_EVENTS, *RECORDING_EVENTS})
 
@@ -106,7 +106,7 @@ RAW_PAYLOADS = ["[" * 1000 + "]" * 1000, "9" * 5000, "NaN", "-Infinity", '"\\ud8
                 '{"a":' * 40 + "1" + "}" * 40, "1e999", '"' + "x" * 70_000 + '"']
 
 
-@settings(max_examples=120, deadline=None, database=None,
+@settings(max_examples=80, deadline=None, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 async def test_fuzzed_events_always_get_an_ack_without_internal_errors(

@@ -92,34 +92,40 @@ def loads(raw: bytes | str, *, max_bytes: int = MAX_PAYLOAD_BYTES) -> Any:
 def check(data: Any) -> None:
     """Refuse nesting deeper than ``MAX_DEPTH`` and strings no database stores (lone
     surrogates, NUL), walking iteratively so a deep value cannot exhaust the stack."""
+    if type(data) is str:
+        _check_text(data)
+        return
     stack: list[tuple[Any, int]] = [(data, 1)]
+    push, pop = stack.append, stack.pop
     while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict):
-            children: list[Any] = [*value.keys(), *value.values()]
-        elif isinstance(value, list | tuple):
-            children = list(value)
-        elif isinstance(value, str):
+        value, depth = pop()
+        kind = type(value)
+        if kind is dict:
+            if depth > MAX_DEPTH:
+                raise too_deep()
+            for key, item in value.items():
+                if type(key) is str:
+                    _check_text(key)
+                push((item, depth + 1))
+        elif kind is list or kind is tuple:
+            if depth > MAX_DEPTH:
+                raise too_deep()
+            for item in value:
+                push((item, depth + 1))
+        elif kind is str:
             _check_text(value)
-            continue
-        elif isinstance(value, int) and not isinstance(value, bool):
+        elif kind is int:
             if value.bit_length() > 64:
                 raise number_too_large()
-            continue
-        elif isinstance(value, float):
-            if not math.isfinite(value):
-                raise number_too_large()
-            continue
-        else:
-            continue
-        if depth > MAX_DEPTH:
-            raise too_deep()
-        stack.extend((child, depth + 1) for child in children)
+        elif kind is float and not math.isfinite(value):
+            raise number_too_large()
 
 
 def _check_text(value: str) -> None:
     if "\x00" in value:
         raise not_json("text contains a NUL character")
+    if value.isascii():
+        return
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

@@ -111,15 +111,21 @@ class RawSocket:
         self._ids = itertools.count(1)
 
     async def connect(self, token: str) -> None:
+        connected = await self.handshake(json.dumps({"token": token}))
+        assert connected.startswith("40{"), connected
+
+    async def handshake(self, auth_json: str) -> str:
+        """Open the transport and send the CONNECT packet ``40<auth_json>``; return the
+        server's answer (``40{sid}`` or ``44{error}``)."""
         url = self.base_url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
         self._ws = await self._session.ws_connect(url)
         opened = await self._receive()
         assert opened.startswith("0"), opened
-        await self._ws.send_str("40" + json.dumps({"token": token}))
-        connected = await self._receive()
-        while connected.startswith("42"):  # events the server pushes while connecting
-            connected = await self._receive()
-        assert connected.startswith("40{"), connected
+        await self._ws.send_str("40" + auth_json)
+        answer = await self._receive()
+        while answer.startswith("42"):  # events the server pushes while connecting
+            answer = await self._receive()
+        return answer
 
     async def call_raw(self, event_json: str) -> Any:
         """Send ``42<id><event_json>`` and return the payload of the ack with that id."""

@@ -139,3 +139,15 @@ async def _tokens(running: Running) -> dict[str, str]:
         _, cached["citizen"] = await running.intake()
         object.__setattr__(running, "_fuzz_tokens", cached)
     return cached
+
+
+@pytest.mark.parametrize("auth", ["[" * 1000 + "]" * 1000, '{"token":' + "9" * 5000 + "}",
+                                  '{"token":NaN}', "{"])
+async def test_a_hostile_connect_packet_is_refused_with_a_code(running: Running,
+                                                               auth: str) -> None:
+    socket = RawSocket(running.url)
+    try:
+        answer = await socket.handshake(auth)
+    finally:
+        await socket.close()
+    assert answer.startswith("44") and "token_missing" in answer, answer

@@ -468,7 +468,7 @@ async def join_phase(session: aiohttp.ClientSession, servers: Sequence[Server],
         lawyer.handlers["offer:new"] = (
             lambda offer, lawyer=lawyer: asyncio.ensure_future(serve(lawyer, offer)))
     body = {"name": "群众", "phone": "13800138000", "service_type": "consultation",
-            "category": "labour", "mode": "video", "description": "欠薪", "region": "gz-zhanggong"}
+            "category": "labour", "mode": "video", "description": "欠薪", "region": "qz-kecheng"}
 
     failed = 0
     replied: list[float] = []
@@ -520,7 +520,7 @@ async def matched_pairs(session: aiohttp.ClientSession, servers: Sequence[Server
 
         lawyer.handlers["offer:new"] = lambda offer, accept=accept: asyncio.ensure_future(accept(offer))
     body = {"name": "群众", "phone": "13800138000", "service_type": "consultation",
-            "category": "marriage_family", "mode": "video", "description": "离婚", "region": "gz-zhanggong"}
+            "category": "marriage_family", "mode": "video", "description": "离婚", "region": "qz-kecheng"}
     tokens: dict[str, str] = {}
     for _ in lawyers:
         async with session.post(servers[0].url + "/api/intake", json=body) as r:

@@ -7,7 +7,10 @@ from alembic import context
 import recordings.models  # noqa: F401  (registers the recording tables)
 import server.agreements.models
 import server.audit
-import server.mediation.models  # noqa: F401  (registers the mediation tables)
+import server.citizens.models
+import server.mediation.models
+import server.ratings.models
+import server.registry.models  # noqa: F401  (registers the one window's tables)
 from server.models import Base
 
 target_metadata = Base.metadata

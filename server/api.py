@@ -36,6 +36,10 @@ from signaling.views import case_view
 
 log = logging.getLogger(__name__)
 
+# The deployment's service catalogue (server/catalogue), set by the composition root.
+CATALOGUE_KEY = web.AppKey("catalogue", catalogue.Catalogue)
+
+
 @web.middleware
 async def error_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -72,7 +76,7 @@ def principal_of(request: web.Request) -> Principal:
 
 
 async def get_catalogue(request: web.Request) -> web.Response:
-    return web.json_response(catalogue.as_dict())
+    return web.json_response(catalogue.as_dict(request.app[CATALOGUE_KEY].region_entries()))
 
 
 async def get_config(request: web.Request) -> web.Response:
@@ -86,7 +90,8 @@ async def get_config(request: web.Request) -> web.Response:
 
 
 async def post_intake(request: web.Request) -> web.Response:
-    body = await body_of(request, IntakeBody)
+    body = await body_of(request, IntakeBody,
+                         {"regions": frozenset(request.app[CATALOGUE_KEY].regions)})
     case, is_open = await request.app[HOTLINE_KEY].intake(body)
     settings = request.app[SETTINGS_KEY]
     claims = Claims(

@@ -41,7 +41,7 @@ class Settings:
     wrap_up_s: float = 30.0
     working_hours: str = "always"
     recording_retention_days: int = 365
-    default_region: str = "gz-zhanggong"
+    default_region: str = "qz-kecheng"
     service_level_s: float = 60.0
     longest_wait_alert_s: float = 120.0
     service_level_alert: float = 0.8
@@ -52,6 +52,8 @@ class Settings:
     turn_ttl_s: int = 3600
     # The bearer token a Prometheus scraper presents at /metrics (docs/security.md).
     metrics_token: bytes | None = None
+    # The deployment's service catalogue (docs/one-window.md); None: the shipped one.
+    catalogue_path: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -93,6 +95,7 @@ class Settings:
             service_level_alert=_share(environ, "PARLEY_SERVICE_LEVEL_ALERT", 0.8),
             redis_prefix=_redis_prefix(environ.get("PARLEY_REDIS_PREFIX")),
             metrics_token=_metrics_token(environ.get("PARLEY_METRICS_TOKEN")),
+            catalogue_path=_catalogue_path(environ.get("PARLEY_CATALOGUE")),
             **_turn(environ),
         )
 
@@ -104,6 +107,20 @@ def _metrics_token(raw: str | None) -> bytes | None:
         raise ConfigError("PARLEY_METRICS_TOKEN must be at least 32 printable ASCII characters "
                           "without spaces (e.g. `openssl rand -hex 32`)")
     return raw.encode()
+
+
+def _catalogue_path(raw: str | None) -> Path | None:
+    """PARLEY_CATALOGUE: a catalogue file, checked now so a mistake stops start-up with its line."""
+    if not raw:
+        return None
+    from server.catalogue.loader import CatalogueError, load_catalogue_file
+
+    path = Path(raw).resolve()
+    try:
+        load_catalogue_file(path)
+    except CatalogueError as exc:
+        raise ConfigError(f"PARLEY_CATALOGUE is not a valid catalogue:\n{exc}") from None
+    return path
 
 
 def _redis_prefix(raw: str | None) -> str:

@@ -27,6 +27,8 @@ class User(Base):
     skills: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     region: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # The one window's institution (catalogue code) the user works for, if any.
+    institution: Mapped[str | None] = mapped_column(String(48), nullable=True, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 

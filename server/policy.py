@@ -21,9 +21,20 @@ class Role(StrEnum):
     # Someone invited to a mediation case (a party, agent, relative, expert, interpreter,
     # observer): the token is bound to one participant of one case.
     INVITEE = "invitee"
+    # The one window's institutions (docs/one-window.md): each user belongs to one institution.
+    LEGAL_AID = "legal_aid"  # 法律援助中心 staff
+    NOTARY = "notary"
+    ARBITRATOR = "arbitrator"  # arbitration commission (and appraisal institution) staff
+    BUREAU = "bureau"  # 司法局: decides objections to legal-aid refusals
+    WINDOW = "window"  # service-window staff and village legal advisors: file for citizens
+    REFERRER = "referrer"  # 法院、公安: refer disputes to people's mediation (诉调、警调)
 
 
-STAFF_ROLES = (Role.LAWYER, Role.MEDIATOR, Role.SUPERVISOR, Role.CLERK)
+STAFF_ROLES = (Role.LAWYER, Role.MEDIATOR, Role.SUPERVISOR, Role.CLERK, Role.LEGAL_AID, Role.NOTARY,
+               Role.ARBITRATOR, Role.BUREAU, Role.WINDOW, Role.REFERRER)
+# Staff of an institution of the one window: they see its work queue.
+INSTITUTION_ROLES = frozenset({Role.MEDIATOR, Role.LEGAL_AID, Role.NOTARY, Role.ARBITRATOR,
+                               Role.BUREAU})
 
 
 class Action(StrEnum):
@@ -63,6 +74,16 @@ class Action(StrEnum):
     AGREEMENT_OVERDUE = "agreement.overdue"
     COURT_REVIEW = "court.review"
     COURT_DECIDE = "court.decide"
+    # The one window's applications (server/registry/): who takes part in which step is decided
+    # by the flow (``Registry.actor_of``) after the role check here.
+    APPLICATION_FILE_FOR = "application.file_for"
+    APPLICATION_READ = "application.read"
+    APPLICATION_ACT = "application.act"
+    APPLICATION_QUEUE = "application.queue"
+    APPLICATION_CLOCKS = "application.clocks"
+    CITIZEN_CASES = "citizen.cases"
+    RATE_SERVICE = "rating.rate"
+    FOLLOW_UP = "rating.follow_up"
 
 
 @dataclass(frozen=True)
@@ -132,6 +153,17 @@ ACCESS: dict[Action, frozenset[Role]] = {
     Action.AGREEMENT_OVERDUE: frozenset({Role.SUPERVISOR}),
     Action.COURT_REVIEW: frozenset({Role.CLERK}),
     Action.COURT_DECIDE: frozenset({Role.CLERK}),
+    Action.APPLICATION_FILE_FOR: frozenset({Role.WINDOW, Role.LAWYER, Role.REFERRER, Role.MEDIATOR,
+                                            Role.LEGAL_AID}),
+    Action.APPLICATION_READ: frozenset({Role.CITIZEN, Role.SUPERVISOR, Role.WINDOW, Role.LAWYER,
+                                        Role.REFERRER, *INSTITUTION_ROLES}),
+    Action.APPLICATION_ACT: frozenset({Role.CITIZEN, *INSTITUTION_ROLES}),
+    Action.APPLICATION_QUEUE: INSTITUTION_ROLES,
+    Action.APPLICATION_CLOCKS: frozenset({Role.SUPERVISOR}),
+    Action.CITIZEN_CASES: frozenset({Role.CITIZEN}),
+    # Who rates which case is checked per subject (server/ratings/api.py: RATER_CHECK_KEY).
+    Action.RATE_SERVICE: frozenset({Role.CITIZEN, Role.INVITEE}),
+    Action.FOLLOW_UP: frozenset({Role.SUPERVISOR}),
 }
 
 

@@ -33,6 +33,7 @@ class UserRepository:
         region: str | None,
         now: datetime,
         languages: list[str] | None = None,
+        institution: str | None = None,
     ) -> User:
         if role not in {r.value for r in STAFF_ROLES}:
             raise bad_request(f"role must be one of {', '.join(STAFF_ROLES)}", "role")
@@ -48,6 +49,7 @@ class UserRepository:
             skills=skills,
             languages=languages or ["zh"],
             region=region,
+            institution=institution,
             created_at=now,
         )
         async with self._db.session() as session:

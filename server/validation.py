@@ -13,14 +13,14 @@ from server.untrusted_json import MAX_PAYLOAD_BYTES, check, too_large
 M = TypeVar("M", bound=BaseModel)
 
 
-def parse(model: type[M], data: Any) -> M:
+def parse(model: type[M], data: Any, context: dict[str, Any] | None = None) -> M:
     """Validate ``data`` against ``model``; raise ``bad_request`` naming the first bad field."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise bad_request("请求内容必须是对象 / payload must be a JSON object")
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
         error = exc.errors()[0]
         field = ".".join(str(part) for part in error["loc"]) or None

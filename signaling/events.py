@@ -206,7 +206,7 @@ class SocketEvents:
 
     async def _case_rate(self, me: Principal, data: Any) -> dict[str, Any]:
         body = parse(schemas.RateBody, data)
-        await self._service.rate(me, body.score, body.comment)
+        await self._service.rate(me, body.score, body.comment, body.reasons, body.complaint)
         return {}
 
     async def _agent_resume(self, me: Principal, data: Any) -> dict[str, Any]:

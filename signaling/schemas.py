@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from server.ratings.rules import Reason
 from server.schemas import Edge
 from signaling.hotline.presence import Availability
 
@@ -17,6 +18,9 @@ class Empty(Edge):
 class RateBody(Edge):
     score: int = Field(ge=1, le=5)
     comment: str | None = Field(default=None, max_length=500)
+    # The reasons people give (server/ratings/rules.py) and whether it is a complaint.
+    reasons: list[Reason] = Field(default_factory=list, max_length=5)
+    complaint: bool = False
 
 
 class AvailabilityBody(Edge):

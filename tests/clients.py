@@ -94,7 +94,7 @@ def intake_body(**overrides: Any) -> dict[str, Any]:
         "category": "labour",
         "mode": "video",
         "description": "公司拖欠三个月工资，怎么办？",
-        "region": "gz-zhanggong",
+        "region": "qz-kecheng",
     }
     body.update(overrides)
     return body

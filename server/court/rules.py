@@ -25,7 +25,7 @@ RULE_WITHIN_DAYS = 15
 class Court:
     code: str
     name: str
-    region: str | None  # the region (server.catalogue.REGIONS) a basic-level court serves
+    region: str | None  # the catalogue region a basic-level court serves
     level: str = "basic"
 
     def to_dict(self) -> dict[str, str | None]:
@@ -35,13 +35,15 @@ class Court:
 # One basic-level court per region of the catalogue, and the intermediate court (not competent
 # for confirming people's mediation agreements, listed so a wrong choice is explained).
 COURTS = (
-    Court("gz-zhanggong-court", "赣州市章贡区人民法院", "gz-zhanggong"),
-    Court("gz-nankang-court", "赣州市南康区人民法院", "gz-nankang"),
-    Court("gz-ganxian-court", "赣州市赣县区人民法院", "gz-ganxian"),
-    Court("gz-ruijin-court", "瑞金市人民法院", "gz-ruijin"),
-    Court("ly-changting-court", "长汀县人民法院", "ly-changting"),
-    Court("sg-nanxiong-court", "南雄市人民法院", "sg-nanxiong"),
-    Court("gz-intermediate-court", "赣州市中级人民法院", None, "intermediate"),
+    Court("qz-kecheng-court", "衢州市柯城区人民法院", "qz-kecheng"),
+    Court("qz-qujiang-court", "衢州市衢江区人民法院", "qz-qujiang"),
+    Court("qz-longyou-court", "龙游县人民法院", "qz-longyou"),
+    Court("qz-jiangshan-court", "江山市人民法院", "qz-jiangshan"),
+    Court("qz-changshan-court", "常山县人民法院", "qz-changshan"),
+    Court("qz-kaihua-court", "开化县人民法院", "qz-kaihua"),
+    Court("np-pucheng-court", "浦城县人民法院", "np-pucheng"),
+    Court("sr-yushan-court", "玉山县人民法院", "sr-yushan"),
+    Court("qz-intermediate-court", "衢州市中级人民法院", None, "intermediate"),
 )
 _BY_CODE = {c.code: c for c in COURTS}
 _BY_REGION = {c.region: c for c in COURTS if c.region is not None and c.level == "basic"}

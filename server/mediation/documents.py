@@ -50,13 +50,14 @@ def too_large() -> ParleyError:
 
 
 class DocumentStore:
-    """Files under ``<data dir>/mediation/<case id>/<document id>``."""
+    """Files under ``<data dir>/<kind>/<case id>/<document id>`` (kind: mediation, applications)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, kind: str = "mediation") -> None:
         self._root = root
+        self._kind = kind
 
     def path(self, case_id: str, document_id: str) -> Path:
-        return self._root / "mediation" / case_id / document_id
+        return self._root / self._kind / case_id / document_id
 
     def write(self, case_id: str, document_id: str, data: bytes) -> str:
         """Write atomically; return the SHA-256 hex digest."""

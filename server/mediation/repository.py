@@ -70,6 +70,14 @@ class MediationRepository:
         async with self._db.session() as session:
             return await session.get(MediationCase, case_id)
 
+    async def case_in_room(self, room_id: str) -> MediationCase | None:
+        """The case whose current media room is ``room_id`` (unindexed: asked only when a room
+        moves off a dead media worker)."""
+        async with self._db.session() as session:
+            rows = await session.execute(select(MediationCase).where(
+                MediationCase.room_id == room_id).limit(1))
+            return rows.scalars().first()
+
     async def cases_for_mediator(self, user_id: int) -> list[MediationCase]:
         async with self._db.session() as session:
             rows = await session.execute(select(MediationCase).where(

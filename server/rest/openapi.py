@@ -22,6 +22,7 @@ ERROR_STATUS: dict[str, int] = {
     "court_not_competent": 400, "identity_required": 400, "participant_unknown": 400,
     "signature_invalid": 400, "public_key_invalid": 400,
     "token_missing": 401, "token_invalid": 401, "token_expired": 401, "bad_credentials": 401,
+    "code_invalid": 401,
     "forbidden": 403, "link_invalid": 403, "link_expired": 403, "not_a_party": 403,
     "not_a_signer": 403, "not_a_recipient": 403, "identity_mismatch": 403, "no_court": 403,
     "invitation_revoked": 403,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
@@ -96,12 +96,14 @@ def _bound(route: Route) -> Handler:
     return handle
 
 
-async def body_of(request: web.Request, model: type[M]) -> M:
-    """The request's JSON body validated against ``model``, the route's declared body."""
+async def body_of(request: web.Request, model: type[M],
+                  context: dict[str, Any] | None = None) -> M:
+    """The request's JSON body validated against ``model``, the route's declared body
+    (``context``: pydantic's validation context, e.g. the deployment's catalogue)."""
     route = request[ROUTE_KEY]
     if route.body is not model:
         raise RuntimeError(f"{route.method} {route.path} declares {route.body}, not {model}")
-    return parse(model, await read_json(request))
+    return parse(model, await read_json(request), context)
 
 
 def query_of(request: web.Request, model: type[M]) -> M:

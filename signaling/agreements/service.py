@@ -155,7 +155,8 @@ class AgreementService:
                                      participant_id=p.id if p else None))
         user = await self._users.get(case.mediator_id)
         region = (user.region if user and user.region else self._default_region)
-        region_name = next((r.zh for r in catalogue.REGIONS if r.code == region), region)
+        found = catalogue.default_catalogue().regions.get(region)
+        region_name = found.zh if found else region
         return AgreementContent(
             category=case.category, parties=parties, facts=case.statement,
             copies=len(parties) + 1,

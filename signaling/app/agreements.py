@@ -1,12 +1,12 @@
 """Wires agreements, judicial confirmation and the court clerk's view into the application
-(called once from ``signaling.app.factory.create_app``): services, socket events, REST routes, the /court
-page and the ticker that sends the 30-day window's reminders."""
+(called once from ``signaling.app.factory.create_app``): services, socket events, REST routes
+and the ticker that sends the 30-day window's reminders (the /court page is in
+``signaling.app.pages``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 
 from aiohttp import web
 
@@ -28,7 +28,6 @@ from signaling.events import SocketEvents
 from signaling.mediation.service import MediationService
 from signaling.ticker import Ticker
 
-WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 REMINDER_INTERVAL_S = 60.0
 
 
@@ -52,7 +51,3 @@ def add_agreements(app: web.Application, *, settings: Settings, database: Databa
     app[TICKERS_KEY].append(Ticker(confirmations.tick, REMINDER_INTERVAL_S,
                                    "agreement reminders"))
 
-    async def court_page(request: web.Request) -> web.FileResponse:
-        return web.FileResponse(WEB_DIR / "court.html")
-
-    app.router.add_get("/court", court_page)

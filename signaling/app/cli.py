@@ -19,6 +19,7 @@ from server.db import Database
 from server.errors import ParleyError
 from server.logs import configure as configure_logging
 from server.migrate import upgrade
+from server.policy import STAFF_ROLES
 from server.users import UserRepository
 
 
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     user_commands = user.add_subparsers(dest="user_command", required=True)
     add = user_commands.add_parser("add", help="create a staff account")
     add.add_argument("--role", required=True,
-                     choices=["lawyer", "mediator", "supervisor", "clerk"])
+                     choices=[r.value for r in STAFF_ROLES])
     add.add_argument("--username", required=True)
     add.add_argument("--password", required=True)
     add.add_argument("--display-name", default="")
@@ -45,8 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     add.add_argument("--languages", default="zh",
                      help="languages and dialects served, e.g. zh,hak (default zh)")
     add.add_argument("--region", default=None, help="home region code")
+    add.add_argument("--institution", default=None,
+                     help="the catalogue code of the user's institution, e.g. qz-kecheng-legal-aid "
+                          "(legal-aid staff, mediators, notaries, arbitrators, bureaus)")
     add.add_argument("--court", default=None,
-                     help="a clerk's court code, e.g. gz-zhanggong-court (docs/agreements.md)")
+                     help="a clerk's court code, e.g. qz-kecheng-court (docs/agreements.md)")
 
     db = commands.add_parser("db", help="database")
     db_commands = db.add_subparsers(dest="db_command", required=True)
@@ -160,6 +164,11 @@ async def _user_add(settings: Settings, args: argparse.Namespace) -> int:
             raise ParleyError("bad_request", "--court is for clerk accounts")
         if find_court(court) is None:
             raise ParleyError("bad_request", f"unknown court {court!r} (server/court/rules.py)")
+    institution = getattr(args, "institution", None)
+    known = catalogue.configured_catalogue(settings.catalogue_path).institutions
+    if institution is not None and institution not in known:
+        raise ParleyError("bad_request", f"unknown institution {institution!r} (the catalogue's "
+                          "institutions table)")
     database = Database(settings.database_url)
     try:
         await upgrade(database)
@@ -168,6 +177,7 @@ async def _user_add(settings: Settings, args: argparse.Namespace) -> int:
             display_name=args.display_name, skills=parse_skill_list(args.skills),
             region=args.region, now=datetime.now(UTC),
             languages=[s.strip() for s in args.languages.split(",") if s.strip()],
+            institution=institution,
         )
         if court is not None:
             from server.agreements.repository import AgreementRepository

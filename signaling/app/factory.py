@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import Any
 
 import socketio
 from aiohttp import web
@@ -15,9 +15,12 @@ from aiohttp import web
 from recordings.api import RECORDING_ACCESS_KEY, RecordingAccess, add_recording_routes
 from recordings.repository import RecordingRepository
 from recordings.setup import RecordingStack
-from server.api import add_routes, error_middleware
+from server.api import CATALOGUE_KEY, add_routes, error_middleware
 from server.audit import AuditLog
 from server.cases.repository import CaseRepository
+from server.catalogue import configured_catalogue
+from server.citizens.api import ACCOUNTS_KEY, add_citizen_routes
+from server.citizens.service import CitizenAccounts
 from server.config import Settings
 from server.db import Database
 from server.keys import (
@@ -37,10 +40,20 @@ from server.mediation.identity import LocalIdentityVerifier
 from server.mediation.repository import MediationRepository
 from server.metrics import EventCounters
 from server.migrate import upgrade
+from server.models import Case
+from server.policy import Principal, Role
+from server.ratings.api import RATER_CHECK_KEY, RATINGS_KEY, add_rating_routes
+from server.ratings.repository import RatingRepository
+from server.ratings.rules import Reason, Subject
+from server.ratings.service import Ratings
+from server.registry import Registry
+from server.registry.api import REGISTRY_KEY, TOKEN_KEY, add_registry_routes
+from server.registry.repository import RegistryRepository
 from server.users import UserRepository
 from signaling.agreements.api import AGREEMENTS_KEY
 from signaling.app.agreements import add_agreements
 from signaling.app.cluster import CLUSTER_KEY, Cluster, ProcessRole
+from signaling.app.pages import add_pages
 from signaling.consultations.service import ConsultationService
 from signaling.court.api import COURT_KEY
 from signaling.events import SocketEvents
@@ -49,6 +62,7 @@ from signaling.hotline.presence import PresenceRegistry
 from signaling.hotline.service import Hotline
 from signaling.hotline.supervision import Thresholds
 from signaling.mediation.api import MEDIATION_KEY, add_mediation_routes
+from signaling.mediation.applications import MediationFromApplication
 from signaling.mediation.events import MediationEvents
 from signaling.mediation.recording import MediationRecording
 from signaling.mediation.room import MediationRoomService
@@ -59,14 +73,13 @@ from signaling.recording.flow import ConsultationRecording
 from signaling.routing.engine import RoutingEngine
 from signaling.routing.hours import EXAMPLE_HOURS, WorkingHours
 from signaling.routing.model import RoutingConfig
-from signaling.routing.regions import GANZHOU
+from signaling.routing.regions import RegionGraph
 from signaling.routing.store import create_routing_store
 from signaling.ticker import Ticker
 from signaling.views import SUPERVISORS_TARGET
 
 log = logging.getLogger(__name__)
 
-WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 # No inline scripts and nothing from other origins; media from the page's own devices.
 CSP = (
@@ -91,6 +104,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     app = web.Application(middlewares=[_security_headers, error_middleware],
                           client_max_size=1024 * 1024)
     database = Database(settings.database_url)
+    catalogue = configured_catalogue(settings.catalogue_path)
     cases = CaseRepository(database)
     users = UserRepository(database)
     engine = RoutingEngine(
@@ -102,14 +116,19 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
             wrap_up_s=settings.wrap_up_s,
             service_level_s=settings.service_level_s,
         ),
-        graph=GANZHOU,
+        graph=RegionGraph.from_edges(catalogue.region_edges()),
         hours=EXAMPLE_HOURS if settings.working_hours == "example" else WorkingHours(),
     )
     cluster = Cluster(settings, role)
     # Processes hosting a media worker record what it forwards (docs/recording.md).
     recording = RecordingStack(settings, database) if role is not ProcessRole.SIGNALING else None
-    # A room moved off a dead media worker: its members make new offers.
-    media = cluster.media_worker(on_rehomed=lambda room_id: consultation.renegotiate(room_id),
+    # A room moved off a dead media worker: its members make new offers (a room is a
+    # consultation's or a mediation's; each service ignores the other's).
+    async def rehomed(room_id: str) -> None:
+        await consultation.renegotiate(room_id)
+        await mediation_room.renegotiate(room_id)
+
+    media = cluster.media_worker(on_rehomed=rehomed,
                                  sink=recording.recorder if recording else None)
     origins = sorted({settings.public_url, f"http://{settings.host}:{settings.port}",
                       f"http://127.0.0.1:{settings.port}", f"http://localhost:{settings.port}"})
@@ -154,6 +173,36 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         verifier=LocalIdentityVerifier(), clock=clock, recording=mediation_recording,
     )
     MediationEvents(events, mediation_room)
+    registry = Registry(
+        catalogue=catalogue, repository=RegistryRepository(database), users=users, now=clock,
+        public_url=settings.public_url, mediation=MediationFromApplication(mediation, users),
+        documents=DocumentStore(settings.data_dir, "applications"),
+        lawyers=lambda: users.with_role("lawyer"))
+
+    async def refer(case: Case, lawyer: Principal, outcome: str) -> dict[str, Any] | None:
+        draft = await registry.refer(case, lawyer, outcome)
+        return None if draft is None else {"application_id": draft.id, "number": draft.number,
+                                           "item": draft.item}
+
+    hotline.on_referral = refer
+    ratings = Ratings(RatingRepository(database), catalogue.calendar, clock, timelines={
+        Subject.CONSULTATION: cases.add_event,
+        Subject.MEDIATION: _mediation_timeline(mediation),
+        Subject.APPLICATION: registry.note,
+    })
+
+    async def rate_consultation(case_id: str, author: str, score: int, reasons: list[Reason],
+                                comment: str | None, complaint: bool) -> object:
+        return await ratings.rate(Subject.CONSULTATION, case_id, author, score, reasons, comment,
+                                  complaint)
+
+    async def mediation_party(me: Principal, case_id: str) -> bool:
+        if me.role is not Role.INVITEE or me.case_id != case_id:
+            return False
+        participant = await mediation.repo.participant(me.id)
+        return participant is not None and participant.role in ("applicant", "respondent")
+
+    consultation.on_rated = rate_consultation
     sio.attach(app)
 
     app[SETTINGS_KEY] = settings
@@ -168,7 +217,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
             await hotline.push_figures()
 
     app[TICKERS_KEY] = [Ticker(hotline.tick, 1.0, "hotline tick"),
-                        Ticker(push_figures, 2.0, "supervisor figures")]
+                        Ticker(push_figures, 2.0, "supervisor figures"),
+                        Ticker(_registry_sweep(registry), 60.0, "registry clocks")]
     if cluster.remote is not None:
         app[TICKERS_KEY].append(Ticker(cluster.sweep, 1.0, "media sweep"))
     app[CLUSTER_KEY] = cluster
@@ -187,11 +237,33 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
             db=database, cases=cases, storage=recording.storage, audit=AuditLog(database),
             secret_key=settings.secret_key, export_dir=settings.data_dir / "exports")
         add_recording_routes(app)
+    app[REGISTRY_KEY] = registry
+    app[RATINGS_KEY] = ratings
+    app[RATER_CHECK_KEY] = {"mediation": mediation_party, "application": registry.is_closed_applicant}
+    app[CATALOGUE_KEY] = catalogue
+    app[ACCOUNTS_KEY] = CitizenAccounts(database, settings.secret_key, clock, notifier=None)
+    app[TOKEN_KEY] = (settings.secret_key, settings.citizen_token_ttl_s)
     add_routes(app)
     add_mediation_routes(app)
-    _add_pages(app)
+    add_registry_routes(app)
+    add_citizen_routes(app)
+    add_rating_routes(app)
+    add_pages(app)
     app.cleanup_ctx.append(_lifecycle)
     return app
+
+
+def _mediation_timeline(mediation: MediationService
+                        ) -> Callable[[str, str, str, dict[str, Any], datetime], Awaitable[None]]:
+    async def write(case_id: str, actor: str, kind: str, data: dict[str, Any], at: datetime) -> None:
+        await mediation.repo.append_event(case_id, at, actor, kind, data)
+    return write
+
+
+def _registry_sweep(registry: Registry) -> Callable[[], Awaitable[None]]:
+    async def sweep() -> None:
+        await registry.sweep()
+    return sweep
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
@@ -217,28 +289,6 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         await app[RECORDING_STACK_KEY].close()
     await app[ENGINE_KEY].close()
     await app[DATABASE_KEY].close()
-
-
-def _add_pages(app: web.Application) -> None:
-    async def index(request: web.Request) -> web.FileResponse:
-        return web.FileResponse(WEB_DIR / "index.html")
-
-    async def agent(request: web.Request) -> web.FileResponse:
-        return web.FileResponse(WEB_DIR / "agent.html")
-
-    app.router.add_get("/", index)
-    app.router.add_get("/agent", agent)
-    for page in ("mediator", "join", "supervisor"):
-        app.router.add_get(f"/{page}", _page(f"{page}.html"))
-    app.router.add_get("/recordings/{recording_id}", _page("recording.html"))
-    app.router.add_static("/static/", WEB_DIR, follow_symlinks=False)
-
-
-def _page(name: str) -> Callable[[web.Request], Awaitable[web.FileResponse]]:
-    async def serve(request: web.Request) -> web.FileResponse:
-        return web.FileResponse(WEB_DIR / name)
-
-    return serve
 
 
 @web.middleware

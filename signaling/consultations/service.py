@@ -8,7 +8,7 @@ the media worker and a ``Notifier`` (the socket.io server in production).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -29,6 +29,7 @@ from server.cases.repository import CaseRepository, CaseStatus, case_resource
 from server.errors import ParleyError, invalid_state, not_found
 from server.models import Case, Room, User
 from server.policy import Action, Principal, Role, require
+from server.ratings.rules import Reason
 from server.users import UserRepository
 from signaling.bounded import BoundedCache
 from signaling.recording.flow import ConsultationRecording
@@ -73,6 +74,9 @@ class ConsultationService:
         self._media = media
         self._notifier = notifier
         self._clock = clock
+        # Set by the composition root: records the rating with its reasons (server/ratings).
+        self.on_rated: Callable[[str, str, int, list[Reason], str | None, bool],
+                                Awaitable[object]] | None = None
         self._recording = recording
         # Rooms chatting in this process -> their members (signaling/bounded.py).
         self._members: BoundedCache[str, RoomMembers] = BoundedCache(MEMBERS_CACHED)
@@ -143,13 +147,17 @@ class ConsultationService:
             reply["chat"] = [chat_view(m) for m in await self._cases.chat_for_room(case.room_id)]
         return reply
 
-    async def rate(self, me: Principal, score: int, comment: str | None) -> None:
+    async def rate(self, me: Principal, score: int, comment: str | None,
+                   reasons: Sequence[Reason] = (), complaint: bool = False) -> None:
         require(me, Action.RATE_CASE)
         case = await self._case(me.case_id)
         if case.status not in (CaseStatus.IN_CONSULTATION, CaseStatus.ENDED):
             raise invalid_state("咨询开始后才能评价 / rate once the consultation has started")
         if not await self._cases.rate(case.id, score, comment, self._clock()):
             raise ParleyError("already_rated", "已评价 / this case is already rated", 409)
+        if self.on_rated is not None:
+            # With its reasons, and a follow-up for a low rating (server/ratings).
+            await self.on_rated(case.id, me.participant_id, score, list(reasons), comment, complaint)
 
     # --- lawyer --------------------------------------------------------------------------
 

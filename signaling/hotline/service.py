@@ -64,6 +64,9 @@ class Hotline:
         self._cases = cases
         self._users = users
         self._engine = engine
+        # Set by the composition root: files the draft of a 转人民调解/转法律援助 outcome.
+        self.on_referral: Callable[[Case, Principal, str],
+                                   Awaitable[dict[str, Any] | None]] | None = None
         self._consultation = consultation
         self._presence = presence
         self._notifier = notifier
@@ -286,7 +289,11 @@ class Hotline:
             raise invalid_state("咨询未在进行中 / the consultation is not in progress")
         await self._consultation.close_room(case)
         agent = await self._end_contact(me.id, case_id)
-        ended = {"case_id": case_id, "outcome": outcome}
+        ended: dict[str, Any] = {"case_id": case_id, "outcome": outcome}
+        if self.on_referral is not None:
+            referred = await self.on_referral(case, me, outcome)
+            if referred is not None:
+                ended["referral"] = referred
         await self._notifier.emit("case:ended", ended, case_target(case_id))
         await self._notifier.emit("case:ended", ended, user_target(me.id))
         await self._push_status(agent)

@@ -209,6 +209,18 @@ class MediationRoomService:
             if self._recording is not None:
                 await self._recording.left(case, mine.id)
 
+    async def renegotiate(self, room_id: str) -> None:
+        """The room moved to another media worker (its worker died): everyone in it offers
+        again (``room:renegotiate``, as in a consultation; docs/protocol.md)."""
+        case = await self._repo.case_in_room(room_id)
+        if case is None:
+            return
+        state = self._state(case)
+        if state.ended:
+            return
+        await self._to_members(case.id, tuple(m.id for m in state.members), "room:renegotiate",
+                               {"room_id": room_id, "case_id": case.id})
+
     async def _admitted(self, me: Principal, case_id: str
                         ) -> tuple[MediationCase, MediationParticipant]:
         case, mine = await self._cases.resolve(me, Action.MEDIATION_JOIN, case_id)

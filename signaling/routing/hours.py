@@ -95,12 +95,12 @@ def office_days(*intervals: tuple[time, time], weekend: bool = False) -> WeeklyS
 
 
 # Example: the 12348 voice line is staffed around the clock; video and county seats keep
-# office hours (9:00-12:00, 14:00-17:30 on weekdays; Ruijin also Saturday mornings).
+# office hours (9:00-12:00, 14:00-17:30 on weekdays; Jiangshan also Saturday mornings).
 EXAMPLE_HOURS = WorkingHours(
     default=office_days((time(9), time(12)), (time(14), time(17, 30))),
     regions={
-        RegionCode("gz-zhanggong"): ALWAYS,
-        RegionCode("gz-ruijin"): WeeklySchedule(days=(
+        RegionCode("qz-kecheng"): ALWAYS,
+        RegionCode("qz-jiangshan"): WeeklySchedule(days=(
             *(((Interval(time(9), time(12)), Interval(time(14), time(17, 30))),) * 5),
             (Interval(time(9), time(12)),),
             (),

@@ -46,7 +46,8 @@ def _clique(codes: Iterable[str]) -> list[tuple[str, str]]:
     return [(a, b) for i, a in enumerate(items) for b in items[i + 1:]]
 
 
-# The example prefecture of server.catalogue.REGIONS (Ganzhou, Jiangxi): its districts and
+# The routing tests' and benchmarks' example graph (a deployment's graph is built from its
+# catalogue's neighbours, server/catalogue): a prefecture (Ganzhou, Jiangxi) whose districts and
 # county-level city neighbour one another; two counties across provincial borders border it:
 # Changting (Longyan, Fujian) next to Ruijin, Nanxiong (Shaoguan, Guangdong) next to Nankang.
 GANZHOU = RegionGraph.from_edges([

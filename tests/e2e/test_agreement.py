@@ -44,7 +44,7 @@ async def test_parties_sign_in_chromium_and_a_clerk_confirms(server: ServerProce
     case_id, invites = await prepare_case(server)
     parley_user(server, "clerk1", "clerk")
     server.parley("user", "add", "--role", "clerk", "--username", "clerk2", "--password",
-                  PASSWORD, "--court", "gz-zhanggong-court")
+                  PASSWORD, "--court", "qz-kecheng-court")
     async with aiohttp.ClientSession() as s:
         token = (await api(s, server.url, "/api/login",
                            {"username": "med1", "password": PASSWORD}))["token"]
@@ -90,7 +90,7 @@ async def test_parties_sign_in_chromium_and_a_clerk_confirms(server: ServerProce
         # The joint application: the applicant proposes, the respondent confirms.
         a_panel = applicant.get_by_test_id("agreement-panel")
         await expect(a_panel.get_by_test_id("apply-court").locator("option")).to_have_count(2)
-        await a_panel.get_by_test_id("apply-court").select_option("gz-zhanggong-court")
+        await a_panel.get_by_test_id("apply-court").select_option("qz-kecheng-court")
         await a_panel.get_by_test_id("apply-submit").click()
         r_panel = respondent.get_by_test_id("agreement-panel")
         await r_panel.get_by_test_id("application-confirm").click()
@@ -103,7 +103,7 @@ async def test_parties_sign_in_chromium_and_a_clerk_confirms(server: ServerProce
         await court.get_by_test_id("login-username").fill("clerk2")
         await court.get_by_test_id("login-password").fill(PASSWORD)
         await court.get_by_test_id("login-submit").click()
-        await expect(court.get_by_test_id("court-name")).to_have_text("赣州市章贡区人民法院")
+        await expect(court.get_by_test_id("court-name")).to_have_text("衢州市柯城区人民法院")
         await court.locator('[data-testid^="court-open-"]').first.click()
         await expect(court.get_by_test_id("court-verification")).to_have_attribute("data-ok", "true")
         # The confirmation session in a room: the clerk presides, both parties come in through

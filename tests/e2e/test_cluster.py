@@ -4,7 +4,8 @@ own, deleted afterwards) and one PostgreSQL database (created for the test, drop
 (a) a citizen on process A and a lawyer on process B meet by video in real Chromium;
 (b) a signaling process killed with SIGKILL: its clients reconnect to the other, waiting
     citizens keep their places, nobody is matched twice;
-(c) the media worker hosting a call killed: the room moves, video plays again within 10 s;
+(c) the media worker hosting a call killed: the room moves, video plays again within 10 s (a
+    consultation; a mediation, whose pages answer ``room:renegotiate`` through media_client.js);
 (d) Redis loses the state mid-queue: the queue is rebuilt from the database in the same order.
 """
 
@@ -40,6 +41,7 @@ from tests.e2e.harness import (
     wait_video_playing,
 )
 from tests.e2e.test_consultation import consent_to_recording, sign_in, submit_intake
+from tests.e2e.test_mediation import FRAMES_JS, join, open_room, playing, prepare_case
 
 PG_DSN = POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
 
@@ -244,6 +246,51 @@ async def test_killed_media_worker_moves_the_room_and_video_resumes(
 
     took = await asyncio.gather(resumed(citizen), resumed(lawyer))
     print(f"video resumed {took[0]:.1f} s / {took[1]:.1f} s after the worker was killed")
+    assert (await _metrics(other.url))["parley_media_rooms"] == 1
+    assert max(took) < 10, f"video resumed after {took} s"
+
+
+# The page's current peer connection is a new one (marked old before the kill), connected, and
+# decoding the given participant's video.
+RESUMED_JS = """() => { const m = window.parleyMediation;
+  return Boolean(m && m.pc && !m.pc.parleyOld && m.pc.connectionState === 'connected'); }"""
+
+
+async def test_killed_media_worker_moves_a_mediation_room_and_its_pages_offer_again(
+        cluster: Cluster, browser: Browser) -> None:
+    (signaling,) = await cluster.start("signaling")
+    m1, m2 = await cluster.start("media", "media")
+    case_id, invites = await prepare_case(signaling)
+    app_id = invites["applicant"]["participant"]["id"]
+    _, mediator = await new_page(browser, signaling.url)
+    _, applicant = await new_page(browser, signaling.url)
+    await open_room(mediator, case_id)
+    await join(applicant, invites["applicant"])
+    await mediator.get_by_test_id(f"admit-{app_id}").click()
+    tile = applicant.locator('[data-testid^="remote-video-"]')
+    await expect(tile).to_have_count(1)
+    mediator_id = str(await tile.get_attribute("data-testid")).removeprefix("remote-video-")
+    await asyncio.gather(playing(mediator, [app_id]), playing(applicant, [mediator_id]))
+
+    rooms = {m.url: (await _metrics(m.url))["parley_media_rooms"] for m in (m1, m2)}
+    host, other = (m1, m2) if rooms[m1.url] == 1 else (m2, m1)
+    assert rooms[host.url] == 1 and rooms[other.url] == 0
+    for page in (mediator, applicant):
+        await page.evaluate("() => { window.parleyMediation.pc.parleyOld = true; }")
+    killed_at = time.monotonic()
+    cluster.kill(host)
+
+    async def resumed(page: Page, remote: str) -> float:
+        async def decoding() -> bool:
+            fresh = await page.evaluate(RESUMED_JS)
+            return bool(fresh) and (await page.evaluate(FRAMES_JS)).get(remote, 0) > 10
+
+        await wait_until(decoding, 15, f"video of {remote} again after the worker died",
+                         interval=0.2)
+        return time.monotonic() - killed_at
+
+    took = await asyncio.gather(resumed(mediator, app_id), resumed(applicant, mediator_id))
+    print(f"mediation video resumed {took[0]:.1f} s / {took[1]:.1f} s after the worker was killed")
     assert (await _metrics(other.url))["parley_media_rooms"] == 1
     assert max(took) < 10, f"video resumed after {took} s"
 

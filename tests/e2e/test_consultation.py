@@ -19,7 +19,7 @@ from tests.e2e.harness import (
 
 
 async def submit_intake(page: Page, name: str = "张三", mode: str = "video",
-                        category: str = "labour", region: str = "gz-zhanggong") -> None:
+                        category: str = "labour", region: str = "qz-kecheng") -> None:
     await page.goto("/")
     await page.get_by_test_id("intake-name").fill(name)
     await page.get_by_test_id("intake-phone").fill("138 0013 8000")

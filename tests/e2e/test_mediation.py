@@ -102,6 +102,16 @@ async def join(page: Page, invite: dict[str, Any]) -> None:
     await expect(page.get_by_test_id("lobby-waiting")).to_be_visible()
 
 
+async def open_room(mediator: Page, case_id: str) -> None:
+    """Sign in as med1 on /mediator, open the case and enter its room."""
+    await mediator.goto("/mediator")
+    await mediator.get_by_test_id("login-username").fill("med1")
+    await mediator.get_by_test_id("login-password").fill(PASSWORD)
+    await mediator.get_by_test_id("login-submit").click()
+    await mediator.get_by_test_id(f"open-case-{case_id}").click()
+    await mediator.get_by_test_id("room-enter").click()
+
+
 async def send_chat(page: Page, text: str) -> None:
     await page.get_by_test_id("chat-input").fill(text)
     await page.get_by_test_id("chat-send").click()
@@ -116,12 +126,7 @@ async def test_three_party_mediation_with_private_caucus(server: ServerProcess,
     _, applicant = await new_page(browser, server.url)
     _, respondent = await new_page(browser, server.url)
 
-    await mediator.goto("/mediator")
-    await mediator.get_by_test_id("login-username").fill("med1")
-    await mediator.get_by_test_id("login-password").fill(PASSWORD)
-    await mediator.get_by_test_id("login-submit").click()
-    await mediator.get_by_test_id(f"open-case-{case_id}").click()
-    await mediator.get_by_test_id("room-enter").click()
+    await open_room(mediator, case_id)
 
     await join(applicant, invites["applicant"])
     await join(respondent, invites["respondent"])

@@ -44,9 +44,9 @@ async def accept_offer_for(page: Page, citizen: Page, category_text: str) -> Non
 async def test_skills_regions_and_overflow(routing_server: ServerProcess, browser: Browser
                                            ) -> None:
     server = routing_server
-    add_lawyer(server, "zhang", "labour:5", "gz-zhanggong")
-    add_lawyer(server, "rui", "marriage_family:5", "gz-ruijin")
-    add_lawyer(server, "nan", "labour:5", "gz-nankang")  # neighbour of Zhanggong
+    add_lawyer(server, "zhang", "labour:5", "qz-kecheng")
+    add_lawyer(server, "rui", "marriage_family:5", "qz-jiangshan")
+    add_lawyer(server, "nan", "labour:5", "qz-qujiang")  # neighbour of Zhanggong
     server.parley("user", "add", "--role", "supervisor", "--username", "boss",
                   "--password", PASSWORD)
     pages = {}
@@ -62,7 +62,7 @@ async def test_skills_regions_and_overflow(routing_server: ServerProcess, browse
 
     _, family_citizen = await new_page(browser, server.url)
     await submit_intake(family_citizen, name="家庭成员", mode="text", category="marriage_family",
-                        region="gz-ruijin")
+                        region="qz-jiangshan")
     await accept_offer_for(pages["rui"], family_citizen, "婚姻家庭")
     await expect(pages["nan"].get_by_test_id("offer-panel")).to_be_hidden()
 

@@ -6,7 +6,10 @@ import pytest
 
 from recordings.api import RECORDING_ROUTES
 from server.api import ROUTES
+from server.citizens.api import CITIZEN_ROUTES
 from server.policy import ACCESS, Action, CaseResource, Principal, Role, allowed
+from server.ratings.api import RATING_ROUTES
+from server.registry.api import ROUTES as REGISTRY_ROUTES
 from server.rest import actions
 from signaling.agreements.api import AGREEMENT_ROUTES
 from signaling.agreements.events import AGREEMENT_EVENTS
@@ -26,7 +29,8 @@ def test_every_event_and_route_is_covered() -> None:
                           **RECORDING_EVENTS}.items():
         assert action in ACCESS, event
     for route, route_action in actions((*ROUTES, *MEDIATION_ROUTES, *AGREEMENT_ROUTES,
-                                        *COURT_ROUTES, *RECORDING_ROUTES)).items():
+                                        *COURT_ROUTES, *RECORDING_ROUTES, *REGISTRY_ROUTES,
+                                        *CITIZEN_ROUTES, *RATING_ROUTES)).items():
         assert route_action is None or route_action in ACCESS, route
 
 
@@ -41,7 +45,8 @@ def test_registered_routes_match_the_table(settings: object) -> None:
         and r.method != "HEAD"
     }
     assert registered == set(actions((*ROUTES, *MEDIATION_ROUTES, *AGREEMENT_ROUTES,
-                                      *COURT_ROUTES, *RECORDING_ROUTES)))
+                                      *COURT_ROUTES, *RECORDING_ROUTES, *REGISTRY_ROUTES,
+                                      *CITIZEN_ROUTES, *RATING_ROUTES)))
 
 
 # The expected matrix, written out: which roles may perform each action at all.
@@ -83,6 +88,16 @@ EXPECTED = {
     Action.AGREEMENT_OVERDUE: {"supervisor"},
     Action.COURT_REVIEW: {"clerk"},
     Action.COURT_DECIDE: {"clerk"},
+    # The one window: which step a role may take is decided by the flow (tests/server/registry).
+    Action.APPLICATION_FILE_FOR: {"window", "lawyer", "referrer", "mediator", "legal_aid"},
+    Action.APPLICATION_READ: {"citizen", "supervisor", "window", "lawyer", "referrer", "mediator",
+                              "legal_aid", "notary", "arbitrator", "bureau"},
+    Action.APPLICATION_ACT: {"citizen", "mediator", "legal_aid", "notary", "arbitrator", "bureau"},
+    Action.APPLICATION_QUEUE: {"mediator", "legal_aid", "notary", "arbitrator", "bureau"},
+    Action.APPLICATION_CLOCKS: {"supervisor"},
+    Action.CITIZEN_CASES: {"citizen"},
+    Action.RATE_SERVICE: {"citizen", "invitee"},
+    Action.FOLLOW_UP: {"supervisor"},
 }
 
 

@@ -19,7 +19,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_user_add_and_duplicates(capsys: pytest.CaptureFixture[str]) -> None:
     args = ["user", "add", "--role", "lawyer", "--username", "li", "--password", "long enough",
-            "--skills", "labour:5,contract", "--languages", "zh,hak", "--region", "gz-ruijin"]
+            "--skills", "labour:5,contract", "--languages", "zh,hak", "--region", "qz-jiangshan"]
     assert main(args) == 0
     assert "created lawyer 'li'" in capsys.readouterr().out
     assert main(args) == 1

@@ -6,7 +6,8 @@
 
 import { emit, errorText, getJSON, postJSON } from './api.js';
 import { byTestId, el } from './dom.js';
-import { formatTime, t } from './i18n.js';
+import { formatWhen, has, t } from './i18n.js';
+import { identifier } from './ident.js';
 import { signVersion } from './sign.js';
 
 const SIDES = { applicant: 'agreement.applicant', respondent: 'agreement.respondent' };
@@ -45,7 +46,7 @@ export class AgreementPanel {
     });
     socket.on('agreement:reminder', (event) => {
       if (event.case_id !== this.caseId) return;
-      this.notice = t('agreement.reminder', { days: event.days_left, date: formatTime(event.deadline_at) });
+      this.notice = t('agreement.reminder', { days: event.days_left, date: formatWhen(event.deadline_at) });
       this.load().catch(() => {});
     });
   }
@@ -161,12 +162,15 @@ export class AgreementPanel {
     const status = line('agreement-status', t(`agreement.status_${agreement.status}`));
     status.dataset.status = agreement.status;
     root.append(status);
-    const meta = line('agreement-version', t('agreement.version', { n: version.number, author: version.author, sha: version.sha256 }));
+    const meta = line('agreement-version', t('agreement.version', { n: version.number, author: version.author }));
     meta.dataset.version = String(version.number);
+    meta.append(' SHA-256 ', identifier(version.sha256, { testid: 'agreement-sha256' }));
     root.append(meta);
     if (agreement.effective_at) {
-      root.append(line('agreement-effective', t('agreement.effective_at', { at: formatTime(agreement.effective_at) })));
-      root.append(line('agreement-deadline', t('agreement.deadline', { at: formatTime(agreement.confirmation_deadline) })));
+      root.append(line('agreement-effective', t('agreement.effective_at', { at: formatWhen(agreement.effective_at) })));
+      const deadline = line('agreement-deadline', t('agreement.deadline', { at: formatWhen(agreement.confirmation_deadline, 'deadline') }));
+      deadline.dataset.deadline = agreement.confirmation_deadline;
+      root.append(deadline);
     }
     const text = el('div', { class: 'agreement-text', 'data-testid': 'agreement-text' });
     for (const p of content.parties) text.append(el('p', {}, [`${t(SIDES[p.side])}：${p.name}`]));
@@ -185,7 +189,7 @@ export class AgreementPanel {
     for (const s of view.signers) {
       const who = view.signatures.find((x) => x.signer_id === s.participant_id && !x.voided_at && x.version === version.number);
       signers.append(el('li', { 'data-testid': `signer-${s.participant_id}`, 'data-signed': String(s.signed) },
-        [who ? t('agreement.signed_by', { name: who.name, at: formatTime(who.signed_at), fp: who.fingerprint.slice(0, 16) }) : t('agreement.unsigned')]));
+        [who ? t('agreement.signed_by', { name: who.name, at: formatWhen(who.signed_at, 'short'), fp: who.fingerprint.slice(0, 16) }) : t('agreement.unsigned')]));
     }
     root.append(signers);
 
@@ -209,7 +213,8 @@ export class AgreementPanel {
       item.dataset.status = a.status;
       root.append(item);
       if (a.decision) {
-        const decision = line('agreement-decision', t(`agreement.decision_${a.decision.decision}`, { ground: a.decision.ground || '' }));
+        const ground = a.decision.ground && has(`court.ground.${a.decision.ground}`) ? t(`court.ground.${a.decision.ground}`) : a.decision.ground || '';
+        const decision = line('agreement-decision', t(`agreement.decision_${a.decision.decision}`, { ground }));
         decision.dataset.decision = a.decision.decision;
         root.append(decision);
       }
@@ -228,7 +233,7 @@ export class AgreementPanel {
       form.append(el('p', { class: 'notice', 'data-kind': 'error', 'data-testid': 'sign-excluded' }, [t('agreement.esign_excluded')]));
       return form;
     }
-    form.append(el('p', { class: 'hint' }, [t('agreement.sign_hint', { sha: view.version.sha256 })]));
+    form.append(el('p', { class: 'hint' }, [t('agreement.sign_hint'), ' ', identifier(view.version.sha256, { testid: 'sign-sha256' })]));
     if (this.role === 'invitee') {
       form.append(
         el('label', { for: 'sign-name' }, [t('lobby.name')]),

@@ -1,58 +1,16 @@
-// One consultation's call: local media, one RTCPeerConnection to the server's media worker,
-// remote media, the call controls and the chat beside them. Used by the citizen page and the
-// lawyer console alike.
-//
-// The browser always offers (docs/protocol.md): sendrecv transceivers, VP8/Opus only, no
-// simulcast; `rtc:offer` is acked with the worker's answer, which carries all of the worker's
-// candidates; our own candidates are trickled with `rtc:candidate` once that answer is in.
-// Recovery is always "new peer connection, new offer": the worker replaces the old one.
+// One consultation's call: local media, the media worker's connection (media_client.js), remote
+// media, the call controls and the chat beside them. Used by the citizen page and the lawyer
+// console alike. One sendrecv transceiver per kind (audio, and video in video mode).
 
 import { emit, errorText } from './api.js';
 import { Chat } from './chat.js';
 import { el } from './dom.js';
 import { applyTranslations, setText } from './i18n.js';
+import { addSendRecv, getLocalMedia, MediaClient } from './media_client.js';
 import { showNotice, showRawNotice } from './views.js';
-
-const DISCONNECT_GRACE_MS = 2000;
-const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 15000];
-// Errors after which another offer cannot help.
-const FATAL_CODES = new Set(['room_closed', 'not_in_room', 'forbidden', 'not_found', 'bad_sdp']);
 
 // Shared with end-to-end tests, which read getStats() from the current peer connection.
 window.parleyCall = window.parleyCall || { pc: null };
-
-/** Reorder a transceiver's codecs to only those the media worker forwards and records. */
-export function preferCodecs(transceiver, kind) {
-  if (typeof transceiver.setCodecPreferences !== 'function') return;
-  const caps = RTCRtpReceiver.getCapabilities && RTCRtpReceiver.getCapabilities(kind);
-  if (!caps) return;
-  const wanted = kind === 'video' ? 'video/vp8' : 'audio/opus';
-  const main = caps.codecs.filter((c) => c.mimeType.toLowerCase() === wanted);
-  if (!main.length) return;
-  // Keep RTX so lost video packets can still be retransmitted; drop every other codec.
-  const rtx = kind === 'video' ? caps.codecs.filter((c) => c.mimeType.toLowerCase() === 'video/rtx') : [];
-  try {
-    transceiver.setCodecPreferences([...main, ...rtx]);
-  } catch (err) {
-    console.warn('setCodecPreferences failed; using the browser default', err);
-  }
-}
-
-export async function getLocalMedia(mode) {
-  if (mode === 'text' || !navigator.mediaDevices) return { stream: null, error: null };
-  const video = mode === 'video' ? { width: 640, height: 480, frameRate: { ideal: 30 } } : false;
-  try {
-    return { stream: await navigator.mediaDevices.getUserMedia({ audio: true, video }), error: null };
-  } catch (err) {
-    if (!video) return { stream: null, error: err };
-    // No camera (or it was refused): still talk if the microphone works.
-    try {
-      return { stream: await navigator.mediaDevices.getUserMedia({ audio: true }), error: err };
-    } catch {
-      return { stream: null, error: err };
-    }
-  }
-}
 
 export class Call {
   /**
@@ -68,30 +26,41 @@ export class Call {
     this.socket = socket;
     this.room = room;
     this.mode = room.mode;
-    this.iceServers = iceServers;
     this.onHangup = onHangup;
     this.peer = room.peer || null;
     this.peerLeft = false;
     this.mediaState = 'connecting';
-    this.pc = null;
-    this.localStream = null;
-    this.generation = 0;
-    this.retries = 0;
-    this.retryTimer = null;
-    this.graceTimer = null;
     this.closed = false;
     this.render(container);
     this.chat = new Chat({ socket, roomId: room.room_id, selfRole: room.self.role, container: this.chatBox });
     this.chat.load(chat);
     this.onPeer = (event) => this.handlePeer(event);
-    this.onReconnect = () => this.renegotiate('socket reconnect');
-    // The room moved to another media worker (its worker died): offer again at once.
-    this.onMoved = (event) => {
-      if (event && event.room_id === this.roomId) this.renegotiate('worker moved');
-    };
     socket.on('room:peer', this.onPeer);
-    socket.on('room:renegotiate', this.onMoved);
-    socket.io.on('reconnect', this.onReconnect);
+    this.remoteStream = null;
+    this.media = new MediaClient({
+      socket,
+      iceServers,
+      offerEvent: 'rtc:offer',
+      candidateEvent: 'rtc:candidate',
+      target: () => ({ room_id: this.roomId }),
+      roomId: () => this.roomId,
+      transceivers: (pc, stream) => {
+        addSendRecv(pc, stream, 'audio');
+        if (this.mode === 'video') addSendRecv(pc, stream, 'video');
+      },
+      onState: (state) => this.setMediaState(state),
+      onError: (err) => (err ? showRawNotice(this.error, errorText(err)) : showNotice(this.error, null)),
+      onTrack: (event) => {
+        this.remoteStream.addTrack(event.track);
+        if (this.remoteVideo.srcObject !== this.remoteStream) this.remoteVideo.srcObject = this.remoteStream;
+        this.playRemote();
+      },
+      onPeerConnection: (pc) => {
+        window.parleyCall.pc = pc;
+        // A fresh stream per connection: the old one's tracks have ended.
+        if (pc) this.remoteStream = new MediaStream();
+      },
+    });
     this.renderPeer();
   }
 
@@ -133,7 +102,7 @@ export class Call {
     this.playButton.addEventListener('click', () => this.playRemote());
     const audioCard = el('div', { class: 'audio-card', 'aria-hidden': 'true', hidden: mode === 'audio' ? undefined : '' });
     setText(audioCard, 'call.audio_only');
-    this.media = el('div', { class: 'call-media', hidden: mode === 'text' ? '' : undefined }, [
+    this.mediaBox = el('div', { class: 'call-media', hidden: mode === 'text' ? '' : undefined }, [
       this.remoteVideo,
       audioCard,
       this.localVideo,
@@ -161,7 +130,7 @@ export class Call {
     const parts =
       mode === 'text'
         ? [el('div', { class: 'call-main' }, [header, this.error]), this.chatBox, controls]
-        : [el('div', { class: 'call-main' }, [header, this.media, controls, this.error]), this.chatBox];
+        : [el('div', { class: 'call-main' }, [header, this.mediaBox, controls, this.error]), this.chatBox];
     this.root = el('div', { class: `call call-${mode}`, 'data-testid': 'call', 'data-mode': mode }, parts);
     container.replaceChildren(this.root);
     applyTranslations(this.root);
@@ -216,7 +185,6 @@ export class Call {
       if (stream) stream.getTracks().forEach((track) => track.stop());
       return;
     }
-    this.localStream = stream;
     if (error) this.showMediaError(error);
     if (stream && this.mode === 'video' && stream.getVideoTracks().length) {
       this.localVideo.srcObject = stream;
@@ -225,113 +193,12 @@ export class Call {
       this.cameraButton.hidden = true;
     }
     if (!stream) this.muteButton.hidden = true;
-    await this.renegotiate('start');
+    await this.media.start(stream);
   }
 
   showMediaError(err) {
     const key = err && err.name === 'NotAllowedError' ? 'call.media_denied' : 'call.media_missing';
     showNotice(this.error, key, undefined, 'error');
-  }
-
-  /** Replace the peer connection with a fresh one and offer again. */
-  async renegotiate(reason) {
-    if (this.closed || this.mode === 'text') return;
-    clearTimeout(this.retryTimer);
-    clearTimeout(this.graceTimer);
-    const generation = ++this.generation;
-    this.closePeerConnection();
-    this.setMediaState(reason === 'start' ? 'connecting' : 'reconnecting');
-
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers, bundlePolicy: 'max-bundle' });
-    this.pc = pc;
-    window.parleyCall.pc = pc;
-    const pending = [];
-    let answered = false;
-    const remoteStream = new MediaStream();
-
-    pc.addEventListener('icecandidate', (event) => {
-      if (!event.candidate || !event.candidate.candidate) return;
-      const { candidate, sdpMid, sdpMLineIndex } = event.candidate;
-      const payload = { candidate, sdpMid, sdpMLineIndex };
-      if (answered) this.sendCandidate(payload);
-      else pending.push(payload);
-    });
-    pc.addEventListener('track', (event) => {
-      remoteStream.addTrack(event.track);
-      if (this.remoteVideo.srcObject !== remoteStream) this.remoteVideo.srcObject = remoteStream;
-      this.playRemote();
-    });
-    pc.addEventListener('connectionstatechange', () => {
-      if (this.pc === pc) this.handleConnectionState(pc.connectionState);
-    });
-
-    // One sendrecv transceiver per kind, carrying our track when we have one (it receives anyway).
-    const stream = this.localStream;
-    const init = { direction: 'sendrecv', streams: stream ? [stream] : [] };
-    const audioTrack = stream && stream.getAudioTracks()[0];
-    preferCodecs(pc.addTransceiver(audioTrack || 'audio', init), 'audio');
-    if (this.mode === 'video') {
-      const videoTrack = stream && stream.getVideoTracks()[0];
-      preferCodecs(pc.addTransceiver(videoTrack || 'video', init), 'video');
-    }
-
-    try {
-      await pc.setLocalDescription(await pc.createOffer());
-      const ack = await emit(this.socket, 'rtc:offer', { room_id: this.roomId, sdp: pc.localDescription.sdp });
-      if (generation !== this.generation || this.closed) return;
-      await pc.setRemoteDescription({ type: 'answer', sdp: ack.sdp });
-      answered = true;
-      for (const candidate of pending.splice(0)) this.sendCandidate(candidate);
-      showNotice(this.error, null);
-    } catch (err) {
-      if (generation !== this.generation || this.closed) return;
-      this.handleNegotiationError(err);
-    }
-  }
-
-  handleNegotiationError(err) {
-    console.warn('negotiation failed', err);
-    showRawNotice(this.error, errorText(err));
-    if (err && FATAL_CODES.has(err.code)) {
-      this.setMediaState('failed');
-      return;
-    }
-    this.setMediaState('reconnecting');
-    this.scheduleRetry();
-  }
-
-  scheduleRetry() {
-    clearTimeout(this.retryTimer);
-    const delay = RETRY_DELAYS_MS[Math.min(this.retries, RETRY_DELAYS_MS.length - 1)];
-    this.retries += 1;
-    this.retryTimer = setTimeout(() => {
-      // While the socket is down, its own reconnect triggers the next offer.
-      if (this.socket.connected) this.renegotiate('retry');
-    }, delay);
-  }
-
-  sendCandidate(candidate) {
-    emit(this.socket, 'rtc:candidate', { room_id: this.roomId, candidate }).catch((err) => {
-      // Refused candidates (private addresses, a replaced connection) are expected; ICE goes on.
-      console.debug('candidate not accepted', err.code);
-    });
-  }
-
-  handleConnectionState(state) {
-    if (state === 'connected') {
-      clearTimeout(this.graceTimer);
-      this.retries = 0;
-      showNotice(this.error, null);
-      this.setMediaState('connected');
-    } else if (state === 'failed' || state === 'disconnected') {
-      this.setMediaState('reconnecting');
-      clearTimeout(this.graceTimer);
-      const pc = this.pc;
-      this.graceTimer = setTimeout(() => {
-        const stillBad = this.pc === pc && ['failed', 'disconnected'].includes(pc.connectionState);
-        if (stillBad && this.socket.connected) this.renegotiate('ice ' + pc.connectionState);
-      }, DISCONNECT_GRACE_MS);
-    }
   }
 
   playRemote() {
@@ -349,19 +216,13 @@ export class Call {
   }
 
   toggleMute() {
-    const tracks = this.localStream ? this.localStream.getAudioTracks() : [];
-    if (!tracks.length) return;
-    const muted = tracks[0].enabled;
-    for (const track of tracks) track.enabled = !muted;
-    this.muteButton.setAttribute('aria-pressed', String(muted));
+    const muted = this.media.toggleAudio();
+    if (muted !== null) this.muteButton.setAttribute('aria-pressed', String(muted));
   }
 
   toggleCamera() {
-    const tracks = this.localStream ? this.localStream.getVideoTracks() : [];
-    if (!tracks.length) return;
-    const off = tracks[0].enabled;
-    for (const track of tracks) track.enabled = !off;
-    this.cameraButton.setAttribute('aria-pressed', String(off));
+    const off = this.media.toggleVideo();
+    if (off !== null) this.cameraButton.setAttribute('aria-pressed', String(off));
   }
 
   /** Hang up from this side: tell the server, release everything, notify the page. */
@@ -375,31 +236,12 @@ export class Call {
     await done;
   }
 
-  closePeerConnection() {
-    if (!this.pc) return;
-    const pc = this.pc;
-    this.pc = null;
-    try {
-      pc.close();
-    } catch {
-      // Already closed.
-    }
-    if (window.parleyCall.pc === pc) window.parleyCall.pc = null;
-  }
-
   /** Release media and listeners without telling the server (it ended the case). Idempotent. */
   close() {
     if (this.closed) return;
     this.closed = true;
-    this.generation += 1;
-    clearTimeout(this.retryTimer);
-    clearTimeout(this.graceTimer);
     this.socket.off('room:peer', this.onPeer);
-    this.socket.off('room:renegotiate', this.onMoved);
-    this.socket.io.off('reconnect', this.onReconnect);
-    this.closePeerConnection();
-    if (this.localStream) this.localStream.getTracks().forEach((track) => track.stop());
-    this.localStream = null;
+    this.media.close();
     this.localVideo.srcObject = null;
     this.remoteVideo.srcObject = null;
     this.chat.destroy();

@@ -92,7 +92,7 @@ export class Chat {
       who.append(role, ` ${sender.name || ''}`);
     }
     const time = el('time', { class: 'msg-time' });
-    setTime(time, message.at);
+    setTime(time, message.at, 'short');
     const text = el('p', { class: 'msg-text' });
     text.textContent = message.text;
     const item = el('li', { class: mine ? 'msg msg-self' : 'msg msg-peer', 'data-id': String(message.id) }, [

@@ -4,9 +4,10 @@
 import { connectSocket, emit, errorText, loadIceServers, refusalCode } from './api.js';
 import { Call } from './call.js';
 import { fillCatalogueSelects, loadCatalogue } from './catalogue.js';
-import { byTestId } from './dom.js';
+import { byTestId, el } from './dom.js';
 import { bindCounter } from './form.js';
 import { initI18n, setText, t } from './i18n.js';
+import { identifier } from './ident.js';
 import { wireIntakeForm } from './intake.js';
 import { CallRecording } from './recording_call.js';
 import { RecordingLinks } from './recording_links.js';
@@ -202,7 +203,11 @@ function renderQueue(queue) {
   $('queue-position').textContent = String(queue.position);
   setText($('queue-eta'), ...etaText(queue.eta_seconds));
   if (typeof queue.waiting === 'number') setText($('queue-waiting-total'), 'waiting.total', { n: queue.waiting });
-  if (state.caseView) setText($('queue-case-id'), 'waiting.case_id', { id: state.caseView.id });
+  if (state.caseView) {
+    const label = el('span');
+    setText(label, 'waiting.case_id');
+    $('queue-case-id').replaceChildren(label, identifier(state.caseView.id, { testid: 'queue-case-id-value', tail: 4 }));
+  }
 }
 
 /** The callback offer, or the confirmation that a lawyer will phone (docs/protocol.md, "Routing"). */
@@ -334,8 +339,9 @@ function onMatched({ case: caseView, room }) {
   startCall(room, []);
 }
 
-function onEnded({ case_id: caseId }) {
+function onEnded({ case_id: caseId, referral }) {
   if (state.caseView && state.caseView.id !== caseId) return;
+  if (referral) showReferral(referral);
   closeCall();
   state.recording.reset();
   if (state.caseView) state.caseView.status = 'ended';
@@ -344,6 +350,13 @@ function onEnded({ case_id: caseId }) {
   } else if (document.body.dataset.currentView !== 'done') {
     showRating();
   }
+}
+
+/** The lawyer handed the case to mediation or legal aid: a draft the citizen confirms. */
+function showReferral({ application_id: id, number, item }) {
+  setText($('referral-text'), `referral.${item}`, { number });
+  $('referral-link').href = `/apply#a=${id}`;
+  $('referral').hidden = false;
 }
 
 // ---- rating ---------------------------------------------------------------------------------
@@ -408,6 +421,9 @@ function onRatingSubmit(event) {
   const payload = { score: state.score };
   const comment = document.getElementById('rating-comment').value.trim();
   if (comment) payload.comment = comment.slice(0, 500);
+  payload.reasons = [...document.querySelectorAll('[data-testid="rating-reasons"] input[value]:checked')]
+    .map((box) => box.value);
+  payload.complaint = document.getElementById('rating-complaint').checked;
   submitRating(payload);
 }
 

@@ -34,8 +34,11 @@ export class ConsentDialog {
     this.title = el('h2', { id: 'recording-consent-title', class: 'consent-title', tabindex: '-1' });
     setText(this.title, 'recording.consent.title');
     this.text = el('p', { id: 'recording-consent-text', class: 'consent-text', 'data-testid': 'recording-consent-text' });
-    // The ledger stores both languages as the text shown, so the other one is shown too, second.
+    // The ledger stores both languages as the text shown, so the other one is there too, folded
+    // under "English version" / "中文版本": a viewer reads only their own language unless they ask.
     this.otherText = el('p', { class: 'consent-text consent-text-other', 'data-testid': 'recording-consent-text-other' });
+    this.otherSummary = el('summary', { 'data-testid': 'recording-consent-other-language' });
+    this.other = el('details', { class: 'consent-other' }, [this.otherSummary, this.otherText]);
     this.requirement = el('p', { id: 'recording-consent-required', class: 'consent-required', 'data-testid': 'recording-consent-required' });
     this.version = el('p', { class: 'hint consent-version', 'data-testid': 'recording-consent-version' });
     this.error = el('p', { class: 'notice', 'data-kind': 'error', role: 'alert', 'data-testid': 'recording-consent-error', hidden: '' });
@@ -58,7 +61,7 @@ export class ConsentDialog {
       [
         this.title,
         this.text,
-        this.otherText,
+        this.other,
         this.requirement,
         this.version,
         this.error,
@@ -107,7 +110,7 @@ export class ConsentDialog {
     }
   }
 
-  /** The notice in the current language first, then in the other one (if it differs). */
+  /** The notice in the current language, the other one (if it differs) folded below it. */
   renderText() {
     const n = this.notice || {};
     const zh = n.zh || n.en || '';
@@ -116,7 +119,8 @@ export class ConsentDialog {
     this.text.lang = currentLang() === 'en' ? 'en' : 'zh-CN';
     setLocalized(this.otherText, { code: '', zh: en, en: zh });
     this.otherText.lang = currentLang() === 'en' ? 'zh-CN' : 'en';
-    this.otherText.hidden = !n.zh || !n.en || n.zh === n.en;
+    setText(this.otherSummary, currentLang() === 'en' ? 'recording.consent.in_chinese' : 'recording.consent.in_english');
+    this.other.hidden = !n.zh || !n.en || n.zh === n.en;
   }
 
   close() {

@@ -4,7 +4,8 @@
 
 import { errorText, getJSON, postJSON } from './api.js';
 import { byTestId, el } from './dom.js';
-import { formatTime, initI18n, t } from './i18n.js';
+import { formatWhen, has, initI18n, t } from './i18n.js';
+import { identifier, shorten } from './ident.js';
 import { showRawNotice, showView } from './views.js';
 import { CourtSession } from './court_session.js';
 
@@ -45,8 +46,15 @@ async function list() {
     const button = el('button', { type: 'button', class: 'btn', 'data-testid': `court-open-${a.id}` }, [t('court.open')]);
     button.addEventListener('click', () => open(a.id).catch((err) => showRawNotice($('court-error'), errorText(err))));
     items.append(el('li', { 'data-status': a.status, 'data-verified': String(a.verification) }, [
-      `${a.case_id.slice(0, 8)} · ${a.status} · ${a.verification ? t('court.verified') : t('court.unverified')} `, button]));
+      `${shorten(a.case_id, 8, 0)} · ${t(`agreement.application_${a.status}`)} · ${a.verification ? t('court.verified') : t('court.unverified')} `, button]));
   }
+}
+
+/** A dismissal ground in the viewer's language (the server's text is bilingual, "中文 / English"). */
+function groundText(code, serverText = '') {
+  if (!code) return '';
+  if (has(`court.ground.${code}`)) return t(`court.ground.${code}`);
+  return serverText || code;
 }
 
 async function open(id) {
@@ -54,22 +62,27 @@ async function open(id) {
   state.current = view;
   const a = view.application;
   $('court-application').hidden = false;
-  $('court-application-title').textContent = `${a.court.name} · ${a.id}`;
+  $('court-application-title').replaceChildren(`${a.court.name} · `, identifier(a.id, { testid: 'court-application-id' }));
   const verification = $('court-verification');
   verification.textContent = view.verification.ok ? t('court.verified') : t('court.unverified');
   verification.dataset.ok = String(view.verification.ok);
   $('court-report').textContent = view.verification.report;
-  if (a.court_deadlines) $('court-deadlines').textContent = `${formatTime(a.court_deadlines.accept_by)} / ${formatTime(a.court_deadlines.rule_by)}`;
+  if (a.court_deadlines) {
+    $('court-deadlines').textContent = t('court.deadlines', {
+      accept: formatWhen(a.court_deadlines.accept_by, 'deadline'), rule: formatWhen(a.court_deadlines.rule_by, 'deadline') });
+    $('court-deadlines').dataset.deadline = a.court_deadlines.accept_by;
+  }
   const agreement = $('court-agreement');
   agreement.replaceChildren();
   for (const f of view.agreement.findings) agreement.append(el('p', { 'data-code': f.code }, [f.message]));
-  agreement.append(el('p', {}, [`SHA-256 ${view.agreement.version.sha256}`]));
+  agreement.append(el('p', {}, ['SHA-256 ', identifier(view.agreement.version.sha256, { testid: 'court-sha256' })]));
   const ground = $('decision-ground');
   if (!ground.options.length) {
-    for (const [code, text] of Object.entries(view.grounds)) ground.append(el('option', { value: code }, [text]));
+    for (const [code, text] of Object.entries(view.grounds)) ground.append(el('option', { value: code }, [groundText(code, text)]));
   }
   const decision = $('court-decision');
-  decision.textContent = a.decision ? `${a.decision.decision} ${a.decision.ground || ''}` : '';
+  decision.textContent = a.decision
+    ? t(`agreement.decision_${a.decision.decision}`, { ground: groundText(a.decision.ground, view.grounds[a.decision.ground]) }) : '';
   decision.dataset.decision = a.decision ? a.decision.decision : '';
   if (!state.session) state.session = new CourtSession({ token: state.token, application: () => state.current, refresh: () => open(state.current.application.id) });
   state.session.show(a);
@@ -77,7 +90,7 @@ async function open(id) {
   receipts.replaceChildren();
   for (const r of a.receipts) {
     receipts.append(el('li', { 'data-delivered': String(Boolean(r.delivered_at)) }, [
-      `${r.recipient_name}: ${r.delivered_at ? t('court.delivered', { at: formatTime(r.delivered_at) }) : t('court.pending')}`]));
+      `${r.recipient_name}: ${r.delivered_at ? t('court.delivered', { at: formatWhen(r.delivered_at, 'short') }) : t('court.pending')}`]));
   }
 }
 

@@ -4,7 +4,7 @@
 
 import { connectSocket, emit, errorText, loadIceServers, postJSON } from './api.js';
 import { byTestId, el } from './dom.js';
-import { formatTime, setText, t } from './i18n.js';
+import { formatWhen, setText, t } from './i18n.js';
 import { MediationRoom } from './mediation_call.js';
 import { showRawNotice } from './views.js';
 
@@ -47,10 +47,10 @@ export class CourtSession {
     const status = $('court-room-status');
     status.dataset.state = !held ? 'none' : (live ? 'live' : 'ended');
     if (!held) status.textContent = '';
-    else if (live) status.textContent = t('court.room_live', { at: formatTime(held.started_at) });
+    else if (live) status.textContent = t('court.room_live', { at: formatWhen(held.started_at, 'short') });
     else {
       const names = (held.attended || []).map((m) => `${m.name} (${t(`mrole.${m.role}`)})`).join(', ');
-      status.textContent = t('court.room_held', { from: formatTime(held.started_at), to: formatTime(held.ended_at), who: names });
+      status.textContent = t('court.room_held', { from: formatWhen(held.started_at, 'short'), to: formatWhen(held.ended_at, 'short'), who: names });
     }
     if (a.case_id !== this.caseId && this.room) this.leave();
   }

@@ -8,7 +8,11 @@
 //   data-i18n-placeholder="key"  -> placeholder
 //   data-i18n-title="key"        -> title
 //   data-text-zh / data-text-en  -> textContent from catalogue entries ({code, zh, en})
-//   data-time="ISO 8601"         -> textContent as a local clock time
+//   data-time="ISO 8601"         -> textContent as a date and time (datetime.js), in the form
+//   data-time-form names: "datetime" (default), "short" (no year when it is this year's),
+//   "date", "deadline" (date, time and days left), "seconds" (date and hh:mm:ss)
+
+import { formatDate, formatDateTime, formatDeadline } from './datetime.js';
 
 const STORAGE_KEY = 'parley.lang';
 const DEFAULT_LANG = 'zh-CN';
@@ -64,11 +68,18 @@ export function localName(entry) {
   return (lang === 'en' ? entry.en : entry.zh) || entry.zh || entry.en || entry.code;
 }
 
-/** Clock time (hh:mm) of an ISO timestamp in the current language. */
-export function formatTime(iso) {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return '';
-  return new Intl.DateTimeFormat(lang, { hour: '2-digit', minute: '2-digit' }).format(date);
+/**
+ * A timestamp in the current language and China's time zone (datetime.js): `form` is
+ * "datetime" (date and time), "short" (without this year's year), "date", "deadline" (date, time
+ * and how many days remain) or "seconds" (date and time to the second).
+ */
+export function formatWhen(iso, form = 'datetime') {
+  const opts = { lang };
+  if (form === 'date') return formatDate(iso, opts);
+  if (form === 'deadline') return formatDeadline(iso, { ...opts, time: true });
+  if (form === 'short') return formatDateTime(iso, { ...opts, short: true });
+  if (form === 'seconds') return formatDateTime(iso, { ...opts, seconds: true });
+  return formatDateTime(iso, opts);
 }
 
 /** Set el's text to a translation and remember the key so a language switch re-renders it. */
@@ -87,11 +98,13 @@ export function setLocalized(el, entry) {
   el.textContent = localName(entry);
 }
 
-/** Show a timestamp as local time, re-rendered on a language switch. */
-export function setTime(el, iso) {
+/** Show a timestamp (see formatWhen for `form`), re-rendered on a language switch. */
+export function setTime(el, iso, form = 'datetime') {
   el.dataset.time = iso;
-  el.dateTime = iso;
-  el.textContent = formatTime(iso);
+  if (form === 'datetime') delete el.dataset.timeForm;
+  else el.dataset.timeForm = form;
+  if ('dateTime' in el) el.dateTime = iso;
+  el.textContent = formatWhen(iso, form);
 }
 
 /** Apply translations to every marked element under root. */
@@ -108,7 +121,7 @@ export function applyTranslations(root = document) {
   for (const el of root.querySelectorAll('[data-text-zh]')) {
     el.textContent = lang === 'en' ? el.dataset.textEn : el.dataset.textZh;
   }
-  for (const el of root.querySelectorAll('[data-time]')) el.textContent = formatTime(el.dataset.time);
+  for (const el of root.querySelectorAll('[data-time]')) el.textContent = formatWhen(el.dataset.time, el.dataset.timeForm);
 }
 
 /** Call fn(lang) after every language switch (to re-render what attributes cannot express). */

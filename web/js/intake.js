@@ -21,6 +21,9 @@ export function normalizePhone(raw) {
   return raw.replace(/[\s-]/g, '').replace(/^\+86/, '');
 }
 
+// Intake service types that are applications (server/catalogue): service type -> catalogue item.
+const APPLICATION_ITEMS = { mediation: 'mediation', legal_aid: 'legal_aid' };
+
 function readIntake() {
   const value = (name) => fieldFor(name).value;
   return {
@@ -76,6 +79,15 @@ export function wireIntakeForm(onCreated) {
       if (field.getAttribute('aria-invalid') === 'true') clearFieldError(field);
     });
   }
+  // Mediation and legal aid are applications to an institution, not a queue for a lawyer:
+  // the one window takes them at /apply (docs/one-window.md).
+  fieldFor('service_type').addEventListener('change', () => {
+    const item = APPLICATION_ITEMS[fieldFor('service_type').value];
+    const notice = byTestId('intake-apply');
+    notice.hidden = !item;
+    if (item) byTestId('intake-apply-link').href = `/apply?item=${item}`;
+    submit.disabled = Boolean(item);
+  });
   intake.addEventListener('submit', async (event) => {
     event.preventDefault();
     clearFormErrors(intake);

@@ -5,16 +5,16 @@
 // docs/mediation.md: the browser offers 1 sendrecv + (slots - 1) recvonly transceivers of each
 // kind; slot i of a kind is the i-th transceiver of that kind. `mediation:slots` says which
 // participant the worker forwards on each slot; a slot the server leaves empty gets no packets
-// (a caucus), whatever this page does. Recovery = new peer connection, new offer.
+// (a caucus), whatever this page does. Negotiation and recovery: media_client.js (including the
+// server's `room:renegotiate` when the room moves to another media worker).
 
 import { emit, errorText } from './api.js';
-import { getLocalMedia, preferCodecs } from './call.js';
 import { el } from './dom.js';
 import { applyTranslations, setText, setTime } from './i18n.js';
+import { addSendRecv, getLocalMedia, MediaClient, preferCodecs } from './media_client.js';
 import { showNotice, showRawNotice } from './views.js';
 
 const MAX_SLOTS = 7;
-const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000];
 const FATAL_CODES = new Set(['room_closed', 'forbidden', 'not_found', 'bad_sdp']);
 
 // For end-to-end tests: the current peer connection and slot -> participant mapping.
@@ -37,13 +37,10 @@ export class MediationRoom {
     this.caseId = caseId;
     this.view = room;
     this.slotCount = Math.max(1, Math.min(MAX_SLOTS, slots || 1));
-    this.iceServers = iceServers;
     this.onState = onState;
     this.slots = [];
     this.tiles = new Map();
     this.seen = new Set();
-    this.generation = 0;
-    this.retries = 0;
     this.closed = false;
     this.render(container);
     for (const message of chat) this.appendChat(message);
@@ -53,8 +50,26 @@ export class MediationRoom {
       'mediation:chat': (m) => m && m.case_id === this.caseId && this.appendChat(m),
     };
     for (const [event, fn] of Object.entries(this.handlers)) socket.on(event, fn);
-    this.onReconnect = () => this.resume();
-    socket.io.on('reconnect', this.onReconnect);
+    this.media = new MediaClient({
+      socket,
+      iceServers,
+      offerEvent: 'mediation:offer',
+      candidateEvent: 'mediation:candidate',
+      target: () => ({ case_id: this.caseId }),
+      roomId: () => (this.view ? this.view.room_id : null),
+      fatalCodes: FATAL_CODES,
+      transceivers: (pc, stream) => this.layOut(pc, stream),
+      onOffered: () => {
+        window.parleyMediation.mids = this.audio.map((a, i) => ({ audio: a.mid, video: this.video[i].mid }));
+      },
+      onState: (state) => this.setStatus(state),
+      onError: (err) => (err ? showRawNotice(this.error, errorText(err)) : showNotice(this.error, null)),
+      onPeerConnection: (pc) => {
+        window.parleyMediation.pc = pc;
+      },
+      // After a socket reconnect: fetch the room again (we return to our own group), then offer.
+      beforeReconnect: () => this.resume(),
+    });
     this.setView(room);
   }
 
@@ -126,9 +141,9 @@ export class MediationRoom {
       }
     }
     const others = (view.members || []).filter((m) => m.lobby === 'admitted' && m.id !== this.selfId).length;
-    if (this.pc && others > this.slotCount && this.slotCount < MAX_SLOTS) {
+    if (this.media.pc && others > this.slotCount && this.slotCount < MAX_SLOTS) {
       this.slotCount = Math.min(MAX_SLOTS, others);
-      this.renegotiate('more participants');
+      this.media.renegotiate('more participants');
     }
     if (view.ended) this.close();
     this.onState(view);
@@ -186,84 +201,24 @@ export class MediationRoom {
       if (stream) stream.getTracks().forEach((t) => t.stop());
       return;
     }
-    this.localStream = stream;
     if (error) showNotice(this.error, 'call.media_missing', undefined, 'error');
     if (stream) this.localVideo.srcObject = stream;
-    await this.renegotiate('start');
+    await this.media.start(stream);
   }
 
-  async renegotiate(reason) {
-    if (this.closed) return;
-    clearTimeout(this.retryTimer);
-    const generation = ++this.generation;
-    this.closePeerConnection();
-    this.setStatus(reason === 'start' ? 'connecting' : 'reconnecting');
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers, bundlePolicy: 'max-bundle' });
-    this.pc = pc;
-    window.parleyMediation.pc = pc;
-    const pending = [];
-    let answered = false;
-    pc.addEventListener('icecandidate', (event) => {
-      if (!event.candidate || !event.candidate.candidate) return;
-      const { candidate, sdpMid, sdpMLineIndex } = event.candidate;
-      if (answered) this.sendCandidate({ candidate, sdpMid, sdpMLineIndex });
-      else pending.push({ candidate, sdpMid, sdpMLineIndex });
-    });
-    pc.addEventListener('connectionstatechange', () => {
-      if (this.pc !== pc) return;
-      if (pc.connectionState === 'connected') {
-        this.retries = 0;
-        this.setStatus('connected');
-      } else if (pc.connectionState === 'failed') {
-        this.setStatus('reconnecting');
-        this.scheduleRetry();
-      }
-    });
-    const stream = this.localStream;
-    const audio = [];
-    const video = [];
-    const init = { direction: 'sendrecv', streams: stream ? [stream] : [] };
-    audio.push(pc.addTransceiver((stream && stream.getAudioTracks()[0]) || 'audio', init));
-    video.push(pc.addTransceiver((stream && stream.getVideoTracks()[0]) || 'video', init));
+  /** Our audio+video (sendrecv) first, then one recvonly pair per further slot. */
+  layOut(pc, stream) {
+    this.audio = [addSendRecv(pc, stream, 'audio')];
+    this.video = [addSendRecv(pc, stream, 'video')];
     for (let i = 1; i < this.slotCount; i += 1) {
-      audio.push(pc.addTransceiver('audio', { direction: 'recvonly' }));
-      video.push(pc.addTransceiver('video', { direction: 'recvonly' }));
+      this.audio.push(pc.addTransceiver('audio', { direction: 'recvonly' }));
+      this.video.push(pc.addTransceiver('video', { direction: 'recvonly' }));
+      preferCodecs(this.audio[i], 'audio');
+      preferCodecs(this.video[i], 'video');
     }
-    audio.forEach((t) => preferCodecs(t, 'audio'));
-    video.forEach((t) => preferCodecs(t, 'video'));
-    this.slotStreams = audio.map((a, i) => new MediaStream([a.receiver.track, video[i].receiver.track]));
+    this.slotStreams = this.audio.map((a, i) => new MediaStream([a.receiver.track, this.video[i].receiver.track]));
     for (const tile of this.tiles.values()) tile.video.srcObject = null;
     this.placeStreams();
-    try {
-      await pc.setLocalDescription(await pc.createOffer());
-      window.parleyMediation.mids = audio.map((a, i) => ({ audio: a.mid, video: video[i].mid }));
-      const ack = await emit(this.socket, 'mediation:offer', { case_id: this.caseId, sdp: pc.localDescription.sdp });
-      if (generation !== this.generation || this.closed) return;
-      await pc.setRemoteDescription({ type: 'answer', sdp: ack.sdp });
-      answered = true;
-      for (const c of pending.splice(0)) this.sendCandidate(c);
-      showNotice(this.error, null);
-    } catch (err) {
-      if (generation !== this.generation || this.closed) return;
-      showRawNotice(this.error, errorText(err));
-      if (err && FATAL_CODES.has(err.code)) this.setStatus('failed');
-      else this.scheduleRetry();
-    }
-  }
-
-  scheduleRetry() {
-    clearTimeout(this.retryTimer);
-    const delay = RETRY_DELAYS_MS[Math.min(this.retries, RETRY_DELAYS_MS.length - 1)];
-    this.retries += 1;
-    this.retryTimer = setTimeout(() => {
-      if (this.socket.connected) this.renegotiate('retry');
-    }, delay);
-  }
-
-  sendCandidate(candidate) {
-    emit(this.socket, 'mediation:candidate', { case_id: this.caseId, candidate }).catch((err) => {
-      console.debug('candidate not accepted', err.code);
-    });
   }
 
   setStatus(state) {
@@ -271,16 +226,11 @@ export class MediationRoom {
     setText(this.status, `call.status.${state}`);
   }
 
-  /** After a socket reconnect: fetch the room again (we return to our own group) and re-offer. */
+  /** The room as the server has it now, with the chat we missed. */
   async resume() {
-    try {
-      const reply = await emit(this.socket, 'mediation:resume', { case_id: this.caseId });
-      if (reply.room) this.setView(reply.room);
-      for (const message of reply.chat || []) this.appendChat(message);
-    } catch (err) {
-      console.warn('resume failed', err);
-    }
-    this.renegotiate('socket reconnect');
+    const reply = await emit(this.socket, 'mediation:resume', { case_id: this.caseId });
+    if (reply.room) this.setView(reply.room);
+    for (const message of reply.chat || []) this.appendChat(message);
   }
 
   appendChat(message) {
@@ -296,7 +246,7 @@ export class MediationRoom {
       who.append(role, ` ${sender.name || ''}`);
     }
     const time = el('time', { class: 'msg-time' });
-    setTime(time, message.at);
+    setTime(time, message.at, 'short');
     const text = el('p', { class: 'msg-text' });
     text.textContent = message.text;
     this.chatLog.append(el('li', { class: mine ? 'msg msg-self' : 'msg msg-peer', 'data-id': String(message.id) }, [
@@ -330,36 +280,17 @@ export class MediationRoom {
   }
 
   toggleMute() {
-    const tracks = this.localStream ? this.localStream.getAudioTracks() : [];
-    if (!tracks.length) return;
-    const muted = tracks[0].enabled;
-    for (const track of tracks) track.enabled = !muted;
-    this.muteButton.setAttribute('aria-pressed', String(muted));
-  }
-
-  closePeerConnection() {
-    if (!this.pc) return;
-    try {
-      this.pc.close();
-    } catch {
-      // already closed
-    }
-    if (window.parleyMediation.pc === this.pc) window.parleyMediation.pc = null;
-    this.pc = null;
+    const muted = this.media.toggleAudio();
+    if (muted !== null) this.muteButton.setAttribute('aria-pressed', String(muted));
   }
 
   /** Release media and listeners. Idempotent. */
   close() {
     if (this.closed) return;
     this.closed = true;
-    this.generation += 1;
-    clearTimeout(this.retryTimer);
     for (const [event, fn] of Object.entries(this.handlers)) this.socket.off(event, fn);
-    this.socket.io.off('reconnect', this.onReconnect);
     emit(this.socket, 'mediation:leave', { case_id: this.caseId }).catch(() => {});
-    this.closePeerConnection();
-    if (this.localStream) this.localStream.getTracks().forEach((t) => t.stop());
-    this.localStream = null;
+    this.media.close();
     this.setStatus('ended');
   }
 }

@@ -5,7 +5,8 @@
 import { connectSocket, emit, errorText, getJSON, loadIceServers, postJSON } from './api.js';
 import { fillCatalogueSelects, loadCatalogue } from './catalogue.js';
 import { byTestId, el } from './dom.js';
-import { initI18n, setText, setTime } from './i18n.js';
+import { identifier } from './ident.js';
+import { formatWhen, has, initI18n, setText, setTime, t } from './i18n.js';
 import { mountAgreementPanel } from './agreement_panel.js';
 import { MediationRoom } from './mediation_call.js';
 import { showNotice, showRawNotice, showView, watchConnection } from './views.js';
@@ -62,12 +63,18 @@ async function startSession(token) {
   await refreshCases();
 }
 
+/** A case's state in words (the code itself if a new one has no translation yet). */
+function statusText(status) {
+  return has(`mstatus.${status}`) ? t(`mstatus.${status}`) : status;
+}
+
 async function refreshCases() {
   const reply = await getJSON('/api/mediations', state.token);
   const list = $('case-list');
   list.replaceChildren(...reply.cases.map((c) => {
     const button = el('button', { type: 'button', class: 'btn btn-block', 'data-testid': `open-case-${c.id}` });
-    button.textContent = `${c.applicant.name} / ${c.respondent.name} · ${c.status}`;
+    setText(button, 'mediator.case_item', { parties: `${c.applicant.name} / ${c.respondent.name}`,
+      status: statusText(c.status), at: formatWhen(c.created_at, 'short') });
     button.addEventListener('click', () => openCase(c.id));
     return el('li', {}, [button]);
   }));
@@ -102,11 +109,11 @@ async function openCase(caseId) {
   state.view = view;
   const c = view.case;
   $('case-panel').hidden = false;
-  $('case-status').textContent = c.status;
+  $('case-status').textContent = statusText(c.status);
   $('case-status').dataset.status = c.status;
   $('case-parties').textContent = `${c.applicant.name} / ${c.respondent.name}`;
   $('case-statement').textContent = c.statement;
-  if (c.deadline_at) setTime($('case-deadline'), c.deadline_at);
+  if (c.deadline_at) setTime($('case-deadline'), c.deadline_at, 'deadline');
   $('accept-form').hidden = c.status !== 'created';
   renderDocuments(view.documents);
   if (!state.agreement || state.agreement.caseId !== caseId) {
@@ -144,8 +151,8 @@ async function onInvite(event) {
       id_last4: $('invite-id4').value.trim(), ...(side ? { side } : {}),
     }, state.token);
     const p = reply.participant;
-    const link = el('a', { href: reply.link, 'data-testid': `invite-link-${p.id}` });
-    link.textContent = reply.link;
+    // The link is long (a signed token): shown shortened, opened or copied whole.
+    const link = identifier(reply.link, { testid: `invite-link-${p.id}`, href: reply.link, head: 28, tail: 6 });
     const code = el('code', { 'data-testid': `invite-code-${p.id}` });
     code.textContent = reply.code;
     const role = el('span');

@@ -3,7 +3,7 @@
 // after a newer one.
 
 import { emit, errorText } from './api.js';
-import { formatTime, setText, t } from './i18n.js';
+import { formatWhen, setText, t } from './i18n.js';
 
 const DEBOUNCE_MS = 1500;
 
@@ -58,7 +58,7 @@ export class NotesEditor {
     this.saving = this.saving.then(async () => {
       try {
         await emit(this.socket(), 'case:notes', { case_id: caseId, notes });
-        if (!this.dirty) setText(this.status, 'agent.notes_saved', { time: formatTime(new Date().toISOString()) });
+        if (!this.dirty) setText(this.status, 'agent.notes_saved', { time: formatWhen(new Date().toISOString(), 'short') });
       } catch (err) {
         if (this.caseId === caseId) this.dirty = true;
         this.status.textContent = `${t('agent.notes_failed')} ${errorText(err)}`;

@@ -13,7 +13,8 @@
 
 import { ApiError, errorText, getJSON } from './api.js';
 import { byTestId, el } from './dom.js';
-import { applyTranslations, currentLang, has, initI18n, onLanguageChange, setText, t } from './i18n.js';
+import { applyTranslations, formatWhen, has, initI18n, onLanguageChange, setText, t } from './i18n.js';
+import { identifier } from './ident.js';
 import { durationMs, eventOffsetMs, formatClock, localSeconds, segmentIndexAt, sortedSegments } from './recording_time.js';
 import { showNotice, showRawNotice, showView } from './views.js';
 
@@ -142,24 +143,19 @@ function roleKey(role) {
   return 'role.unknown';
 }
 
-function formatDateTime(iso) {
-  const date = new Date(iso);
-  if (!iso || Number.isNaN(date.getTime())) return '';
-  return new Intl.DateTimeFormat(currentLang(), { dateStyle: 'medium', timeStyle: 'medium' }).format(date);
-}
-
 function renderMeta() {
   const recording = page.data.recording || {};
-  $('recording-case').textContent = recording.case_id || '—';
+  if (recording.case_id) $('recording-case').replaceChildren(identifier(recording.case_id, { testid: 'recording-case-id' }));
+  else $('recording-case').textContent = '—';
   const status = $('recording-status');
   status.dataset.status = recording.status || '';
   if (recording.status && has(`recording.status.${recording.status}`)) setText(status, `recording.status.${recording.status}`);
   else status.textContent = recording.status || '—';
-  $('recording-started').textContent = formatDateTime(recording.started_at) || '—';
+  $('recording-started').textContent = formatWhen(recording.started_at, 'seconds') || '—';
   const ended = $('recording-ended');
   if (recording.ended_at) {
     delete ended.dataset.i18n;
-    ended.textContent = formatDateTime(recording.ended_at);
+    ended.textContent = formatWhen(recording.ended_at, 'seconds');
   } else {
     setText(ended, recording.status === 'recording' ? 'recording.still_recording' : 'recording.unknown');
   }

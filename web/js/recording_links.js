@@ -81,7 +81,7 @@ export class RecordingLinks {
       const parts = [link];
       if (recording.started_at) {
         const time = el('time', { class: 'hint' });
-        setTime(time, recording.started_at);
+        setTime(time, recording.started_at, 'short');
         parts.push(' ', time);
       }
       if (recording.status && recording.status !== 'complete') {

@@ -6,7 +6,7 @@ import { emit, errorText, refusalCode } from './api.js';
 import { loadCatalogue } from './catalogue.js';
 import { byTestId, el } from './dom.js';
 import { clearFieldError } from './form.js';
-import { currentLang, initI18n, onLanguageChange, setText, t } from './i18n.js';
+import { formatWhen, initI18n, onLanguageChange, setText, t } from './i18n.js';
 import {
   alertKey,
   alertText,
@@ -20,6 +20,7 @@ import {
 } from './supervisor_format.js';
 import { connectStaff, submitLogin } from './staff_session.js';
 import { showNotice, showRawNotice, showView, watchConnection } from './views.js';
+import { watchClocks } from './supervisor_clocks.js';
 
 const TOKEN_KEY = 'parley.supervisor';
 const USER_KEY = 'parley.supervisor.user';
@@ -90,6 +91,8 @@ function showLogin(noticeKey, kind = 'info') {
 }
 
 function closeSocket() {
+  if (state.stopClocks) state.stopClocks();
+  state.stopClocks = null;
   if (state.stopWatching) state.stopWatching();
   if (state.socket) state.socket.disconnect();
   if (state.staleTimer) clearInterval(state.staleTimer);
@@ -136,6 +139,7 @@ async function startSession(token) {
   $('staff-name').hidden = !$('staff-name').textContent;
   $('sign-out').hidden = false;
   state.staleTimer = setInterval(renderFreshness, 1000);
+  state.stopClocks = watchClocks(token, $('sup-clocks'), $('sup-clocks-empty'));
   await snapshot();
 }
 
@@ -184,20 +188,13 @@ function render() {
   renderAlerts(figures.alerts || []);
 }
 
-function clockTime(iso) {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return '';
-  return new Intl.DateTimeFormat(currentLang(), { hour: '2-digit', minute: '2-digit', second: '2-digit' })
-    .format(date);
-}
-
 function renderFreshness() {
   if (!state.figures) return;
-  setText($('sup-updated'), 'sup.updated', { time: clockTime(state.figures.at) });
+  setText($('sup-updated'), 'sup.updated', { time: formatWhen(state.figures.at, 'seconds') });
   const stale = Date.now() - state.receivedAt > STALE_AFTER_MS;
   const notice = $('sup-stale');
   // Set once when the figures go stale, so the status region is not re-announced every second.
-  if (stale && notice.hidden) showNotice(notice, 'sup.stale', { time: clockTime(state.figures.at) }, 'error');
+  if (stale && notice.hidden) showNotice(notice, 'sup.stale', { time: formatWhen(state.figures.at, 'seconds') }, 'error');
   else if (!stale && !notice.hidden) showNotice(notice, null);
 }
 

@@ -66,7 +66,7 @@ def test_parties_organisation_and_birth_date() -> None:
     raw = content_dict()
     raw["parties"][0]["date_of_birth"] = "1985-03-16"
     raw["parties"][1] = {"id": "r1", "side": "respondent", "kind": "organisation",
-                         "name": "某物业公司", "address": "章贡区", "phone": "13900139000",
+                         "name": "某物业公司", "address": "柯城区", "phone": "13900139000",
                          "participant_id": "pr"}
     assert codes(AgreementContent.model_validate(raw)) == [
         "party_id_birth_mismatch", "party_representative_missing"]
@@ -165,14 +165,14 @@ def test_signatures_verify_only_for_their_key_and_digest(tmp_path: object) -> No
 
 def test_competent_courts() -> None:
     assert [c.court.code for c in competent_courts(
-        inviting_court="gz-ruijin-court", party_regions=["gz-zhanggong"],
-        subject_region=None, committee_region="gz-zhanggong")] == ["gz-ruijin-court"]
-    found = competent_courts(inviting_court=None, party_regions=["gz-zhanggong", "gz-nankang"],
-                             subject_region="gz-zhanggong", committee_region="gz-ganxian")
+        inviting_court="qz-jiangshan-court", party_regions=["qz-kecheng"],
+        subject_region=None, committee_region="qz-kecheng")] == ["qz-jiangshan-court"]
+    found = competent_courts(inviting_court=None, party_regions=["qz-kecheng", "qz-qujiang"],
+                             subject_region="qz-kecheng", committee_region="qz-longyou")
     assert [(c.court.code, c.grounds) for c in found] == [
-        ("gz-zhanggong-court", ("party_domicile", "subject_matter")),
-        ("gz-nankang-court", ("party_domicile",)),
-        ("gz-ganxian-court", ("committee",))]
+        ("qz-kecheng-court", ("party_domicile", "subject_matter")),
+        ("qz-qujiang-court", ("party_domicile",)),
+        ("qz-longyou-court", ("committee",))]
     assert competent_courts(inviting_court=None, party_regions=[None, "nowhere"],
                             subject_region=None, committee_region=None) == []
 

@@ -36,7 +36,7 @@ def signed_package(tmp_path: Path) -> bytes:
                        "signature": seal.sign(digest), "public_key": seal.public_jwk,
                        "fingerprint": seal.fingerprint, "sha256": digest})
     meta = {"application_id": "app1", "case_id": "case1", "agreement_id": "ag1", "version": 2,
-            "agreement_sha256": digest, "court_code": "gz-zhanggong-court",
+            "agreement_sha256": digest, "court_code": "qz-kecheng-court",
             "submitted_at": "2026-12-01T00:00:00+00:00"}
     files = [("application.json", json_bytes({**meta, "kind": "joint application"})),
              ("agreement.json", text.encode()),
@@ -152,7 +152,7 @@ def test_pdf_text_and_rendering(tmp_path: Path) -> None:
     assert len(pages) >= 2
     assert all(f"SHA-256: {digest}" in page for page in pages)
     for expected in ("人民调解协议书", "张三", "李四", "人民币 5000.00 元", "2026-12-31",
-                     "银行转账", "赣州市章贡区人民调解委员会", "f0" * 32, "2026-12-01 10:03:04"):
+                     "银行转账", "衢州市柯城区人民调解委员会", "f0" * 32, "2026-12-01 10:03:04"):
         assert "".join(expected.split()) in "".join(text.split()), expected
     subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(path),
                     str(tmp_path / "page")], check=True)

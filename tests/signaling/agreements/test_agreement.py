@@ -231,15 +231,15 @@ async def confirmation_flow(running: Running, d: Drafted) -> None:
     base = f"/api/mediations/{d.case_id}/agreement"
     status, courts = await get_json(running.url, f"{base}/courts", d.applicant)
     assert status == 200 and courts["days_left"] == 30, courts
-    assert [c["code"] for c in courts["courts"]] == ["gz-zhanggong-court", "gz-nankang-court"]
+    assert [c["code"] for c in courts["courts"]] == ["qz-kecheng-court", "qz-qujiang-court"]
     status, body = await post_json(running.url, f"{base}/applications",
-                                   {"court_code": "gz-ruijin-court"}, d.applicant)
+                                   {"court_code": "qz-jiangshan-court"}, d.applicant)
     assert (status, body["error"]["code"]) == (400, "court_not_competent")
     status, body = await post_json(running.url, f"{base}/applications",
-                                   {"court_code": "gz-zhanggong-court"}, d.mediator)
+                                   {"court_code": "qz-kecheng-court"}, d.mediator)
     assert (status, body["error"]["code"]) == (403, "forbidden")
     status, application = await post_json(running.url, f"{base}/applications",
-                                          {"court_code": "gz-zhanggong-court"}, d.applicant)
+                                          {"court_code": "qz-kecheng-court"}, d.applicant)
     assert status == 201 and application["status"] == "proposed", application
     app_id = application["id"]
 
@@ -247,7 +247,7 @@ async def confirmation_flow(running: Running, d: Drafted) -> None:
     status, me = await post_json(running.url, "/api/login",
                                  {"username": "clerk1", "password": "correct horse"})
     await running.app[AGREEMENTS_KEY].repo.set_clerk_court(int(me["user"]["id"]),
-                                                           "gz-zhanggong-court")
+                                                           "qz-kecheng-court")
     status, listing = await get_json(running.url, "/api/court/applications", clerk)
     assert status == 200 and listing["applications"] == []  # not submitted yet
 

@@ -18,7 +18,7 @@ from tests.server.agreement_samples import content_dict
 from tests.signaling.mediation.test_mediation import create_case, invite, lobby, staff
 
 Connect = Callable[[str | None], Awaitable[SocketClient]]
-COURT = "gz-zhanggong-court"
+COURT = "qz-kecheng-court"
 
 
 async def clerk_of(running: Running, username: str, court: str | None) -> str:
@@ -69,7 +69,7 @@ async def test_clerk_presides_over_confirmation_session(running: Running, connec
     assert status == 200, body
 
     clerk = await clerk_of(running, "clerk1", COURT)
-    other_clerk = await clerk_of(running, "clerk2", "gz-nankang-court")
+    other_clerk = await clerk_of(running, "clerk2", "qz-qujiang-court")
     _, case_view = await get_json(running.url, f"/api/mediations/{case_id}", mediator)
     app_id = await submitted(running, case_id, ids=(applicant.participant_id,
                                                     respondent.participant_id,

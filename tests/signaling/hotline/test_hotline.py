@@ -34,10 +34,10 @@ async def lawyer(running: Running, connect: Connect, name: str, skills: dict[str
 
 
 async def test_offers_follow_skill_and_region(running: Running, connect: Connect) -> None:
-    labour = await lawyer(running, connect, "labour", {"labour": 5}, "gz-zhanggong")
-    family = await lawyer(running, connect, "family", {"marriage_family": 5}, "gz-ruijin")
-    labour_case, _ = await running.intake(category="labour", region="gz-zhanggong")
-    family_case, _ = await running.intake(category="marriage_family", region="gz-ruijin")
+    labour = await lawyer(running, connect, "labour", {"labour": 5}, "qz-kecheng")
+    family = await lawyer(running, connect, "family", {"marriage_family": 5}, "qz-jiangshan")
+    labour_case, _ = await running.intake(category="labour", region="qz-kecheng")
+    family_case, _ = await running.intake(category="marriage_family", region="qz-jiangshan")
     offer = await labour.wait_for("offer:new")
     assert offer["case"]["id"] == labour_case and offer["timeout_s"] == 3
     offer = await family.wait_for("offer:new")
@@ -52,12 +52,12 @@ async def test_a_citizen_back_within_30_days_is_offered_to_the_lawyer_who_kept_t
         running: Running, connect: Connect) -> None:
     """首问负责: a case ended for follow-up brings the same citizen back to the same lawyer,
     ahead of a better-ranked one; another citizen goes by rank."""
-    owner = await lawyer(running, connect, "owner", {"labour": 3}, "gz-zhanggong")
+    owner = await lawyer(running, connect, "owner", {"labour": 3}, "qz-kecheng")
     first, _ = await running.intake(category="labour", phone="13900000001")
     assert (await owner.wait_for("offer:new"))["case"]["id"] == first
     assert (await owner.call("offer:accept", {"case_id": first}))["ok"]
     assert (await owner.call("case:end", {"case_id": first, "outcome": "follow_up"}))["ok"]
-    better = await lawyer(running, connect, "better", {"labour": 5}, "gz-zhanggong")
+    better = await lawyer(running, connect, "better", {"labour": 5}, "qz-kecheng")
     again, _ = await running.intake(category="labour", phone="13900000001")
     offer = await owner.wait_for("offer:new", lambda o: o["case"]["id"] != first)
     assert offer["case"]["id"] == again
@@ -67,8 +67,8 @@ async def test_a_citizen_back_within_30_days_is_offered_to_the_lawyer_who_kept_t
 
 async def test_decline_moves_the_offer_to_the_next_lawyer(running: Running, connect: Connect
                                                           ) -> None:
-    first = await lawyer(running, connect, "first", {"labour": 5}, "gz-zhanggong")
-    second = await lawyer(running, connect, "second", {"labour": 4}, "gz-zhanggong")
+    first = await lawyer(running, connect, "first", {"labour": 5}, "qz-kecheng")
+    second = await lawyer(running, connect, "second", {"labour": 4}, "qz-kecheng")
     case_id, _ = await running.intake(category="labour")
     await first.wait_for("offer:new")
     assert (await first.call("offer:decline", {"case_id": case_id}))["ok"]
@@ -77,8 +77,8 @@ async def test_decline_moves_the_offer_to_the_next_lawyer(running: Running, conn
 
 
 async def test_missed_offer_expires_and_goes_on(running: Running, connect: Connect) -> None:
-    first = await lawyer(running, connect, "first", {"labour": 5}, "gz-zhanggong")
-    second = await lawyer(running, connect, "second", {"labour": 4}, "gz-zhanggong")
+    first = await lawyer(running, connect, "first", {"labour": 5}, "qz-kecheng")
+    second = await lawyer(running, connect, "second", {"labour": 4}, "qz-kecheng")
     case_id, _ = await running.intake(category="labour")
     await first.wait_for("offer:new")
     expired = await first.wait_for("offer:expired", timeout=10)
@@ -89,12 +89,12 @@ async def test_missed_offer_expires_and_goes_on(running: Running, connect: Conne
 
 
 async def test_overflow_to_a_neighbouring_region(running: Running, connect: Connect) -> None:
-    busy = await lawyer(running, connect, "zg", {"labour": 5}, "gz-zhanggong")
-    neighbour = await lawyer(running, connect, "nk", {"labour": 5}, "gz-nankang")
-    first, _ = await running.intake(category="labour", region="gz-zhanggong")
+    busy = await lawyer(running, connect, "zg", {"labour": 5}, "qz-kecheng")
+    neighbour = await lawyer(running, connect, "nk", {"labour": 5}, "qz-qujiang")
+    first, _ = await running.intake(category="labour", region="qz-kecheng")
     assert (await busy.wait_for("offer:new"))["case"]["id"] == first
     await busy.call("offer:accept", {"case_id": first})
-    second, token = await running.intake(category="labour", region="gz-zhanggong")
+    second, token = await running.intake(category="labour", region="qz-kecheng")
     citizen = await connect(token)
     assert (await citizen.call("case:resume"))["queue"]["position"] == 1
     # Not offered to the other region at once; after the neighbour delay it is.
@@ -108,12 +108,12 @@ async def test_overflow_to_a_neighbouring_region(running: Running, connect: Conn
 async def test_transfer_keeps_place_and_reaches_the_named_lawyer(
     running: Running, connect: Connect
 ) -> None:
-    first = await lawyer(running, connect, "first", {"labour": 5}, "gz-zhanggong")
+    first = await lawyer(running, connect, "first", {"labour": 5}, "qz-kecheng")
     case_id, token = await running.intake(category="labour")
     citizen = await connect(token)
     await first.wait_for("offer:new")
     await first.call("offer:accept", {"case_id": case_id})
-    second = await lawyer(running, connect, "second", {"contract": 5}, "gz-ruijin")
+    second = await lawyer(running, connect, "second", {"contract": 5}, "qz-jiangshan")
     directory = await first.call("agent:directory")
     target = next(x for x in directory["lawyers"] if x["display_name"] == "second 律师")
     assert (await first.call("case:transfer", {"case_id": case_id, "agent_id": target["id"]}
@@ -144,7 +144,7 @@ async def test_callback_request_keeps_the_place(running: Running, connect: Conne
 async def test_supervisor_figures_and_alerts(running: Running, connect: Connect) -> None:
     await running.add_lawyer("boss", role="supervisor")
     supervisor = await connect(await running.login("boss"))
-    citizen_lawyer = await lawyer(running, connect, "l1", {"labour": 5}, "gz-zhanggong")
+    citizen_lawyer = await lawyer(running, connect, "l1", {"labour": 5}, "qz-kecheng")
     assert (await citizen_lawyer.call("agent:availability", {"status": "away"}))["ok"]
     await running.intake(category="labour")
     snapshot = (await supervisor.call("sup:snapshot"))["figures"]

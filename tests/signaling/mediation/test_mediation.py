@@ -17,6 +17,7 @@ from rooms.messages import ParticipantId
 from server.keys import MEDIA_KEY
 from server.mediation.repository import verify_chain
 from server.tokens import Claims, sign
+from signaling.court.api import COURT_KEY
 from signaling.mediation.api import MEDIATION_KEY
 from tests.clients import SocketClient, get_json, post_json
 from tests.conftest import Running
@@ -393,3 +394,19 @@ async def test_failed_case_shows_other_routes_and_schedule_gates_the_room(
     status, body = await post_json(running.url, f"/api/mediations/{case_id}/close",
                                    {"outcome": "settled"}, token)
     assert status == 409
+
+
+async def test_a_room_moved_to_another_worker_asks_everyone_in_it_to_offer_again(
+        setup: Setup, running: Running) -> None:
+    """The re-homing callback (a media worker died, rooms/remote.py) reaches the members of a
+    mediation room as ``room:renegotiate``, as it does for a consultation's two."""
+    resumed = await setup.mediator.call("mediation:resume", {"case_id": setup.case_id})
+    room_id = resumed["room"]["room_id"]
+    assert room_id
+    await running.app[COURT_KEY].room.renegotiate("not-a-room")
+    await running.app[COURT_KEY].room.renegotiate(room_id)
+    for client in (setup.mediator, setup.applicant.client, setup.respondent.client):
+        assert client is not None
+        event = await client.wait_for("room:renegotiate")
+        assert event == {"room_id": room_id, "case_id": setup.case_id}
+        assert len(client.events["room:renegotiate"]) == 1

@@ -161,14 +161,14 @@ def _at(year: int, month: int, day: int, hour: int, minute: int) -> float:
 
 
 @pytest.mark.parametrize(("region", "moment", "open_"), [
-    ("gz-nankang", (2025, 6, 16, 9, 0), True),  # Monday 09:00
-    ("gz-nankang", (2025, 6, 16, 12, 30), False),  # lunch
-    ("gz-nankang", (2025, 6, 16, 17, 29), True),
-    ("gz-nankang", (2025, 6, 16, 17, 30), False),
-    ("gz-nankang", (2025, 6, 21, 10, 0), False),  # Saturday
-    ("gz-ruijin", (2025, 6, 21, 10, 0), True),  # Ruijin keeps Saturday mornings
-    ("gz-ruijin", (2025, 6, 22, 10, 0), False),  # Sunday
-    ("gz-zhanggong", (2025, 6, 22, 3, 0), True),  # around the clock
+    ("qz-qujiang", (2025, 6, 16, 9, 0), True),  # Monday 09:00
+    ("qz-qujiang", (2025, 6, 16, 12, 30), False),  # lunch
+    ("qz-qujiang", (2025, 6, 16, 17, 29), True),
+    ("qz-qujiang", (2025, 6, 16, 17, 30), False),
+    ("qz-qujiang", (2025, 6, 21, 10, 0), False),  # Saturday
+    ("qz-jiangshan", (2025, 6, 21, 10, 0), True),  # Jiangshan keeps Saturday mornings
+    ("qz-jiangshan", (2025, 6, 22, 10, 0), False),  # Sunday
+    ("qz-kecheng", (2025, 6, 22, 3, 0), True),  # around the clock
 ])
 def test_working_hours(region: str, moment: tuple[int, ...], open_: bool) -> None:
     assert is_open(EXAMPLE_HOURS, RegionCode(region), _at(*moment)) is open_

@@ -1,4 +1,5 @@
-"""Fixed catalogues: service types, dispute categories, modes, regions, outcomes.
+"""Fixed code lists: service types, dispute categories, modes, languages, outcomes (the regions
+are the deployment's, in the catalogue file).
 
 Codes are stable identifiers stored in the database; ``zh`` and ``en`` are display names.
 """
@@ -49,16 +50,6 @@ MODES = (
     Entry(Mode.TEXT, "文字", "Text"),
 )
 
-# A prefecture with its districts and, across the provincial border, neighbouring counties.
-REGIONS = (
-    Entry("gz-zhanggong", "赣州市章贡区", "Zhanggong, Ganzhou"),
-    Entry("gz-nankang", "赣州市南康区", "Nankang, Ganzhou"),
-    Entry("gz-ganxian", "赣州市赣县区", "Ganxian, Ganzhou"),
-    Entry("gz-ruijin", "瑞金市", "Ruijin"),
-    Entry("ly-changting", "龙岩市长汀县", "Changting, Longyan (Fujian)"),
-    Entry("sg-nanxiong", "南雄市", "Nanxiong, Shaoguan (Guangdong)"),
-)
-
 # Languages and dialects a lawyer may serve in (dialect seats, 方言坐席).
 LANGUAGES = (
     Entry("zh", "普通话", "Mandarin"),
@@ -82,12 +73,13 @@ def codes(entries: tuple[Entry, ...]) -> frozenset[str]:
     return frozenset(e.code for e in entries)
 
 
-def as_dict() -> dict[str, list[dict[str, str]]]:
+def as_dict(regions: tuple[Entry, ...]) -> dict[str, list[dict[str, str]]]:
+    """The code lists the intake form offers; ``regions`` come from the deployment's catalogue."""
     return {
         "service_types": [e.to_dict() for e in SERVICE_TYPES],
         "categories": [e.to_dict() for e in CATEGORIES],
         "modes": [e.to_dict() for e in MODES],
-        "regions": [e.to_dict() for e in REGIONS],
+        "regions": [e.to_dict() for e in regions],
         "outcomes": [e.to_dict() for e in OUTCOMES],
         "languages": [e.to_dict() for e in LANGUAGES],
     }

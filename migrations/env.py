@@ -9,6 +9,7 @@ import server.agreements.models
 import server.audit
 import server.citizens.models
 import server.mediation.models
+import server.quality.models
 import server.ratings.models
 import server.registry.models  # noqa: F401  (registers the one window's tables)
 from server.models import Base

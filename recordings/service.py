@@ -158,6 +158,10 @@ class RecordingService:
         self._running.pop(recording_id, None)
         now = now or self._wall()
         recording = await self._get(recording_id)
+        if recording.status != RecordingStatus.RECORDING:
+            # Interrupted (a restart cut it; recovery closed its chain): it never becomes
+            # complete, and its chain gets no "ended" after the "interrupted".
+            return recording
         await self.repo.append(recording_id, "ended", {"at_ms": _ms(recording, now)}, now)
         await self.repo.set_status(recording_id, RecordingStatus.COMPLETE, ended_at=now)
         await store_manifest(self.repo, self.storage, recording)

@@ -22,6 +22,7 @@ from server.keys import (
     HOTLINE_KEY,
     MEDIA_KEY,
     SETTINGS_KEY,
+    SIGNIN_KEY,
     USERS_KEY,
 )
 from server.logs import request_id_var
@@ -31,6 +32,7 @@ from server.policy import Action, Principal, Role, require
 from server.rest import Auth, Route, body_of, register
 from server.rest.openapi import OPENAPI_ROUTE
 from server.schemas import IntakeBody, LoginBody
+from server.signin import client_address
 from server.tokens import Claims, sign, verify
 from signaling.views import case_view
 
@@ -48,7 +50,7 @@ async def error_middleware(
     try:
         return await handler(request)
     except ParleyError as exc:
-        return web.json_response(exc.to_dict(), status=exc.status)
+        return web.json_response(exc.to_dict(), status=exc.status, headers=exc.headers)
     except web.HTTPException as exc:
         # aiohttp's own refusals (no route, wrong method, body too large) become a response
         # here, so the outer middleware gives them the same security headers as pages.
@@ -104,8 +106,10 @@ async def post_intake(request: web.Request) -> web.Response:
 
 async def post_login(request: web.Request) -> web.Response:
     body = await body_of(request, LoginBody)
-    user = await request.app[USERS_KEY].authenticate(body.username, body.password)
     settings = request.app[SETTINGS_KEY]
+    address = client_address(request.remote, request.headers.get("X-Forwarded-For"),
+                             settings.trusted_proxies)
+    user = await request.app[SIGNIN_KEY].authenticate(body.username, body.password, address)
     claims = Claims(
         sub=str(user.id), kind="staff", role=user.role, name=user.display_name,
         exp=int(time.time()) + settings.staff_token_ttl_s,
@@ -193,7 +197,7 @@ ROUTES = (
           returns="{case_id, token, open, callback}"),
     Route("POST", "/api/login", post_login, "Staff sign-in", auth=Auth.PUBLIC, body=LoginBody,
           returns="{token, user: {id, username, role, display_name}}",
-          errors=("bad_credentials", "rate_limited")),
+          errors=("bad_credentials", "too_many_attempts")),
     Route("GET", "/api/cases/{case_id}", get_case, "A consultation case",
           action=Action.READ_CASE, returns="CaseView (docs/protocol.md)"),
     Route("GET", "/healthz", healthz, "Liveness", auth=Auth.PUBLIC, returns="{ok: true}"),

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from limits import parse as parse_limit
+
 
 class ConfigError(Exception):
     """A setting is invalid; the message names the environment variable."""
@@ -52,6 +54,12 @@ class Settings:
     turn_ttl_s: int = 3600
     # The bearer token a Prometheus scraper presents at /metrics (docs/security.md).
     metrics_token: bytes | None = None
+    # Guessing and floods (docs/security.md): sign-in limits in the ``limits`` package's
+    # notation, proxies whose X-Forwarded-For is believed, live sockets per token.
+    signin_per_username: str = "10 per 15 minutes"
+    signin_per_address: str = "50 per 15 minutes"
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    connections_per_token: int = 5
     # The deployment's service catalogue (docs/one-window.md); None: the shipped one.
     catalogue_path: Path | None = None
 
@@ -97,6 +105,7 @@ class Settings:
             metrics_token=_metrics_token(environ.get("PARLEY_METRICS_TOKEN")),
             catalogue_path=_catalogue_path(environ.get("PARLEY_CATALOGUE")),
             **_turn(environ),
+            **_guards(environ),
         )
 
 
@@ -144,6 +153,36 @@ def _turn(environ: Mapping[str, str]) -> dict[str, Any]:
         raise ConfigError(f"PARLEY_TURN_TTL_S must be at least 60 seconds, got {ttl}")
     return {"turn_secret": secret.encode() if secret else None, "turn_urls": urls,
             "turn_ttl_s": int(ttl)}
+
+
+def _guards(environ: Mapping[str, str]) -> dict[str, Any]:
+    """PARLEY_SIGNIN_PER_USERNAME / _PER_ADDRESS ("10 per 15 minutes"), PARLEY_TRUSTED_PROXIES
+    (comma-separated networks), PARLEY_CONNECTIONS_PER_TOKEN (1-100)."""
+    found: dict[str, Any] = {}
+    for name, field in (("PARLEY_SIGNIN_PER_USERNAME", "signin_per_username"),
+                        ("PARLEY_SIGNIN_PER_ADDRESS", "signin_per_address")):
+        raw = environ.get(name)
+        if raw:
+            try:
+                parse_limit(raw)
+            except ValueError:
+                raise ConfigError(f"{name} must read like '10 per 15 minutes', got {raw!r}") from None
+            found[field] = raw
+    proxies = []
+    for item in (environ.get("PARLEY_TRUSTED_PROXIES") or "").split(","):
+        if item.strip():
+            try:
+                proxies.append(ipaddress.ip_network(item.strip()))
+            except ValueError:
+                raise ConfigError(f"PARLEY_TRUSTED_PROXIES must be IP networks, got {item!r}"
+                                  ) from None
+    found["trusted_proxies"] = tuple(proxies)
+    raw = environ.get("PARLEY_CONNECTIONS_PER_TOKEN")
+    if raw:
+        if not raw.isdigit() or not 1 <= int(raw) <= 100:
+            raise ConfigError(f"PARLEY_CONNECTIONS_PER_TOKEN must be 1-100, got {raw!r}")
+        found["connections_per_token"] = int(raw)
+    return found
 
 
 def _parse_port(raw: str) -> int:

@@ -8,12 +8,15 @@ from typing import Any
 class ParleyError(Exception):
     """A refusal the client should see. ``code`` is stable and documented in docs/protocol.md."""
 
-    def __init__(self, code: str, message: str, status: int = 400, field: str | None = None) -> None:
+    def __init__(self, code: str, message: str, status: int = 400, field: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status
         self.field = field
+        # HTTP headers of the REST reply (``Retry-After`` of a 429); socket replies ignore them.
+        self.headers = headers or {}
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": self.code, "message": self.message}

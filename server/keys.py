@@ -9,6 +9,7 @@ from server.cases.repository import CaseRepository
 from server.config import Settings
 from server.db import Database
 from server.metrics import EventCounters
+from server.signin import SignIn
 from server.users import UserRepository
 from signaling.consultations.service import ConsultationService
 from signaling.hotline.service import Hotline
@@ -19,6 +20,7 @@ SETTINGS_KEY = web.AppKey("settings", Settings)
 DATABASE_KEY = web.AppKey("database", Database)
 CASES_KEY = web.AppKey("cases", CaseRepository)
 USERS_KEY = web.AppKey("users", UserRepository)
+SIGNIN_KEY = web.AppKey("signin", SignIn)
 ENGINE_KEY = web.AppKey("routing_engine", RoutingEngine)
 HOTLINE_KEY = web.AppKey("hotline", Hotline)
 TICKERS_KEY = web.AppKey("tickers", list[Ticker])

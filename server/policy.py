@@ -84,6 +84,8 @@ class Action(StrEnum):
     CITIZEN_CASES = "citizen.cases"
     RATE_SERVICE = "rating.rate"
     FOLLOW_UP = "rating.follow_up"
+    QUALITY_DRAW = "quality.draw"
+    QUALITY_REVIEW = "quality.review"
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,9 @@ ACCESS: dict[Action, frozenset[Role]] = {
     # Who rates which case is checked per subject (server/ratings/api.py: RATER_CHECK_KEY).
     Action.RATE_SERVICE: frozenset({Role.CITIZEN, Role.INVITEE}),
     Action.FOLLOW_UP: frozenset({Role.SUPERVISOR}),
+    Action.QUALITY_DRAW: frozenset({Role.SUPERVISOR}),
+    # Reviewers (lawyers and supervisors) and the reviewed: rows are filtered by user.
+    Action.QUALITY_REVIEW: frozenset({Role.SUPERVISOR, Role.LAWYER}),
 }
 
 

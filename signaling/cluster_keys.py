@@ -18,6 +18,11 @@ vanished (Redis flushed or restarted) writes its presence entries again at its n
                            process just changed; every process drops them from its cache of
                            owners (signaling/relay.py), so a cached owner list is never older
                            than the change that made it wrong (plus OWNERS_CACHE_S at most)
+  {p}:conns:{token}        hash "{pid}/{sid}" -> "1": the live socket connections opened with
+                           one token (``{token}``: a digest of it), capped per token
+                           (signaling/connections.py); TTL the token's remaining life, renewed
+                           on every claim; fields of dead processes are removed by the next
+                           claim that finds their ``{p}:proc:{pid}`` gone
   {p}:socketio             pub/sub channel of python-socketio's Redis manager (fan-out to
                            every process: broadcasts, and one-to-one pushes to unknown targets)
 """
@@ -42,6 +47,9 @@ class ClusterKeys:
 
     def push_channel(self, process_id: str) -> str:
         return f"{self.prefix}:proc:{process_id}:push"
+
+    def connections(self, token_key: str) -> str:
+        return f"{self.prefix}:conns:{token_key}"
 
     def where(self, target: str) -> str:
         return f"{self.prefix}:where:{target}"

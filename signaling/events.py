@@ -22,6 +22,7 @@ from server.policy import Action, Principal, Role
 from server.tokens import verify
 from server.validation import check_size, parse
 from signaling import schemas
+from signaling.connections import DEFAULT_PER_TOKEN, ConnectionLedger, MemoryConnectionLedger
 from signaling.consultations.service import ConsultationService
 from signaling.here import emit_here
 from signaling.hotline.service import Hotline
@@ -68,8 +69,12 @@ class SocketEvents:
         hotline: Hotline,
         secret_key: bytes,
         counters: EventCounters,
+        connections: ConnectionLedger | None = None,
+        connections_per_token: int = DEFAULT_PER_TOKEN,
     ) -> None:
         self._sio = sio
+        self._connections = connections or MemoryConnectionLedger()
+        self._per_token = connections_per_token
         self._counters = counters
         self._service = service
         self._hotline = hotline
@@ -124,7 +129,23 @@ class SocketEvents:
             error = exc.to_dict()["error"]
             # (message, data): the client sees err.message and err.data = {code, message}.
             raise socketio.exceptions.ConnectionRefusedError(exc.message, error) from None
-        principal = Principal(Role(claims.role), claims.sub, claims.name, claims.case)
+        assert isinstance(token, str)
+        ttl = int(claims.exp - time.time())
+        if not await self._connections.claim(token, sid, self._per_token, ttl):
+            refusal = ParleyError(
+                "too_many_connections",
+                f"此凭证的连接已达上限 / at most {self._per_token} connections per sign-in", 429)
+            raise socketio.exceptions.ConnectionRefusedError(
+                refusal.message, refusal.to_dict()["error"])
+        try:
+            await self._enter(sid, Principal(Role(claims.role), claims.sub, claims.name,
+                                             claims.case))
+        except BaseException:
+            # The connection is refused: its place goes back.
+            await self._connections.release(sid)
+            raise
+
+    async def _enter(self, sid: str, principal: Principal) -> None:
         self._principals[sid] = principal
         self._buckets[sid] = TokenBucket()
         if principal.role is Role.CITIZEN and principal.case_id:
@@ -140,6 +161,7 @@ class SocketEvents:
     async def _disconnect(self, sid: str, *_: Any) -> None:
         principal = self._principals.pop(sid, None)
         self._buckets.pop(sid, None)
+        await self._connections.release(sid)
         if principal is not None and principal.role is Role.LAWYER:
             await self._hotline.agent_disconnected(sid)
 

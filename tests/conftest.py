@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,9 +13,12 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from server.config import Settings
 from server.keys import CASES_KEY, USERS_KEY
+from tests import backends
 from tests.clients import SocketClient, intake_body, post_json
 
 
@@ -53,6 +58,13 @@ class Running:
 
 @pytest.fixture
 async def running(settings: Settings) -> AsyncIterator[Running]:
+    async with serving(settings) as found:
+        yield found
+
+
+@asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[Running]:
+    """A server on a free port of 127.0.0.1 for the time of the block."""
     from signaling.app.factory import create_app
 
     app = create_app(settings)
@@ -62,6 +74,23 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
         yield Running(str(server.make_url("")).rstrip("/"), app)
     finally:
         await server.close()
+
+
+@pytest.fixture
+async def redis_prefix() -> AsyncIterator[str]:
+    """A key prefix of this test's own on the real Redis, its keys deleted afterwards."""
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    admin = Redis.from_url(backends.REDIS_URL)
+    try:
+        await admin.ping()
+    except (RedisConnectionError, OSError) as exc:
+        await admin.aclose()
+        backends.unavailable("Redis", exc)
+    yield prefix
+    keys = [k async for k in admin.scan_iter(match=f"{prefix}:*")]
+    if keys:
+        await admin.delete(*keys)
+    await admin.aclose()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from collections import Counter
 from aiortc import sdp as aiortc_sdp
 
 from rooms.ice import filter_sdp_candidates
-from rooms.media.offer import MEDIA_KINDS, Offer, bad_sdp
+from rooms.media.offer import MEDIA_KINDS, Offer, bad_sdp, check_transport
 from rooms.messages import MAX_SDP_BYTES
 
 
@@ -33,10 +33,6 @@ def check_slotted_offer(sdp: str, *, allow_private_candidates: bool, max_slots: 
     too_many = [k for k, n in Counter(kinds).items() if n > max_slots]
     if too_many:
         raise bad_sdp(f"more than {max_slots} m-lines of {too_many[0]}")
-    for media in description.media:
-        if media.dtls is None or media.dtls.role != "auto":
-            raise bad_sdp("not an offer (DTLS setup must be actpass)")
-        if media.ice is None or not media.ice.usernameFragment or not media.ice.password:
-            raise bad_sdp("ICE credentials missing")
+    check_transport(description)
     return Offer(kinds=kinds,
                  sdp=filter_sdp_candidates(sdp, allow_private=allow_private_candidates))

@@ -33,7 +33,7 @@ ERROR_STATUS: dict[str, int] = {
     "agreement_invalid": 409, "esign_excluded": 409,
     "invitation_expired": 410,
     "payload_too_large": 413, "unsupported_media_type": 415, "unsupported_type": 415,
-    "rate_limited": 429, "internal": 500, "pdf_font_missing": 503,
+    "rate_limited": 429, "too_many_attempts": 429, "internal": 500, "pdf_font_missing": 503,
 }
 _BODY_ERRORS = ("bad_request", "json_invalid", "json_too_deep", "number_too_large",
                 "payload_too_large", "unsupported_media_type")

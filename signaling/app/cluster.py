@@ -32,6 +32,11 @@ from rooms.serve import MediaWorkerService
 from rooms.worker import MediaWorker
 from server.config import ConfigError, Settings
 from signaling.cluster_keys import ClusterKeys
+from signaling.connections import (
+    ConnectionLedger,
+    MemoryConnectionLedger,
+    RedisConnectionLedger,
+)
 from signaling.consultations.service import Notifier
 from signaling.events import SocketNotifier
 from signaling.relay import ClusterRedisManager, ProcessRelay
@@ -91,6 +96,13 @@ class Cluster:
         self.relay = ProcessRelay(sio, self._manager, Redis(connection_pool=pool),
                                   self.process_id, ClusterKeys(self.settings.redis_prefix))
         return self.relay
+
+    def connection_ledger(self) -> ConnectionLedger:
+        """Live sockets per token: this process's alone, or every process's through Redis."""
+        if self.redis is None or self.relay is None:
+            return MemoryConnectionLedger()
+        return RedisConnectionLedger(self.redis, ClusterKeys(self.settings.redis_prefix),
+                                     self.process_id)
 
     def media_worker(self, on_rehomed: Callable[[RoomId], Awaitable[None]] | None = None,
                      sink: PacketSink | None = None) -> MediaWorker:

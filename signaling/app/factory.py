@@ -32,6 +32,7 @@ from server.keys import (
     HOTLINE_KEY,
     MEDIA_KEY,
     SETTINGS_KEY,
+    SIGNIN_KEY,
     TICKERS_KEY,
     USERS_KEY,
 )
@@ -41,7 +42,9 @@ from server.mediation.repository import MediationRepository
 from server.metrics import EventCounters
 from server.migrate import upgrade
 from server.models import Case
+from server.passwords import PasswordChecker
 from server.policy import Principal, Role
+from server.quality.api import add_quality_routes
 from server.ratings.api import RATER_CHECK_KEY, RATINGS_KEY, add_rating_routes
 from server.ratings.repository import RatingRepository
 from server.ratings.rules import Reason, Subject
@@ -49,6 +52,7 @@ from server.ratings.service import Ratings
 from server.registry import Registry
 from server.registry.api import REGISTRY_KEY, TOKEN_KEY, add_registry_routes
 from server.registry.repository import RegistryRepository
+from server.signin import SignIn, SignInLimits, SignInThrottle, create_limit_storage
 from server.users import UserRepository
 from signaling.agreements.api import AGREEMENTS_KEY
 from signaling.app.agreements import add_agreements
@@ -120,6 +124,11 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         hours=EXAMPLE_HOURS if settings.working_hours == "example" else WorkingHours(),
     )
     cluster = Cluster(settings, role)
+    signin = SignIn(users, PasswordChecker(), SignInThrottle(
+        create_limit_storage(settings.redis_url,
+                             cluster.redis.connection_pool if cluster.redis else None,
+                             settings.redis_prefix),
+        SignInLimits(settings.signin_per_username, settings.signin_per_address)))
     # Processes hosting a media worker record what it forwards (docs/recording.md).
     recording = RecordingStack(settings, database) if role is not ProcessRole.SIGNALING else None
     # A room moved off a dead media worker: its members make new offers (a room is a
@@ -155,7 +164,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
                               settings.longest_wait_alert_s),
     )
     counters = EventCounters()
-    events = SocketEvents(sio, consultation, hotline, settings.secret_key, counters)
+    events = SocketEvents(sio, consultation, hotline, settings.secret_key, counters,
+                          cluster.connection_ledger(), settings.connections_per_token)
     if consultation_recording is not None:
         app[CONSULTATION_RECORDING_KEY] = consultation_recording
         consultation_recording.on_required_refusal = hotline.requeue_after_refusal
@@ -209,6 +219,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     app[DATABASE_KEY] = database
     app[CASES_KEY] = cases
     app[USERS_KEY] = users
+    app[SIGNIN_KEY] = signin
     app[ENGINE_KEY] = engine
     app[HOTLINE_KEY] = hotline
     async def push_figures() -> None:
@@ -248,6 +259,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     add_registry_routes(app)
     add_citizen_routes(app)
     add_rating_routes(app)
+    add_quality_routes(app, database, clock)
     add_pages(app)
     app.cleanup_ctx.append(_lifecycle)
     return app
@@ -288,6 +300,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     if RECORDING_STACK_KEY in app:
         await app[RECORDING_STACK_KEY].close()
     await app[ENGINE_KEY].close()
+    app[SIGNIN_KEY].close()
     await app[DATABASE_KEY].close()
 
 

@@ -205,12 +205,28 @@ class ConsultationService:
         room, case = await self._member_room(me, Action.ROOM_NEGOTIATE, room_id)
         if case.mode not in MEDIA_MODES:
             raise _no_media()
-        reply = await self._media_call(
-            Negotiate(room_id=RoomId(room.id), participant_id=ParticipantId(me.participant_id), sdp=sdp)
-        )
+        offer = Negotiate(room_id=RoomId(room.id), participant_id=ParticipantId(me.participant_id),
+                          sdp=sdp)
+        try:
+            reply = await self._media_call(offer)
+        except ParleyError as exc:
+            if exc.code != "not_found":
+                raise
+            # The database says the room is open but the worker does not hold it: the server
+            # restarted (or its worker's state was lost). Open it again and go on recording.
+            await self._reopen(case)
+            reply = await self._media_call(offer)
         assert isinstance(reply, Answer)
         await self._notify_peer(case, me, "joined")
         return reply.sdp
+
+    async def _reopen(self, case: Case) -> None:
+        assert case.room_id is not None
+        kinds = MEDIA_MODES[case.mode]
+        await call(self._media, OpenRoom(room_id=RoomId(case.room_id), kinds=kinds))  # idempotent
+        log.warning("room %s of case %s reopened on the media worker", case.room_id, case.id)
+        if self._recording is not None:
+            await self._recording.reopened(case)
 
     async def add_candidate(
         self, me: Principal, room_id: str, candidate: str, sdp_mid: str | None, index: int | None

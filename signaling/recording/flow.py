@@ -131,7 +131,26 @@ class ConsultationRecording:
                 await self._announce(case, "off", reason="refused")
         return await self.view(case, me)
 
-    async def _start(self, case: Case) -> None:
+    async def reopened(self, case: Case) -> None:
+        """The media worker lost the room (a restart) and has it again: the recording that was
+        running is interrupted (recovery at start-up marked it so); if both sides had agreed,
+        recording goes on in a new recording that names the one it continues."""
+        policy = self._policy(case)
+        if not policy.record or case.room_id is None:
+            return
+        lock = self._locks.setdefault(case.room_id, asyncio.Lock())
+        async with lock:
+            previous = await self._recording_of(case)
+            if previous is None or previous.status == RecordingStatus.RECORDING:
+                return  # never started (consent pending or refused), or already going on
+            decisions = await self._decisions(case)
+            if [decisions.get(p) for p in participants_of(case)] != ["granted", "granted"]:
+                return
+            recording_id = await self._start(case)
+            await self._service.note(recording_id, "continues", {"recording_id": previous.id},
+                                     self._clock())
+
+    async def _start(self, case: Case) -> str:
         assert case.room_id is not None
         pids = participants_of(case)
         recording = await self._service.begin(case.id, case.room_id, pids, self._clock())
@@ -145,6 +164,7 @@ class ConsultationRecording:
             raise ParleyError("recording_unavailable", "录制服务暂不可用 / recording is unavailable",
                               503) from None
         await self._announce(case, "recording")
+        return recording.id
 
     async def stop(self, case: Case) -> None:
         """The session ended: close the files and the manifest of its recording, if any."""
@@ -179,10 +199,12 @@ class ConsultationRecording:
             await asyncio.gather(*self._finishing, return_exceptions=True)
 
     async def _recording_of(self, case: Case) -> Any:
-        for recording in await self._repo.for_case(case.id):
+        """The room's latest recording (a restart may have cut an earlier one)."""
+        found = None
+        for recording in await self._repo.for_case(case.id):  # oldest first
             if recording.room_id == case.room_id:
-                return recording
-        return None
+                found = recording
+        return found
 
     async def _decisions(self, case: Case) -> dict[str, str]:
         """Each participant's latest decision in this room."""

@@ -122,3 +122,26 @@ async def test_purge_deletes_expired_recordings_and_keeps_a_record(
     assert await asyncio.to_thread(cli.verify_recording, ours, recording.id) == 1
     out = capsys.readouterr().out
     assert "0 recording(s) purged" in out and f"FAILED recording {recording.id}" in out
+
+
+async def test_a_recording_a_restart_interrupted_never_becomes_complete(
+        db: Database, storage: LocalRecordingStorage) -> None:
+    from recordings.recovery import recover
+
+    before = RecordingService(db, storage)
+    await consent_all(before, PARTICIPANTS)
+    recording = await before.begin(CASE, ROOM, PARTICIPANTS, T0)
+    # The process stops with the recording running; the next one recovers it at start-up.
+    await recover(storage, db, T0 + timedelta(seconds=5))
+    after = RecordingService(db, storage)
+    await after.start()
+    try:
+        # The session then ends (the case is closed): the end comes to a service that never
+        # ran this recording's writers.
+        ended = await after.end(recording.id, T0 + timedelta(seconds=9), wait_s=1)
+    finally:
+        await after.close()
+    assert ended.status == RecordingStatus.INTERRUPTED
+    kinds = [e.kind for e in await RecordingRepository(db).entries(recording.id)]
+    assert "interrupted" in kinds and "ended" not in kinds
+    assert (await verify_stored(db, storage, recording.id)).ok

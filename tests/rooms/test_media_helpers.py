@@ -51,10 +51,10 @@ def test_vp8_keyframe_needs_the_start_code(data: bytes) -> None:
     ("fe80::1", False, True),
     ("fd00::1", False, True),
     ("100.64.0.1", False, True),  # carrier-grade NAT
-    ("0.0.0.0", False, True),
-    ("224.0.0.1", False, True),
+    ("0.0.0.0", False, False),  # never a peer, even in a lab
+    ("224.0.0.1", False, False),
     ("::ffff:192.168.1.1", False, True),  # IPv4-mapped private
-    ("::ffff:8.8.8.8", True, True),
+    ("::ffff:8.8.8.8", False, True),  # a mapped form hides the address: plain 8.8.8.8 passes
     ("abcd.local", False, True),
     ("example.org", False, False),
 ])

@@ -127,7 +127,7 @@ async def test_lab_worker_accepts_private_candidates() -> None:
     try:
         assert await lab.request(OpenRoom(ROOM)) == Ack()
         assert isinstance(await lab.request(Negotiate(ROOM, ALICE, await client_offer())), Answer)
-        loopback = "candidate:1 1 udp 2122260223 127.0.0.1 9 typ host"
+        loopback = "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host"
         for line in (loopback, loopback.removeprefix("candidate:")):
             assert await lab.request(AddCandidate(ROOM, ALICE, line, "0", 0)) == Ack()
         assert await lab.request(AddCandidate(ROOM, ALICE, loopback, None, None)) == Ack()

@@ -8,6 +8,7 @@ from recordings.api import RECORDING_ROUTES
 from server.api import ROUTES
 from server.citizens.api import CITIZEN_ROUTES
 from server.policy import ACCESS, Action, CaseResource, Principal, Role, allowed
+from server.quality.api import QUALITY_ROUTES
 from server.ratings.api import RATING_ROUTES
 from server.registry.api import ROUTES as REGISTRY_ROUTES
 from server.rest import actions
@@ -30,7 +31,8 @@ def test_every_event_and_route_is_covered() -> None:
         assert action in ACCESS, event
     for route, route_action in actions((*ROUTES, *MEDIATION_ROUTES, *AGREEMENT_ROUTES,
                                         *COURT_ROUTES, *RECORDING_ROUTES, *REGISTRY_ROUTES,
-                                        *CITIZEN_ROUTES, *RATING_ROUTES)).items():
+                                        *CITIZEN_ROUTES, *RATING_ROUTES,
+                                        *QUALITY_ROUTES)).items():
         assert route_action is None or route_action in ACCESS, route
 
 
@@ -46,7 +48,7 @@ def test_registered_routes_match_the_table(settings: object) -> None:
     }
     assert registered == set(actions((*ROUTES, *MEDIATION_ROUTES, *AGREEMENT_ROUTES,
                                       *COURT_ROUTES, *RECORDING_ROUTES, *REGISTRY_ROUTES,
-                                      *CITIZEN_ROUTES, *RATING_ROUTES)))
+                                      *CITIZEN_ROUTES, *RATING_ROUTES, *QUALITY_ROUTES)))
 
 
 # The expected matrix, written out: which roles may perform each action at all.
@@ -98,6 +100,8 @@ EXPECTED = {
     Action.CITIZEN_CASES: {"citizen"},
     Action.RATE_SERVICE: {"citizen", "invitee"},
     Action.FOLLOW_UP: {"supervisor"},
+    Action.QUALITY_DRAW: {"supervisor"},
+    Action.QUALITY_REVIEW: {"supervisor", "lawyer"},
 }
 
 

@@ -190,7 +190,7 @@ async def test_malformed_negotiation_and_out_of_order(running: Running, connect:
     citizen, _lawyer, _case_id, room_id = await matched_pair(running, connect)
     assert error_code(await citizen.call("rtc:offer", {"room_id": room_id, "sdp": "not sdp"})) \
         == "bad_sdp"
-    candidate = {"candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host", "sdpMid": "0",
+    candidate = {"candidate": "candidate:1 1 udp 1 127.0.0.1 50000 typ host", "sdpMid": "0",
                  "sdpMLineIndex": 0}
     assert error_code(await citizen.call("rtc:candidate", {"room_id": room_id,
                                                            "candidate": candidate})) == "no_offer"

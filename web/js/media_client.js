@@ -15,7 +15,8 @@ import { emit } from './api.js';
 const DISCONNECT_GRACE_MS = 2000;
 const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 15000];
 // Errors after which another offer cannot help.
-export const FATAL_CODES = new Set(['room_closed', 'not_in_room', 'forbidden', 'not_found', 'bad_sdp']);
+export const FATAL_CODES = new Set(['room_closed', 'not_in_room', 'forbidden', 'not_found', 'bad_sdp',
+  'no_dtls_fingerprint']);
 
 /** Reorder a transceiver's codecs to only those the media worker forwards and records. */
 export function preferCodecs(transceiver, kind) {

@@ -15,7 +15,8 @@ import { addSendRecv, getLocalMedia, MediaClient, preferCodecs } from './media_c
 import { showNotice, showRawNotice } from './views.js';
 
 const MAX_SLOTS = 7;
-const FATAL_CODES = new Set(['room_closed', 'forbidden', 'not_found', 'bad_sdp']);
+const FATAL_CODES = new Set(['room_closed', 'forbidden', 'not_found', 'bad_sdp',
+  'no_dtls_fingerprint']);
 
 // For end-to-end tests: the current peer connection and slot -> participant mapping.
 window.parleyMediation = window.parleyMediation || { pc: null, slots: [], mids: [] };

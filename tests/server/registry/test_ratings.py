@@ -42,12 +42,13 @@ async def test_a_low_consultation_rating_opens_a_follow_up_the_citizen_sees_done
                                     {"note": "电话回访：已向当事人解释排队原因并道歉", "result": "explained"},
                                     supervisor_token)
     assert status == 200, reply
-    status, again = await post_json(running.url, f"/api/follow-ups/{task['follow_up']['id']}",
+    status, _ = await post_json(running.url, f"/api/follow-ups/{task['follow_up']['id']}",
                                     {"note": "x", "result": "resolved"}, supervisor_token)
     assert status == 404
     status, mine = await get_json(
         running.url, f"/api/ratings/mine?subject_kind=consultation&subject_id={case_id}", citizen_token)
-    assert mine["rating"]["follow_up"]["done"] is True and mine["rating"]["follow_up"]["result"] == "explained"
+    follow_up = mine["rating"]["follow_up"]
+    assert follow_up["done"] is True and follow_up["result"] == "explained"
     # Recorded on the case's timeline.
     events = await running.cases.events(case_id)
     assert events[-1].kind == "follow_up" and events[-1].data["result"] == "explained"

@@ -9,7 +9,7 @@ APT_TEST_PACKAGES := chromium ffmpeg poppler-utils fonts-wqy-zenhei
 # The agreement PDF embeds this TrueType font (server/agreements/pdf.py) at run time too.
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
 
-.PHONY: run test install install-test-system install-system-fonts lint typecheck clean
+.PHONY: run test install install-test-system install-system-fonts bench-deps lint typecheck imports clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,14 +43,29 @@ install-test-system:
 	fi
 
 test: install install-test-system
+	$(BIN)/lint-imports
 	$(BIN)/python -m tests.services
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# Optional, for benchmarks only (never the test path): bench/media.py measures Janus Gateway in
+# the same run as the media worker.
+APT_BENCH_PACKAGES := janus
+
+bench-deps:
+	@command -v janus >/dev/null 2>&1 || { \
+	  echo "installing Debian packages: $(APT_BENCH_PACKAGES)"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(APT_BENCH_PACKAGES); \
+	}
 
 lint: install
 	$(BIN)/ruff check .
 
 typecheck: install
 	$(BIN)/mypy
+
+# The import contract in pyproject.toml ([tool.importlinter]); `make test` checks it first.
+imports: install
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -14,11 +14,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from recordings.manifest import Entry, next_entry, render
+from recordings.manifest import render
 from recordings.repository import RecordingRepository, iso
 from recordings.storage import MANIFEST, RecordingStorage
-from recordings.verify import manifest_bytes
 from server.db import Database
+from server.hashchain import Entry, manifest_bytes, next_entry
 
 CHAT = "chat.json"
 NOTES = "notes.txt"

@@ -16,7 +16,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from recordings.manifest import Entry, next_entry
 from recordings.models import (
     Consent,
     Recording,
@@ -26,6 +25,7 @@ from recordings.models import (
     RecordingStatus,
 )
 from server.db import Database
+from server.hashchain import Entry, next_entry
 
 APPEND_ATTEMPTS = 5
 

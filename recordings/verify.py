@@ -12,40 +12,19 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
-from recordings.manifest import FORMAT, GENESIS, chain_problems, files_in, summary
+from recordings.manifest import FORMAT, files_in, summary
 from recordings.models import RecordingStatus
 from recordings.repository import RecordingRepository
 from recordings.storage import MANIFEST, PART, RecordingStorage, sha256_file
 from server.db import Database
+from server.hashchain import GENESIS, Report, chain_problems, manifest_bytes
 
 #: (size, sha256) of a file by relative path, or None when it is missing; raises OSError or
 #: zipfile.BadZipFile when it cannot be read.
 ReadFile = Callable[[str], tuple[int, str] | None]
-
-
-@dataclass
-class Report:
-    subject: str
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def render(self) -> str:
-        if self.ok:
-            return f"OK {self.subject}"
-        return "\n".join([f"FAILED {self.subject}", *(f"  - {p}" for p in self.problems)])
-
-
-def manifest_bytes(document: Mapping[str, Any]) -> bytes:
-    """The exact bytes a manifest is stored as (``service.store_manifest``, exports)."""
-    return json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True).encode()
 
 
 def check_manifest(raw: bytes, read: ReadFile, present: Sequence[str] | None) -> list[str]:

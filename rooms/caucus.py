@@ -25,33 +25,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-
-class MemberRole(StrEnum):
-    MEDIATOR = "mediator"
-    CO_MEDIATOR = "co_mediator"
-    APPLICANT = "applicant"
-    RESPONDENT = "respondent"
-    AGENT = "agent"
-    RELATIVE = "relative"
-    EXPERT = "expert"
-    INTERPRETER = "interpreter"
-    OBSERVER = "observer"
-    # A court clerk holding a judicial-confirmation session in the case's room
-    # (docs/agreements.md): hosts and controls the room like the mediator.
-    PRESIDING = "presiding"
-
+from server.members import MemberRole, Side
 
 MEDIATOR_ROLES = frozenset({MemberRole.MEDIATOR, MemberRole.CO_MEDIATOR, MemberRole.PRESIDING})
 # Who holds the room controls: the case's mediator, or the presiding clerk of a confirmation.
 CONTROL_ROLES = frozenset({MemberRole.MEDIATOR, MemberRole.PRESIDING})
-
-
-class Side(StrEnum):
-    """Whose side a member is on; a caucus usually splits along it."""
-
-    APPLICANT = "applicant"
-    RESPONDENT = "respondent"
-    NEUTRAL = "neutral"
 
 
 class Lobby(StrEnum):

@@ -1,4 +1,4 @@
-"""The media worker: forwards encoded frames between a room's peer connections (docs/media.md)."""
+"""The media worker: forwards RTP packets between a room's peer connections (docs/media.md)."""
 
 from rooms.media.local import LocalMediaWorker
 

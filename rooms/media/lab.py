@@ -1,18 +1,13 @@
 """Lab-only loss injection: drop a share of the RTP packets reaching the worker.
 
 Used by the loss tests (PARLEY_LAB_INBOUND_LOSS) to reproduce a lossy uplink in front of the
-worker without touching the machine's network. Off (0.0) unless configured.
+worker without touching the machine's network: each publication asks ``lose`` for every RTP
+packet (RTX included) before it handles it. Off (0.0) unless configured.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Awaitable, Callable
-
-from aiortc.rtcrtpreceiver import RTCRtpReceiver
-from aiortc.rtp import RtpPacket
-
-HANDLE_RTP = "_handle_rtp_packet"  # the receiver's entry point for every RTP packet (and RTX)
 
 
 class InboundLoss:
@@ -31,14 +26,3 @@ class InboundLoss:
         lost = self._rng.random() < self.rate
         self.dropped += lost
         return lost
-
-
-def inject_inbound_loss(receiver: RTCRtpReceiver, loss: InboundLoss) -> None:
-    """Wrap ``receiver``'s RTP entry point so that ``loss`` decides which packets arrive."""
-    handle: Callable[[RtpPacket, int], Awaitable[None]] = getattr(receiver, HANDLE_RTP)
-
-    async def lossy(packet: RtpPacket, arrival_time_ms: int) -> None:
-        if not loss.lose():
-            await handle(packet, arrival_time_ms)
-
-    setattr(receiver, HANDLE_RTP, lossy)

@@ -1,6 +1,6 @@
 """``LocalMediaWorker``: the media worker running in this process, reached through messages.
 
-It owns one aiortc ``RTCPeerConnection`` per participant and forwards encoded frames between
+It owns one aiortc ``RTCPeerConnection`` per participant and forwards RTP packets between
 them (docs/media.md). Every room mutation runs under the room's lock, so a fast reload
 (two offers from one participant) or a leave during a negotiation cannot interleave.
 """
@@ -15,22 +15,25 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc import RTCBundlePolicy, RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc.rtcrtpsender import RTCRtpSender
 from aiortc.sdp import candidate_from_sdp
 
 from rooms.ice import CandidateError, check_candidate, ice_servers_from_dicts
 from rooms.media.answer import enable_opus_fec
 from rooms.media.codec_audit import install_codec_hooks
 from rooms.media.counters import MediaCounters
-from rooms.media.forwarding import ForwardingTrack
-from rooms.media.lab import InboundLoss, inject_inbound_loss
+from rooms.media.fastpath import Handlers, install_receive
+from rooms.media.lab import InboundLoss
+from rooms.media.link import LinkState
 from rooms.media.offer import MEDIA_KINDS, Offer, bad_sdp, check_offer, preferred_codecs
+from rooms.media.outstream import OutStream
 from rooms.media.passthrough import ReceiverState
 from rooms.media.peer import Peer, Publication
-from rooms.media.receiver_patches import patch_receiver
 from rooms.media.recording import RecordingControl
 from rooms.media.routing import assign_slots
 from rooms.media.sink import PacketSink
 from rooms.media.slotted_offer import check_slotted_offer
+from rooms.media.slotted_peer import SlottedPeer
 from rooms.messages import (
     Ack,
     AddCandidate,
@@ -58,9 +61,10 @@ from rooms.messages import (
 
 logger = logging.getLogger(__name__)
 
-TICK = 0.1  # NACK re-sends and keyframe retries run this often
-# The sender's keyframe hook, called when a subscriber sends PLI or FIR (see test_canary.py).
-SENDER_KEYFRAME_HOOK = "_send_keyframe"
+TICK = 0.1  # NACK re-sends, keyframe retries and link timers run this often
+#: Told when a subscriber's video link changes (rooms.media.link): room, subscriber, state
+#: ("audio_only", "trial", "video"); signaling tells the call's participants.
+OnLink = Callable[[RoomId, ParticipantId, str], Coroutine[Any, Any, None]]
 
 
 @dataclass
@@ -83,31 +87,6 @@ class _Room:
         return not (kind == "audio" and publisher in self.policy.muted)
 
 
-class _SlottedPeer(Peer):
-    """A peer with receiving slots beyond the first: slot 0 is the sendrecv transceiver of each
-    kind (``forwarders``), slots 1.. are the offer's further m-lines (sendonly here)."""
-
-    def __init__(self, participant_id: ParticipantId, pc: RTCPeerConnection) -> None:
-        super().__init__(participant_id, pc)
-        self.extra: dict[str, list[ForwardingTrack]] = {}
-
-    def slot_count(self) -> int:
-        return max([1 if self.forwarders else 0,
-                    *(1 + len(tracks) for tracks in self.extra.values())])
-
-    def slot_tracks(self, slot: int) -> dict[str, ForwardingTrack]:
-        if slot == 0:
-            return dict(self.forwarders)
-        return {kind: tracks[slot - 1] for kind, tracks in self.extra.items()
-                if len(tracks) >= slot}
-
-    async def close(self) -> None:
-        for tracks in self.extra.values():
-            for track in tracks:
-                track.stop()
-        await super().close()
-
-
 class LocalMediaWorker:
     """Hosts rooms' peer connections in this process; implements ``rooms.worker.MediaWorker``.
 
@@ -122,7 +101,9 @@ class LocalMediaWorker:
     def __init__(self, ice_servers: Sequence[Mapping[str, Any]],
                  allow_private_candidates: bool, *,
                  clock: Callable[[], float] = time.monotonic,
-                 inbound_loss: float = 0.0, sink: PacketSink | None = None) -> None:
+                 inbound_loss: float = 0.0, sink: PacketSink | None = None,
+                 on_link: OnLink | None = None) -> None:
+        self._on_link = on_link
         self._inbound_loss = InboundLoss(inbound_loss) if inbound_loss else None
         self._ice_servers = ice_servers_from_dicts(ice_servers)
         self._allow_private = allow_private_candidates
@@ -237,7 +218,7 @@ class LocalMediaWorker:
             # video m-line the first video transport, which BUNDLE then discards unreplaced.
             pc = RTCPeerConnection(RTCConfiguration(iceServers=self._ice_servers,
                                                     bundlePolicy=RTCBundlePolicy.MAX_BUNDLE))
-        peer = _SlottedPeer(pid, pc)
+        peer = SlottedPeer(pid, pc)
         try:
             # In m-line order: aiortc pairs each offered m-line with the first unpaired
             # transceiver of its kind, so slot i is the i-th m-line of the kind.
@@ -251,6 +232,10 @@ class LocalMediaWorker:
             except Exception as exc:
                 raise bad_sdp(f"offer refused: {exc}") from exc
             await pc.setLocalDescription(await pc.createAnswer())
+            # Gathered by now: the connection's sockets exist and can be read directly.
+            handlers: Handlers = {pub.receiver: pub.on_rtp for pub in peer.publications.values()}
+            for dtls in {t.receiver.transport for t in pc.getTransceivers()}:
+                install_receive(dtls, handlers)
         except BaseException:
             await peer.close()
             raise
@@ -270,24 +255,15 @@ class LocalMediaWorker:
         if not forwarded:
             return
         state = ReceiverState(kind)
-        publication = Publication(kind, transceiver.receiver, state, None, self._counters,
+        publication = Publication(kind, transceiver.receiver, state, self._counters,
                                   self._spawn, self._clock)
-        publication.nacks = patch_receiver(transceiver.receiver, state,
-                                           publication.request_keyframe,
-                                           publication.fanout.deliver, self._clock)
         self._registry.own_receiver(transceiver.receiver, state, self._counters)
-        if self._inbound_loss is not None:
-            inject_inbound_loss(transceiver.receiver, self._inbound_loss)
+        publication.inbound_loss = self._inbound_loss
         self._registry.own_sender(transceiver.sender, self._counters)
-        track = ForwardingTrack(kind, self._counters, self._clock)
-        transceiver.sender.replaceTrack(track)
-        # A subscriber's PLI calls this hook; the forwarded packets are never encoded here,
-        # so the stock hook (force the next encode to a keyframe) would do nothing.
-        setattr(transceiver.sender, SENDER_KEYFRAME_HOOK, track.request_keyframe)
         peer.publications[kind] = publication
-        peer.forwarders[kind] = track
+        peer.forwarders[kind] = self._out_stream(room, peer, kind, transceiver.sender)
 
-    def _add_slot_transceiver(self, room: _Room, peer: _SlottedPeer, kind: str) -> None:
+    def _add_slot_transceiver(self, room: _Room, peer: SlottedPeer, kind: str) -> None:
         """A further receiving slot: the worker only sends on it (never listens)."""
         forwarded = kind in room.kinds
         transceiver = peer.pc.addTransceiver(kind, "sendonly" if forwarded else "inactive")
@@ -295,10 +271,33 @@ class LocalMediaWorker:
         if not forwarded:
             return
         self._registry.own_sender(transceiver.sender, self._counters)
-        track = ForwardingTrack(kind, self._counters, self._clock)
-        transceiver.sender.replaceTrack(track)
-        setattr(transceiver.sender, SENDER_KEYFRAME_HOOK, track.request_keyframe)
-        peer.extra.setdefault(kind, []).append(track)
+        out = self._out_stream(room, peer, kind, transceiver.sender)
+        peer.extra.setdefault(kind, []).append(out)
+
+    def _out_stream(self, room: _Room, peer: Peer, kind: str, sender: RTCRtpSender) -> OutStream:
+        def link_changed(state: LinkState) -> None:
+            logger.info("room %s: video to %s is now %s", room.room_id, peer.participant_id,
+                        state.value)
+            if self._on_link is not None:
+                self._spawn(self._on_link(room.room_id, peer.participant_id, state.value))
+            if state is LinkState.AUDIO_ONLY and room.policy is None:
+                # A consultation (1:1) goes audio only both ways: both pages pause their
+                # cameras, so the other direction's reports would only measure audio.
+                for other in list(room.peers.values()):
+                    for out in other.out_streams():
+                        if other is not peer and out.kind == "video":
+                            out.fall_back()
+
+        def video_streams() -> int:
+            return sum(1 for o in peer.out_streams()
+                       if o.kind == "video" and o.publisher is not None)
+
+        # A subscriber's REMB caps its publisher in a 1:1 consultation only: in a room with a
+        # routing table (several receivers) one weak or new subscriber's estimate would hold
+        # the publisher back for everyone (measured: bench/media.py's third page); such rooms
+        # keep the worker's own estimate of the uplink until simulcast exists.
+        return OutStream(kind, sender, self._counters, self._clock, on_link=link_changed,
+                         siblings=video_streams, relays_remb=lambda: room.policy is None)
 
     async def _set_routing(self, message: SetRouting) -> Reply:
         room = self._room(message.room_id)
@@ -319,19 +318,21 @@ class LocalMediaWorker:
         for pid in [p for p in room.slots if p not in room.peers]:
             del room.slots[pid]
         for pid, peer in room.peers.items():
-            size = peer.slot_count() if isinstance(peer, _SlottedPeer) else 1
+            size = peer.slot_count() if isinstance(peer, SlottedPeer) else 1
             wanted = [p for p in room.peers if p != pid and room.may_receive(pid, p, None)]
             slots = assign_slots(room.slots.get(pid, []), wanted, size)
             room.slots[pid] = slots
             for index, source_id in enumerate(slots):
-                tracks = (peer.slot_tracks(index) if isinstance(peer, _SlottedPeer)
+                tracks = (peer.slot_tracks(index) if isinstance(peer, SlottedPeer)
                           else dict(peer.forwarders))
                 for kind, track in tracks.items():
                     source = room.peers.get(source_id) if source_id is not None else None
                     allowed = source_id is not None and room.may_receive(pid, source_id, kind)
                     publication = source.publications.get(kind) if source and allowed else None
+                    if publication is not None and not publication.received:
+                        publication = None  # the browser sends nothing on that transceiver
                     if track.publisher is not publication:
-                        track.attach(publication.subscribe() if publication else None, publication)
+                        track.attach(publication)
 
     def forwarding_sources(self, room_id: RoomId, participant_id: ParticipantId
                            ) -> dict[tuple[str, int], ParticipantId | None]:
@@ -341,10 +342,10 @@ class LocalMediaWorker:
         peer = room.peers[participant_id]
         owners = {id(pub): p.participant_id for p in room.peers.values()
                   for pub in p.publications.values()}
-        size = peer.slot_count() if isinstance(peer, _SlottedPeer) else 1
+        size = peer.slot_count() if isinstance(peer, SlottedPeer) else 1
         result: dict[tuple[str, int], ParticipantId | None] = {}
         for index in range(size):
-            tracks = (peer.slot_tracks(index) if isinstance(peer, _SlottedPeer)
+            tracks = (peer.slot_tracks(index) if isinstance(peer, SlottedPeer)
                       else dict(peer.forwarders))
             for kind, track in tracks.items():
                 publisher = track.publisher
@@ -434,8 +435,10 @@ class LocalMediaWorker:
             now = self._clock()
             for room in list(self._rooms.values()):
                 for peer in list(room.peers.values()):
-                    for publication in list(peer.publications.values()):
-                        try:
+                    try:
+                        for publication in list(peer.publications.values()):
                             await publication.tick(now)
-                        except Exception:
-                            logger.exception("periodic duty of %s failed", peer.participant_id)
+                        for out in peer.out_streams():
+                            out.tick(now)
+                    except Exception:
+                        logger.exception("periodic duty of %s failed", peer.participant_id)

@@ -6,9 +6,10 @@ for 6 s and more and concealed 9-13% of audio, because
 2. the video jitter buffer then holds every later frame until 512 packets pile up, and
 3. the audio jitter buffer (prefetch 4) drops and delays Opus packets the browser's own jitter
    buffer would have handled better.
-Each class below fixes one of these. They are put in place by ``patch_receiver`` through the
-receiver's private attributes, together with the frame queue that hands frames on in the event
-loop (``rooms.media.delivery``); tests/rooms/test_media_canary.py fails if aiortc renames them.
+Each class below fixes one of these. Since forwarding went to the RTP level
+(``rooms.media.peer``) the worker owns these objects itself: the NACK generator runs on every
+video packet, the jitter buffers only where frames are assembled (for the recorder). They
+subclass aiortc's, whose internals tests/rooms/test_media_canary.py pins.
 """
 
 from __future__ import annotations
@@ -17,16 +18,11 @@ import time
 from collections.abc import Callable
 
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
-from aiortc.rtcrtpreceiver import NackGenerator, RTCRtpReceiver
+from aiortc.rtcrtpreceiver import NackGenerator
 from aiortc.rtp import RtpPacket
 from aiortc.utils import uint16_add, uint16_gt
 
-from rooms.media.bitrate import BITRATE_ESTIMATOR_ATTR, LeanBitrateEstimator
-from rooms.media.delivery import DECODER_QUEUE_ATTR, Deliver, InlineFrameQueue
 from rooms.media.passthrough import ReceiverState, mark_discontinuity
-
-JITTER_BUFFER_ATTR = "_RTCRtpReceiver__jitter_buffer"
-NACK_GENERATOR_ATTR = "_RTCRtpReceiver__nack_generator"
 
 NACK_INTERVAL = 0.1  # re-ask for a missing packet this often...
 NACK_GIVE_UP = 0.5   # ...until it is this old (the stall cap has flushed it by then)
@@ -165,24 +161,3 @@ class OpusPassThroughBuffer(JitterBuffer):
         self._last_timestamp = packet.timestamp
         data: bytes = packet._data  # type: ignore[attr-defined]  # set by the receiver
         return False, JitterFrame(data=data, timestamp=packet.timestamp)
-
-
-def patch_receiver(receiver: RTCRtpReceiver, state: ReceiverState,
-                   on_picture_loss: Callable[[], None], deliver: Deliver,
-                   clock: Clock = time.monotonic) -> ResendingNackGenerator | None:
-    """Put the worker's jitter buffer (and, for video, NACK generator) into ``receiver``, and
-    the frame queue that hands its packets to ``deliver`` on the event loop; call before the
-    receiver starts. Returns the NACK generator for the periodic re-send."""
-    for attr in (JITTER_BUFFER_ATTR, NACK_GENERATOR_ATTR, DECODER_QUEUE_ATTR,
-                 BITRATE_ESTIMATOR_ATTR):
-        if not hasattr(receiver, attr):
-            raise RuntimeError(f"aiortc changed: RTCRtpReceiver has no {attr}")
-    setattr(receiver, DECODER_QUEUE_ATTR, InlineFrameQueue(state, deliver))
-    if state.kind == "audio":
-        setattr(receiver, JITTER_BUFFER_ATTR, OpusPassThroughBuffer(state))
-        return None
-    nacks = ResendingNackGenerator(clock)
-    setattr(receiver, JITTER_BUFFER_ATTR, StallCappedJitterBuffer(state, on_picture_loss, clock))
-    setattr(receiver, NACK_GENERATOR_ATTR, nacks)
-    setattr(receiver, BITRATE_ESTIMATOR_ATTR, LeanBitrateEstimator())
-    return nacks

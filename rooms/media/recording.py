@@ -9,6 +9,7 @@ names the participant.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -116,7 +117,9 @@ class RecordingControl:
         """Listen to each of ``peer``'s publications for the recorder (call once per new peer
         connection)."""
         for kind, publication in peer.publications.items():
-            publication.listen(self._listener(room_id, peer.participant_id, kind, publication))
+            pid = peer.participant_id
+            publication.listen(self._listener(room_id, pid, kind, publication),
+                               functools.partial(self.recording, room_id, pid))
 
     def _listener(self, room_id: RoomId, pid: ParticipantId, kind: str,
                   publication: Publication) -> Callable[[av.Packet[Any]], None]:

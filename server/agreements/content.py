@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from recordings.manifest import canonical
+from server.hashchain import canonical
 from server.schemas import Edge
 
 FORMAT = "parley-agreement/1"

@@ -36,8 +36,10 @@ FONT_CANDIDATES = (
 SEX = {"male": "男", "female": "女"}
 KIND = {"payment": "支付", "delivery": "交付", "act": "履行", "forbearance": "不作为",
         "status": "身份关系", "ownership": "权属"}
+# What a signer signs as, after their name: the committee signs with its name, so its line
+# reads "…人民调解委员会（电子印章）" (not the committee's kind a second time).
 ROLES = {"applicant": "申请人", "respondent": "被申请人", "mediator": "调解员",
-         "committee": "人民调解委员会（电子印章）"}
+         "committee": "电子印章"}
 
 
 def font_path() -> Path:

@@ -6,7 +6,7 @@ stored (not deflated: deflate has slack bits a flip can change without changing 
 a fixed time stamp and attributes, so the zip's every byte follows from its contents and
 ``server.court.verify`` can require the exact layout.
 
-The manifest reuses the recordings' hash chain (``recordings.manifest``): entry 0 ``package``
+The manifest reuses the recordings' hash chain (``server.hashchain``): entry 0 ``package``
 names the application, agreement, version, hash and court; one ``file`` entry per member with
 its size and SHA-256; the last entry ``sealed`` carries the committee's signature over the hash
 of the entry before it (the chain head of everything else).
@@ -21,9 +21,8 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from recordings.manifest import Entry, next_entry
-from recordings.verify import manifest_bytes
 from server.agreements.signing import ALGORITHM, SealKey
+from server.hashchain import Entry, manifest_bytes, next_entry
 
 FORMAT = "parley-confirmation-package/1"
 MANIFEST = "manifest.json"

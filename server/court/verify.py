@@ -18,8 +18,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from recordings.manifest import canonical, chain_problems
-from recordings.verify import Report, manifest_bytes
 from server.agreements.content import AgreementContent, required_signers
 from server.agreements.signing import SignatureError, verify
 from server.court.package import (
@@ -30,6 +28,7 @@ from server.court.package import (
     files_of,
     write_zip,
 )
+from server.hashchain import Report, canonical, chain_problems, manifest_bytes
 
 
 def verify_package(path: Path) -> Report:

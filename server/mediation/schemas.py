@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from rooms.caucus import MemberRole, Side
 from server import catalogue
+from server.members import MemberRole, Side
 from server.schemas import Edge, normalise_phone
 
 ID = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")

@@ -14,7 +14,6 @@ from server.agreements.repository import AgreementRepository
 from server.agreements.signing import SealKey
 from server.config import Settings
 from server.db import Database
-from server.keys import TICKERS_KEY
 from server.mediation.identity import LocalIdentityVerifier
 from server.users import UserRepository
 from signaling.agreements.api import AGREEMENTS_KEY, CONFIRMATIONS_KEY, add_agreement_routes
@@ -25,6 +24,7 @@ from signaling.court.api import COURT_KEY, add_court_routes
 from signaling.court.applications import ConfirmationService
 from signaling.court.clerk import CourtService
 from signaling.events import SocketEvents
+from signaling.keys import TICKERS_KEY
 from signaling.mediation.service import MediationService
 from signaling.ticker import Ticker
 

@@ -23,7 +23,7 @@ import socketio
 from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from rooms.media.local import LocalMediaWorker
+from rooms.media.local import LocalMediaWorker, OnLink
 from rooms.media.sink import PacketSink
 from rooms.messages import RoomId
 from rooms.registry import MediaKeys, WorkerRegistry
@@ -105,15 +105,17 @@ class Cluster:
                                      self.process_id)
 
     def media_worker(self, on_rehomed: Callable[[RoomId], Awaitable[None]] | None = None,
-                     sink: PacketSink | None = None) -> MediaWorker:
+                     sink: PacketSink | None = None, on_link: OnLink | None = None
+                     ) -> MediaWorker:
         """The worker signaling talks to (and, for roles all and media, the one it hosts,
-        recording into ``sink``)."""
+        recording into ``sink`` and telling ``on_link`` of links falling back to audio)."""
         if self.role is not ProcessRole.SIGNALING:
             self.local = LocalMediaWorker(
                 ice_servers=list(self.settings.ice_servers),
                 allow_private_candidates=self.settings.allow_private_candidates,
                 inbound_loss=self.settings.lab_inbound_loss,
                 sink=sink,
+                on_link=on_link,
             )
         if self.redis is None:
             assert self.local is not None

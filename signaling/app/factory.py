@@ -23,19 +23,7 @@ from server.citizens.api import ACCOUNTS_KEY, add_citizen_routes
 from server.citizens.service import CitizenAccounts
 from server.config import Settings
 from server.db import Database
-from server.keys import (
-    CASES_KEY,
-    CONSULTATION_KEY,
-    COUNTERS_KEY,
-    DATABASE_KEY,
-    ENGINE_KEY,
-    HOTLINE_KEY,
-    MEDIA_KEY,
-    SETTINGS_KEY,
-    SIGNIN_KEY,
-    TICKERS_KEY,
-    USERS_KEY,
-)
+from server.keys import CASES_KEY, COUNTERS_KEY, DATABASE_KEY, SETTINGS_KEY, SIGNIN_KEY, USERS_KEY
 from server.mediation.documents import DocumentStore
 from server.mediation.identity import LocalIdentityVerifier
 from server.mediation.repository import MediationRepository
@@ -56,15 +44,18 @@ from server.signin import SignIn, SignInLimits, SignInThrottle, create_limit_sto
 from server.users import UserRepository
 from signaling.agreements.api import AGREEMENTS_KEY
 from signaling.app.agreements import add_agreements
+from signaling.app.api import add_app_routes
 from signaling.app.cluster import CLUSTER_KEY, Cluster, ProcessRole
 from signaling.app.pages import add_pages
 from signaling.consultations.service import ConsultationService
 from signaling.court.api import COURT_KEY
 from signaling.events import SocketEvents
 from signaling.here import holds
+from signaling.hotline.api import add_hotline_routes
 from signaling.hotline.presence import PresenceRegistry
 from signaling.hotline.service import Hotline
 from signaling.hotline.supervision import Thresholds
+from signaling.keys import CONSULTATION_KEY, ENGINE_KEY, HOTLINE_KEY, MEDIA_KEY, TICKERS_KEY
 from signaling.mediation.api import MEDIATION_KEY, add_mediation_routes
 from signaling.mediation.applications import MediationFromApplication
 from signaling.mediation.events import MediationEvents
@@ -137,8 +128,10 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         await consultation.renegotiate(room_id)
         await mediation_room.renegotiate(room_id)
 
-    media = cluster.media_worker(on_rehomed=rehomed,
-                                 sink=recording.recorder if recording else None)
+    media = cluster.media_worker(
+        on_rehomed=rehomed, sink=recording.recorder if recording else None,
+        # A side's link fell back to audio only, or video came back: both sides are told.
+        on_link=lambda room_id, pid, state: consultation.link_changed(room_id, pid, state))
     origins = sorted({settings.public_url, f"http://{settings.host}:{settings.port}",
                       f"http://127.0.0.1:{settings.port}", f"http://localhost:{settings.port}"})
     manager = cluster.socket_manager()
@@ -255,6 +248,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     app[ACCOUNTS_KEY] = CitizenAccounts(database, settings.secret_key, clock, notifier=None)
     app[TOKEN_KEY] = (settings.secret_key, settings.citizen_token_ttl_s)
     add_routes(app)
+    add_hotline_routes(app)
+    add_app_routes(app)
     add_mediation_routes(app)
     add_registry_routes(app)
     add_citizen_routes(app)

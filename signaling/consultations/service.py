@@ -132,6 +132,19 @@ class ConsultationService:
         await self._notifier.emit("room:renegotiate", {"room_id": room_id},
                                   RoomMembers.of(case).targets())
 
+    async def link_changed(self, room_id: str, participant_id: str, state: str) -> None:
+        """A side's link changed (rooms.media.link): ``audio_only`` (video paused, audio goes
+        on), ``trial`` (video is tried again) or ``video``. Both sides are told, and both
+        browsers pause or resume sending video with it: on a 1:1 call a link too weak for
+        video one way is usually weak both ways, and a paused camera frees it for audio."""
+        room = await self._cases.room(room_id)
+        case = await self._cases.get(room.case_id) if room else None
+        if case is None or room is None or room.closed_at is not None:
+            return
+        await self._notifier.emit("call:link", {"room_id": room_id, "state": state,
+                                                "participant_id": participant_id},
+                                  RoomMembers.of(case).targets())
+
     # --- citizen -------------------------------------------------------------------------
 
     async def resume_citizen(self, me: Principal, queue: dict[str, Any] | None) -> dict[str, Any]:

@@ -17,7 +17,6 @@ from typing import Any
 
 from recordings.manifest import render
 from recordings.repository import RecordingRepository
-from recordings.verify import manifest_bytes
 from server.agreements.content import AgreementContent, party_signers
 from server.agreements.models import Agreement, ConfirmationApplication
 from server.agreements.repository import AgreementRepository
@@ -38,6 +37,7 @@ from server.court.rules import (
 )
 from server.db import Database
 from server.errors import ParleyError, invalid_state, not_found
+from server.hashchain import manifest_bytes
 from server.mediation.models import MediationCase
 from server.mediation.repository import new_id
 from server.policy import Action, Principal

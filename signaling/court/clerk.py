@@ -14,17 +14,17 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from recordings.manifest import canonical
 from rooms import caucus
-from rooms.caucus import MemberRole, Side
 from server.agreements.models import ConfirmationApplication, ServiceReceipt
 from server.agreements.repository import AgreementRepository
 from server.agreements.schemas import DecisionBody, SessionBody
 from server.court.rules import DISMISSAL_GROUNDS, court
 from server.court.verify import verify_package_bytes
 from server.errors import ParleyError, bad_request, invalid_state, not_found
+from server.hashchain import canonical
 from server.mediation.models import MediationParticipant
 from server.mediation.repository import new_id
+from server.members import MemberRole, Side
 from server.policy import Action, Principal, require
 from signaling.agreements.service import AgreementService
 from signaling.agreements.views import application_view, iso

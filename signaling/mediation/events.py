@@ -23,6 +23,7 @@ from server.mediation.schemas import (
     SdpBody,
     ShowDocumentBody,
 )
+from server.members import Side
 from server.policy import Action, Principal
 from server.validation import parse
 from signaling.events import Handler, SocketEvents
@@ -116,7 +117,7 @@ class MediationEvents:
             if body.groups is not None:
                 groups = body.groups
             else:
-                groups = caucus.caucus_with(s, body.with_side or caucus.Side.APPLICANT)
+                groups = caucus.caucus_with(s, body.with_side or Side.APPLICANT)
             return caucus.split(s, who, groups, now)
 
         return await self._room.control(me, body.case_id, split)

@@ -33,7 +33,7 @@ from typing import Any
 from recordings.models import RecordingStatus
 from recordings.policy import CURRENT_NOTICE, RecordingPolicy, policy_for
 from recordings.service import RecordingService
-from rooms.caucus import CONTROL_ROLES, MemberRole, RoomEvent, RoomState, Transition
+from rooms.caucus import CONTROL_ROLES, RoomEvent, RoomState, Transition
 from rooms.messages import (
     MediaWorkerError,
     ParticipantId,
@@ -47,6 +47,7 @@ from rooms.worker import MediaWorker, call
 from server.errors import ParleyError
 from server.mediation.models import MediationCase, MediationParticipant
 from server.mediation.repository import MediationRepository
+from server.members import MemberRole
 from signaling.consultations.service import Notifier
 from signaling.mediation.views import participant_target
 

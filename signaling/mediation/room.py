@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from rooms import caucus
-from rooms.caucus import CaucusError, Member, MemberRole, RoomState, Side, Transition
+from rooms.caucus import CaucusError, Member, RoomState, Transition
 from rooms.messages import (
     AddCandidate,
     Answer,
@@ -34,6 +34,7 @@ from server.mediation.identity import ExpectedIdentity, IdentityVerifier
 from server.mediation.models import MediationCase, MediationMessage, MediationParticipant
 from server.mediation.repository import new_id
 from server.mediation.schemas import LobbyBody
+from server.members import MemberRole, Side
 from server.policy import Action, Principal
 from signaling.consultations.service import Notifier
 from signaling.mediation.recording import MediationRecording

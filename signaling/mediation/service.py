@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from rooms.caucus import MemberRole, Side
 from server.errors import ParleyError, invalid_state, not_found
 from server.mediation.documents import (
     MAX_DOCUMENT_BYTES,
@@ -26,6 +25,7 @@ from server.mediation.documents import (
 from server.mediation.models import MediationCase, MediationDocument, MediationParticipant
 from server.mediation.repository import MediationRepository, new_id
 from server.mediation.schemas import AcceptBody, CreateMediationBody, InviteBody
+from server.members import MemberRole, Side
 from server.policy import Action, CaseResource, Principal, Role, require
 from server.tokens import Claims, sign
 from server.users import UserRepository

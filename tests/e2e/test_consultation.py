@@ -45,6 +45,10 @@ async def consent_to_recording(*pages: Page) -> None:
     for page in pages:
         await expect(page.get_by_test_id("recording-indicator")).to_have_attribute(
             "data-state", "pending")
+        # A zh-CN viewer reads the notice in Chinese; the English text is folded away.
+        await expect(page.get_by_test_id("recording-consent-text")).to_be_visible()
+        await expect(page.get_by_test_id("recording-consent-text-other")).to_be_hidden()
+        await expect(page.get_by_test_id("recording-consent-other-language")).to_be_visible()
         await page.get_by_test_id("recording-consent-accept").click()
     for page in pages:
         await expect(page.get_by_test_id("recording-indicator")).to_have_attribute(

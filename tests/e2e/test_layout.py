@@ -1,7 +1,7 @@
 """Every page as its users see it, in real Chromium on a 360x740 phone and a 1280x800 desk: no
 page pans sideways, nothing sits over a control, the mediator's controls are all on screen,
 deadlines show their date and the days left, states are words (docs/ui.md, "Fitting the
-screen" and "Dates and times")."""
+screen" and "Dates and times"), errors name their field."""
 
 from __future__ import annotations
 
@@ -90,7 +90,8 @@ async def test_every_page_fits_and_shows_dates(server: ServerProcess, browser: B
     await fits(citizen, "citizen waiting")
 
     staff = await (await context(browser, server, viewport)).new_page()
-    for path in ("/agent", "/supervisor", "/recordings/no-such-recording", "/court"):
+    for path in ("/agent", "/supervisor", "/recordings/no-such-recording", "/apply", "/desk",
+                 "/court"):
         await staff.goto(path)
         await expect(staff.get_by_test_id("lang-switch")).to_be_visible()
         await fits(staff, path)
@@ -114,9 +115,15 @@ async def test_every_page_fits_and_shows_dates(server: ServerProcess, browser: B
     deadline = await mediator.get_by_test_id("case-deadline").inner_text()
     assert DATE.search(deadline) and DAYS_LEFT.search(deadline), deadline
     await mediator.get_by_test_id("invite-name").fill("王五")
+    await mediator.get_by_test_id("invite-id4").fill("11")  # refused: the error names the field
+    await mediator.get_by_test_id("invite-submit").click()
+    await expect(mediator.get_by_test_id("invite-error")).to_contain_text("身份证号后4位")
     await mediator.get_by_test_id("invite-id4").fill("1111")
     await mediator.get_by_test_id("invite-submit").click()
     await expect(mediator.locator('[data-testid^="invite-link-"][data-full]')).to_have_count(1)
+    # Invitations made before this page was opened are listed with their codes (no links).
+    await expect(mediator.get_by_test_id(f"invite-code-{applicant_id}")).to_have_text(
+        scene.invites["applicant"]["code"])
 
     party = await (await context(browser, server, viewport)).new_page()
     await party.goto(scene.invites["applicant"]["link"])

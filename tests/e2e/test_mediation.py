@@ -147,6 +147,9 @@ async def test_three_party_mediation_with_private_caucus(server: ServerProcess,
     await mediator.get_by_test_id("caucus-start").click()
     await expect(respondent.get_by_test_id("caucus-banner")).to_have_attribute("data-state", "waiting")
     await expect(applicant.get_by_test_id("caucus-banner")).to_have_attribute("data-state", "private")
+    # The mediator reads where each party is in words, not as group numbers.
+    await expect(mediator.get_by_test_id(f"member-{resp_id}")).to_contain_text("背靠背等候中")
+    await expect(mediator.get_by_test_id(f"member-{app_id}")).to_contain_text("与您单独谈话中")
     await asyncio.sleep(1.0)  # frames already in flight drain
     frozen = await frames(respondent)
     await send_chat(mediator, "单独谈谈：申请人的底线？")

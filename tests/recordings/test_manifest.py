@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 import itertools
 
-from recordings.manifest import GENESIS, chain_problems, next_entry, render
+from recordings.manifest import render
+from server.hashchain import GENESIS, chain_problems, next_entry
 
 
 def chain(n: int) -> list[dict[str, object]]:

@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rooms import caucus as c
-from rooms.caucus import CaucusError, Lobby, Member, MemberRole, RoomState, Side
+from rooms.caucus import CaucusError, Lobby, Member, RoomState
+from server.members import MemberRole, Side
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 MED, CO, APP, APP_AGENT, RESP, RESP_REL, OBS = "med", "co", "app", "app_agent", "resp", "resp_rel", "obs"

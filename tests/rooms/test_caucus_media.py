@@ -35,6 +35,7 @@ from rooms.messages import (
     SetRouting,
     message_from_dict,
 )
+from server.members import MemberRole, Side
 from tests.rooms.media_clients import SyntheticVideo, eventually, mean_luma
 
 ROOM = RoomId("mediation-1")
@@ -102,9 +103,9 @@ def routing(state: c.RoomState) -> SetRouting:
 
 def joint_state() -> c.RoomState:
     now = c.datetime.now()  # the clock does not matter here
-    state = c.arrive(c.RoomState(), c.Member(MED, c.MemberRole.MEDIATOR, "m"), now).state
-    for pid, role, side in ((APP, c.MemberRole.APPLICANT, c.Side.APPLICANT),
-                            (RESP, c.MemberRole.RESPONDENT, c.Side.RESPONDENT)):
+    state = c.arrive(c.RoomState(), c.Member(MED, MemberRole.MEDIATOR, "m"), now).state
+    for pid, role, side in ((APP, MemberRole.APPLICANT, Side.APPLICANT),
+                            (RESP, MemberRole.RESPONDENT, Side.RESPONDENT)):
         state = c.arrive(state, c.Member(pid, role, pid, side), now).state
         state = c.admit(state, MED, pid, now).state
     return state
@@ -152,7 +153,7 @@ async def test_three_parties_and_a_private_caucus(worker: LocalMediaWorker) -> N
 
         # Caucus: the mediator with the applicant; the respondent waits apart.
         now = c.datetime.now()
-        state = c.split(state, MED, c.caucus_with(state, c.Side.APPLICANT), now).state
+        state = c.split(state, MED, c.caucus_with(state, Side.APPLICANT), now).state
         table = await worker.request(routing(state))
         assert isinstance(table, RoutingTable)
         assert table.slots[RESP] == [None, None]

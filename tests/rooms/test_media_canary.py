@@ -1,7 +1,8 @@
 """Canary: the private aiortc names the media worker relies on (docs/media.md).
 
 If one of these fails after an aiortc upgrade, the worker would silently decode, re-encode,
-ignore keyframe requests or lose its loss fixes. Read docs/media.md, adapt rooms/media/ to the
+stop forwarding packets, ignore NACKs, keyframe requests or REMB, send wrong reports or lose
+its loss fixes. Read docs/media.md, adapt rooms/media/ to the
 new aiortc, then update this test.
 """
 
@@ -16,11 +17,12 @@ import pytest
 from aiortc import RTCPeerConnection, RTCRtpTransceiver, rtcrtpreceiver, rtcrtpsender
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rate import OveruseEstimator, RateCounter, RemoteBitrateEstimator
-from aiortc.rtcrtpreceiver import NackGenerator, RTCRtpReceiver
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcrtpreceiver import NackGenerator, RTCRtpReceiver, StreamStatistics, TimestampMapper
 from aiortc.rtcrtpsender import RTCRtpSender
 
-from rooms.media import bitrate, codec_audit, delivery, receiver_patches
-from rooms.media.local import SENDER_KEYFRAME_HOOK
+from rooms.media import codec_audit, delivery, fastpath, outstream, peer
+from rooms.media.outstream import SENDER_KEYFRAME_HOOK
 
 # sha256 (first 12 hex digits) of the aiortc 1.16 methods rooms/media/bitrate.py re-implements.
 KNOWN_BODIES = {
@@ -92,21 +94,56 @@ def test_keyframe_hooks() -> None:
 
 async def test_receiver_private_parts(
         transceivers: tuple[RTCRtpTransceiver, RTCRtpTransceiver]) -> None:
-    audio, video = transceivers
-    for attr in (receiver_patches.JITTER_BUFFER_ATTR, receiver_patches.NACK_GENERATOR_ATTR,
-                 codec_audit.RECEIVER_THREAD_ATTR):
+    # rooms.media.peer takes over the receiver's RTP entry point and feeds what it keeps.
+    _, video = transceivers
+    for attr in (peer.RECEIVER_RTP_IN, peer.RECEIVER_RTCP_IN, peer.RECEIVER_STREAMS,
+                 peer.RECEIVER_RTCP_SSRC, codec_audit.RECEIVER_THREAD_ATTR):
         assert hasattr(video.receiver, attr), changed(f"RTCRtpReceiver.{attr}")
-    assert isinstance(getattr(audio.receiver, receiver_patches.JITTER_BUFFER_ATTR),
-                      JitterBuffer), changed("the audio jitter buffer")
-    assert isinstance(getattr(video.receiver, receiver_patches.NACK_GENERATOR_ATTR),
-                      NackGenerator), changed("the video NACK generator")
-    assert hasattr(video.sender, codec_audit.SENDER_TASK_ATTR), changed(
-        "RTCRtpSender.__rtp_task")
-    handle_src = source(RTCRtpReceiver._handle_rtp_packet)
-    for needle in ("self.__jitter_buffer.add(packet)", "self.__nack_generator.add(packet)",
-                   "packet._data = depayload(codec, packet.payload)",
-                   "self.__timestamp_mapper.map("):
-        assert needle in handle_src, changed(f"RTCRtpReceiver._handle_rtp_packet ({needle})")
+    assert getattr(video.receiver, peer.RECEIVER_STREAMS) == {}, changed(
+        "RTCRtpReceiver.__remote_streams (a dict by SSRC)")
+    assert list(inspect.signature(RTCRtpReceiver._handle_rtp_packet).parameters) == [
+        "self", "packet", "arrival_time_ms"], changed("RTCRtpReceiver._handle_rtp_packet")
+    transport_src = source(RTCDtlsTransport._handle_rtp_data)
+    assert "await receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms)" in (
+        transport_src), changed("how the transport hands RTP to the receiver")
+    assert "await recipient._handle_rtcp_packet(packet)" in source(
+        RTCDtlsTransport._handle_rtcp_data), changed("how RTCP reaches receivers and senders")
+    rtcp_src = source(RTCRtpReceiver._run_rtcp)
+    assert "self.__remote_streams.items()" in rtcp_src, changed(
+        "where the receiver's reports come from")
+    assert list(inspect.signature(StreamStatistics).parameters) == ["clockrate"], changed(
+        "StreamStatistics(clockrate)")
+    assert callable(StreamStatistics.add) and callable(TimestampMapper().map), changed(
+        "StreamStatistics.add / TimestampMapper.map")
+    assert "self.__rtcp_ssrc = ssrc" in source(RTCRtpReceiver._set_rtcp_ssrc), changed(
+        "RTCRtpReceiver.__rtcp_ssrc")
+    assert list(inspect.signature(RTCRtpReceiver._send_rtcp).parameters) == [
+        "self", "packet"], changed("RTCRtpReceiver._send_rtcp(packet)")
+
+
+async def test_sender_private_parts(
+        transceivers: tuple[RTCRtpTransceiver, RTCRtpTransceiver]) -> None:
+    # rooms.media.outstream sends on the sender's transport with its SSRC and takes over its
+    # RTCP in and out; its own RTP loop only waits on the idle track.
+    _, video = transceivers
+    sender = video.sender
+    assert isinstance(sender._ssrc, int), changed("RTCRtpSender._ssrc")
+    for attr in (outstream.SENDER_RTCP_IN, outstream.SENDER_RTCP_OUT, SENDER_KEYFRAME_HOOK,
+                 codec_audit.SENDER_TASK_ATTR):
+        assert hasattr(sender, attr), changed(f"RTCRtpSender.{attr}")
+    assert "await self._send_rtcp(packets)" in source(RTCRtpSender._run_rtcp), changed(
+        "how the sender sends its reports")
+    assert "RtcpSrPacket(" in source(RTCRtpSender._run_rtcp), changed("the sender's SR")
+    assert "self._rtp_router.register_sender(sender, ssrc=sender._ssrc)" in source(
+        RTCDtlsTransport._register_rtp_sender), changed("RTCP routing to senders by SSRC")
+    assert "await self.__track.recv()" in source(RTCRtpSender._next_encoded_frame), changed(
+        "the sender reading its track")
+    assert list(inspect.signature(RTCDtlsTransport._send_rtp).parameters) == [
+        "self", "data"], changed("RTCDtlsTransport._send_rtp(data)")
+    assert "self._tx_srtp.protect(data)" in source(RTCDtlsTransport._send_rtp), changed(
+        "RTCDtlsTransport._send_rtp encrypting RTP")
+    assert "tx_policy.allow_repeat_tx = True" in source(RTCDtlsTransport._setup_srtp), changed(
+        "SRTP allowing a packet to be sent again (NACK answers from the cache)")
 
 
 def test_jitter_buffer_and_nack_generator_internals() -> None:
@@ -119,14 +156,13 @@ def test_jitter_buffer_and_nack_generator_internals() -> None:
     assert nacks.missing == set() and nacks.max_seq is None, changed("NackGenerator state")
 
 
-async def test_decoder_queue_is_the_only_way_frames_reach_the_track(
+async def test_decoder_queue_still_carries_the_end_of_the_stream(
         transceivers: tuple[RTCRtpTransceiver, RTCRtpTransceiver]) -> None:
-    # rooms.media.delivery puts its own queue in place of the receiver's decoder queue.
+    # rooms.media.peer puts its frame queue in place of the receiver's decoder queue: frames
+    # come from the worker's own assembly, the end of the stream still from the receiver.
     for transceiver in transceivers:
         assert hasattr(transceiver.receiver, delivery.DECODER_QUEUE_ATTR), changed(
             "RTCRtpReceiver.__decoder_queue")
-    assert "self.__decoder_queue.put((codec, encoded_frame))" in source(
-        RTCRtpReceiver._handle_rtp_packet), changed("how frames reach the decoder queue")
     receive_src = source(RTCRtpReceiver.receive)
     assert "self.__decoder_queue," in receive_src, changed(
         "the decoder thread no longer reads the receiver's decoder queue")
@@ -138,14 +174,8 @@ async def test_decoder_queue_is_the_only_way_frames_reach_the_track(
         "how decoder_worker reads its queue")
 
 
-async def test_bitrate_estimator_internals(
-        transceivers: tuple[RTCRtpTransceiver, RTCRtpTransceiver]) -> None:
-    # rooms.media.bitrate replaces two parts of the receiver's REMB estimator.
-    _, video = transceivers
-    assert isinstance(getattr(video.receiver, bitrate.BITRATE_ESTIMATOR_ATTR, None),
-                      RemoteBitrateEstimator), changed("RTCRtpReceiver.__remote_bitrate_estimator")
-    assert "self.__remote_bitrate_estimator.add(" in source(
-        RTCRtpReceiver._handle_rtp_packet), changed("how the receiver feeds its estimator")
+def test_bitrate_estimator_internals() -> None:
+    # rooms.media.bitrate replaces two parts of aiortc's REMB estimator (the worker's own).
     estimator = RemoteBitrateEstimator()
     assert isinstance(estimator.incoming_bitrate, RateCounter), changed("incoming_bitrate")
     assert isinstance(estimator.estimator, OveruseEstimator), changed("the overuse estimator")
@@ -157,3 +187,52 @@ async def test_bitrate_estimator_internals(
         # The replacements were written against these exact bodies.
         assert hashlib.sha256(source(method).encode()).hexdigest()[:12] in KNOWN_BODIES, changed(
             f"{method.__qualname__}")
+
+
+async def test_fast_path_private_parts() -> None:
+    # rooms.media.fastpath reads the socket and sends below aiortc's coroutines.
+    from aioice.ice import Connection, StunProtocol
+
+    pc = RTCPeerConnection()
+    try:
+        pc.addTransceiver("video")
+        await pc.setLocalDescription(await pc.createOffer())
+        dtls = pc.getTransceivers()[0].receiver.transport
+        connection = getattr(dtls.transport, fastpath.ICE_CONNECTION)
+        assert isinstance(connection, Connection), changed("RTCIceTransport._connection")
+        protocols = getattr(connection, fastpath.ICE_PROTOCOLS)
+        assert protocols and all(isinstance(p, StunProtocol) for p in protocols), changed(
+            "aioice Connection._protocols")
+        assert getattr(connection, fastpath.ICE_NOMINATED) == {}, changed(
+            "aioice Connection._nominated")
+        for attr in (fastpath.DTLS_RX_SRTP, fastpath.DTLS_TX_SRTP, fastpath.DTLS_ROUTER,
+                     fastpath.DTLS_EXTENSIONS):
+            assert hasattr(dtls, attr), changed(f"RTCDtlsTransport.{attr}")
+        assert dtls.state == "new", changed("RTCDtlsTransport.state as a lower-case string")
+    finally:
+        await pc.close()
+    assert "self.receiver.data_received(data, self.local_candidate.component)" in source(
+        StunProtocol.datagram_received), changed("how aioice hands on a datagram")
+    assert "active_pair.protocol.send_data(data, active_pair.remote_addr)" in source(
+        Connection.sendto), changed("how aioice sends on the nominated pair")
+    assert "self.transport.sendto(data, addr)" in source(StunProtocol.send_data), changed(
+        "StunProtocol.send_data")
+    recv_src = source(RTCDtlsTransport._recv_next)
+    for needle in ("first_byte > 127 and first_byte < 192 and self._rx_srtp",
+                   "data = self._rx_srtp.unprotect(data)"):
+        assert needle in recv_src, changed(f"RTCDtlsTransport._recv_next ({needle})")
+    assert "RtpPacket.parse(data, self._rtp_header_extensions_map)" in source(
+        RTCDtlsTransport._handle_rtp_data), changed("how the transport parses RTP")
+    assert "receiver = self._rtp_router.route_rtp(packet)" in source(
+        RTCDtlsTransport._handle_rtp_data), changed("how the transport routes RTP")
+
+
+def test_asyncio_datagram_transport_parts() -> None:
+    # rooms.media.fastpath reads a datagram transport's socket itself, in batches.
+    import asyncio.selector_events as se
+
+    assert "self._sock.recvfrom(self.max_size)" in source(se._SelectorDatagramTransport._read_ready)
+    assert "self._loop._remove_reader(self._sock_fd)" in source(se._SelectorTransport.close)
+    loop_cls = se.BaseSelectorEventLoop
+    for attr in (fastpath.LOOP_ADD_READER, fastpath.LOOP_REMOVE_READER):
+        assert callable(getattr(loop_cls, attr, None)), f"asyncio changed {attr}"

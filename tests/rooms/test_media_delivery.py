@@ -1,14 +1,11 @@
-"""Frames handed on in the event loop: the inline frame queue and the publication fan-out."""
+"""Frames handed on in the event loop: the inline frame queue and the listeners' fan-out."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import av
-import pytest
 from aiortc.jitterbuffer import JitterFrame
-from aiortc.mediastreams import MediaStreamError
 
 from rooms.media.delivery import InlineFrameQueue
 from rooms.media.fanout import FanOut
@@ -48,33 +45,6 @@ def test_other_codecs_and_the_end_go_to_the_decoder_thread() -> None:
     frames.put(None)  # the receiver may stop twice (disconnect, then close)
     assert delivered == [None], "subscribers learn of the end once"
     assert frames.get() is None, "the thread ends the receiver's own track"
-
-
-async def test_fanout_subscribers_get_every_packet_in_order_until_the_end() -> None:
-    fanout = FanOut("video")
-    first, second = fanout.subscribe(), fanout.subscribe()
-    fanout.deliver(packet(1))
-    fanout.deliver(packet(2))
-    assert [(await first.recv()).pts, (await first.recv()).pts] == [1, 2]
-    second.stop()  # a forwarding track detaches
-    fanout.deliver(packet(3))
-    assert (await first.recv()).pts == 3
-    with pytest.raises(MediaStreamError):
-        await second.recv()
-    fanout.deliver(None)
-    with pytest.raises(MediaStreamError):
-        await asyncio.wait_for(first.recv(), 5)
-    late = fanout.subscribe()  # subscribing to an ended publication: ends at once
-    with pytest.raises(MediaStreamError):
-        await asyncio.wait_for(late.recv(), 5)
-
-
-async def test_fanout_keeps_nothing_for_subscribers_to_come() -> None:
-    fanout = FanOut("audio")
-    fanout.deliver(packet(1))
-    track = fanout.subscribe()
-    fanout.deliver(packet(2))
-    assert (await track.recv()).pts == 2
 
 
 def test_a_failing_listener_is_dropped_and_the_others_keep_listening() -> None:

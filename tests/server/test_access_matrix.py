@@ -14,8 +14,10 @@ from server.registry.api import ROUTES as REGISTRY_ROUTES
 from server.rest import actions
 from signaling.agreements.api import AGREEMENT_ROUTES
 from signaling.agreements.events import AGREEMENT_EVENTS
+from signaling.app.api import APP_ROUTES
 from signaling.court.api import COURT_ROUTES
 from signaling.events import EVENTS
+from signaling.hotline.api import HOTLINE_ROUTES
 from signaling.mediation.api import MEDIATION_ROUTES
 from signaling.mediation.events import MEDIATION_EVENTS
 from signaling.recording.events import RECORDING_EVENTS
@@ -29,10 +31,10 @@ def test_every_event_and_route_is_covered() -> None:
     for event, action in {**EVENTS, **MEDIATION_EVENTS, **AGREEMENT_EVENTS,
                           **RECORDING_EVENTS}.items():
         assert action in ACCESS, event
-    for route, route_action in actions((*ROUTES, *MEDIATION_ROUTES, *AGREEMENT_ROUTES,
-                                        *COURT_ROUTES, *RECORDING_ROUTES, *REGISTRY_ROUTES,
-                                        *CITIZEN_ROUTES, *RATING_ROUTES,
-                                        *QUALITY_ROUTES)).items():
+    for route, route_action in actions((*ROUTES, *HOTLINE_ROUTES, *APP_ROUTES,
+                                        *MEDIATION_ROUTES, *AGREEMENT_ROUTES, *COURT_ROUTES,
+                                        *RECORDING_ROUTES, *REGISTRY_ROUTES, *CITIZEN_ROUTES,
+                                        *RATING_ROUTES, *QUALITY_ROUTES)).items():
         assert route_action is None or route_action in ACCESS, route
 
 
@@ -46,9 +48,10 @@ def test_registered_routes_match_the_table(settings: object) -> None:
         if r.resource is not None and r.resource.canonical.startswith(("/api", "/healthz", "/metrics"))
         and r.method != "HEAD"
     }
-    assert registered == set(actions((*ROUTES, *MEDIATION_ROUTES, *AGREEMENT_ROUTES,
-                                      *COURT_ROUTES, *RECORDING_ROUTES, *REGISTRY_ROUTES,
-                                      *CITIZEN_ROUTES, *RATING_ROUTES, *QUALITY_ROUTES)))
+    assert registered == set(actions((*ROUTES, *HOTLINE_ROUTES, *APP_ROUTES, *MEDIATION_ROUTES,
+                                      *AGREEMENT_ROUTES, *COURT_ROUTES, *RECORDING_ROUTES,
+                                      *REGISTRY_ROUTES, *CITIZEN_ROUTES, *RATING_ROUTES,
+                                      *QUALITY_ROUTES)))
 
 
 # The expected matrix, written out: which roles may perform each action at all.

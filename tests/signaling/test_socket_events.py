@@ -7,8 +7,9 @@ from collections.abc import Awaitable, Callable
 import pytest
 import socketio
 
-from server.keys import HOTLINE_KEY, SETTINGS_KEY
+from server.keys import SETTINGS_KEY
 from server.tokens import Claims, sign
+from signaling.keys import HOTLINE_KEY
 from tests.clients import SocketClient, get_json, post_json
 from tests.conftest import Running
 

@@ -19,13 +19,20 @@ function line(testid, text) {
 function termText(content, o) {
   const name = (id) => (content.parties.find((p) => p.id === id) || { name: id }).name;
   const bits = [name(o.obligor)];
-  if (o.deadline) bits.push(t('agreement.term_deadline', { date: o.deadline }));
+  // The agreement's own text: the date as a date, no countdown (the text must not change daily).
+  if (o.deadline) bits.push(t('agreement.term_deadline', { date: formatWhen(o.deadline, 'date') || o.deadline }));
   if (o.place) bits.push(t('agreement.term_place', { place: o.place }));
   if (o.method) bits.push(t('agreement.term_method', { method: o.method }));
   bits.push(t('agreement.term_to', { name: name(o.obligee) }));
   if (o.amount) bits.push(t('agreement.term_amount', { amount: o.amount }));
   if (o.act) bits.push(o.act);
   return bits.join(' ');
+}
+
+/** Who a required signer is, from the agreement's own parties and mediators. */
+function signerName(content, participantId) {
+  const found = [...(content.parties || []), ...(content.mediators || [])].find((p) => p.participant_id === participantId);
+  return found ? found.name : '';
 }
 
 export class AgreementPanel {
@@ -189,7 +196,8 @@ export class AgreementPanel {
     for (const s of view.signers) {
       const who = view.signatures.find((x) => x.signer_id === s.participant_id && !x.voided_at && x.version === version.number);
       signers.append(el('li', { 'data-testid': `signer-${s.participant_id}`, 'data-signed': String(s.signed) },
-        [who ? t('agreement.signed_by', { name: who.name, at: formatWhen(who.signed_at, 'short'), fp: who.fingerprint.slice(0, 16) }) : t('agreement.unsigned')]));
+        [who ? t('agreement.signed_by', { name: who.name, at: formatWhen(who.signed_at, 'short'), fp: who.fingerprint.slice(0, 16) })
+          : t('agreement.unsigned', { name: signerName(content, s.participant_id) })]));
     }
     root.append(signers);
 

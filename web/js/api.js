@@ -145,6 +145,9 @@ export async function emit(socket, event, payload = {}) {
 export function errorText(err) {
   const code = err && err.code ? err.code : 'internal';
   const key = `error.${code}`;
+  // A refused field is named in words when we know it ("身份证号后4位有误"), never as its path.
+  const field = err && err.field ? String(err.field).split('.').filter((part) => !/^\d+$/.test(part)).pop() : '';
+  if (code === 'bad_request' && field && has(`field.${field}`)) return t('error.bad_field', { field: t(`field.${field}`) });
   if (has(key)) return t(key);
   return (err && err.message) || t('error.internal');
 }

@@ -36,6 +36,12 @@ export class Call {
     this.chat.load(chat);
     this.onPeer = (event) => this.handlePeer(event);
     socket.on('room:peer', this.onPeer);
+    // The server's link guard paused video (weak link) or brings it back.
+    this.links = new Map(); // participant -> link state of the video they receive
+    this.onLink = (event) => {
+      if (event && event.room_id === this.roomId) this.setLink(event.participant_id, event.state);
+    };
+    socket.on('call:link', this.onLink);
     this.remoteStream = null;
     this.media = new MediaClient({
       socket,
@@ -125,12 +131,13 @@ export class Call {
     ]);
 
     this.error = el('p', { class: 'notice', role: 'alert', 'data-testid': 'call-error', hidden: '' });
+    this.linkNotice = el('p', { class: 'notice', role: 'status', 'data-testid': 'call-link', hidden: '' });
     this.chatBox = el('div', { class: 'call-chat' });
     // Text mode: the chat is the consultation, so it comes before "leave" in reading order.
     const parts =
       mode === 'text'
         ? [el('div', { class: 'call-main' }, [header, this.error]), this.chatBox, controls]
-        : [el('div', { class: 'call-main' }, [header, this.mediaBox, controls, this.error]), this.chatBox];
+        : [el('div', { class: 'call-main' }, [header, this.linkNotice, this.mediaBox, controls, this.error]), this.chatBox];
     this.root = el('div', { class: `call call-${mode}`, 'data-testid': 'call', 'data-mode': mode }, parts);
     container.replaceChildren(this.root);
     applyTranslations(this.root);
@@ -225,6 +232,30 @@ export class Call {
     if (off !== null) this.cameraButton.setAttribute('aria-pressed', String(off));
   }
 
+  /**
+   * A side's link state from the server. While either side is 'audio_only' this page does not
+   * send video (the weak link is left to the audio); 'trial' and 'video' send it again. The
+   * notice shows the call's state and goes once video is back.
+   */
+  setLink(participantId, reported) {
+    if (!['audio_only', 'trial', 'video'].includes(reported)) return;
+    this.links.set(participantId, reported);
+    const states = [...this.links.values()];
+    const state = states.includes('audio_only') ? 'audio_only' : states.includes('trial') ? 'trial' : 'video';
+    this.root.dataset.link = state;
+    setText(this.linkNotice, `call.link.${state}`);
+    this.linkNotice.hidden = false;
+    clearTimeout(this.linkTimer);
+    if (state === 'video') this.linkTimer = setTimeout(() => { this.linkNotice.hidden = true; }, 4000);
+    const pc = this.media.pc;
+    const sender = pc && pc.getSenders().find((s) => s.track && s.track.kind === 'video');
+    if (!sender) return;
+    const parameters = sender.getParameters();
+    if (!parameters.encodings || !parameters.encodings.length) return;
+    for (const encoding of parameters.encodings) encoding.active = state !== 'audio_only';
+    sender.setParameters(parameters).catch((err) => console.warn('video pause/resume failed', err));
+  }
+
   /** Hang up from this side: tell the server, release everything, notify the page. */
   async hangup() {
     if (this.closed) return;
@@ -241,6 +272,8 @@ export class Call {
     if (this.closed) return;
     this.closed = true;
     this.socket.off('room:peer', this.onPeer);
+    this.socket.off('call:link', this.onLink);
+    clearTimeout(this.linkTimer);
     this.media.close();
     this.localVideo.srcObject = null;
     this.remoteVideo.srcObject = null;

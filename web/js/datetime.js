@@ -18,6 +18,8 @@ function words(lang) {
 
 function parse(value) {
   if (value === null || value === undefined || value === '') return null;
+  // A bare calendar date ("2026-12-31", an agreement's term) is a day in China: its end.
+  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) value = `${value}T23:59:59+08:00`;
   const date = value instanceof Date ? value : new Date(value);
   return Number.isNaN(date.getTime()) ? null : date;
 }

@@ -13,7 +13,7 @@ import { showNotice, showRawNotice, showView, watchConnection } from './views.js
 
 const TOKEN_KEY = 'parley.mediator';
 const $ = (id) => byTestId(id);
-const state = { token: null, socket: null, caseId: null, view: null, room: null, roomView: null };
+const state = { token: null, socket: null, caseId: null, view: null, room: null, roomView: null, links: {} };
 
 function session(method, key, value) {
   try {
@@ -116,6 +116,7 @@ async function openCase(caseId) {
   if (c.deadline_at) setTime($('case-deadline'), c.deadline_at, 'deadline');
   $('accept-form').hidden = c.status !== 'created';
   renderDocuments(view.documents);
+  renderInvitations(view.participants);
   if (!state.agreement || state.agreement.caseId !== caseId) {
     // The agreement panel (docs/agreements.md), one per open case.
     if (state.agreement) state.agreement.root.remove();
@@ -141,6 +142,26 @@ async function onAccept(event) {
   await openCase(state.caseId);
 }
 
+/**
+ * The invitations of the open case, from the case view (so they survive a reload): role, name,
+ * the short code the party types at /join, its expiry; the link (which carries the party's
+ * token) only in the session that made it, as the server keeps no copy of it.
+ */
+function renderInvitations(participants) {
+  const rows = participants.filter((p) => p.invite_code && !p.revoked && p.role !== 'mediator').map((p) => {
+    const role = el('span');
+    setText(role, `mrole.${p.role}`);
+    const code = el('code', { class: 'invite-code', 'data-testid': `invite-code-${p.id}` }, [p.invite_code]);
+    const parts = [role, ` ${p.name} · `, code];
+    if (p.invite_expires_at) parts.push(' ', t('mediator.invite_until', { at: formatWhen(p.invite_expires_at, 'short') }));
+    const link = state.links[p.id];
+    // The link is long (a signed token): shown shortened, opened or copied whole.
+    if (link) parts.push(' ', identifier(link, { testid: `invite-link-${p.id}`, href: link, head: 28, tail: 6 }));
+    return el('li', { 'data-participant': p.id }, parts);
+  });
+  $('invite-results').replaceChildren(...rows);
+}
+
 async function onInvite(event) {
   event.preventDefault();
   showNotice($('invite-error'), null);
@@ -150,14 +171,10 @@ async function onInvite(event) {
       role: $('invite-role').value, name: $('invite-name').value.trim(),
       id_last4: $('invite-id4').value.trim(), ...(side ? { side } : {}),
     }, state.token);
-    const p = reply.participant;
-    // The link is long (a signed token): shown shortened, opened or copied whole.
-    const link = identifier(reply.link, { testid: `invite-link-${p.id}`, href: reply.link, head: 28, tail: 6 });
-    const code = el('code', { 'data-testid': `invite-code-${p.id}` });
-    code.textContent = reply.code;
-    const role = el('span');
-    setText(role, `mrole.${p.role}`);
-    $('invite-results').append(el('li', { 'data-participant': p.id }, [role, ` ${p.name} `, code, ' ', link]));
+    state.links[reply.participant.id] = reply.link;
+    state.view.participants = [...state.view.participants.filter((p) => p.id !== reply.participant.id),
+      { ...reply.participant, invite_code: reply.code }];
+    renderInvitations(state.view.participants);
   } catch (err) {
     showRawNotice($('invite-error'), errorText(err));
   }
@@ -231,9 +248,16 @@ function renderControls(view) {
     ]);
   }));
   const admitted = (view.members || []).filter((m) => m.lobby === 'admitted' && m.id !== (view.self && view.self.id));
+  // During a caucus each member's group in words: with the mediator, or waiting apart.
+  const me = (view.members || []).find((m) => view.self && m.id === view.self.id);
+  const myGroup = me ? me.group : null;
+  const where = (m) => {
+    if (m.group === null || m.group === undefined) return '';
+    return ` · ${t(m.group === myGroup ? 'mediator.group_with_you' : 'mediator.group_apart')}`;
+  };
   $('member-list').replaceChildren(...admitted.map((m) => {
     const name = el('span', { class: 'member-name' });
-    name.textContent = `${m.name}${m.hand_raised ? ' ✋' : ''}${m.group !== null && m.group !== undefined ? ` [${m.group + 1}]` : ''}`;
+    name.textContent = `${m.name}${m.hand_raised ? ' ✋' : ''}${where(m)}`;
     const role = el('span');
     setText(role, `mrole.${m.role}`);
     return el('li', { 'data-testid': `member-${m.id}` }, [role, name,

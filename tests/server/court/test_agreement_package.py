@@ -160,3 +160,20 @@ def test_pdf_text_and_rendering(tmp_path: Path) -> None:
     histogram = image.histogram()
     dark = sum(histogram[:128])
     assert image.size[0] > 300 and dark > 2000
+
+
+def test_the_seal_line_names_the_committee_once(tmp_path: Path) -> None:
+    import subprocess
+
+    from server.agreements.models import AgreementSignature
+
+    seal = AgreementSignature(signer_id="committee", signer_role="committee",
+                              signer_name="赣州市章贡区人民调解委员会", fingerprint="0e" * 32,
+                              signed_at=datetime(2026, 12, 1, 2, 3, 4, tzinfo=UTC))
+    path = tmp_path / "agreement.pdf"
+    path.write_bytes(render_pdf(content(), case_id="case1", version=2, sha256="ab" * 32,
+                                signatures=[seal], effective_at=None))
+    text = "".join(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                                  check=True).stdout.split())
+    assert "赣州市章贡区人民调解委员会（电子印章）" in text
+    assert "委员会（人民调解委员会" not in text

@@ -14,10 +14,10 @@ import pytest
 import socketio
 
 from rooms.messages import ParticipantId
-from server.keys import MEDIA_KEY
 from server.mediation.repository import verify_chain
 from server.tokens import Claims, sign
 from signaling.court.api import COURT_KEY
+from signaling.keys import MEDIA_KEY
 from signaling.mediation.api import MEDIATION_KEY
 from tests.clients import SocketClient, get_json, post_json
 from tests.conftest import Running

@@ -14,8 +14,9 @@ from recordings.policy import CURRENT_NOTICE
 from recordings.repository import RecordingRepository
 from recordings.verify import verify_stored
 from rooms.messages import RoomId
-from server.keys import DATABASE_KEY, MEDIA_KEY
+from server.keys import DATABASE_KEY
 from signaling.app.factory import RECORDING_STACK_KEY
+from signaling.keys import MEDIA_KEY
 from tests.clients import SocketClient, get_json
 from tests.conftest import Running
 from tests.signaling.mediation.test_mediation import create_case, invite, staff

@@ -1,0 +1,52 @@
+"""bench/media.py's Parley server: the media worker alone in a process of its own.
+
+Run by bench/media.py as a script, with the source tree to measure first on PYTHONPATH (so an
+older tree can be measured in the same run). POST /request carries one worker message
+(``to_dict``) and answers with the reply's. Prints ``PORT n`` once it listens on 127.0.0.1, and
+with PARLEY_BENCH_LINKS set a JSON line for each link change (audio-only fallback).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+from typing import Any
+
+from aiohttp import web
+
+from rooms.media.local import LocalMediaWorker
+from rooms.messages import ParticipantId, RoomId, message_from_dict
+
+
+async def print_link(room_id: RoomId, participant_id: ParticipantId, state: str) -> None:
+    print(json.dumps({"room_id": room_id, "participant_id": participant_id, "state": state}),
+          flush=True)
+
+
+async def serve() -> None:
+    # bench/shaped.py follows the audio-only fallback from these lines.
+    # (Only then: an older tree measured by bench/media.py --before has no on_link.)
+    extra: dict[str, Any] = {"on_link": print_link} if os.environ.get("PARLEY_BENCH_LINKS") else {}
+    worker = LocalMediaWorker(ice_servers=[], allow_private_candidates=True, **extra)
+
+    async def handle(request: web.Request) -> web.Response:
+        message = message_from_dict(await request.json())
+        reply = await worker.request(message)  # type: ignore[arg-type]
+        return web.json_response(reply.to_dict())
+
+    app = web.Application()
+    app.router.add_post("/request", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    print(f"PORT {port}", flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(serve())

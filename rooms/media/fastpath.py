@@ -1,0 +1,140 @@
+"""The worker's RTP path below aiortc's coroutines: straight from the socket, straight to it.
+
+aiortc hands every datagram from the socket callback to an ``asyncio.Queue``, wakes the DTLS
+transport's task, which decrypts and parses it and awaits the receiver; each packet sent goes
+down five coroutines (DTLS, ICE transport, ICE connection, protocol) to ``sendto``. For a
+forwarder that is most of the cost of a packet. Here, for the worker's own connections:
+
+- ``install_receive``: each of the connection's UDP protocols gets a ``datagram_received`` of
+  its own. An SRTP (not SRTCP) datagram is decrypted, parsed and routed exactly as aiortc's
+  DTLS transport does, then handed to the publication's synchronous ``on_rtp``, in the socket
+  callback itself. Everything else (STUN, DTLS, RTCP) goes the stock way.
+- the connection's sockets are read in batches, with a receive buffer sized for bursts;
+- ``send_rtp``: encrypt with the DTLS transport's SRTP session and ``sendto`` the nominated
+  ICE pair. Before the transport is connected nothing is sent, like aiortc's ConnectionError.
+
+The names touched are aiortc's and aioice's private attributes listed in docs/media.md and
+pinned by tests/rooms/test_media_canary.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import pylibsrtp
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtp import RtpPacket, is_rtcp
+
+logger = logging.getLogger(__name__)
+
+#: RTCIceTransport -> aioice Connection -> its UDP protocols and nominated pairs.
+ICE_CONNECTION = "_connection"
+ICE_PROTOCOLS = "_protocols"
+ICE_NOMINATED = "_nominated"
+#: The DTLS transport's SRTP sessions, RTP router and header extension map.
+DTLS_RX_SRTP = "_rx_srtp"
+DTLS_TX_SRTP = "_tx_srtp"
+DTLS_ROUTER = "_rtp_router"
+DTLS_EXTENSIONS = "_rtp_header_extensions_map"
+
+#: The asyncio datagram transport's socket (read directly, in batches).
+TRANSPORT_SOCKET = "_sock"
+LOOP_ADD_READER = "_add_reader"
+LOOP_REMOVE_READER = "_remove_reader"
+READ_BATCH = 32          # datagrams read per wake-up of the event loop, at most
+RECEIVE_BUFFER = 1 << 20  # per socket (the kernel doubles it): about 2 s of 40 streams' bursts
+RECEIVE_SIZE = 2048      # larger than any datagram of a 1500-byte MTU path
+
+OnRtp = Callable[[RtpPacket], None]
+#: Which receiver's packets go to which handler (the worker's publications).
+Handlers = dict[Any, OnRtp]
+
+
+def _connection(dtls: RTCDtlsTransport) -> Any:
+    return getattr(dtls.transport, ICE_CONNECTION)
+
+
+def install_receive(dtls: RTCDtlsTransport, handlers: Handlers) -> None:
+    """Decrypt and hand on this transport's SRTP packets in the socket callback."""
+    for protocol in getattr(_connection(dtls), ICE_PROTOCOLS):
+        if getattr(protocol, "parley_fast", False):
+            continue
+        stock: Callable[[bytes, Any], None] = protocol.datagram_received
+
+        def datagram_received(data: bytes, addr: Any, stock: Callable[[bytes, Any], None] = stock
+                              ) -> None:
+            rx = getattr(dtls, DTLS_RX_SRTP)
+            if not data or not 127 < data[0] < 192 or rx is None or is_rtcp(data):
+                stock(data, addr)
+                return
+            try:
+                plain = rx.unprotect(data)
+                packet = RtpPacket.parse(plain, getattr(dtls, DTLS_EXTENSIONS))
+            except (pylibsrtp.Error, ValueError):
+                return  # undecryptable or malformed: aiortc drops these too
+            handler = handlers.get(getattr(dtls, DTLS_ROUTER).route_rtp(packet))
+            if handler is None:
+                return
+            try:
+                handler(packet)
+            except Exception:  # never into the event loop's socket callback
+                logger.exception("forwarding an RTP packet failed")
+
+        protocol.datagram_received = datagram_received
+        protocol.parley_fast = True
+        _read_in_batches(protocol, datagram_received)
+
+
+def _read_in_batches(protocol: Any, deliver: Callable[[bytes, Any], None]) -> None:
+    """Read every datagram that is waiting when the socket becomes readable, not one per
+    event-loop iteration (asyncio's datagram transport reads one), and give the socket a
+    receive buffer that holds a burst while the loop is busy: an overflowing buffer loses
+    packets silently."""
+    transport = protocol.transport
+    sock: socket.socket | None = getattr(transport, TRANSPORT_SOCKET, None)
+    if sock is None or transport.is_closing():
+        return
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+    except OSError:
+        logger.warning("could not size a media socket's receive buffer")
+    loop = asyncio.get_running_loop()
+    fd = sock.fileno()
+
+    def read_ready() -> None:
+        for _ in range(READ_BATCH):
+            if transport.is_closing():
+                return
+            try:
+                data, addr = sock.recvfrom(RECEIVE_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                protocol.error_received(exc)
+                return
+            deliver(data, addr)
+
+    # The public add_reader refuses an fd a transport owns; the transport removes whatever
+    # reader the fd has when it closes, this one included.
+    getattr(loop, LOOP_REMOVE_READER)(fd)
+    getattr(loop, LOOP_ADD_READER)(fd, read_ready)
+
+
+def send_rtp(dtls: RTCDtlsTransport, data: bytes) -> bool:
+    """Encrypt and send one RTP or RTCP packet; False when the transport cannot send yet."""
+    if dtls.state != "connected":
+        return False
+    tx = getattr(dtls, DTLS_TX_SRTP)
+    pair = getattr(_connection(dtls), ICE_NOMINATED).get(1)
+    if tx is None or pair is None:
+        return False
+    try:
+        protected = tx.protect_rtcp(data) if is_rtcp(data) else tx.protect(data)
+    except pylibsrtp.Error:
+        return False
+    pair.protocol.transport.sendto(protected, pair.remote_addr)
+    return True

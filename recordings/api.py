@@ -11,14 +11,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import tempfile
+import os
+import shutil
 import time
-from collections.abc import Awaitable, Callable
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
 
 from recordings.export import export_zip
 from recordings.playback import playback_data
@@ -33,8 +35,21 @@ from server.db import Database
 from server.errors import ParleyError, not_found
 from server.mediation.repository import MediationRepository
 from server.policy import Action, CaseResource, Principal, Role, require
+from server.rest import Auth, Route, query_of, register
 
 LINK_TTL_S = 600
+
+
+EXPORT_CHUNK = 1 << 20
+
+
+class LinkQuery(BaseModel):
+    """A signed link's expiry (Unix seconds), viewer and signature; checked by ``RecordingAccess``."""
+
+    model_config = ConfigDict(extra="ignore")
+    exp: str = Field(default="", max_length=20)
+    v: str = Field(default="", max_length=64)
+    sig: str = Field(default="", max_length=128)
 
 
 class RecordingAccess:
@@ -65,13 +80,13 @@ class RecordingAccess:
 
     def check(self, request: web.Request, recording_id: str, path: str) -> Viewer:
         """The viewer the link was made for, once its signature and expiry hold."""
-        try:
-            exp = int(request.query.get("exp", ""))
-        except ValueError:
-            raise ParleyError("link_invalid", "链接无效 / invalid link", 403) from None
-        who = request.query.get("v", "")
+        link = query_of(request, LinkQuery)
+        if not (link.exp.isascii() and link.exp.isdigit()):
+            raise ParleyError("link_invalid", "链接无效 / invalid link", 403)
+        exp = int(link.exp)
+        who = link.v
         expected = self.sign(recording_id, path, exp, who)
-        if not who or not hmac.compare_digest(expected, request.query.get("sig", "")):
+        if not who or not hmac.compare_digest(expected, link.sig):
             raise ParleyError("link_invalid", "链接无效 / invalid link", 403)
         if exp < time.time():
             raise ParleyError("link_expired", "链接已过期，请刷新页面 / link expired", 403)
@@ -87,6 +102,22 @@ class RecordingAccess:
         return visible_ranges(entries, [*recording.participants,
                                         *(s.participant_id for s in segments)], viewer)
 
+    def clear_exports(self, now: float) -> None:
+        """Remove what an interrupted export (or an older version, which kept every zip) left
+        behind. Exports live only while being written; an hour old is surely abandoned, and
+        younger ones may be another process's at work on a shared data folder. Cut copies of
+        segments (``redacted/``) are kept: they are a cache of closed segments."""
+        if not self.export_dir.is_dir():
+            return
+        for entry in self.export_dir.iterdir():
+            if entry.name == "redacted":
+                continue
+            if entry.lstat().st_mtime < now - 3600:
+                if entry.is_dir() and not entry.is_symlink():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+
 
 def _viewer_key(viewer: Viewer) -> str:
     return "*" if viewer.full or viewer.participant_id is None else viewer.participant_id
@@ -94,13 +125,6 @@ def _viewer_key(viewer: Viewer) -> str:
 
 RECORDING_ACCESS_KEY = web.AppKey("recording_access", RecordingAccess)
 
-RECORDING_ROUTES: dict[tuple[str, str], Action | None] = {
-    ("GET", "/api/cases/{case_id}/recordings"): Action.RECORDING_VIEW,
-    ("GET", "/api/recordings/{recording_id}"): Action.RECORDING_VIEW,
-    # Signed links: the signature is the permission, granted by the route above.
-    ("GET", "/api/recordings/{recording_id}/files/{participant}/{name}"): None,
-    ("GET", "/api/recordings/{recording_id}/export"): None,
-}
 
 
 async def _allowed_case(access: RecordingAccess, me: Principal, case_id: str) -> Viewer:
@@ -209,26 +233,51 @@ async def get_export(request: web.Request) -> web.StreamResponse:
     chat = await access.cases.chat_for_room(recording.room_id)
     now = datetime.now(UTC)
     access.export_dir.mkdir(parents=True, exist_ok=True)
-    dest = Path(tempfile.mkdtemp(dir=access.export_dir)) / f"recording-{recording_id}.zip"
-    zip_path = await export_zip(access.db, access.storage, recording_id, chat=chat,
-                                notes=case.notes if case else "", dest=dest, now=now,
-                                ranges=ranges)
-    await access.audit.append(actor="signed-link", action="recording.downloaded",
-                              resource=f"recording:{recording_id}",
-                              data={"remote": request.remote or "",
-                                    "viewer": _viewer_key(viewer)}, now=now)
-    return web.FileResponse(zip_path, headers={
-        "Content-Type": "application/zip",
-        "Content-Disposition": f'attachment; filename="recording-{recording_id}.zip"'})
+    # A fresh zip per download (its manifest's export entry is timestamped), built in the
+    # export folder, opened, then unlinked before a byte is sent: nothing stays behind.
+    dest = access.export_dir / f"{uuid.uuid4().hex}.zip"
+    try:
+        await export_zip(access.db, access.storage, recording_id, chat=chat,
+                         notes=case.notes if case else "", dest=dest, now=now, ranges=ranges)
+        handle = await asyncio.to_thread(dest.open, "rb")
+    finally:
+        dest.unlink(missing_ok=True)
+        dest.with_name(dest.name + ".tmp").unlink(missing_ok=True)
+    with handle:
+        await access.audit.append(actor="signed-link", action="recording.downloaded",
+                                  resource=f"recording:{recording_id}",
+                                  data={"remote": request.remote or "",
+                                        "viewer": _viewer_key(viewer)}, now=now)
+        response = web.StreamResponse(headers={
+            "Content-Type": "application/zip", "Cache-Control": "private, no-store",
+            "Content-Disposition": f'attachment; filename="recording-{recording_id}.zip"'})
+        response.content_length = os.fstat(handle.fileno()).st_size
+        await response.prepare(request)
+        while chunk := await asyncio.to_thread(handle.read, EXPORT_CHUNK):
+            await response.write(chunk)
+        await response.write_eof()
+    return response
 
+
+# Every route and the action it performs; the access test checks the actions.
+RECORDING_ROUTES = (
+    Route("GET", "/api/cases/{case_id}/recordings", list_for_case, "A case's recordings",
+          action=Action.RECORDING_VIEW, tag="recordings",
+          returns="{recordings: [{id, status, started_at, ended_at, page_url}]}"),
+    Route("GET", "/api/recordings/{recording_id}", get_recording, "Playback data",
+          action=Action.RECORDING_VIEW, tag="recordings",
+          returns="{recording, participants, timeline, download_url}; links valid 10 minutes; "
+                  "only what the viewer may receive"),
+    # Signed links: the signature (made for one viewer) is the permission, granted above.
+    Route("GET", "/api/recordings/{recording_id}/files/{participant}/{name}", get_file,
+          "A recorded segment, cut to what the link's viewer may receive",
+          auth=Auth.SIGNED_LINK, query=LinkQuery,
+          content_type="video/webm", returns="The WebM segment", tag="recordings"),
+    Route("GET", "/api/recordings/{recording_id}/export", get_export,
+          "The recording as a zip", auth=Auth.SIGNED_LINK, query=LinkQuery,
+          content_type="application/zip", tag="recordings",
+          returns="The zip with its manifest, chat transcript and notes"),
+)
 
 def add_recording_routes(app: web.Application) -> None:
-    handlers: dict[tuple[str, str], Callable[[web.Request], Awaitable[web.StreamResponse]]] = {
-        ("GET", "/api/cases/{case_id}/recordings"): list_for_case,
-        ("GET", "/api/recordings/{recording_id}"): get_recording,
-        ("GET", "/api/recordings/{recording_id}/files/{participant}/{name}"): get_file,
-        ("GET", "/api/recordings/{recording_id}/export"): get_export,
-    }
-    assert handlers.keys() == RECORDING_ROUTES.keys()
-    for (method, path), handler in handlers.items():
-        app.router.add_route(method, path, handler)
+    register(app, RECORDING_ROUTES)

@@ -106,7 +106,8 @@ def check_candidate(line: str, *, allow_private: bool) -> str:
     if len(bits) < 8 or bits[6] != "typ":
         raise CandidateError("candidate is not 'foundation component protocol priority "
                              "address port typ type'")
-    if not (bits[1].isdigit() and bits[3].isdigit() and bits[5].isdigit()):
+    # ASCII only: isdigit() also takes '²', which int() refuses.
+    if not all(bits[i].isascii() and bits[i].isdigit() for i in (1, 3, 5)):
         raise CandidateError("candidate component, priority and port must be numbers")
     if bits[2].lower() not in _PROTOCOLS or bits[7] not in _TYPES:
         raise CandidateError("candidate protocol or type is unknown")

@@ -4,13 +4,10 @@ live services sit with them in ``signaling/`` (``signaling.hotline.api``, ``sign
 
 from __future__ import annotations
 
-import ipaddress
-import json
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from aiohttp import web
 
@@ -20,24 +17,17 @@ from server.errors import ParleyError, is_backend_outage, service_recovering
 from server.keys import SETTINGS_KEY, SIGNIN_KEY
 from server.logs import request_id_var
 from server.metrics import Metric, gauge, labelled
-from server.policy import Action, Principal, Role
+from server.policy import Principal, Role
+from server.rest import Auth, Route, body_of, register
+from server.rest.openapi import OPENAPI_ROUTE
 from server.schemas import LoginBody
 from server.signin import client_address
 from server.tokens import Claims, sign, verify
-from server.validation import MAX_PAYLOAD_BYTES, parse
 
 log = logging.getLogger(__name__)
 
 # The deployment's service catalogue (server/catalogue), set by the composition root.
 CATALOGUE_KEY = web.AppKey("catalogue", catalogue.Catalogue)
-
-# Every route and the action it performs (None: public). A test checks this table.
-ROUTES: dict[tuple[str, str], Action | None] = {
-    ("GET", "/api/catalogue"): None,
-    ("POST", "/api/login"): None,
-    ("GET", "/healthz"): None,
-}
-
 
 @web.middleware
 async def error_middleware(
@@ -49,14 +39,15 @@ async def error_middleware(
     except ParleyError as exc:
         return web.json_response(exc.to_dict(), status=exc.status, headers=exc.headers)
     except web.HTTPException as exc:
-        if exc.status >= 400 and exc.content_type != "application/json":
-            code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
-                exc.status, "bad_request"
-            )
-            return web.json_response(
-                {"error": {"code": code, "message": exc.reason}}, status=exc.status
-            )
-        raise
+        # aiohttp's own refusals (no route, wrong method, body too large) become a response
+        # here, so the outer middleware gives them the same security headers as pages.
+        if exc.status < 400:
+            raise
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
+                415: "unsupported_media_type"}.get(exc.status, "bad_request")
+        return web.json_response(
+            {"error": {"code": code, "message": exc.reason}}, status=exc.status,
+            headers={"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None)
     except Exception as exc:
         request_id = request_id_var.get()
         if is_backend_outage(exc):
@@ -72,18 +63,6 @@ async def error_middleware(
         )
 
 
-async def read_json(request: web.Request) -> Any:
-    if request.content_length is not None and request.content_length > MAX_PAYLOAD_BYTES:
-        raise ParleyError("payload_too_large", "请求内容过大 / body exceeds 64 KiB", 413)
-    raw = await request.content.read(MAX_PAYLOAD_BYTES + 1)
-    if len(raw) > MAX_PAYLOAD_BYTES:
-        raise ParleyError("payload_too_large", "请求内容过大 / body exceeds 64 KiB", 413)
-    try:
-        return json.loads(raw or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ParleyError("bad_request", "请求内容不是 JSON / body is not JSON") from None
-
-
 def principal_of(request: web.Request) -> Principal:
     header = request.headers.get("Authorization", "")
     token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
@@ -96,7 +75,7 @@ async def get_catalogue(request: web.Request) -> web.Response:
 
 
 async def post_login(request: web.Request) -> web.Response:
-    body = parse(LoginBody, await read_json(request))
+    body = await body_of(request, LoginBody)
     settings = request.app[SETTINGS_KEY]
     address = client_address(request.remote, request.headers.get("X-Forwarded-For"),
                              settings.trusted_proxies)
@@ -127,19 +106,17 @@ def database_metrics(database: Database) -> list[Metric]:
     ]
 
 
-def from_loopback(request: web.Request) -> bool:
-    try:
-        return request.remote is not None and ipaddress.ip_address(request.remote).is_loopback
-    except ValueError:
-        return False
+# Every route, its action (None: public) and its input; the access test checks the actions.
+ROUTES = (
+    Route("GET", "/api/catalogue", get_catalogue, "The service catalogue", auth=Auth.PUBLIC,
+          returns="{service_types, categories, modes, regions, outcomes, languages}"),
+    Route("POST", "/api/login", post_login, "Staff sign-in", auth=Auth.PUBLIC, body=LoginBody,
+          returns="{token, user: {id, username, role, display_name}}",
+          errors=("bad_credentials", "too_many_attempts")),
+    Route("GET", "/healthz", healthz, "Liveness", auth=Auth.PUBLIC, returns="{ok: true}"),
+    OPENAPI_ROUTE,
+)
 
 
 def add_routes(app: web.Application) -> None:
-    handlers: dict[tuple[str, str], Callable[[web.Request], Awaitable[web.StreamResponse]]] = {
-        ("GET", "/api/catalogue"): get_catalogue,
-        ("POST", "/api/login"): post_login,
-        ("GET", "/healthz"): healthz,
-    }
-    assert handlers.keys() == ROUTES.keys()
-    for (method, path), handler in handlers.items():
-        app.router.add_route(method, path, handler)
+    register(app, ROUTES)

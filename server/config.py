@@ -61,6 +61,8 @@ class Settings:
     # test's fault point (server/faults.py), never set in production.
     reconcile_interval_s: float = 5.0
     fault_point: str | None = None
+    # The bearer token a Prometheus scraper presents at /metrics (docs/security.md).
+    metrics_token: bytes | None = None
     # Guessing and floods (docs/security.md): sign-in limits in the ``limits`` package's
     # notation, proxies whose X-Forwarded-For is believed, live sockets per token.
     signin_per_username: str = "10 per 15 minutes"
@@ -114,6 +116,7 @@ class Settings:
             sms=_sms(environ),
             dev_outbox=_parse_bool("PARLEY_DEV_OUTBOX", environ.get("PARLEY_DEV_OUTBOX"),
                                    default=False),
+            metrics_token=_metrics_token(environ.get("PARLEY_METRICS_TOKEN")),
             catalogue_path=_catalogue_path(environ.get("PARLEY_CATALOGUE")),
             **_turn(environ),
             reconcile_interval_s=_interval(environ, "PARLEY_RECONCILE_INTERVAL_S", 5.0),
@@ -136,6 +139,13 @@ def _fault_point(raw: str | None) -> str | None:
         raise ConfigError(f"PARLEY_FAULT_POINT must be one of {', '.join(sorted(POINTS))}, "
                           f"got {raw!r}")
     return raw
+def _metrics_token(raw: str | None) -> bytes | None:
+    if not raw:
+        return None
+    if len(raw) < 32 or not all(33 <= ord(c) < 127 for c in raw):
+        raise ConfigError("PARLEY_METRICS_TOKEN must be at least 32 printable ASCII characters "
+                          "without spaces (e.g. `openssl rand -hex 32`)")
+    return raw.encode()
 
 
 def _catalogue_path(raw: str | None) -> Path | None:
@@ -306,7 +316,7 @@ def _days(environ: Mapping[str, str], name: str, default: int) -> int:
     raw = environ.get(name)
     if not raw:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= 36_500:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= 36_500:
         raise ConfigError(f"{name} must be a whole number of days between 1 and 36500, got {raw!r}")
     return int(raw)
 

@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from server import catalogue
 
 _PHONE_NOISE = re.compile(r"[\s\-()]")
-_MAINLAND_MOBILE = re.compile(r"1[3-9]\d{9}")
+# re.ASCII: \d alone also matches full-width and other scripts' digits.
+_MAINLAND_MOBILE = re.compile(r"1[3-9]\d{9}", re.ASCII)
 
 
 def normalise_phone(raw: str) -> str:

@@ -7,9 +7,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from server.errors import ParleyError, bad_request
-
-MAX_PAYLOAD_BYTES = 64 * 1024
+from server.errors import bad_request
+from server.untrusted_json import MAX_PAYLOAD_BYTES, check, too_large
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -30,12 +29,12 @@ def parse(model: type[M], data: Any, context: dict[str, Any] | None = None) -> M
 
 
 def check_size(data: Any) -> None:
-    """Refuse payloads over 64 KiB (measured as the JSON the client sent)."""
+    """Refuse payloads over 64 KiB (measured as the JSON the client sent), nested too deep,
+    or holding numbers and text the limits of ``server.untrusted_json`` refuse."""
+    check(data)  # first: json.dumps itself recurses
     try:
         size = len(json.dumps(data, ensure_ascii=False).encode())
     except (TypeError, ValueError):
         raise bad_request("请求内容无法解析 / payload is not JSON") from None
     if size > MAX_PAYLOAD_BYTES:
-        raise ParleyError(
-            "payload_too_large", f"请求内容过大 / payload of {size} bytes exceeds 64 KiB", 413
-        )
+        raise too_large(size)

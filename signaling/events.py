@@ -27,6 +27,7 @@ from signaling.connections import DEFAULT_PER_TOKEN, ConnectionLedger, MemoryCon
 from signaling.consultations.service import ConsultationService
 from signaling.here import emit_here
 from signaling.hotline.service import Hotline
+from signaling.packets import REFUSED, Refusal
 from signaling.ratelimit import TokenBucket, Verdict
 from signaling.views import AGENTS_TARGET, SUPERVISORS_TARGET, case_target, user_target
 
@@ -118,8 +119,10 @@ class SocketEvents:
         sio.on("disconnect", self._disconnect)
         for event, handler in handlers.items():
             sio.on(event, self._wrap(event, handler))
-        # Anything else a client sends gets an error, not silence.
+        # Anything else a client sends gets an error, not silence; so does a packet refused
+        # before dispatch (signaling.packets: hostile JSON, a reserved event name).
         sio.on("*", self._unknown)
+        sio.on(REFUSED, self._wrap(REFUSED, self._unknown_refusal))
 
     def register(self, event: str, handler: Handler) -> None:
         """Add another module's event (e.g. signaling.mediation.events) with the same
@@ -177,6 +180,10 @@ class SocketEvents:
     async def _unknown(self, event: str, sid: str, *_: Any) -> dict[str, Any]:
         return ParleyError("bad_request", f"未知事件 / unknown event {event!r}").to_dict()
 
+    async def _unknown_refusal(self, me: Principal, data: Any) -> dict[str, Any]:
+        # Reached only when a client itself names the event: the wrapper answers real ones.
+        raise ParleyError("event_reserved", f"保留的事件名 / {REFUSED!r} is reserved")
+
     def _wrap(
         self, event: str, handler: Handler
     ) -> Callable[..., Awaitable[dict[str, Any]]]:
@@ -191,6 +198,8 @@ class SocketEvents:
                 if principal is None:
                     raise ParleyError("token_missing", "未登录 / not authenticated", 401)
                 await self._throttle(sid)
+                if isinstance(data, Refusal):
+                    raise data.error
                 if extra:
                     raise ParleyError("bad_request", "每个事件只接受一个参数 / one payload only")
                 check_size(data)

@@ -41,7 +41,8 @@ class EndBody(CaseRef):
 
 class TransferBody(CaseRef):
     category: str | None = Field(default=None, max_length=32)
-    agent_id: str | None = Field(default=None, max_length=32, pattern=r"^[0-9]+$")
+    # A database integer id: 18 digits at most (a longer one overflows the column type).
+    agent_id: str | None = Field(default=None, max_length=18, pattern=r"^[0-9]+$")
     note: str = Field(min_length=1, max_length=500)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -96,3 +98,60 @@ def intake_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+class RawSocket:
+    """A socket.io client speaking the wire protocol itself (Engine.IO 4 over a WebSocket), so a
+    test can send what no well-behaved client library would: raw packet text."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self._session = aiohttp.ClientSession()
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._ids = itertools.count(1)
+
+    async def connect(self, token: str) -> None:
+        connected = await self.handshake(json.dumps({"token": token}))
+        assert connected.startswith("40{"), connected
+
+    async def handshake(self, auth_json: str) -> str:
+        """Open the transport and send the CONNECT packet ``40<auth_json>``; return the
+        server's answer (``40{sid}`` or ``44{error}``)."""
+        url = self.base_url.replace("http", "ws", 1) + "/socket.io/?EIO=4&transport=websocket"
+        self._ws = await self._session.ws_connect(url)
+        opened = await self._receive()
+        assert opened.startswith("0"), opened
+        await self._ws.send_str("40" + auth_json)
+        answer = await self._receive()
+        while answer.startswith("42"):  # events the server pushes while connecting
+            answer = await self._receive()
+        return answer
+
+    async def call_raw(self, event_json: str) -> Any:
+        """Send ``42<id><event_json>`` and return the payload of the ack with that id."""
+        assert self._ws is not None
+        ack_id = next(self._ids)
+        await self._ws.send_str(f"42{ack_id}{event_json}")
+        deadline = asyncio.get_running_loop().time() + 15
+        while True:
+            text = await self._receive(deadline)
+            if text.startswith(f"43{ack_id}["):
+                return json.loads(text[len(f"43{ack_id}"):])[0]
+
+    async def _receive(self, deadline: float | None = None) -> str:
+        assert self._ws is not None
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 15 if deadline is None else deadline
+        while True:
+            message = await asyncio.wait_for(self._ws.receive(), max(0.0, deadline - loop.time()))
+            if message.type is not aiohttp.WSMsgType.TEXT:
+                raise AssertionError(f"socket closed: {message}")
+            if message.data == "2":  # Engine.IO ping: answer it, keep waiting
+                await self._ws.send_str("3")
+                continue
+            return str(message.data)
+
+    async def close(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        await self._session.close()

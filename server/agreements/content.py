@@ -26,7 +26,7 @@ from server.schemas import Edge
 FORMAT = "parley-agreement/1"
 CLAUSE_ID = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
 REF_ID = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-_AMOUNT = re.compile(r"^(0|[1-9]\d{0,11})(\.\d{1,2})?$")
+_AMOUNT = re.compile(r"^(0|[1-9]\d{0,11})(\.\d{1,2})?$", re.ASCII)  # ASCII digits only
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 
@@ -150,7 +150,8 @@ class Problem:
 
 def id_number_valid(number: str) -> bool:
     """An 18-character resident ID: 17 digits, a GB 11643 (ISO 7064 MOD 11-2) check character."""
-    if len(number) != 18 or not number[:17].isdigit():
+    # isdigit() alone takes '²' (int() then fails) and full-width digits (int() takes them).
+    if len(number) != 18 or not (number[:17].isascii() and number[:17].isdigit()):
         return False
     total = sum(int(d) * w for d, w in zip(number[:17], _ID_WEIGHTS, strict=True))
     return _ID_CHECK[total % 11] == number[17]

@@ -3,29 +3,22 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 from pydantic import Field, field_validator
 
-from server.api import principal_of, read_json
+from server.api import principal_of
 from server.citizens.service import CitizenAccounts
 from server.errors import ParleyError, forbidden
 from server.policy import Action, Role, require
 from server.registry.api import REGISTRY_KEY, TOKEN_KEY, view_for
 from server.registry.service import PHONE_PREFIX
+from server.rest import Auth, Route, body_of, register
 from server.schemas import Edge, normalise_phone
 from server.tokens import Claims, sign
-from server.validation import parse
 
 ACCOUNTS_KEY = web.AppKey("citizen_accounts", CitizenAccounts)
-
-CITIZEN_ROUTES: dict[tuple[str, str], Action | None] = {
-    ("POST", "/api/citizen/code"): None,
-    ("POST", "/api/citizen/sign-in"): None,
-    ("GET", "/api/my/cases"): Action.CITIZEN_CASES,
-}
 
 
 class CodeBody(Edge):
@@ -42,13 +35,13 @@ class SignInBody(CodeBody):
 
 
 async def post_code(request: web.Request) -> web.Response:
-    body = parse(CodeBody, await read_json(request))
+    body = await body_of(request, CodeBody)
     await request.app[ACCOUNTS_KEY].send_code(body.phone)
     return web.json_response({"sent": True}, status=202)
 
 
 async def post_sign_in(request: web.Request) -> web.Response:
-    body = parse(SignInBody, await read_json(request))
+    body = await body_of(request, SignInBody)
     if not await request.app[ACCOUNTS_KEY].sign_in(body.phone, body.code):
         # One reply for a wrong, expired or spent code.
         raise ParleyError("code_invalid", "验证码不正确或已失效 / the code is wrong or no longer valid",
@@ -78,12 +71,19 @@ async def get_my_cases(request: web.Request) -> web.Response:
     })
 
 
+# Every route and the action it performs; the access test checks the actions.
+CITIZEN_ROUTES = (
+    Route("POST", "/api/citizen/code", post_code, "Send a one-time code to a phone",
+          auth=Auth.PUBLIC, body=CodeBody, status=202, returns="{sent: true}",
+          errors=("rate_limited",), tag="citizens"),
+    Route("POST", "/api/citizen/sign-in", post_sign_in, "Sign in with the phone's code",
+          auth=Auth.PUBLIC, body=SignInBody, returns="{token}", errors=("code_invalid",),
+          tag="citizens"),
+    Route("GET", "/api/my/cases", get_my_cases, "My applications and consultations",
+          action=Action.CITIZEN_CASES, returns="{phone, applications, consultations}",
+          tag="citizens"),
+)
+
+
 def add_citizen_routes(app: web.Application) -> None:
-    handlers: dict[tuple[str, str], Callable[[web.Request], Awaitable[web.StreamResponse]]] = {
-        ("POST", "/api/citizen/code"): post_code,
-        ("POST", "/api/citizen/sign-in"): post_sign_in,
-        ("GET", "/api/my/cases"): get_my_cases,
-    }
-    assert handlers.keys() == CITIZEN_ROUTES.keys()
-    for (method, path), handler in handlers.items():
-        app.router.add_route(method, path, handler)
+    register(app, CITIZEN_ROUTES)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,25 +11,19 @@ from aiohttp import web
 from pydantic import Field
 from sqlalchemy import or_, select, update
 
-from server.api import principal_of, read_json
+from server.api import principal_of
 from server.db import Database
 from server.errors import ParleyError, bad_request, not_found
 from server.models import Case, User
 from server.policy import Action, require
 from server.quality.models import QualityReview
 from server.quality.sampling import Closed, check_scores, checklist, draw
+from server.rest import Route, body_of, register
 from server.schemas import Edge
-from server.validation import parse
 
 QUALITY_DB_KEY = web.AppKey("quality_db", Database)
 QUALITY_CLOCK_KEY: web.AppKey[Callable[[], datetime]] = web.AppKey("quality_clock")
 
-QUALITY_ROUTES: dict[tuple[str, str], Action | None] = {
-    ("POST", "/api/quality/samples"): Action.QUALITY_DRAW,
-    ("GET", "/api/quality/reviews"): Action.QUALITY_REVIEW,
-    ("POST", "/api/quality/reviews/{review_id}"): Action.QUALITY_REVIEW,
-    ("POST", "/api/quality/reviews/{review_id}/answer"): Action.QUALITY_REVIEW,
-}
 SAMPLE_WINDOW = timedelta(days=30)
 
 
@@ -60,7 +54,7 @@ def review_view(r: QualityReview) -> dict[str, Any]:
 async def post_sample(request: web.Request) -> web.Response:
     me = principal_of(request)
     require(me, Action.QUALITY_DRAW)
-    body = parse(SampleBody, await read_json(request))
+    body = await body_of(request, SampleBody)
     db, now = request.app[QUALITY_DB_KEY], request.app[QUALITY_CLOCK_KEY]()
     seed = body.seed if body.seed is not None else secrets.randbelow(2**62)
     async with db.session() as session:
@@ -93,7 +87,7 @@ async def get_reviews(request: web.Request) -> web.Response:
 async def post_review(request: web.Request) -> web.Response:
     me = principal_of(request)
     require(me, Action.QUALITY_REVIEW)
-    body = parse(ScoreBody, await read_json(request))
+    body = await body_of(request, ScoreBody)
     problem = check_scores(body.scores)
     if problem:
         raise bad_request(problem, "scores")
@@ -109,7 +103,7 @@ async def post_review(request: web.Request) -> web.Response:
 async def post_answer(request: web.Request) -> web.Response:
     me = principal_of(request)
     require(me, Action.QUALITY_REVIEW)
-    body = parse(AnswerBody, await read_json(request))
+    body = await body_of(request, AnswerBody)
     done = await _update(request, QualityReview.handler_id == int(me.id),
                          QualityReview.reviewed_at.is_not(None), QualityReview.answer.is_(None),
                          answer=body.answer, answered_at=request.app[QUALITY_CLOCK_KEY]())
@@ -120,10 +114,11 @@ async def post_answer(request: web.Request) -> web.Response:
 
 
 async def _update(request: web.Request, *conditions: Any, **values: Any) -> bool:
-    try:
-        review_id = int(request.match_info["review_id"])
-    except ValueError:
+    raw = request.match_info["review_id"]
+    # ASCII digits that fit the column: '²', full-width digits or 300 nines match nothing.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18):
         return False
+    review_id = int(raw)
     async with request.app[QUALITY_DB_KEY].session() as session:
         result = await session.execute(update(QualityReview).where(
             QualityReview.id == review_id, *conditions).values(**values))
@@ -131,15 +126,24 @@ async def _update(request: web.Request, *conditions: Any, **values: Any) -> bool
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+REVIEW = "/api/quality/reviews/{review_id}"
+
+# Every route and the action it performs; the access test checks the actions.
+QUALITY_ROUTES = (
+    Route("POST", "/api/quality/samples", post_sample, "Draw a sample of closed cases",
+          action=Action.QUALITY_DRAW, body=SampleBody, status=201,
+          returns="{seed, reviews}", tag="quality"),
+    Route("GET", "/api/quality/reviews", get_reviews, "Quality reviews",
+          action=Action.QUALITY_REVIEW, returns="{reviews}", tag="quality"),
+    Route("POST", REVIEW, post_review, "Score a case", action=Action.QUALITY_REVIEW,
+          body=ScoreBody, returns="The review", errors=("invalid_state",), tag="quality"),
+    Route("POST", f"{REVIEW}/answer", post_answer, "Answer a review",
+          action=Action.QUALITY_REVIEW, body=AnswerBody, returns="The review",
+          errors=("invalid_state",), tag="quality"),
+)
+
+
 def add_quality_routes(app: web.Application, db: Database, clock: Callable[[], datetime]) -> None:
     app[QUALITY_DB_KEY] = db
     app[QUALITY_CLOCK_KEY] = clock
-    handlers: dict[tuple[str, str], Callable[[web.Request], Awaitable[web.StreamResponse]]] = {
-        ("POST", "/api/quality/samples"): post_sample,
-        ("GET", "/api/quality/reviews"): get_reviews,
-        ("POST", "/api/quality/reviews/{review_id}"): post_review,
-        ("POST", "/api/quality/reviews/{review_id}/answer"): post_answer,
-    }
-    assert handlers.keys() == QUALITY_ROUTES.keys()
-    for (method, path), handler in handlers.items():
-        app.router.add_route(method, path, handler)
+    register(app, QUALITY_ROUTES)

@@ -6,27 +6,31 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from server.api import principal_of, read_json
+from server.api import principal_of
 from server.errors import forbidden
 from server.policy import Action, Principal, require
 from server.ratings.models import FollowUp, Rating
 from server.ratings.rules import Reason, Subject
 from server.ratings.service import Ratings
+from server.rest import Route, body_of, query_of, register
 from server.schemas import Edge
-from server.validation import parse
 
 RATINGS_KEY = web.AppKey("ratings", Ratings)
 # subject -> may this principal rate (and read their rating of) this subject?
 RATER_CHECK_KEY = web.AppKey("rating_checks", dict)
 
-RATING_ROUTES: dict[tuple[str, str], Action | None] = {
-    ("POST", "/api/ratings"): Action.RATE_SERVICE,
-    ("GET", "/api/ratings/mine"): Action.RATE_SERVICE,
-    ("GET", "/api/follow-ups"): Action.FOLLOW_UP,
-    ("POST", "/api/follow-ups/{follow_up_id}"): Action.FOLLOW_UP,
-}
+
+class MineQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    subject_kind: str = Field(default="", max_length=16)
+    subject_id: str = Field(default="", max_length=64)
+
+
+class FollowUpsQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    all: str = Field(default="", max_length=1, description="1: closed follow-ups too")
 
 
 class RatingBody(Edge):
@@ -64,7 +68,7 @@ async def _may_rate(request: web.Request, me: Principal, kind: str, subject_id: 
 async def post_rating(request: web.Request) -> web.Response:
     me = principal_of(request)
     require(me, Action.RATE_SERVICE)
-    body = parse(RatingBody, await read_json(request))
+    body = await body_of(request, RatingBody)
     await _may_rate(request, me, body.subject_kind, body.subject_id)
     rating, follow_up = await request.app[RATINGS_KEY].rate(
         Subject(body.subject_kind), body.subject_id, me.participant_id, body.score, body.reasons,
@@ -75,7 +79,8 @@ async def post_rating(request: web.Request) -> web.Response:
 async def get_mine(request: web.Request) -> web.Response:
     me = principal_of(request)
     require(me, Action.RATE_SERVICE)
-    kind, subject_id = request.query.get("subject_kind", ""), request.query.get("subject_id", "")
+    query = query_of(request, MineQuery)
+    kind, subject_id = query.subject_kind, query.subject_id
     if kind not in ("consultation", "mediation", "application"):
         raise forbidden()
     found = await request.app[RATINGS_KEY].repository.mine(kind, subject_id, me.participant_id)
@@ -85,7 +90,7 @@ async def get_mine(request: web.Request) -> web.Response:
 async def get_follow_ups(request: web.Request) -> web.Response:
     me = principal_of(request)
     require(me, Action.FOLLOW_UP)
-    open_only = request.query.get("all") != "1"
+    open_only = query_of(request, FollowUpsQuery).all != "1"
     rows = await request.app[RATINGS_KEY].repository.follow_ups(open_only=open_only)
     return web.json_response({"follow_ups": [rating_view(r, f) for f, r in rows]})
 
@@ -93,26 +98,30 @@ async def get_follow_ups(request: web.Request) -> web.Response:
 async def post_follow_up(request: web.Request) -> web.Response:
     me = principal_of(request)
     require(me, Action.FOLLOW_UP)
-    body = parse(FollowUpBody, await read_json(request))
-    try:
-        follow_up_id = int(request.match_info["follow_up_id"])
-    except ValueError:
-        follow_up_id = -1
+    body = await body_of(request, FollowUpBody)
+    raw = request.match_info["follow_up_id"]
+    # ASCII digits that fit the column ('²' and full-width digits, or 300 nines, match nothing).
+    follow_up_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else -1
     await request.app[RATINGS_KEY].close_follow_up(follow_up_id, note=body.note, result=body.result,
                                                    by=int(me.id))
     return web.json_response({"ok": True})
 
 
+# Every route and the action it performs; the access test checks the actions.
+RATING_ROUTES = (
+    Route("POST", "/api/ratings", post_rating, "Rate a mediation or an application",
+          action=Action.RATE_SERVICE, body=RatingBody, status=201,
+          returns="The rating with its follow-up", errors=("invalid_state",), tag="ratings"),
+    Route("GET", "/api/ratings/mine", get_mine, "My rating of a subject",
+          action=Action.RATE_SERVICE, query=MineQuery, returns="{rating}", tag="ratings"),
+    Route("GET", "/api/follow-ups", get_follow_ups, "Follow-ups of low ratings and complaints",
+          action=Action.FOLLOW_UP, query=FollowUpsQuery, returns="{follow_ups}",
+          tag="ratings"),
+    Route("POST", "/api/follow-ups/{follow_up_id}", post_follow_up, "Close a follow-up",
+          action=Action.FOLLOW_UP, body=FollowUpBody, returns="{ok: true}",
+          errors=("invalid_state",), tag="ratings"),
+)
+
+
 def add_rating_routes(app: web.Application) -> None:
-    handlers: dict[tuple[str, str], Callable[[web.Request], Awaitable[web.StreamResponse]]] = {
-        ("POST", "/api/ratings"): post_rating,
-        ("GET", "/api/ratings/mine"): get_mine,
-        ("GET", "/api/follow-ups"): get_follow_ups,
-        ("POST", "/api/follow-ups/{follow_up_id}"): post_follow_up,
-    }
-    assert handlers.keys() == RATING_ROUTES.keys()
-    for (method, path), handler in handlers.items():
-        app.router.add_route(method, path, handler)
-
-
-
+    register(app, RATING_ROUTES)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import html
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
 
-from server.api import principal_of, read_json
+from server.api import principal_of
 from server.errors import not_found
 from server.mediation.documents import MAX_DOCUMENT_BYTES, too_large
 from server.policy import Action, Principal, Role, require
@@ -19,27 +19,23 @@ from server.registry.models import Application
 from server.registry.schemas import ActBody, FileBody
 from server.registry.service import RESPONDENT_SUFFIX, Registry
 from server.registry.views import application_view, clock_row
+from server.rest import Auth, Route, body_of, query_of, register
 from server.tokens import Claims, sign
-from server.validation import parse
 
 REGISTRY_KEY = web.AppKey("registry", Registry)
 # (secret key, citizen token lifetime): what the shell needs to give an applicant their token.
 TOKEN_KEY = web.AppKey("registry_token", tuple)
 
-ROUTES: dict[tuple[str, str], Action | None] = {
-    ("GET", "/api/services"): None,
-    ("POST", "/api/applications"): None,  # citizens file themselves; staff file for them
-    ("GET", "/api/applications/{application_id}"): Action.APPLICATION_READ,
-    ("POST", "/api/applications/{application_id}/actions/{action}"): Action.APPLICATION_ACT,
-    ("GET", "/api/applications/{application_id}/notice"): Action.APPLICATION_READ,
-    ("POST", "/api/applications/{application_id}/materials/{code}"): Action.APPLICATION_READ,
-    ("GET", "/api/applications/{application_id}/files/{material_id}"): Action.APPLICATION_READ,
-    ("GET", "/api/work-queue"): Action.APPLICATION_QUEUE,
-    ("GET", "/api/work-queue/lawyers"): Action.APPLICATION_QUEUE,
-    ("GET", "/api/registry/clocks"): Action.APPLICATION_CLOCKS,
-}
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+class UploadQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    filename: str = Field(default="material", min_length=1, max_length=1000,
+                          description="The file's name (kept to its first 200 characters)")
+
+
+class LawyersQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    category: str = Field(default="", max_length=32)
 
 
 async def get_services(request: web.Request) -> web.Response:
@@ -58,7 +54,7 @@ async def post_application(request: web.Request) -> web.Response:
     if "Authorization" in request.headers:
         filer = principal_of(request)
         require(filer, Action.APPLICATION_FILE_FOR)
-    body = parse(FileBody, await read_json(request))
+    body = await body_of(request, FileBody)
     application = await registry.file(body, filer)
     reply: dict[str, Any] = {"application": await view_for(request, application, Actor.APPLICANT, True)}
     if filer is None:
@@ -78,7 +74,7 @@ async def post_action(request: web.Request) -> web.Response:
     me = principal_of(request)
     require(me, Action.APPLICATION_ACT)
     registry = request.app[REGISTRY_KEY]
-    body = parse(ActBody, await read_json(request))
+    body = await body_of(request, ActBody)
     application = await registry.act(me, request.match_info["application_id"],
                                      request.match_info["action"], body)
     actor = await registry.actor_of(me, application)
@@ -138,7 +134,7 @@ async def post_material(request: web.Request) -> web.Response:
         raise too_large()
     row = await request.app[REGISTRY_KEY].add_material(
         me, request.match_info["application_id"], request.match_info["code"],
-        request.query.get("filename", "material")[:200], data)
+        query_of(request, UploadQuery).filename[:200], data)
     return web.json_response({"id": row.stored_as, "code": row.code, "filename": row.filename,
                               "content_type": row.content_type, "size": row.size,
                               "sha256": row.sha256}, status=201)
@@ -172,7 +168,7 @@ async def get_lawyers(request: web.Request) -> web.Response:
     """Lawyers a centre may assign, every region's (统筹调配), by specialty then open load."""
     me = principal_of(request)
     require(me, Action.APPLICATION_QUEUE)
-    category = request.query.get("category", "")
+    category = query_of(request, LawyersQuery).category
     return web.json_response({"lawyers": await request.app[REGISTRY_KEY].assignable(category)})
 
 
@@ -195,22 +191,45 @@ async def get_clocks(request: web.Request) -> web.Response:
     return web.json_response({"clocks": rows})
 
 
+APPLICATION = "/api/applications/{application_id}"
+
+# Every route and the action it performs; the access test checks the actions.
+ROUTES = (
+    Route("GET", "/api/services", get_services, "The service catalogue of the one window",
+          auth=Auth.PUBLIC, returns="The catalogue's public part with its regions",
+          tag="one window"),
+    # Citizens file themselves (no token); staff file for them (a token: APPLICATION_FILE_FOR).
+    Route("POST", "/api/applications", post_application, "File an application",
+          auth=Auth.PUBLIC, body=FileBody, status=201,
+          returns="{application, token?}", errors=("forbidden",), tag="one window"),
+    Route("GET", APPLICATION, get_application, "An application",
+          action=Action.APPLICATION_READ, returns="{application}", tag="one window"),
+    Route("POST", f"{APPLICATION}/actions/{{action}}", post_action, "Take a step of its flow",
+          action=Action.APPLICATION_ACT, body=ActBody, returns="{application}",
+          errors=("invalid_state",), tag="one window"),
+    Route("GET", f"{APPLICATION}/notice", get_notice, "The printable notice",
+          action=Action.APPLICATION_READ, content_type="text/html",
+          returns="The notice of other routes or of missing materials", tag="one window"),
+    Route("POST", f"{APPLICATION}/materials/{{code}}", post_material, "Upload a material",
+          action=Action.APPLICATION_READ, query=UploadQuery,
+          raw_body="application/octet-stream", status=201,
+          returns="{id, code, filename, content_type, size, sha256}",
+          errors=("unsupported_type",), tag="one window"),
+    Route("GET", f"{APPLICATION}/files/{{material_id}}", get_material, "Download a material",
+          action=Action.APPLICATION_READ, content_type="application/octet-stream",
+          returns="The file as an attachment", tag="one window"),
+    Route("GET", "/api/work-queue", get_work_queue, "My institution's work queue",
+          action=Action.APPLICATION_QUEUE, returns="{applications}", tag="one window"),
+    Route("GET", "/api/work-queue/lawyers", get_lawyers, "Lawyers a centre may assign",
+          action=Action.APPLICATION_QUEUE, query=LawyersQuery, returns="{lawyers}",
+          tag="one window"),
+    Route("GET", "/api/registry/clocks", get_clocks, "Legal clocks about to lapse",
+          action=Action.APPLICATION_CLOCKS, returns="{clocks}", tag="one window"),
+)
+
+
 def add_registry_routes(app: web.Application) -> None:
-    handlers: dict[tuple[str, str], Handler] = {
-        ("GET", "/api/services"): get_services,
-        ("POST", "/api/applications"): post_application,
-        ("GET", "/api/applications/{application_id}"): get_application,
-        ("POST", "/api/applications/{application_id}/actions/{action}"): post_action,
-        ("GET", "/api/applications/{application_id}/notice"): get_notice,
-        ("POST", "/api/applications/{application_id}/materials/{code}"): post_material,
-        ("GET", "/api/applications/{application_id}/files/{material_id}"): get_material,
-        ("GET", "/api/work-queue"): get_work_queue,
-        ("GET", "/api/work-queue/lawyers"): get_lawyers,
-        ("GET", "/api/registry/clocks"): get_clocks,
-    }
-    assert handlers.keys() == ROUTES.keys()
-    for (method, path), handler in handlers.items():
-        app.router.add_route(method, path, handler)
+    register(app, ROUTES)
 
 
 async def _readable(request: web.Request, me: Principal) -> Application:

@@ -4,15 +4,13 @@ authorise. ``AGREEMENT_ROUTES`` is the table the access test checks."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
 
 from server.agreements.schemas import PerformanceBody, ProposeBody, SignBody
-from server.api import principal_of, read_json
-from server.errors import bad_request
+from server.api import principal_of
 from server.policy import Action
-from server.validation import parse
+from server.rest import Route, body_of, query_of, register
 from signaling.agreements.service import AgreementService, SigningContext
 from signaling.court.applications import ConfirmationService
 
@@ -20,18 +18,12 @@ AGREEMENTS_KEY = web.AppKey("agreements", AgreementService)
 CONFIRMATIONS_KEY = web.AppKey("confirmations", ConfirmationService)
 
 BASE = "/api/mediations/{case_id}/agreement"
-AGREEMENT_ROUTES: dict[tuple[str, str], Action | None] = {
-    ("GET", BASE): Action.AGREEMENT_READ,
-    ("GET", f"{BASE}/pdf"): Action.AGREEMENT_READ,
-    ("POST", f"{BASE}/signatures"): Action.AGREEMENT_SIGN,
-    ("POST", f"{BASE}/signing-code"): Action.AGREEMENT_SIGN,
-    ("GET", f"{BASE}/courts"): Action.AGREEMENT_READ,
-    ("POST", f"{BASE}/applications"): Action.AGREEMENT_APPLY,
-    ("POST", f"{BASE}/applications/{{application_id}}/confirm"): Action.AGREEMENT_APPLY,
-    ("POST", f"{BASE}/applications/{{application_id}}/receipt"): Action.AGREEMENT_READ,
-    ("POST", f"{BASE}/performance"): Action.AGREEMENT_FOLLOW_UP,
-    ("GET", "/api/agreements/overdue"): Action.AGREEMENT_OVERDUE,
-}
+
+
+class PdfQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    version: int | None = Field(default=None, ge=1, le=100_000,
+                                description="A version number; the latest when absent")
 
 
 def _agreements(request: web.Request) -> AgreementService:
@@ -49,11 +41,8 @@ async def view(request: web.Request) -> web.Response:
 
 async def pdf(request: web.Request) -> web.Response:
     me = principal_of(request)
-    raw = request.query.get("version")
-    if raw is not None and (not raw.isdigit() or not 1 <= int(raw) <= 100_000):
-        raise bad_request("version must be a positive number", "version")
-    data = await _agreements(request).pdf(me, request.match_info["case_id"],
-                                          int(raw) if raw else None)
+    query = query_of(request, PdfQuery)
+    data = await _agreements(request).pdf(me, request.match_info["case_id"], query.version)
     return web.Response(body=data, content_type="application/pdf", headers={
         "Content-Disposition": "inline; filename=agreement.pdf",
         "Cache-Control": "private, no-store"})
@@ -61,7 +50,7 @@ async def pdf(request: web.Request) -> web.Response:
 
 async def sign(request: web.Request) -> web.Response:
     me = principal_of(request)
-    body = parse(SignBody, await read_json(request))
+    body = await body_of(request, SignBody)
     context = SigningContext(ip=request.remote, user_agent=request.headers.get("User-Agent"))
     reply = await _agreements(request).sign(me, request.match_info["case_id"], body, context)
     return web.json_response(reply, status=201)
@@ -81,7 +70,7 @@ async def courts(request: web.Request) -> web.Response:
 
 async def propose(request: web.Request) -> web.Response:
     me = principal_of(request)
-    body = parse(ProposeBody, await read_json(request))
+    body = await body_of(request, ProposeBody)
     reply = await _confirmations(request).propose(me, request.match_info["case_id"],
                                                   body.court_code)
     return web.json_response(reply, status=201)
@@ -101,7 +90,7 @@ async def receipt(request: web.Request) -> web.Response:
 
 async def performance(request: web.Request) -> web.Response:
     me = principal_of(request)
-    body = parse(PerformanceBody, await read_json(request))
+    body = await body_of(request, PerformanceBody)
     return web.json_response(
         await _agreements(request).record_performance(me, request.match_info["case_id"], body))
 
@@ -110,19 +99,47 @@ async def overdue(request: web.Request) -> web.Response:
     return web.json_response(await _agreements(request).overdue_figures(principal_of(request)))
 
 
+_SIGN_ERRORS = ("version_stale", "hash_mismatch", "agreement_invalid", "esign_excluded",
+                "not_a_signer", "already_signed", "identity_required", "credentials_rejected",
+                "attempts_locked",
+                "signature_invalid", "public_key_invalid", "agreement_missing")
+
+# Every route and the action it performs; the access test checks the actions.
+AGREEMENT_ROUTES = (
+    Route("GET", BASE, view, "The agreement view", action=Action.AGREEMENT_READ,
+          returns="The agreement view (docs/protocol.md)", tag="agreements"),
+    Route("GET", f"{BASE}/pdf", pdf, "The agreement as PDF", action=Action.AGREEMENT_READ,
+          query=PdfQuery, content_type="application/pdf", returns="The PDF of the version",
+          errors=("agreement_missing", "pdf_font_missing"), tag="agreements"),
+    Route("POST", f"{BASE}/signatures", sign, "Sign a version", action=Action.AGREEMENT_SIGN,
+          body=SignBody, status=201, returns="The agreement view", errors=_SIGN_ERRORS,
+          tag="agreements"),
+    Route("POST", f"{BASE}/signing-code", signing_code,
+          "Send the signing code to the party's phone", action=Action.AGREEMENT_SIGN,
+          returns="{sent_to, minutes}", errors=("code_too_soon", "no_phone"), tag="agreements"),
+    Route("GET", f"{BASE}/courts", courts, "Courts competent for judicial confirmation",
+          action=Action.AGREEMENT_READ, returns="{courts, deadline_at, days_left}",
+          tag="agreements"),
+    Route("POST", f"{BASE}/applications", propose, "Apply for judicial confirmation",
+          action=Action.AGREEMENT_APPLY, body=ProposeBody, status=201,
+          returns="The application", tag="agreements",
+          errors=("not_a_party", "court_not_competent", "application_exists",
+                  "confirmation_deadline_passed", "invalid_state")),
+    Route("POST", f"{BASE}/applications/{{application_id}}/confirm", confirm,
+          "A party confirms the joint application", action=Action.AGREEMENT_APPLY,
+          returns="The application", errors=("not_a_party", "invalid_state"),
+          tag="agreements"),
+    Route("POST", f"{BASE}/applications/{{application_id}}/receipt", receipt,
+          "Acknowledge the served decision", action=Action.AGREEMENT_READ,
+          returns="{application, receipts}", errors=("not_a_recipient", "invalid_state"),
+          tag="agreements"),
+    Route("POST", f"{BASE}/performance", performance, "Record performance of an obligation",
+          action=Action.AGREEMENT_FOLLOW_UP, body=PerformanceBody,
+          returns="The agreement view", errors=("invalid_state",), tag="agreements"),
+    Route("GET", "/api/agreements/overdue", overdue, "Overdue obligations",
+          action=Action.AGREEMENT_OVERDUE, returns="{overdue, items}", tag="agreements"),
+)
+
+
 def add_agreement_routes(app: web.Application) -> None:
-    handlers: dict[tuple[str, str], Callable[[web.Request], Awaitable[web.StreamResponse]]] = {
-        ("GET", BASE): view,
-        ("GET", f"{BASE}/pdf"): pdf,
-        ("POST", f"{BASE}/signatures"): sign,
-        ("POST", f"{BASE}/signing-code"): signing_code,
-        ("GET", f"{BASE}/courts"): courts,
-        ("POST", f"{BASE}/applications"): propose,
-        ("POST", f"{BASE}/applications/{{application_id}}/confirm"): confirm,
-        ("POST", f"{BASE}/applications/{{application_id}}/receipt"): receipt,
-        ("POST", f"{BASE}/performance"): performance,
-        ("GET", "/api/agreements/overdue"): overdue,
-    }
-    assert handlers.keys() == AGREEMENT_ROUTES.keys()
-    for (method, path), handler in handlers.items():
-        app.router.add_route(method, path, handler)
+    register(app, AGREEMENT_ROUTES)

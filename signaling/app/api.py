@@ -5,24 +5,20 @@ TURN credentials) and the metrics (queue, agents, socket events, media worker, d
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from rooms.messages import GetStats, WorkerStats
 from rooms.turn import turn_credentials
-from server.api import database_metrics, from_loopback, principal_of
+from server.api import database_metrics, principal_of
 from server.keys import COUNTERS_KEY, DATABASE_KEY, SETTINGS_KEY
 from server.metrics import Metric, gauge, labelled, render, supervisor_metrics
+from server.metrics_access import scraper_allowed
 from server.policy import Action, require
+from server.rest import Auth, Route, register
 from signaling.hotline.reconcile import RepairKind
 from signaling.hotline.reconciler import ReconcileStats
 from signaling.keys import HOTLINE_KEY, MEDIA_KEY, RECONCILER_KEY
-
-APP_ROUTES: dict[tuple[str, str], Action | None] = {
-    ("GET", "/api/config"): None,
-    ("GET", "/metrics"): Action.READ_METRICS,
-}
 
 
 async def get_config(request: web.Request) -> web.Response:
@@ -36,8 +32,9 @@ async def get_config(request: web.Request) -> web.Response:
 
 
 async def get_metrics(request: web.Request) -> web.Response:
-    # A scraper on the same host needs no token; from elsewhere, a supervisor's.
-    if not from_loopback(request):
+    # The configured scraper token (or, without one, a direct loopback connection); else a
+    # supervisor's sign-in (server.metrics_access, docs/security.md).
+    if not scraper_allowed(request, request.app[SETTINGS_KEY].metrics_token):
         require(principal_of(request), Action.READ_METRICS)
     live = await request.app[HOTLINE_KEY].live_figures()
     stats = await request.app[MEDIA_KEY].request(GetStats())
@@ -72,14 +69,18 @@ async def get_metrics(request: web.Request) -> web.Response:
                         headers={"X-Prometheus-Version": "0.0.4"})
 
 
+# Every route and the action it performs; the access test checks the actions.
+APP_ROUTES = (
+    Route("GET", "/api/config", get_config, "Browser configuration", auth=Auth.PUBLIC,
+          returns="{ice_servers: [RTCIceServer]} with expiring TURN credentials", tag="app"),
+    Route("GET", "/metrics", get_metrics, "Prometheus metrics", action=Action.READ_METRICS,
+          auth=Auth.LOOPBACK_OR_BEARER, content_type="text/plain", tag="app",
+          returns="Prometheus text exposition format 0.0.4"),
+)
+
+
 def add_app_routes(app: web.Application) -> None:
-    handlers: dict[tuple[str, str], Callable[[web.Request], Awaitable[web.StreamResponse]]] = {
-        ("GET", "/api/config"): get_config,
-        ("GET", "/metrics"): get_metrics,
-    }
-    assert handlers.keys() == APP_ROUTES.keys()
-    for (method, path), handler in handlers.items():
-        app.router.add_route(method, path, handler)
+    register(app, APP_ROUTES)
 
 
 def reconcile_metrics(stats: ReconcileStats) -> list[Metric]:

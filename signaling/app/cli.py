@@ -113,7 +113,7 @@ def parse_skill_list(raw: str) -> dict[str, int]:
         category, _, level = item.partition(":")
         if category not in catalogue.codes(catalogue.CATEGORIES):
             raise ParleyError("bad_request", f"unknown category {category!r} in --skills")
-        if level and (not level.isdigit() or not 1 <= int(level) <= 5):
+        if level and (not (level.isascii() and level.isdigit()) or not 1 <= int(level) <= 5):
             raise ParleyError("bad_request", f"skill level must be 1-5, got {level!r}")
         skills[category] = int(level) if level else 3
     return skills

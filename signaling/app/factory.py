@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -76,6 +78,7 @@ from signaling.mediation.events import MediationEvents
 from signaling.mediation.recording import MediationRecording
 from signaling.mediation.room import MediationRoomService
 from signaling.mediation.service import MediationService
+from signaling.packets import GuardedPacket
 from signaling.recording.events import RecordingEvents
 from signaling.recording.flow import ConsultationRecording
 from signaling.routing.engine import RoutingEngine
@@ -108,7 +111,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
                role: ProcessRole = ProcessRole.ALL) -> web.Application:
     """Build every backend and service and wire them into one aiohttp application (role
     ``all`` or ``signaling``; ``signaling.app.media`` builds a media-only process)."""
-    app = web.Application(middlewares=[error_middleware, _security_headers],
+    # Headers outermost: every reply, refusals and aiohttp's own 404/405/413 included.
+    app = web.Application(middlewares=[_security_headers, error_middleware],
                           client_max_size=1024 * 1024)
     database = Database(settings.database_url)
     catalogue = configured_catalogue(settings.catalogue_path)
@@ -152,6 +156,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         cors_allowed_origins=origins,
         client_manager=manager,
         max_http_buffer_size=256 * 1024,
+        # Payloads read with the REST limits, reserved event names refused (signaling.packets).
+        serializer=GuardedPacket,
     )
     notifier = cluster.notifier(sio)
     consultation_recording = ConsultationRecording(
@@ -326,6 +332,8 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     log.info("queue restored from the database: %d waiting", restored)
     if RECORDING_STACK_KEY in app:
         await app[RECORDING_STACK_KEY].start()
+    if RECORDING_ACCESS_KEY in app:
+        await asyncio.to_thread(app[RECORDING_ACCESS_KEY].clear_exports, time.time())
     await app[CLUSTER_KEY].start()
     for ticker in app[TICKERS_KEY]:
         ticker.start()

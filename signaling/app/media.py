@@ -3,7 +3,6 @@ requests from Redis, plus /healthz and /metrics on its port. No socket.io, no pa
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import AsyncIterator
 
@@ -14,6 +13,7 @@ from rooms.messages import GetStats, WorkerStats
 from server.config import Settings
 from server.db import Database
 from server.metrics import gauge, labelled, render
+from server.metrics_access import scraper_allowed
 from signaling.app.cluster import CLUSTER_KEY, Cluster, ProcessRole
 
 log = logging.getLogger(__name__)
@@ -33,10 +33,12 @@ def create_media_app(settings: Settings) -> web.Application:
         return web.json_response({"ok": True, "role": "media", "worker": cluster.process_id})
 
     async def metrics(request: web.Request) -> web.Response:
-        # No accounts here: figures only for a scraper on this host (or through a local proxy).
-        if request.remote is None or not ipaddress.ip_address(request.remote).is_loopback:
+        # No accounts here: the configured scraper token, or without one a direct loopback
+        # connection (server.metrics_access).
+        if not scraper_allowed(request, settings.metrics_token):
             return web.json_response({"error": {"code": "forbidden",
-                                                "message": "metrics from loopback only"}}, status=403)
+                                                "message": "metrics need the scraper token"}},
+                                     status=403)
         assert cluster.local is not None
         stats = await cluster.local.request(GetStats())
         assert isinstance(stats, WorkerStats)

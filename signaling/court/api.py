@@ -4,27 +4,15 @@ decision. ``COURT_ROUTES`` is the table the access test checks."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from aiohttp import web
 
 from server.agreements.schemas import DecisionBody, SessionBody
-from server.api import principal_of, read_json
+from server.api import principal_of
 from server.policy import Action
-from server.validation import parse
+from server.rest import Route, body_of, register
 from signaling.court.clerk import CourtService
 
 COURT_KEY = web.AppKey("court", CourtService)
-
-COURT_ROUTES: dict[tuple[str, str], Action | None] = {
-    ("GET", "/api/court/applications"): Action.COURT_REVIEW,
-    ("GET", "/api/court/applications/{application_id}"): Action.COURT_REVIEW,
-    ("GET", "/api/court/applications/{application_id}/package"): Action.COURT_REVIEW,
-    ("POST", "/api/court/applications/{application_id}/session"): Action.COURT_DECIDE,
-    ("POST", "/api/court/applications/{application_id}/room"): Action.COURT_DECIDE,
-    ("POST", "/api/court/applications/{application_id}/room/end"): Action.COURT_DECIDE,
-    ("POST", "/api/court/applications/{application_id}/decision"): Action.COURT_DECIDE,
-}
 
 
 def _court(request: web.Request) -> CourtService:
@@ -49,7 +37,7 @@ async def package(request: web.Request) -> web.Response:
 
 async def session(request: web.Request) -> web.Response:
     me = principal_of(request)
-    body = parse(SessionBody, await read_json(request))
+    body = await body_of(request, SessionBody)
     return web.json_response(
         await _court(request).session(me, request.match_info["application_id"], body))
 
@@ -68,21 +56,39 @@ async def close_room(request: web.Request) -> web.Response:
 
 async def decide(request: web.Request) -> web.Response:
     me = principal_of(request)
-    body = parse(DecisionBody, await read_json(request))
+    body = await body_of(request, DecisionBody)
     return web.json_response(
         await _court(request).decide(me, request.match_info["application_id"], body))
 
 
+APPLICATION = "/api/court/applications/{application_id}"
+_CLERK = ("no_court",)
+
+# Every route and the action it performs; the access test checks the actions.
+COURT_ROUTES = (
+    Route("GET", "/api/court/applications", listing, "Applications filed with my court",
+          action=Action.COURT_REVIEW, returns="{court, applications}", errors=_CLERK,
+          tag="court"),
+    Route("GET", APPLICATION, view, "One application with its verification",
+          action=Action.COURT_REVIEW, returns="{application, verification, agreement, grounds}",
+          errors=_CLERK, tag="court"),
+    Route("GET", f"{APPLICATION}/package", package, "The judicial-confirmation package",
+          action=Action.COURT_REVIEW, content_type="application/zip",
+          returns="The package (zip with its manifest)", errors=_CLERK, tag="court"),
+    Route("POST", f"{APPLICATION}/session", session, "Record the confirmation session",
+          action=Action.COURT_DECIDE, body=SessionBody, returns="As GET",
+          errors=(*_CLERK, "invalid_state"), tag="court"),
+    Route("POST", f"{APPLICATION}/room", open_room, "Open the confirmation session's room",
+          action=Action.COURT_DECIDE, returns="{case_id, room}",
+          errors=(*_CLERK, "invalid_state"), tag="court"),
+    Route("POST", f"{APPLICATION}/room/end", close_room, "End the confirmation session's room",
+          action=Action.COURT_DECIDE, returns="{ended}", errors=(*_CLERK, "invalid_state"),
+          tag="court"),
+    Route("POST", f"{APPLICATION}/decision", decide, "Record the decision",
+          action=Action.COURT_DECIDE, body=DecisionBody, returns="As GET",
+          errors=(*_CLERK, "invalid_state"), tag="court"),
+)
+
+
 def add_court_routes(app: web.Application) -> None:
-    handlers: dict[tuple[str, str], Callable[[web.Request], Awaitable[web.StreamResponse]]] = {
-        ("GET", "/api/court/applications"): listing,
-        ("GET", "/api/court/applications/{application_id}"): view,
-        ("GET", "/api/court/applications/{application_id}/package"): package,
-        ("POST", "/api/court/applications/{application_id}/session"): session,
-        ("POST", "/api/court/applications/{application_id}/room"): open_room,
-        ("POST", "/api/court/applications/{application_id}/room/end"): close_room,
-        ("POST", "/api/court/applications/{application_id}/decision"): decide,
-    }
-    assert handlers.keys() == COURT_ROUTES.keys()
-    for (method, path), handler in handlers.items():
-        app.router.add_route(method, path, handler)
+    register(app, COURT_ROUTES)

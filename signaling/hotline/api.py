@@ -5,30 +5,24 @@ and reading a case. Thin handlers: parse, authorise, call one service, serialise
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from server.api import CATALOGUE_KEY, principal_of, read_json
+from server.api import CATALOGUE_KEY, principal_of
 from server.cases.repository import case_resource
 from server.errors import ParleyError
 from server.keys import CASES_KEY, SETTINGS_KEY, USERS_KEY
 from server.policy import Action, Role, require
+from server.rest import Auth, Route, body_of, register
 from server.schemas import IntakeBody
 from server.tokens import Claims, sign
-from server.validation import parse
 from signaling.keys import HOTLINE_KEY
 from signaling.views import case_view
 
-HOTLINE_ROUTES: dict[tuple[str, str], Action | None] = {
-    ("POST", "/api/intake"): None,
-    ("GET", "/api/cases/{case_id}"): Action.READ_CASE,
-}
-
 
 async def post_intake(request: web.Request) -> web.Response:
-    body = parse(IntakeBody, await read_json(request),
-                 {"regions": frozenset(request.app[CATALOGUE_KEY].regions)})
+    body = await body_of(request, IntakeBody,
+                         {"regions": frozenset(request.app[CATALOGUE_KEY].regions)})
     case, is_open, new = await request.app[HOTLINE_KEY].intake(body)
     settings = request.app[SETTINGS_KEY]
     claims = Claims(
@@ -53,11 +47,15 @@ async def get_case(request: web.Request) -> web.Response:
     return web.json_response(view)
 
 
+# Every route and the action it performs; the access test checks the actions.
+HOTLINE_ROUTES = (
+    Route("POST", "/api/intake", post_intake, "File a consultation (one window)",
+          auth=Auth.PUBLIC, body=IntakeBody, status=201,
+          returns="{case_id, token, open, callback}", tag="hotline"),
+    Route("GET", "/api/cases/{case_id}", get_case, "A consultation case",
+          action=Action.READ_CASE, returns="CaseView (docs/protocol.md)", tag="hotline"),
+)
+
+
 def add_hotline_routes(app: web.Application) -> None:
-    handlers: dict[tuple[str, str], Callable[[web.Request], Awaitable[web.StreamResponse]]] = {
-        ("POST", "/api/intake"): post_intake,
-        ("GET", "/api/cases/{case_id}"): get_case,
-    }
-    assert handlers.keys() == HOTLINE_ROUTES.keys()
-    for (method, path), handler in handlers.items():
-        app.router.add_route(method, path, handler)
+    register(app, HOTLINE_ROUTES)

@@ -13,6 +13,7 @@ from server.policy import ACCESS, Action, CaseResource, Principal, Role, allowed
 from server.quality.api import QUALITY_ROUTES
 from server.ratings.api import RATING_ROUTES
 from server.registry.api import ROUTES as REGISTRY_ROUTES
+from server.rest import actions
 from signaling.agreements.api import AGREEMENT_ROUTES
 from signaling.agreements.events import AGREEMENT_EVENTS
 from signaling.app.api import APP_ROUTES
@@ -32,11 +33,11 @@ def test_every_event_and_route_is_covered() -> None:
     for event, action in {**EVENTS, **MEDIATION_EVENTS, **AGREEMENT_EVENTS,
                           **RECORDING_EVENTS}.items():
         assert action in ACCESS, event
-    for route, route_action in {**ROUTES, **HOTLINE_ROUTES, **APP_ROUTES, **MEDIATION_ROUTES,
-                                **AGREEMENT_ROUTES, **COURT_ROUTES, **RECORDING_ROUTES,
-                                **REGISTRY_ROUTES, **CITIZEN_ROUTES, **RATING_ROUTES,
-                                **QUALITY_ROUTES, **NOTIFICATION_ROUTES,
-                                **SMS_ROUTES}.items():
+    for route, route_action in actions((*ROUTES, *HOTLINE_ROUTES, *APP_ROUTES,
+                                        *MEDIATION_ROUTES, *AGREEMENT_ROUTES, *COURT_ROUTES,
+                                        *RECORDING_ROUTES, *REGISTRY_ROUTES, *CITIZEN_ROUTES,
+                                        *RATING_ROUTES, *QUALITY_ROUTES, *NOTIFICATION_ROUTES,
+                                        *SMS_ROUTES)).items():
         assert route_action is None or route_action in ACCESS, route
 
 
@@ -50,11 +51,11 @@ def test_registered_routes_match_the_table(settings: object) -> None:
         if r.resource is not None and r.resource.canonical.startswith(("/api", "/healthz", "/metrics"))
         and r.method != "HEAD"
     }
-    assert registered == (set(ROUTES) | set(HOTLINE_ROUTES) | set(APP_ROUTES) | set(MEDIATION_ROUTES)
-                          | set(AGREEMENT_ROUTES) | set(COURT_ROUTES) | set(RECORDING_ROUTES)
-                          | set(REGISTRY_ROUTES) | set(CITIZEN_ROUTES) | set(RATING_ROUTES)
-                          | set(QUALITY_ROUTES) | set(NOTIFICATION_ROUTES)
-                          | set(SMS_ROUTES))
+    assert registered == set(actions((*ROUTES, *HOTLINE_ROUTES, *APP_ROUTES, *MEDIATION_ROUTES,
+                                      *AGREEMENT_ROUTES, *COURT_ROUTES, *RECORDING_ROUTES,
+                                      *REGISTRY_ROUTES, *CITIZEN_ROUTES, *RATING_ROUTES,
+                                      *QUALITY_ROUTES, *NOTIFICATION_ROUTES,
+                                      *SMS_ROUTES)))
 
 
 # The expected matrix, written out: which roles may perform each action at all.

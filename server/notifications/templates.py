@@ -23,6 +23,14 @@ TEMPLATES: dict[str, Template] = {t.code: t for t in (
     Template("signing_code",
              SIGNATURE + "您正在签署调解协议（案件${case}），验证码${code}，${minutes}分钟内有效。"
              "请勿告诉任何人，包括调解员。", frozenset({"case", "code", "minutes"})),
+    # The one window (docs/one-window.md): the other party of a mediation application, and a
+    # citizen signing in by phone.
+    Template("mediation_application_invite",
+             SIGNATURE + "${applicant}申请人民调解（${number}），请在 ${link} 查看并答复是否同意调解。",
+             frozenset({"applicant", "number", "link"})),
+    Template("citizen_sign_in_code",
+             SIGNATURE + "您的登录验证码${code}，${minutes}分钟内有效。请勿告诉任何人。",
+             frozenset({"code", "minutes"})),
 )}
 
 

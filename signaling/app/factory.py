@@ -209,6 +209,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     registry = Registry(
         catalogue=catalogue, repository=RegistryRepository(database), users=users, now=clock,
         public_url=settings.public_url, mediation=MediationFromApplication(mediation, users),
+        notifier=messages,
         documents=DocumentStore(settings.data_dir, "applications"),
         lawyers=lambda: users.with_role("lawyer"))
 
@@ -290,7 +291,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     app[RATINGS_KEY] = ratings
     app[RATER_CHECK_KEY] = {"mediation": mediation_party, "application": registry.is_closed_applicant}
     app[CATALOGUE_KEY] = catalogue
-    app[ACCOUNTS_KEY] = CitizenAccounts(database, settings.secret_key, clock, notifier=None)
+    app[ACCOUNTS_KEY] = CitizenAccounts(database, settings.secret_key, clock, notifier=messages)
     app[TOKEN_KEY] = (settings.secret_key, settings.citizen_token_ttl_s)
     add_routes(app)
     add_hotline_routes(app)

@@ -142,6 +142,11 @@ async def test_a_mediation_application_the_other_party_refuses_ends_with_the_oth
     assert clock(application, "acceptance")["counting"] == "working"
     accepted = await window.act(mediator, application, "accept")
     assert accepted["state"] == "awaiting_respondent"
+    # The other party's link goes to their phone (the local outbox here), never to staff.
+    from server.notifications.api import OUTBOX_KEY
+    [sent] = await window.app[OUTBOX_KEY].latest(recipient="13700137000")
+    assert sent["template"] == "mediation_application_invite" and "/apply#t=" in sent["params"]["link"]
+    assert "token" not in str(accepted)
     assert clock(accepted, "settlement")["due"] == "2026-04-01"
     refused = await window.act(mediator, accepted, "respondent_refuse", reason="对方明确拒绝调解")
     assert refused["state"] == "refused" and refused["other_routes"]
@@ -217,3 +222,23 @@ async def test_the_supervisor_sees_clocks_about_to_lapse_and_lapsed(window: Wind
     assert [c["state"] for c in reply["clocks"]] == ["overdue"]
     status, _ = await get_json(window.url, "/api/registry/clocks", centre)
     assert status == 403
+
+
+
+async def test_the_other_party_answers_through_the_link_sent_to_their_phone(window: Window) -> None:
+    from server.notifications.api import OUTBOX_KEY
+
+    _, mediator = await window.staff("med7", "mediator", "qz-kecheng-committee")
+    application, citizen = await window.file(
+        item="mediation", category="neighbour", respondent_name="王五",
+        respondent_phone="13700137000", statement="排水沟堵塞", hardship=None, materials=[])
+    accepted = await window.act(mediator, application, "accept")
+    [sent] = await window.app[OUTBOX_KEY].latest(recipient="13700137000")
+    respondent = sent["params"]["link"].split("#t=", 1)[1]
+    seen = await window.get(respondent, application["id"])
+    assert seen["actions"] == ["respondent_agree", "respondent_refuse"]
+    assert seen["applicant"]["phone"] == "138****8000"  # the other side sees it masked
+    # The applicant cannot answer for the other party.
+    await window.act(citizen, accepted, "respondent_refuse", expect=403)
+    refused = await window.act(respondent, accepted, "respondent_refuse", reason="不同意调解")
+    assert refused["state"] == "refused" and refused["other_routes"]

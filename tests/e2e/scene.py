@@ -65,6 +65,11 @@ async def agreed_case(server: ServerProcess) -> Scene:
         finally:
             await editor.close()
         version = saved["version"]
+        # A party's token comes only from redeeming their one-time code (docs/security.md).
+        for role in ("applicant", "respondent"):
+            redeemed = await api(s, server.url, "/api/mediation/join",
+                                 {"code": invites[role]["code"]})
+            invites[role]["token"] = redeemed["token"]
         await _sign(s, server, case_id, token, version, None)
         for role in ("applicant", "respondent"):
             invite = invites[role]

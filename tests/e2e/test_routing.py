@@ -73,7 +73,7 @@ async def test_skills_regions_and_overflow(routing_server: ServerProcess, browse
     await expect(supervisor.get_by_test_id("sup-waiting")).to_have_text("1", timeout=10_000)
     await expect(pages["nan"].get_by_test_id("offer-panel")).to_be_visible(timeout=15_000)
     assert time.monotonic() - submitted >= NEIGHBOUR_AFTER_S - 0.5
-    await expect(pages["nan"].get_by_test_id("offer-region")).to_contain_text("章贡")
+    await expect(pages["nan"].get_by_test_id("offer-region")).to_contain_text("柯城")
     await accept_offer_for(pages["nan"], third, "劳动争议")
     await expect(supervisor.get_by_test_id("sup-waiting")).to_have_text("0", timeout=10_000)
     await expect(supervisor.get_by_test_id("sup-answered")).to_contain_text("3")

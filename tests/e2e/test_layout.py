@@ -121,12 +121,16 @@ async def test_every_page_fits_and_shows_dates(server: ServerProcess, browser: B
     await mediator.get_by_test_id("invite-id4").fill("1111")
     await mediator.get_by_test_id("invite-submit").click()
     await expect(mediator.locator('[data-testid^="invite-link-"][data-full]')).to_have_count(1)
-    # Invitations made before this page was opened are listed with their codes (no links).
-    await expect(mediator.get_by_test_id(f"invite-code-{applicant_id}")).to_have_text(
-        scene.invites["applicant"]["code"])
+    # Codes are shown once to hand over and never listed again (docs/security.md).
+    await expect(mediator.get_by_test_id(f"invite-code-{applicant_id}")).to_have_count(0)
 
     party = await (await context(browser, server, viewport)).new_page()
-    await party.goto(scene.invites["applicant"]["link"])
+    # The scene redeemed the party's one-time code; this browser keeps the token it got.
+    await party.goto(f"{server.url}/join")
+    await party.evaluate("([t, c]) => localStorage.setItem('parley.invite', "
+                         "JSON.stringify({token: t, case_id: c}))",
+                         [scene.invites["applicant"]["token"], scene.case_id])
+    await party.goto(f"{server.url}/join")
     await expect(party.get_by_test_id("lobby-consent-mediation")).to_be_visible()
     for box in ("lobby-consent-mediation", "lobby-consent-recording", "lobby-enter"):
         assert not await party.evaluate(OVERLAP_JS, ["lobby-preview", box]), box

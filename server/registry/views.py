@@ -10,16 +10,9 @@ from typing import Any
 from server.catalogue import Catalogue
 from server.catalogue.schema import ItemSpec
 from server.clocks import view as clock_view
+from server.personal_data import mask_id_number, mask_phone
 from server.registry.flows import FLOWS, OTHER_ROUTES_STATES, Actor
 from server.registry.models import Application, ApplicationClock, ApplicationEvent, ApplicationMaterial
-
-
-def mask_phone(phone: str | None) -> str | None:
-    return None if phone is None else phone[:3] + "****" + phone[-4:]
-
-
-def mask_id_number(number: str | None) -> str | None:
-    return None if number is None else number[:4] + "*" * (len(number) - 8) + number[-4:]
 
 
 def application_view(application: Application, *, catalogue: Catalogue, viewer: Actor | None,

@@ -1,0 +1,95 @@
+"""A report from the daily aggregates (pure): totals, rates and the 90th percentile over a span,
+a day-by-day series, the breakdown by each dimension, the citizens' criticism by reason and
+region, and the legal clocks kept or missed per institution."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+from server.reports import histogram
+from server.reports.ranges import Span
+from server.reports.tally import ALL_KEY, ClockKey, Counts, Dim, RowKey, days
+
+
+def measures(c: Counts) -> dict[str, Any]:
+    """The figures a reader wants from additive counts (None where nothing to divide by)."""
+    queued = c.offered - c.callbacks
+    return {
+        "offered": c.offered,
+        "answered": c.answered,
+        "abandoned": c.abandoned,
+        "service_level": c.answered_in_sl / c.answered if c.answered else None,
+        "asa_s": c.wait_sum_s / c.answered if c.answered else None,
+        "p90_wait_s": histogram.quantile(c.wait_hist, 0.9),
+        "abandonment_rate": c.abandoned / queued if queued > 0 else None,
+        "aht_s": c.handle_sum_s / c.handled if c.handled else None,
+        "handled": c.handled,
+        "transfers": c.transfers,
+        "callbacks": c.callbacks,
+        "callbacks_kept": c.callbacks_kept,
+        "ratings": c.ratings,
+        "avg_rating": c.rating_sum / c.ratings if c.ratings else None,
+        "low_ratings": c.low_ratings,
+        "complaints": c.complaints,
+        "reasons": dict(sorted(c.reasons.items())),
+    }
+
+
+def _sum(rows: Iterable[Counts]) -> Counts:
+    total = Counts()
+    for row in rows:
+        total.add(row)
+    return total
+
+
+def build(rows: Mapping[RowKey, Counts], clocks: Mapping[ClockKey, tuple[int, int]], span: Span,
+          dim: Dim = Dim.ALL, key: str = ALL_KEY) -> dict[str, Any]:
+    """The report over ``span`` for one key of one dimension (everything: ``all``/``*``)."""
+    chosen = {k: v for k, v in rows.items() if k[1] == dim.value and k[2] == key
+              and span.start <= k[0] <= span.end}
+    by_day: dict[date, Counts] = {}
+    for (day, _, _), counts in chosen.items():
+        by_day.setdefault(day, Counts()).add(counts)
+    series = [{"day": day.isoformat(), **measures(by_day.get(day, Counts()))}
+              for day in days(span.start, span.end)]
+    breakdown: dict[str, list[dict[str, Any]]] = {}
+    for d in Dim:
+        if d is Dim.ALL:
+            continue
+        per_key: dict[str, Counts] = {}
+        for (day, row_dim, row_key), counts in rows.items():
+            if row_dim == d.value and span.start <= day <= span.end:
+                per_key.setdefault(row_key, Counts()).add(counts)
+        breakdown[d.value] = [{"key": k, **measures(v)} for k, v in sorted(per_key.items())]
+    institutions: dict[str, list[int]] = {}
+    for (day, institution, _code), (kept, missed) in clocks.items():
+        if span.start <= day <= span.end:
+            pair = institutions.setdefault(institution, [0, 0])
+            pair[0] += kept
+            pair[1] += missed
+    return {
+        "from": span.start.isoformat(), "to": span.end.isoformat(), "days": span.days,
+        "dim": dim.value, "key": key,
+        "totals": measures(_sum(chosen.values())),
+        "series": series,
+        "breakdown": breakdown,
+        "criticism": criticism(breakdown["region"], by_day),
+        "clocks": [{"institution": i, "kept": k, "missed": m,
+                    "kept_rate": k / (k + m) if k + m else None}
+                   for i, (k, m) in sorted(institutions.items())],
+    }
+
+
+def criticism(regions: list[dict[str, Any]], by_day: Mapping[date, Counts]) -> dict[str, Any]:
+    """群众批评意见: the reasons given, overall and per region, with low ratings and complaints."""
+    reasons: dict[str, int] = {}
+    for counts in by_day.values():
+        histogram.merge(reasons, counts.reasons)
+    return {
+        "reasons": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "regions": [{"region": r["key"], "ratings": r["ratings"], "low_ratings": r["low_ratings"],
+                     "complaints": r["complaints"], "reasons": r["reasons"]}
+                    for r in regions if r["ratings"]],
+    }

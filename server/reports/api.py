@@ -3,7 +3,7 @@ bringing the aggregates up to date now. Supervisors only."""
 
 from __future__ import annotations
 
-from datetime import date
+import datetime as dt
 from typing import Literal
 
 from aiohttp import web
@@ -23,9 +23,10 @@ REPORTS_KEY = web.AppKey("reports", Reports)
 class ReportQuery(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
     range: Period = Field(default=Period.MONTH, description="day, week, month or custom")
-    date: date | None = Field(default=None, description="a day of the range (default today)")
-    from_: date | None = Field(default=None, alias="from", description="custom: first day")
-    to: date | None = Field(default=None, description="custom: last day (included)")
+    day: dt.date | None = Field(default=None, alias="date",
+                                description="a day of the range (default today)")
+    from_: dt.date | None = Field(default=None, alias="from", description="custom: first day")
+    to: dt.date | None = Field(default=None, description="custom: last day (included)")
     dim: Dim = Field(default=Dim.ALL, description="one dimension to filter on")
     key: str = Field(default=ALL_KEY, max_length=64, description="that dimension's key")
 
@@ -36,7 +37,7 @@ class ExportQuery(ReportQuery):
 
 def _span(request: web.Request, query: ReportQuery) -> Span:
     try:
-        return request.app[REPORTS_KEY].span(query.range, query.date, query.from_, query.to)
+        return request.app[REPORTS_KEY].span(query.range, query.day, query.from_, query.to)
     except RangeError as exc:
         raise bad_request(str(exc), exc.field) from None
 

@@ -215,7 +215,7 @@ class ReportStore:
 
     async def _clocks(self, session: AsyncSession, mark: datetime | None, today: date
                       ) -> list[tuple[ClockFact, datetime | None]]:
-        stopped = ApplicationClock.stopped_at.is_not(None)
+        stopped: Any = ApplicationClock.stopped_at.is_not(None)
         if mark is not None:
             stopped = and_(stopped, ApplicationClock.stopped_at >= mark - OVERLAP)
         lapsed = and_(ApplicationClock.stopped_at.is_(None), ApplicationClock.paused.is_(False),

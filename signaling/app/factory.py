@@ -44,14 +44,14 @@ from server.ratings.api import RATER_CHECK_KEY, RATINGS_KEY, add_rating_routes
 from server.ratings.repository import RatingRepository
 from server.ratings.rules import Reason, Subject
 from server.ratings.service import Ratings
+from server.registry import Registry
+from server.registry.api import REGISTRY_KEY, TOKEN_KEY, add_registry_routes
+from server.registry.repository import RegistryRepository
 from server.reports.api import add_report_routes
 from server.reports.job import INTERVAL_S as REPORTS_INTERVAL_S
 from server.reports.job import Aggregator
 from server.reports.service import Reports
 from server.reports.store import ReportStore
-from server.registry import Registry
-from server.registry.api import REGISTRY_KEY, TOKEN_KEY, add_registry_routes
-from server.registry.repository import RegistryRepository
 from server.signin import SignIn, SignInLimits, SignInThrottle, create_limit_storage
 from server.users import UserRepository
 from signaling.agreements.api import AGREEMENTS_KEY

@@ -5,6 +5,7 @@ resumes after a crash without counting anything twice."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -19,6 +20,7 @@ from tests.server.reports.generated import (
     REGIONS,
     add_lawyers,
     expected,
+    local,
     make,
     write,
     write_clocks,
@@ -68,8 +70,7 @@ async def test_aggregates_match_the_raw_events(database: Database) -> None:
     for region in REGIONS:
         assert by_region[region]["offered"] == expected(raws, month.start, month.end, region)["offered"]
     assert sum(r["offered"] for r in report["breakdown"]["agent"]) == sum(
-        1 for r in raws if r.lawyer is not None and month.start <= r.queued_at.astimezone(
-            __import__("zoneinfo").ZoneInfo("Asia/Shanghai")).date() <= month.end)
+        1 for r in raws if r.lawyer is not None and month.start <= local(r.queued_at) <= month.end)
     criticism = {c["region"]: c for c in report["criticism"]["regions"]}
     for region in REGIONS:
         assert criticism[region]["reasons"] == expected(raws, month.start, month.end, region)["reasons"]
@@ -81,11 +82,10 @@ async def test_a_contact_just_before_shanghai_midnight_counts_on_that_day(databa
     # 15:59:59 UTC is 23:59:59 in Shanghai; 16:00:01 UTC is the next day there (same UTC day).
     before = datetime(2026, 10, 7, 15, 59, 59, tzinfo=UTC)
     after = datetime(2026, 10, 7, 16, 0, 1, tzinfo=UTC)
-    from dataclasses import replace
-    raws = [replace(raws[0], queued_at=before, matched_at=None, abandoned=True, callback=False,
-                    ended_at=before + timedelta(seconds=5), transfers=0, score=None, rated_at=None, reasons=()),
-            replace(raws[1], queued_at=after, matched_at=None, abandoned=True, callback=False,
-                    ended_at=after + timedelta(seconds=5), transfers=0, score=None, rated_at=None, reasons=())]
+    left = {"matched_at": None, "abandoned": True, "callback": False, "transfers": 0,
+            "score": None, "rated_at": None, "reasons": ()}
+    raws = [replace(raws[0], queued_at=before, ended_at=before + timedelta(seconds=5), **left),
+            replace(raws[1], queued_at=after, ended_at=after + timedelta(seconds=5), **left)]
     await write(database, raws)
     await Aggregator(ReportStore(database), lambda: NOW).run()
     report = await _report(database, Span(date(2026, 10, 7), date(2026, 10, 8)))

@@ -12,7 +12,7 @@ CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
 # Browser libraries from the npm registry, pinned by package-lock.json: Apache ECharts for the
 # supervisor's charts (docs/supervision.md). `npm ci` installs them; the page serves the copy in
 # web/vendor (git-ignored), never a CDN.
-ECHARTS := web/vendor/echarts.min.js
+ECHARTS := web/vendor/echarts.esm.min.js
 
 .PHONY: run test install install-test-system install-system-fonts bench-deps lint typecheck imports clean
 
@@ -30,7 +30,7 @@ $(ECHARTS): package.json package-lock.json
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q npm; \
 	}
 	npm ci --ignore-scripts --no-audit --no-fund
-	cp node_modules/echarts/dist/echarts.min.js $@
+	cp node_modules/echarts/dist/echarts.esm.min.mjs $@
 	cp node_modules/echarts/LICENSE web/vendor/echarts.LICENSE
 
 install: $(STAMP) $(ECHARTS)

@@ -37,6 +37,21 @@ def measures(c: Counts) -> dict[str, Any]:
     }
 
 
+# The wait distribution the charts show: answered contacts by how long they waited (seconds).
+WAIT_BANDS = (10, 20, 30, 60, 120, 300, 600)
+
+
+def wait_bands(hist: Mapping[str, int]) -> list[dict[str, Any]]:
+    """The histogram in coarse bands: ``upto_s`` None is the band above the last edge."""
+    counts = [0] * (len(WAIT_BANDS) + 1)
+    for bucket, count in hist.items():
+        edge = histogram.upper_edge(int(bucket))
+        band = next((i for i, upto in enumerate(WAIT_BANDS) if edge <= upto), len(WAIT_BANDS))
+        counts[band] += count
+    return [{"upto_s": WAIT_BANDS[i] if i < len(WAIT_BANDS) else None, "count": n}
+            for i, n in enumerate(counts)]
+
+
 def _sum(rows: Iterable[Counts]) -> Counts:
     total = Counts()
     for row in rows:
@@ -54,6 +69,7 @@ def build(rows: Mapping[RowKey, Counts], clocks: Mapping[ClockKey, tuple[int, in
         by_day.setdefault(day, Counts()).add(counts)
     series = [{"day": day.isoformat(), **measures(by_day.get(day, Counts()))}
               for day in days(span.start, span.end)]
+    total = _sum(chosen.values())
     breakdown: dict[str, list[dict[str, Any]]] = {}
     for d in Dim:
         if d is Dim.ALL:
@@ -72,7 +88,8 @@ def build(rows: Mapping[RowKey, Counts], clocks: Mapping[ClockKey, tuple[int, in
     return {
         "from": span.start.isoformat(), "to": span.end.isoformat(), "days": span.days,
         "dim": dim.value, "key": key,
-        "totals": measures(_sum(chosen.values())),
+        "totals": measures(total),
+        "waits": wait_bands(total.wait_hist),
         "series": series,
         "breakdown": breakdown,
         "criticism": criticism(breakdown["region"], by_day),

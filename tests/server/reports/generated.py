@@ -41,14 +41,15 @@ class Raw:
     rated_at: datetime | None
 
 
-def make(rng: random.Random, start: datetime, weeks: int, n: int, lawyers: list[int]) -> list[Raw]:
-    """``n`` contacts queued over ``weeks`` weeks from ``start``; a tenth of them within five
-    minutes of Shanghai midnight (16:00 UTC), on either side."""
+def make(rng: random.Random, start: datetime, weeks: int, n: int, lawyers: list[int],
+         end: datetime | None = None) -> list[Raw]:
+    """``n`` contacts queued over ``weeks`` weeks from ``start`` (or until ``end``); a tenth of
+    them within five minutes of Shanghai midnight (16:00 UTC), on either side."""
     out: list[Raw] = []
-    span = weeks * 7 * 86400
+    span = (end - start).total_seconds() if end is not None else weeks * 7 * 86400
     for i in range(n):
         if i % 10 == 0:
-            day = start + timedelta(days=rng.randrange(weeks * 7))
+            day = start + timedelta(days=rng.randrange(max(1, int(span // 86400))))
             midnight = day.astimezone(SHANGHAI).replace(hour=0, minute=0, second=0, microsecond=0)
             queued = midnight.astimezone(UTC) + timedelta(seconds=rng.uniform(-300, 300))
         else:

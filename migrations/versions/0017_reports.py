@@ -22,12 +22,8 @@ COUNTS = ("offered", "answered", "abandoned", "answered_in_sl", "handled", "tran
           "callbacks", "callbacks_kept", "ratings", "rating_sum", "low_ratings", "complaints")
 
 
-def upgrade() -> None:
-    op.create_table(
-        "report_days",
-        sa.Column("day", sa.Date, primary_key=True),
-        sa.Column("dim", sa.String(16), primary_key=True),
-        sa.Column("key", sa.String(64), primary_key=True),
+def _figures() -> list[sa.Column[object]]:
+    return [
         *[sa.Column(name, sa.Integer, nullable=False) for name in COUNTS[:4]],
         sa.Column("wait_sum_s", sa.Float, nullable=False),
         sa.Column("handled", sa.Integer, nullable=False),
@@ -35,7 +31,18 @@ def upgrade() -> None:
         *[sa.Column(name, sa.Integer, nullable=False) for name in COUNTS[5:]],
         sa.Column("wait_hist", sa.JSON, nullable=False),
         sa.Column("reasons", sa.JSON, nullable=False),
-    )
+    ]
+
+
+def upgrade() -> None:
+    for table, period in (("report_days", "day"), ("report_months", "month")):
+        op.create_table(
+            table,
+            sa.Column(period, sa.Date, primary_key=True),
+            sa.Column("dim", sa.String(16), primary_key=True),
+            sa.Column("key", sa.String(64), primary_key=True),
+            *_figures(),
+        )
     op.create_table(
         "report_clock_days",
         sa.Column("day", sa.Date, primary_key=True),
@@ -63,5 +70,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_ratings_created_at", "ratings")
     op.drop_index("ix_cases_ended_at", "cases")
-    for table in ("report_watermarks", "report_ledger", "report_clock_days", "report_days"):
+    for table in ("report_watermarks", "report_ledger", "report_clock_days", "report_months",
+                  "report_days"):
         op.drop_table(table)

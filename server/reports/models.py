@@ -12,14 +12,9 @@ from server.ratings.models import Rating
 from server.timestamps import UTCDateTime
 
 
-class ReportDay(Base):
-    """One Asia/Shanghai day's figures for one key of one dimension (server/reports/tally.py)."""
+class _Figures:
+    """The additive figures of server/reports/tally.py ``Counts``, as columns."""
 
-    __tablename__ = "report_days"
-
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
     offered: Mapped[int] = mapped_column(Integer, default=0)
     answered: Mapped[int] = mapped_column(Integer, default=0)
     abandoned: Mapped[int] = mapped_column(Integer, default=0)
@@ -34,9 +29,31 @@ class ReportDay(Base):
     rating_sum: Mapped[int] = mapped_column(Integer, default=0)
     low_ratings: Mapped[int] = mapped_column(Integer, default=0)
     complaints: Mapped[int] = mapped_column(Integer, default=0)
-    # server/reports/histogram.py: bucket index -> answered contacts that waited that long.
-    wait_hist: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    # server/reports/histogram.py: answered contacts per bucket of how long they waited.
+    wait_hist: Mapped[list[int]] = mapped_column(JSON, default=list)
     reasons: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+
+
+class ReportDay(_Figures, Base):
+    """One Asia/Shanghai day's figures for one key of one dimension."""
+
+    __tablename__ = "report_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class ReportMonth(_Figures, Base):
+    """The same for a calendar month (``month``: its first day), kept beside the days by the
+    same job in the same transaction: a month's report reads a month's breakdown in one row per
+    key instead of one per key and day (bench/reports.py)."""
+
+    __tablename__ = "report_months"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    dim: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
 class ReportClockDay(Base):

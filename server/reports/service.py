@@ -27,8 +27,8 @@ class Reports:
         return span_of(period, anchor or local_date(self._clock()), start, end)
 
     async def report(self, span: Span, dim: Dim = Dim.ALL, key: str = ALL_KEY) -> dict[str, Any]:
-        rows, clocks = await self.store.span(span)
-        built = summary.build(rows, clocks, span, dim, key)
+        loaded = await self.store.span(span, dim, key)
+        built = summary.build(loaded.series, loaded.clocks, span, dim, key, loaded.parts)
         built["names"] = await self.store.names(r["key"] for r in built["breakdown"]["agent"])
         updated = await self.store.updated_at()
         built["updated_at"] = updated.isoformat() if updated else None

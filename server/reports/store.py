@@ -22,9 +22,16 @@ from server.mediation.models import MediationCase
 from server.models import Case, CaseEvent, User
 from server.ratings.models import Rating
 from server.registry.models import Application, ApplicationClock
-from server.reports.models import ReportClockDay, ReportDay, ReportLedger, ReportWatermark
+from server.reports.models import (
+    ReportClockDay,
+    ReportDay,
+    ReportLedger,
+    ReportMonth,
+    ReportWatermark,
+)
 from server.reports.ranges import Span
 from server.reports.tally import (
+    ALL_KEY,
     NUMBER_FIELDS,
     ClockFact,
     ClockKey,
@@ -233,18 +240,29 @@ class ReportStore:
     # ---- writing the aggregates -------------------------------------------------------------
 
     async def _merge_rows(self, session: AsyncSession, rows: dict[RowKey, Counts]) -> None:
+        """Add ``rows`` to their days and to their months."""
+        months: dict[RowKey, Counts] = {}
+        for (day, dim, key), counts in rows.items():
+            months.setdefault((day.replace(day=1), dim, key), Counts()).add(counts)
+        await self._merge(session, ReportDay, ReportDay.day, rows)
+        await self._merge(session, ReportMonth, ReportMonth.month, months)
+
+    async def _merge(self, session: AsyncSession, model: type[ReportDay] | type[ReportMonth],
+                     period: Any, rows: dict[RowKey, Counts]) -> None:
         if not rows:
             return
-        existing = {(r.day, r.dim, r.key): r for r in await session.scalars(
-            select(ReportDay).where(ReportDay.day.in_(sorted({day for day, _, _ in rows}))))}
+        name = period.key
+        found: list[Any] = list(await session.scalars(
+            select(model).where(period.in_(sorted({day for day, _, _ in rows})))))
+        existing = {(getattr(r, name), r.dim, r.key): r for r in found}
         for (day, dim, key), counts in rows.items():
             row = existing.get((day, dim, key))
             if row is None:
-                session.add(ReportDay(day=day, dim=dim, key=key, **_values(counts)))
+                session.add(model(**{name: day}, dim=dim, key=key, **_values(counts)))
                 continue
             total = _counts(row).add(counts)
-            for name, value in _values(total).items():
-                setattr(row, name, value)
+            for column, value in _values(total).items():
+                setattr(row, column, value)
 
     async def _merge_clocks(self, session: AsyncSession,
                             clocks: dict[ClockKey, tuple[int, int]]) -> None:
@@ -263,18 +281,29 @@ class ReportStore:
 
     # ---- reading ------------------------------------------------------------------------------
 
-    async def span(self, span: Span) -> tuple[dict[RowKey, Counts], dict[ClockKey, tuple[int, int]]]:
-        """Every aggregate row and clock row of the days of ``span``."""
-        table = ReportDay.__table__
+    async def span(self, span: Span, dim: Dim = Dim.ALL, key: str = ALL_KEY) -> Loaded:
+        """What a report over ``span`` needs: the days of ``dim``/``key`` (its series and
+        totals), the breakdown rows of every other key (whole months from the month rows, the
+        days of partial months from the day rows) and the clocks of its days."""
+        days, months = ReportDay.__table__, ReportMonth.__table__
+        whole, partial = split(span)
         async with self._db.reader.connect() as conn:
-            result = await conn.execute(select(table).where(
-                table.c.day >= span.start, table.c.day <= span.end))
-            rows = {(r.day, r.dim, r.key): _counts(r) for r in result}
+            series = {(r.day, r.dim, r.key): _counts(r) for r in await conn.execute(
+                select(days).where(days.c.day >= span.start, days.c.day <= span.end,
+                                   days.c.dim == dim.value, days.c.key == key))}
+            parts: list[tuple[str, str, Counts]] = []
+            if whole:
+                parts += [(r.dim, r.key, _counts(r)) for r in await conn.execute(
+                    select(months).where(months.c.month.in_(whole), months.c.dim != Dim.ALL.value))]
+            if partial:
+                parts += [(r.dim, r.key, _counts(r)) for r in await conn.execute(
+                    select(days).where(days.c.dim != Dim.ALL.value, or_(*(
+                        and_(days.c.day >= start, days.c.day <= end) for start, end in partial))))]
             clock_table = ReportClockDay.__table__
             clocks = {(r.day, r.institution, r.code): (r.kept, r.missed)
                       for r in await conn.execute(select(clock_table).where(
                           clock_table.c.day >= span.start, clock_table.c.day <= span.end))}
-        return rows, clocks
+        return Loaded(series, parts, clocks)
 
     async def updated_at(self) -> datetime | None:
         """When the job last ran."""
@@ -293,11 +322,34 @@ class ReportStore:
         return {str(user_id): name for user_id, name in rows}
 
 
+@dataclass(frozen=True)
+class Loaded:
+    series: dict[RowKey, Counts]
+    parts: list[tuple[str, str, Counts]]
+    clocks: dict[ClockKey, tuple[int, int]]
+
+
+def split(span: Span) -> tuple[list[date], list[tuple[date, date]]]:
+    """The whole months inside ``span`` (their first days) and the day ranges left over."""
+    whole: list[date] = []
+    partial: list[tuple[date, date]] = []
+    first = span.start.replace(day=1)
+    while first <= span.end:
+        following = (first + timedelta(days=32)).replace(day=1)
+        start, end = max(first, span.start), min(following - timedelta(days=1), span.end)
+        if start == first and end == following - timedelta(days=1):
+            whole.append(first)
+        else:
+            partial.append((start, end))
+        first = following
+    return whole, partial
+
+
 def _values(c: Counts) -> dict[str, Any]:
     return {**{name: getattr(c, name) for name in NUMBER_FIELDS},
-            "wait_hist": dict(c.wait_hist), "reasons": dict(c.reasons)}
+            "wait_hist": list(c.wait_hist), "reasons": dict(c.reasons)}
 
 
 def _counts(row: Any) -> Counts:
     return Counts(**{name: getattr(row, name) for name in NUMBER_FIELDS},
-                  wait_hist=dict(row.wait_hist or {}), reasons=dict(row.reasons or {}))
+                  wait_hist=list(row.wait_hist or ()), reasons=dict(row.reasons or {}))

@@ -4,7 +4,7 @@ region, and the legal clocks kept or missed per institution."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -41,11 +41,11 @@ def measures(c: Counts) -> dict[str, Any]:
 WAIT_BANDS = (10, 20, 30, 60, 120, 300, 600)
 
 
-def wait_bands(hist: Mapping[str, int]) -> list[dict[str, Any]]:
+def wait_bands(hist: Sequence[int]) -> list[dict[str, Any]]:
     """The histogram in coarse bands: ``upto_s`` None is the band above the last edge."""
     counts = [0] * (len(WAIT_BANDS) + 1)
-    for bucket, count in hist.items():
-        edge = histogram.upper_edge(int(bucket))
+    for bucket, count in enumerate(hist):
+        edge = histogram.upper_edge(bucket)
         band = next((i for i, upto in enumerate(WAIT_BANDS) if edge <= upto), len(WAIT_BANDS))
         counts[band] += count
     return [{"upto_s": WAIT_BANDS[i] if i < len(WAIT_BANDS) else None, "count": n}
@@ -60,8 +60,15 @@ def _sum(rows: Iterable[Counts]) -> Counts:
 
 
 def build(rows: Mapping[RowKey, Counts], clocks: Mapping[ClockKey, tuple[int, int]], span: Span,
-          dim: Dim = Dim.ALL, key: str = ALL_KEY) -> dict[str, Any]:
-    """The report over ``span`` for one key of one dimension (everything: ``all``/``*``)."""
+          dim: Dim = Dim.ALL, key: str = ALL_KEY,
+          parts: Iterable[tuple[str, str, Counts]] | None = None) -> dict[str, Any]:
+    """The report over ``span`` for one key of one dimension (everything: ``all``/``*``).
+
+    ``rows``: day rows holding at least those of ``dim``/``key``; ``parts``: the breakdown's
+    rows (dimension, key, figures) already limited to ``span`` (by default the day rows of
+    ``rows`` in ``span``)."""
+    if parts is None:
+        parts = [(d, k, c) for (day, d, k), c in rows.items() if span.start <= day <= span.end]
     chosen = {k: v for k, v in rows.items() if k[1] == dim.value and k[2] == key
               and span.start <= k[0] <= span.end}
     by_day: dict[date, Counts] = {}
@@ -70,15 +77,12 @@ def build(rows: Mapping[RowKey, Counts], clocks: Mapping[ClockKey, tuple[int, in
     series = [{"day": day.isoformat(), **measures(by_day.get(day, Counts()))}
               for day in days(span.start, span.end)]
     total = _sum(chosen.values())
-    breakdown: dict[str, list[dict[str, Any]]] = {}
-    for d in Dim:
-        if d is Dim.ALL:
-            continue
-        per_key: dict[str, Counts] = {}
-        for (day, row_dim, row_key), counts in rows.items():
-            if row_dim == d.value and span.start <= day <= span.end:
-                per_key.setdefault(row_key, Counts()).add(counts)
-        breakdown[d.value] = [{"key": k, **measures(v)} for k, v in sorted(per_key.items())]
+    per_dim: dict[str, dict[str, Counts]] = {d.value: {} for d in Dim if d is not Dim.ALL}
+    for row_dim, row_key, counts in parts:
+        if row_dim in per_dim:
+            per_dim[row_dim].setdefault(row_key, Counts()).add(counts)
+    breakdown = {d: [{"key": k, **measures(v)} for k, v in sorted(per_key.items())]
+                 for d, per_key in per_dim.items()}
     institutions: dict[str, list[int]] = {}
     for (day, institution, _code), (kept, missed) in clocks.items():
         if span.start <= day <= span.end:
@@ -103,7 +107,8 @@ def criticism(regions: list[dict[str, Any]], by_day: Mapping[date, Counts]) -> d
     """群众批评意见: the reasons given, overall and per region, with low ratings and complaints."""
     reasons: dict[str, int] = {}
     for counts in by_day.values():
-        histogram.merge(reasons, counts.reasons)
+        for reason, n in counts.reasons.items():
+            reasons[reason] = reasons.get(reason, 0) + n
     return {
         "reasons": dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
         "regions": [{"region": r["key"], "ratings": r["ratings"], "low_ratings": r["low_ratings"],

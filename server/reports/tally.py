@@ -56,16 +56,29 @@ class Counts:
     rating_sum: int = 0
     low_ratings: int = 0
     complaints: int = 0
-    wait_hist: Histogram = field(default_factory=dict)
+    wait_hist: Histogram = field(default_factory=list)
     reasons: dict[str, int] = field(default_factory=dict)  # reason code -> ratings giving it
 
     def add(self, other: Counts) -> Counts:
-        for f in fields(self):
-            mine, theirs = getattr(self, f.name), getattr(other, f.name)
-            if isinstance(mine, dict):
-                histogram.merge(mine, theirs)
-            else:
-                setattr(self, f.name, mine + theirs)
+        # Written out: a month's report adds thousands of rows (bench/reports.py).
+        self.offered += other.offered
+        self.answered += other.answered
+        self.abandoned += other.abandoned
+        self.answered_in_sl += other.answered_in_sl
+        self.wait_sum_s += other.wait_sum_s
+        self.handled += other.handled
+        self.handle_sum_s += other.handle_sum_s
+        self.transfers += other.transfers
+        self.callbacks += other.callbacks
+        self.callbacks_kept += other.callbacks_kept
+        self.ratings += other.ratings
+        self.rating_sum += other.rating_sum
+        self.low_ratings += other.low_ratings
+        self.complaints += other.complaints
+        if other.wait_hist:
+            histogram.merge(self.wait_hist, other.wait_hist)
+        for reason, n in other.reasons.items():
+            self.reasons[reason] = self.reasons.get(reason, 0) + n
         return self
 
 

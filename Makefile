@@ -10,7 +10,7 @@ APT_TEST_PACKAGES := chromium ffmpeg poppler-utils fonts-wqy-zenhei
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
 
 # Browser libraries from the npm registry, pinned by package-lock.json: Apache ECharts for the
-# supervisor's charts (docs/supervision.md). `npm ci` installs them; the page serves the copy in
+# supervisor's charts (docs/reports.md). `npm ci` installs them; the page serves the copy in
 # web/vendor (git-ignored), never a CDN.
 ECHARTS := web/vendor/echarts.esm.min.js
 

@@ -1,4 +1,4 @@
-"""Reports benchmark (docs/supervision.md): the monthly report for 1,000,000 contacts built from
+"""Reports benchmark (docs/reports.md): the monthly report for 1,000,000 contacts built from
 the daily aggregates, and the aggregation job's throughput against 100 contacts per second.
 
     PYTHONPATH=$PWD python -m bench.reports [--database URL] [--contacts 1000000] [--raw 20000]

@@ -179,7 +179,7 @@ ACCESS: dict[Action, frozenset[Role]] = {
     Action.QUALITY_DRAW: frozenset({Role.SUPERVISOR}),
     # Reviewers (lawyers and supervisors) and the reviewed: rows are filtered by user.
     Action.QUALITY_REVIEW: frozenset({Role.SUPERVISOR, Role.LAWYER}),
-    # Reports over time (docs/supervision.md): supervisors only.
+    # Reports over time (docs/reports.md): supervisors only.
     Action.REPORTS_READ: frozenset({Role.SUPERVISOR}),
     Action.REPORTS_RUN: frozenset({Role.SUPERVISOR}),
 }

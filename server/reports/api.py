@@ -1,4 +1,4 @@
-"""REST routes of reports (docs/supervision.md): a span's report, its CSV/XLSX export, and
+"""REST routes of reports (docs/reports.md): a span's report, its CSV/XLSX export, and
 bringing the aggregates up to date now. Supervisors only."""
 
 from __future__ import annotations

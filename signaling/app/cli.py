@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     recording_commands.add_parser(
         "purge", help="delete recordings past PARLEY_RECORDING_RETENTION_DAYS, logging each")
 
-    reports = commands.add_parser("reports", help="reports over time (docs/supervision.md)")
+    reports = commands.add_parser("reports", help="reports over time (docs/reports.md)")
     report_commands = reports.add_subparsers(dest="reports_command", required=True)
     report_commands.add_parser(
         "aggregate", help="fold every settled contact, rating and legal clock into the daily "

@@ -268,7 +268,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
                         Ticker(push_figures, 2.0, "supervisor figures"),
                         Ticker(reconcile, settings.reconcile_interval_s, "reconcile"),
                         Ticker(_registry_sweep(registry), 60.0, "registry clocks")]
-    # Reports over time (docs/supervision.md): the daily aggregates kept up to date.
+    # Reports over time (docs/reports.md): the daily aggregates kept up to date.
     report_store = ReportStore(database)
     reports = Reports(report_store, Aggregator(report_store, clock), clock)
     app[TICKERS_KEY].append(Ticker(_aggregate(reports), REPORTS_INTERVAL_S, "report aggregates"))

@@ -1,4 +1,4 @@
-// The supervisor's reports over time (docs/supervision.md): a day, week, month or custom range
+// The supervisor's reports over time (docs/reports.md): a day, week, month or custom range
 // from the daily aggregates (GET /api/reports), its CSV/XLSX export, and charts drawn with
 // Apache ECharts (installed by `make install` from the npm registry, served from /static/vendor):
 // the trend by day, the wait distribution, the reasons of criticism, the regional view, and the

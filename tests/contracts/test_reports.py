@@ -147,3 +147,42 @@ async def test_the_job_resumes_after_a_crash(database: Database) -> None:
     assert partial == 60  # two batches committed, the third rolled back whole
     await job.run()
     _close((await _report(database, span))["totals"], expected(raws, span.start, span.end))
+
+
+async def test_mediations_and_their_ratings_count_for_the_committee(database: Database) -> None:
+    from server.mediation.models import MediationCase
+    from server.models import User
+    from server.ratings.models import Rating
+
+    opened = datetime(2026, 10, 20, 2, tzinfo=UTC)
+    async with database.session() as session:
+        mediator = User(username="m1", password_hash="x", role="mediator", display_name="调解员",
+                        skills={}, languages=["zh"], institution="qz-kecheng-committee",
+                        created_at=opened)
+        session.add(mediator)
+        await session.flush()
+        for i, accepted in enumerate((True, True, False)):
+            session.add(MediationCase(
+                id=f"m{i:031d}", status="settled" if accepted else "refused", category="neighbour",
+                statement="-", applicant_name="甲", applicant_phone="13800000001",
+                respondent_name="乙", respondent_phone="13800000002", mediator_id=mediator.id,
+                created_at=opened, accepted_at=opened if accepted else None,
+                closed_at=opened + timedelta(days=3)))
+        session.add(MediationCase(  # still open: not counted yet
+            id="m" + "9" * 31, status="accepted", category="neighbour", statement="-",
+            applicant_name="甲", applicant_phone="13800000001", respondent_name="乙",
+            respondent_phone="13800000002", mediator_id=mediator.id, created_at=opened))
+        await session.flush()
+        session.add(Rating(subject_kind="mediation", subject_id=f"m{0:031d}", author="p1", score=1,
+                           reasons=["attitude"], comment="态度差", complaint=True,
+                           created_at=opened + timedelta(days=3)))
+        await session.commit()
+    done = await Aggregator(ReportStore(database), lambda: NOW).run()
+    assert (done.mediations, done.ratings) == (3, 1)
+    report = await _report(database, span_of(Period.MONTH, opened.date()))
+    [committee] = report["breakdown"]["committee"]
+    assert committee["key"] == "qz-kecheng-committee"
+    assert (committee["offered"], committee["answered"]) == (3, 2)
+    assert (committee["ratings"], committee["complaints"], committee["reasons"]) == (1, 1, {"attitude": 1})
+    # The hotline's own figures are not mixed with mediations; the rating is in the totals.
+    assert report["totals"]["offered"] == 0 and report["totals"]["complaints"] == 1

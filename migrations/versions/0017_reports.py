@@ -19,7 +19,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 COUNTS = ("offered", "answered", "abandoned", "answered_in_sl", "handled", "transfers",
-          "callbacks", "callbacks_kept", "ratings", "rating_sum", "low_ratings", "complaints")
+          "callbacks", "callbacks_kept", "ratings", "rating_sum", "low_ratings", "complaints",
+          "reviews", "review_points", "review_max")
 
 
 def _figures() -> list[sa.Column[object]]:

@@ -78,7 +78,8 @@ async def post_aggregate(request: web.Request) -> web.Response:
     require(principal_of(request), Action.REPORTS_RUN)
     done = await request.app[REPORTS_KEY].aggregate()
     return web.json_response({"contacts": done.contacts, "ratings": done.ratings,
-                              "mediations": done.mediations, "clocks": done.clocks})
+                              "mediations": done.mediations, "clocks": done.clocks,
+                              "reviews": done.reviews})
 
 
 # Every route and the action it performs; the access test checks the actions.
@@ -92,7 +93,7 @@ REPORT_ROUTES = (
           content_type="text/csv", tag="reports"),
     Route("POST", "/api/reports/aggregate", post_aggregate,
           "Bring the daily aggregates up to date now", action=Action.REPORTS_RUN,
-          returns="{contacts, ratings, mediations, clocks}: facts folded", tag="reports"),
+          returns="{contacts, ratings, mediations, clocks, reviews}: facts folded", tag="reports"),
 )
 
 

@@ -15,7 +15,7 @@ import xlsxwriter
 
 COLUMNS = ("offered", "answered", "abandoned", "service_level", "asa_s", "p90_wait_s",
            "abandonment_rate", "aht_s", "transfers", "callbacks", "callbacks_kept", "ratings",
-           "avg_rating", "low_ratings", "complaints")
+           "avg_rating", "low_ratings", "complaints", "reviews", "review_score")
 HEADINGS = {
     "offered": "呼入 offered", "answered": "接通 answered", "abandoned": "放弃 abandoned",
     "service_level": "服务水平 service level", "asa_s": "平均等待秒 ASA s",
@@ -23,7 +23,8 @@ HEADINGS = {
     "aht_s": "平均处理秒 AHT s", "transfers": "转接 transfers", "callbacks": "回拨 callbacks",
     "callbacks_kept": "已回拨 callbacks kept", "ratings": "评价 ratings",
     "avg_rating": "平均评分 avg rating", "low_ratings": "差评 low ratings",
-    "complaints": "投诉 complaints",
+    "complaints": "投诉 complaints", "reviews": "质量评查 reviews",
+    "review_score": "评查得分率 review score",
 }
 DIMENSIONS = ("service", "region", "channel", "agent", "committee")
 
@@ -64,7 +65,7 @@ def to_xlsx(report: Mapping[str, Any], names: Mapping[str, str]) -> bytes:
                                      "strings_to_urls": False})
     bold = book.add_format({"bold": True})
     share = book.add_format({"num_format": "0.0%"})
-    shares = {"service_level", "abandonment_rate"}
+    shares = {"service_level", "abandonment_rate", "review_score"}
 
     def sheet(title: str, first: str, rows: list[tuple[str, Mapping[str, Any]]]) -> None:
         ws = book.add_worksheet(title)

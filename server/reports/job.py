@@ -29,5 +29,5 @@ class Aggregator:
             while True:
                 done = await self._store.fold_batch(self._clock(), self._batch, before_commit)
                 total = total + done
-                if max(done.contacts, done.ratings, done.mediations) < self._batch:
+                if max(done.contacts, done.ratings, done.mediations, done.reviews) < self._batch:
                     return total

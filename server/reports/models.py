@@ -29,6 +29,9 @@ class _Figures:
     rating_sum: Mapped[int] = mapped_column(Integer, default=0)
     low_ratings: Mapped[int] = mapped_column(Integer, default=0)
     complaints: Mapped[int] = mapped_column(Integer, default=0)
+    reviews: Mapped[int] = mapped_column(Integer, default=0)
+    review_points: Mapped[int] = mapped_column(Integer, default=0)
+    review_max: Mapped[int] = mapped_column(Integer, default=0)
     # server/reports/histogram.py: answered contacts per bucket of how long they waited.
     wait_hist: Mapped[list[int]] = mapped_column(JSON, default=list)
     reasons: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)

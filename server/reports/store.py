@@ -20,6 +20,8 @@ from server.clocks.clock import local_date
 from server.db import Database
 from server.mediation.models import MediationCase
 from server.models import Case, CaseEvent, User
+from server.quality.models import QualityReview
+from server.quality.sampling import checklist
 from server.ratings.models import Rating
 from server.registry.models import Application, ApplicationClock
 from server.reports.models import (
@@ -40,6 +42,7 @@ from server.reports.tally import (
     Dim,
     MediationFact,
     RatingFact,
+    ReviewFact,
     RowKey,
     contact_counts,
     fold,
@@ -47,13 +50,14 @@ from server.reports.tally import (
     is_settled,
     mediation_counts,
     rating_counts,
+    review_counts,
 )
 
 # Facts are read again from this long before the watermark (the ledger skips those counted),
 # so one committed late by a slow transaction is still found.
 OVERLAP = timedelta(minutes=2)
 JOB = "job"
-SOURCES = ("contact", "rating", "mediation", "clock")
+SOURCES = ("contact", "rating", "mediation", "clock", "review")
 
 
 @dataclass(frozen=True)
@@ -62,14 +66,16 @@ class Folded:
     ratings: int = 0
     mediations: int = 0
     clocks: int = 0
+    reviews: int = 0
 
     @property
     def total(self) -> int:
-        return self.contacts + self.ratings + self.mediations + self.clocks
+        return self.contacts + self.ratings + self.mediations + self.clocks + self.reviews
 
     def __add__(self, other: Folded) -> Folded:
         return Folded(self.contacts + other.contacts, self.ratings + other.ratings,
-                      self.mediations + other.mediations, self.clocks + other.clocks)
+                      self.mediations + other.mediations, self.clocks + other.clocks,
+                      self.reviews + other.reviews)
 
 
 def _not_counted(source: str, ref: Any) -> Any:
@@ -92,9 +98,11 @@ class ReportStore:
             ratings = await self._ratings(session, marks.get("rating"), limit)
             mediations = await self._mediations(session, marks.get("mediation"), limit)
             clocks = await self._clocks(session, marks.get("clock"), local_date(now))
+            reviews = await self._reviews(session, marks.get("review"), limit)
             rows = fold([*(contact_counts(c) for c, _ in contacts),
                          *(rating_counts(r) for r, _ in ratings),
-                         *(mediation_counts(m) for m, _ in mediations)])
+                         *(mediation_counts(m) for m, _ in mediations),
+                         *(review_counts(r) for r, _ in reviews)])
             await self._merge_rows(session, rows)
             await self._merge_clocks(session, fold_clocks(c for c, _ in clocks))
             ledger = [*({"source": "contact", "ref": c.id, "day": local_date(c.queued_at)}
@@ -104,17 +112,20 @@ class ReportStore:
                       *({"source": "mediation", "ref": m.id, "day": local_date(m.created_at)}
                         for m, _ in mediations),
                       *({"source": "clock", "ref": c.ref, "day": local_date(now)}
-                        for c, _ in clocks)]
+                        for c, _ in clocks),
+                      *({"source": "review", "ref": str(r.id), "day": local_date(r.at)}
+                        for r, _ in reviews)]
             if ledger:
                 await session.execute(insert(ReportLedger), ledger)
             for source, found in (("contact", contacts), ("rating", ratings),
-                                  ("mediation", mediations), ("clock", clocks)):
+                                  ("mediation", mediations), ("clock", clocks),
+                                  ("review", reviews)):
                 await self._advance(session, source, marks.get(source),
                                     [at for _, at in found], now)
             if before_commit is not None:
                 before_commit()
             await session.commit()
-        return Folded(len(contacts), len(ratings), len(mediations), len(clocks))
+        return Folded(len(contacts), len(ratings), len(mediations), len(clocks), len(reviews))
 
     async def _lock(self, session: AsyncSession, now: datetime) -> None:
         done = await session.execute(update(ReportWatermark).where(ReportWatermark.source == JOB)
@@ -219,6 +230,27 @@ class ReportStore:
             query = query.where(MediationCase.closed_at >= mark - OVERLAP)
         return [(MediationFact(r.id, r.created_at, r.accepted_at is not None, r.institution or "-"),
                  r.closed_at) for r in (await session.execute(query)).all()]
+
+    async def _reviews(self, session: AsyncSession, mark: datetime | None, limit: int
+                       ) -> list[tuple[ReviewFact, datetime | None]]:
+        query = (select(QualityReview.id, QualityReview.reviewed_at, QualityReview.scores,
+                        QualityReview.handler_id, Case.service_type, Case.region, Case.mode)
+                 .join(Case, Case.id == QualityReview.case_id, isouter=True)
+                 .where(QualityReview.reviewed_at.is_not(None),
+                        _not_counted("review", cast(QualityReview.id, String)))
+                 .order_by(QualityReview.reviewed_at, QualityReview.id).limit(limit))
+        if mark is not None:
+            query = query.where(QualityReview.reviewed_at >= mark - OVERLAP)
+        possible = sum(int(i["max"]) for i in checklist()["items"])
+        out = []
+        for r in (await session.execute(query)).all():
+            keys: list[tuple[Dim, str]] = [(Dim.AGENT, str(r.handler_id))]
+            if r.service_type is not None:
+                keys += [(Dim.SERVICE, r.service_type), (Dim.REGION, r.region),
+                         (Dim.CHANNEL, r.mode)]
+            out.append((ReviewFact(r.id, r.reviewed_at, sum((r.scores or {}).values()), possible,
+                                   tuple(keys)), r.reviewed_at))
+        return out
 
     async def _clocks(self, session: AsyncSession, mark: datetime | None, today: date
                       ) -> list[tuple[ClockFact, datetime | None]]:

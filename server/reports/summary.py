@@ -33,6 +33,8 @@ def measures(c: Counts) -> dict[str, Any]:
         "avg_rating": c.rating_sum / c.ratings if c.ratings else None,
         "low_ratings": c.low_ratings,
         "complaints": c.complaints,
+        "reviews": c.reviews,
+        "review_score": c.review_points / c.review_max if c.review_max else None,
         "reasons": dict(sorted(c.reasons.items())),
     }
 

@@ -1,7 +1,8 @@
 """What each settled fact adds to the daily aggregates (pure).
 
 A *contact* (one hotline consultation case) counts once, when it has ended or been abandoned, on
-the Asia/Shanghai day it was queued. A *rating* counts on the day it was given, a *legal clock*
+the Asia/Shanghai day it was queued. A *rating* or a finished *quality review* counts on the
+day it was given, a *legal clock*
 on the day it stopped (kept, or missed when it stopped late) or, if it is still running past
 its due date, as missed on the day after that date. A mediation counts for its committee on the
 day it was opened, once it is closed."""
@@ -56,6 +57,9 @@ class Counts:
     rating_sum: int = 0
     low_ratings: int = 0
     complaints: int = 0
+    reviews: int = 0  # quality reviews (质量评查) finished, their points and the points possible
+    review_points: int = 0
+    review_max: int = 0
     wait_hist: Histogram = field(default_factory=list)
     reasons: dict[str, int] = field(default_factory=dict)  # reason code -> ratings giving it
 
@@ -75,6 +79,9 @@ class Counts:
         self.rating_sum += other.rating_sum
         self.low_ratings += other.low_ratings
         self.complaints += other.complaints
+        self.reviews += other.reviews
+        self.review_points += other.review_points
+        self.review_max += other.review_max
         if other.wait_hist:
             histogram.merge(self.wait_hist, other.wait_hist)
         for reason, n in other.reasons.items():
@@ -119,6 +126,17 @@ class MediationFact:
     created_at: datetime
     accepted: bool
     committee: str
+
+
+@dataclass(frozen=True)
+class ReviewFact:
+    """A finished quality review of a consultation: it counts for the reviewed lawyer."""
+
+    id: int
+    at: datetime
+    points: int
+    max_points: int
+    keys: tuple[tuple[Dim, str], ...]
 
 
 @dataclass(frozen=True)
@@ -168,6 +186,12 @@ def rating_counts(rating: RatingFact) -> tuple[date, Counts, tuple[tuple[Dim, st
 def mediation_counts(m: MediationFact) -> tuple[date, Counts, tuple[tuple[Dim, str], ...]]:
     return (local_date(m.created_at), Counts(offered=1, answered=int(m.accepted)),
             ((Dim.COMMITTEE, m.committee),))
+
+
+def review_counts(review: ReviewFact) -> tuple[date, Counts, tuple[tuple[Dim, str], ...]]:
+    return (local_date(review.at),
+            Counts(reviews=1, review_points=review.points, review_max=review.max_points),
+            ((Dim.ALL, ALL_KEY), *review.keys))
 
 
 def clock_outcome(clock: ClockFact) -> tuple[date, bool]:

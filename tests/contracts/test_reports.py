@@ -186,3 +186,28 @@ async def test_mediations_and_their_ratings_count_for_the_committee(database: Da
     assert (committee["ratings"], committee["complaints"], committee["reasons"]) == (1, 1, {"attitude": 1})
     # The hotline's own figures are not mixed with mediations; the rating is in the totals.
     assert report["totals"]["offered"] == 0 and report["totals"]["complaints"] == 1
+
+
+async def test_quality_reviews_count_for_the_reviewed_lawyer(database: Database) -> None:
+    from server.quality.models import QualityReview
+
+    lawyers = await add_lawyers(database, 2)
+    raws = make(random.Random(21), START, weeks=1, n=3, lawyers=lawyers[:1])
+    raws = [replace(r, matched_at=r.queued_at + timedelta(seconds=20), abandoned=False,
+                    lawyer=lawyers[0], score=None, rated_at=None, reasons=()) for r in raws]
+    await write(database, raws)
+    reviewed = datetime(2026, 10, 21, 3, tzinfo=UTC)
+    async with database.session() as session:
+        for i, (raw, scores) in enumerate(zip(raws, (
+                {"greeting": 2, "identity_check": 2, "legal_accuracy": 3, "options_told": 2,
+                 "privacy": 3}, {"greeting": 1, "legal_accuracy": 1}, None), strict=True)):
+            session.add(QualityReview(case_id=raw.id, handler_id=lawyers[0], reviewer_id=lawyers[1],
+                                      drawn_by=lawyers[1], seed=i, drawn_at=reviewed,
+                                      scores=scores, reviewed_at=reviewed if scores else None))
+        await session.commit()
+    done = await Aggregator(ReportStore(database), lambda: NOW).run()
+    assert done.reviews == 2  # the third is drawn, not yet reviewed
+    report = await _report(database, span_of(Period.MONTH, reviewed.date()))
+    [agent] = report["breakdown"]["agent"]
+    assert agent["key"] == str(lawyers[0]) and agent["reviews"] == 2
+    assert report["totals"]["review_score"] == pytest.approx((12 + 2) / (2 * 12))

@@ -15,7 +15,8 @@ const MEASURES = [
   ['service_level', formatShare], ['asa_s', formatDuration], ['p90_wait_s', formatDuration],
   ['abandonment_rate', formatShare], ['aht_s', formatDuration], ['transfers', formatCount],
   ['callbacks_kept', formatCount], ['ratings', formatCount], ['avg_rating', formatRating],
-  ['low_ratings', formatCount], ['complaints', formatCount],
+  ['low_ratings', formatCount], ['complaints', formatCount], ['reviews', formatCount],
+  ['review_score', formatShare],
 ];
 const SHORT = ['offered', 'answered', 'service_level', 'p90_wait_s', 'avg_rating', 'low_ratings', 'complaints'];
 

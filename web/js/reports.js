@@ -19,7 +19,7 @@ const TOTALS = [
   ['service_level', formatShare], ['asa_s', formatDuration], ['p90_wait_s', formatDuration],
   ['abandonment_rate', formatShare], ['aht_s', formatDuration], ['transfers', formatCount],
   ['callbacks_kept', formatCount], ['avg_rating', formatRating], ['low_ratings', formatCount],
-  ['complaints', formatCount],
+  ['complaints', formatCount], ['review_score', formatShare],
 ];
 
 const $ = (id) => byTestId(id);

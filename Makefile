@@ -9,6 +9,11 @@ APT_TEST_PACKAGES := chromium ffmpeg poppler-utils fonts-wqy-zenhei
 # The agreement PDF embeds this TrueType font (server/agreements/pdf.py) at run time too.
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
 
+# Browser libraries from the npm registry, pinned by package-lock.json: Apache ECharts for the
+# supervisor's charts (docs/reports.md). `npm ci` installs them; the page serves the copy in
+# web/vendor (git-ignored), never a CDN.
+ECHARTS := web/vendor/echarts.esm.min.js
+
 .PHONY: run test install install-test-system install-system-fonts bench-deps lint typecheck imports clean
 
 $(BIN)/python:
@@ -19,7 +24,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(ECHARTS): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "installing Debian package: npm"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q npm; \
+	}
+	npm ci --ignore-scripts --no-audit --no-fund
+	cp node_modules/echarts/dist/echarts.esm.min.mjs $@
+	cp node_modules/echarts/LICENSE web/vendor/echarts.LICENSE
+
+install: $(STAMP) $(ECHARTS)
 
 run: install install-system-fonts
 	$(BIN)/parley db upgrade
@@ -69,4 +83,4 @@ imports: install
 	$(BIN)/lint-imports
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) var .pytest_cache node_modules $(ECHARTS) web/vendor/echarts.LICENSE

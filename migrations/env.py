@@ -16,7 +16,8 @@ import server.notifications.models
 import server.notifications.sms_models
 import server.quality.models
 import server.ratings.models
-import server.registry.models  # noqa: F401  (registers the one window's tables)
+import server.registry.models
+import server.reports.models  # noqa: F401  (each registers its tables)
 from server.models import Base
 
 target_metadata = Base.metadata

@@ -89,6 +89,8 @@ class Action(StrEnum):
     FOLLOW_UP = "rating.follow_up"
     QUALITY_DRAW = "quality.draw"
     QUALITY_REVIEW = "quality.review"
+    REPORTS_READ = "reports.read"
+    REPORTS_RUN = "reports.run"
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,9 @@ ACCESS: dict[Action, frozenset[Role]] = {
     Action.QUALITY_DRAW: frozenset({Role.SUPERVISOR}),
     # Reviewers (lawyers and supervisors) and the reviewed: rows are filtered by user.
     Action.QUALITY_REVIEW: frozenset({Role.SUPERVISOR, Role.LAWYER}),
+    # Reports over time (docs/reports.md): supervisors only.
+    Action.REPORTS_READ: frozenset({Role.SUPERVISOR}),
+    Action.REPORTS_RUN: frozenset({Role.SUPERVISOR}),
 }
 
 

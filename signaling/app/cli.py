@@ -68,6 +68,12 @@ def main(argv: list[str] | None = None) -> int:
     recording_commands.add_parser(
         "purge", help="delete recordings past PARLEY_RECORDING_RETENTION_DAYS, logging each")
 
+    reports = commands.add_parser("reports", help="reports over time (docs/reports.md)")
+    report_commands = reports.add_subparsers(dest="reports_command", required=True)
+    report_commands.add_parser(
+        "aggregate", help="fold every settled contact, rating and legal clock into the daily "
+                          "aggregates now (the server also does it every 30 s)")
+
     args = parser.parse_args(argv)
     if args.command == "verify":
         target = args.target
@@ -98,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
             from recordings.cli import purge
 
             return purge(settings, datetime.now(UTC))
+        if args.command == "reports":
+            return asyncio.run(_reports_aggregate(settings))
         return asyncio.run(_db_upgrade(settings))
     except ParleyError as exc:
         print(f"parley: {exc.message}", file=sys.stderr)
@@ -195,6 +203,22 @@ def _verify_package(path: Path) -> int:
     report = verify_package(path)
     print(report.render())
     return 0 if report.ok else 1
+
+
+async def _reports_aggregate(settings: Settings) -> int:
+    from server.reports.job import Aggregator
+    from server.reports.store import ReportStore
+
+    database = Database(settings.database_url)
+    try:
+        await upgrade(database)
+        store = ReportStore(database)
+        done = await Aggregator(store, lambda: datetime.now(UTC)).run()
+    finally:
+        await database.close()
+    print(f"folded: {done.contacts} contacts, {done.ratings} ratings, {done.mediations} "
+          f"mediations, {done.clocks} legal clocks")
+    return 0
 
 
 async def _db_upgrade(settings: Settings) -> int:

@@ -47,6 +47,11 @@ from server.ratings.service import Ratings
 from server.registry import Registry
 from server.registry.api import REGISTRY_KEY, TOKEN_KEY, add_registry_routes
 from server.registry.repository import RegistryRepository
+from server.reports.api import add_report_routes
+from server.reports.job import INTERVAL_S as REPORTS_INTERVAL_S
+from server.reports.job import Aggregator
+from server.reports.service import Reports
+from server.reports.store import ReportStore
 from server.signin import SignIn, SignInLimits, SignInThrottle, create_limit_storage
 from server.users import UserRepository
 from signaling.agreements.api import AGREEMENTS_KEY
@@ -263,6 +268,10 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
                         Ticker(push_figures, 2.0, "supervisor figures"),
                         Ticker(reconcile, settings.reconcile_interval_s, "reconcile"),
                         Ticker(_registry_sweep(registry), 60.0, "registry clocks")]
+    # Reports over time (docs/reports.md): the daily aggregates kept up to date.
+    report_store = ReportStore(database)
+    reports = Reports(report_store, Aggregator(report_store, clock), clock)
+    app[TICKERS_KEY].append(Ticker(_aggregate(reports), REPORTS_INTERVAL_S, "report aggregates"))
     if cluster.remote is not None:
         app[TICKERS_KEY].append(Ticker(cluster.sweep, 1.0, "media sweep"))
     app[CLUSTER_KEY] = cluster
@@ -303,6 +312,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     add_notification_routes(app)
     add_quality_routes(app, database, clock)
     add_sms_routes(app)
+    add_report_routes(app, reports)
     add_pages(app)
     app.cleanup_ctx.append(_lifecycle)
     return app
@@ -319,6 +329,12 @@ def _registry_sweep(registry: Registry) -> Callable[[], Awaitable[None]]:
     async def sweep() -> None:
         await registry.sweep()
     return sweep
+
+
+def _aggregate(reports: Reports) -> Callable[[], Awaitable[None]]:
+    async def aggregate() -> None:
+        await reports.aggregate()
+    return aggregate
 
 
 def _retry(sms: SmsNotifier) -> Callable[[], Awaitable[None]]:

@@ -25,6 +25,7 @@ PAGES = {
     "/recordings/{recording_id}": "recording.html",
     "/apply": "apply.html",
     "/desk": "desk.html",
+    "/reports/monthly": "report.html",
 }
 
 

@@ -13,6 +13,7 @@ from server.policy import ACCESS, Action, CaseResource, Principal, Role, allowed
 from server.quality.api import QUALITY_ROUTES
 from server.ratings.api import RATING_ROUTES
 from server.registry.api import ROUTES as REGISTRY_ROUTES
+from server.reports.api import REPORT_ROUTES
 from server.rest import actions
 from signaling.agreements.api import AGREEMENT_ROUTES
 from signaling.agreements.events import AGREEMENT_EVENTS
@@ -37,7 +38,7 @@ def test_every_event_and_route_is_covered() -> None:
                                         *MEDIATION_ROUTES, *AGREEMENT_ROUTES, *COURT_ROUTES,
                                         *RECORDING_ROUTES, *REGISTRY_ROUTES, *CITIZEN_ROUTES,
                                         *RATING_ROUTES, *QUALITY_ROUTES, *NOTIFICATION_ROUTES,
-                                        *SMS_ROUTES)).items():
+                                        *SMS_ROUTES, *REPORT_ROUTES)).items():
         assert route_action is None or route_action in ACCESS, route
 
 
@@ -55,7 +56,7 @@ def test_registered_routes_match_the_table(settings: object) -> None:
                                       *AGREEMENT_ROUTES, *COURT_ROUTES, *RECORDING_ROUTES,
                                       *REGISTRY_ROUTES, *CITIZEN_ROUTES, *RATING_ROUTES,
                                       *QUALITY_ROUTES, *NOTIFICATION_ROUTES,
-                                      *SMS_ROUTES)))
+                                      *SMS_ROUTES, *REPORT_ROUTES)))
 
 
 # The expected matrix, written out: which roles may perform each action at all.
@@ -112,6 +113,8 @@ EXPECTED = {
     Action.FOLLOW_UP: {"supervisor"},
     Action.QUALITY_DRAW: {"supervisor"},
     Action.QUALITY_REVIEW: {"supervisor", "lawyer"},
+    Action.REPORTS_READ: {"supervisor"},
+    Action.REPORTS_RUN: {"supervisor"},
 }
 
 

@@ -21,6 +21,7 @@ import {
 import { connectStaff, submitLogin } from './staff_session.js';
 import { showNotice, showRawNotice, showView, watchConnection } from './views.js';
 import { watchClocks } from './supervisor_clocks.js';
+import { onFigures, startReports } from './reports.js';
 
 const TOKEN_KEY = 'parley.supervisor';
 const USER_KEY = 'parley.supervisor.user';
@@ -93,6 +94,8 @@ function showLogin(noticeKey, kind = 'info') {
 function closeSocket() {
   if (state.stopClocks) state.stopClocks();
   state.stopClocks = null;
+  if (state.stopReports) state.stopReports();
+  state.stopReports = null;
   if (state.stopWatching) state.stopWatching();
   if (state.socket) state.socket.disconnect();
   if (state.staleTimer) clearInterval(state.staleTimer);
@@ -140,6 +143,7 @@ async function startSession(token) {
   $('sign-out').hidden = false;
   state.staleTimer = setInterval(renderFreshness, 1000);
   state.stopClocks = watchClocks(token, $('sup-clocks'), $('sup-clocks-empty'));
+  state.stopReports = startReports(token);
   await snapshot();
 }
 
@@ -174,6 +178,7 @@ function applyFigures(figures) {
   state.figures = figures;
   state.receivedAt = Date.now();
   render();
+  onFigures(figures);
 }
 
 function render() {

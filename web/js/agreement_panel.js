@@ -182,6 +182,7 @@ export class AgreementPanel {
     }
     const { agreement, version } = view;
     const content = JSON.parse(version.canonical).content;
+    if (view.case_number) root.append(line('agreement-case-number', t('agreement.case_number', { number: view.case_number })));
     const status = line('agreement-status', t(`agreement.status_${agreement.status}`));
     status.dataset.status = agreement.status;
     root.append(status);

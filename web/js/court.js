@@ -45,8 +45,9 @@ async function list() {
   for (const a of reply.applications) {
     const button = el('button', { type: 'button', class: 'btn', 'data-testid': `court-open-${a.id}` }, [t('court.open')]);
     button.addEventListener('click', () => open(a.id).catch((err) => showRawNotice($('court-error'), errorText(err))));
-    items.append(el('li', { 'data-status': a.status, 'data-verified': String(a.verification) }, [
-      `${shorten(a.case_id, 8, 0)} · ${t(`agreement.application_${a.status}`)} · ${a.verification ? t('court.verified') : t('court.unverified')} `, button]));
+    const who = a.parties && a.parties.length ? ` · ${a.parties.join(t('court.versus'))}` : '';
+    items.append(el('li', { 'data-status': a.status, 'data-verified': String(a.verification), 'data-case-number': a.case_number || '' }, [
+      `${a.case_number || shorten(a.case_id, 8, 0)}${who} · ${t(`agreement.application_${a.status}`)} · ${a.verification ? t('court.verified') : t('court.unverified')} `, button]));
   }
 }
 
@@ -62,7 +63,9 @@ async function open(id) {
   state.current = view;
   const a = view.application;
   $('court-application').hidden = false;
-  $('court-application-title').replaceChildren(`${a.court.name} · `, identifier(a.id, { testid: 'court-application-id' }));
+  const number = view.dossier.record.case_number;
+  $('court-application-title').replaceChildren(`${a.court.name} · `,
+    number ? el('span', { 'data-testid': 'court-case-number' }, [number]) : identifier(a.id, { testid: 'court-application-id' }));
   const verification = $('court-verification');
   verification.textContent = view.verification.ok ? t('court.verified') : t('court.unverified');
   verification.dataset.ok = String(view.verification.ok);

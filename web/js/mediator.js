@@ -77,7 +77,7 @@ async function refreshCases() {
   list.replaceChildren(...reply.cases.map((c) => {
     const button = el('button', { type: 'button', class: 'btn btn-block', 'data-testid': `open-case-${c.id}` });
     setText(button, 'mediator.case_item', { parties: `${c.applicant.name} / ${c.respondent.name}`,
-      status: statusText(c.status), at: formatWhen(c.created_at, 'short') });
+      status: statusText(c.status), at: formatWhen(c.created_at, 'short'), number: c.number || t('mediator.no_number') });
     button.addEventListener('click', () => openCase(c.id));
     return el('li', {}, [button]);
   }));
@@ -112,6 +112,7 @@ async function openCase(caseId) {
   state.view = view;
   const c = view.case;
   $('case-panel').hidden = false;
+  $('case-number').textContent = c.number || t('mediator.no_number');
   $('case-status').textContent = statusText(c.status);
   $('case-status').dataset.status = c.status;
   $('case-parties').textContent = `${c.applicant.name} / ${c.respondent.name}`;

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
+from server.agreements.labels import refused
 from server.agreements.schemas import CommentBody, SaveBody
 from server.mediation.schemas import CaseRef
 from server.policy import Action, Principal
@@ -45,7 +48,13 @@ class AgreementEvents:
         return await self._service.draft(me, parse(CaseRef, data).case_id)
 
     async def _save(self, me: Principal, data: Any) -> dict[str, Any]:
-        body = parse(SaveBody, data)
+        if not isinstance(data, dict):
+            parse(SaveBody, data)  # refuses it
+        try:
+            body = SaveBody.model_validate(data)
+        except ValidationError as exc:
+            # The field named in words: whose ID number, which term's amount.
+            raise refused(exc.errors()[0], data) from None
         return await self._service.save(me, body.case_id, body.base_version, body.content)
 
     async def _comment(self, me: Principal, data: Any) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from server.agreements.content import (
     MediatorRef,
     Party,
     canonical_document,
+    clause_exists,
     canonical_text,
     party_signers,
     problems,
@@ -52,7 +53,7 @@ from server.agreements.signing import (
     verify,
 )
 from server.court.rules import application_deadline
-from server.errors import ParleyError, invalid_state, not_found
+from server.errors import ParleyError, bad_request, invalid_state, not_found
 from server.mediation.models import MediationCase, MediationParticipant
 from server.mediation.repository import new_id
 from server.personal_data import sees_full
@@ -247,6 +248,11 @@ class AgreementService:
         agreement = await self.for_case(case.id)
         if not 1 <= version <= agreement.current_version:
             raise not_found("没有这个版本 / no such version")
+        found = await self.repo.version(agreement.id, version)
+        assert found is not None
+        if not clause_exists(AgreementContent.model_validate(found.content), clause):
+            raise bad_request("意见须针对协议中的一节或一项约定事项 / the clause is not a section or "
+                              "a term of that version", "clause")
         row = await self.repo.add(AgreementComment(
             agreement_id=agreement.id, version=version, clause=clause, author_id=mine.id,
             author_role=mine.role, author_name=mine.name, text=text, created_at=self._clock()))

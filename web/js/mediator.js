@@ -126,7 +126,7 @@ async function openCase(caseId) {
     if (state.agreement) state.agreement.root.remove();
     state.agreement = null;
     state.agreement = await mountAgreementPanel({ container: $('case-panel'), socket: state.socket,
-      token: state.token, caseId, role: 'mediator' });
+      token: state.token, caseId, role: 'mediator', participants: () => (state.view ? state.view.participants : []) });
   }
   const objections = view.participants.filter((p) => p.objection);
   if (objections.length) showNotice($('case-notice'), 'mediator.objection', { name: objections.map((p) => p.name).join(', ') }, 'error');

@@ -22,6 +22,8 @@ from tests.e2e.test_mediation import api, prepare_case
 from tests.server.agreement_samples import APPLICANT_ID, RESPONDENT_ID
 
 NUMBER = re.compile(r"^柯调〔\d{4}〕\d+号$")
+HEADINGS = ["一、当事人", "二、纠纷主要事实和争议事项", "三、各方责任", "四、协议内容（约定事项）",
+            "五、其他事项"]
 BAD_ID = APPLICANT_ID[:-1] + ("0" if APPLICANT_ID[-1] != "0" else "1")
 
 
@@ -67,8 +69,7 @@ async def test_a_mediator_drafts_with_the_structured_editor_and_a_party_comments
     # No raw JSON anywhere: sections in the law's order, parties as form controls.
     assert await panel.locator("textarea").evaluate_all(
         "(all) => all.every((t) => !t.value.trim().startsWith('{'))")
-    assert await editor.locator("fieldset.agreement-section > legend").all_text_contents() == [
-        "一、当事人", "二、纠纷主要事实和争议事项", "三、各方责任", "四、协议内容（约定事项）", "五、其他事项"]
+    assert await editor.locator("fieldset.agreement-section > legend").all_text_contents() == HEADINGS
     assert await control(editor, "parties.0.ethnicity").locator("option").count() == 57  # 56 + 请选择
 
     # An invalid resident ID: named, once, as it is typed.
@@ -77,7 +78,8 @@ async def test_a_mediator_drafts_with_the_structured_editor_and_a_party_comments
     await expect(problems(editor, "parties.0.id_number")).to_contain_text("申请人 张三")
     await expect(problems(editor, "parties.0.id_number")).to_contain_text("校验位")
     await expect(control(editor, "parties.0.id_number")).to_have_attribute("aria-invalid", "true")
-    await fill_party(editor, 1, sex="female", born="1990-07-20", id_number=RESPONDENT_ID, address="柯城区荷花街道2号")
+    await fill_party(editor, 1, sex="female", born="1990-07-20", id_number=RESPONDENT_ID,
+                     address="柯城区荷花街道2号")
     await expect(problems(editor, "parties.1.id_number")).to_have_count(0)
     await control(editor, "issues").fill("漏水损失的赔偿金额")
     await control(editor, "responsibility").fill("李四对漏水负全部责任")
@@ -143,7 +145,8 @@ async def test_a_mediator_drafts_with_the_structured_editor_and_a_party_comments
         await expect(panel.get_by_test_id("agreement-newer")).to_be_visible()
         await expect(control(editor, "other_terms")).to_have_value("双方再无其他争议")
         await editor.get_by_test_id("agreement-save").click()
-        await expect(panel.get_by_test_id("agreement-error")).to_have_attribute("data-code", "version_conflict")
+        await expect(panel.get_by_test_id("agreement-error")).to_have_attribute("data-code",
+                                                                              "version_conflict")
         await panel.get_by_test_id("agreement-reload").first.click()
         await expect(panel.get_by_test_id("agreement-version")).to_have_attribute("data-version", "4")
         await expect(control(panel.get_by_test_id("agreement-editor"), "copies")).to_have_value("4")
@@ -162,8 +165,7 @@ async def test_a_mediator_drafts_with_the_structured_editor_and_a_party_comments
     await party.goto(invites["applicant"]["link"])
     reader = party.get_by_test_id("agreement-panel")
     text_box = reader.get_by_test_id("agreement-text")
-    await expect(text_box.locator("h3")).to_have_text([
-        "一、当事人", "二、纠纷主要事实和争议事项", "三、各方责任", "四、协议内容（约定事项）", "五、其他事项"])
+    await expect(text_box.locator("h3")).to_have_text(HEADINGS)
     await expect(text_box.locator("[data-party]").first).to_contain_text("申请人：张三")
     terms = text_box.get_by_test_id("agreement-terms").locator("li")
     await expect(terms).to_have_count(2)

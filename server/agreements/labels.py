@@ -70,7 +70,8 @@ def refused(error: dict[str, Any], data: dict[str, Any]) -> ParleyError:
     naming the field, and ``field`` the dotted path (``content.obligations.0.amount``)."""
     loc = list(error.get("loc") or ())
     field = ".".join(str(part) for part in loc) or None
-    custom = error.get("ctx", {}).get("error")
+    # Our own validators' words (value_error) are "中文 / English"; pydantic's are English only.
+    custom = error.get("ctx", {}).get("error") if error.get("type") == "value_error" else None
     reason = str(custom).split(" / ")[0] if custom else TYPES.get(str(error.get("type")), "填写有误")
     if loc and loc[0] == "content":
         where = label(loc[1:], data.get("content"))

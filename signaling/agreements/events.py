@@ -47,14 +47,19 @@ class AgreementEvents:
     async def _draft(self, me: Principal, data: Any) -> dict[str, Any]:
         return await self._service.draft(me, parse(CaseRef, data).case_id)
 
-    async def _save(self, me: Principal, data: Any) -> dict[str, Any]:
+    @staticmethod
+    def parse_save(data: Any) -> SaveBody:
+        """The save body, or a refusal naming the field in words: whose ID number, which
+        term's amount (server.agreements.labels)."""
         if not isinstance(data, dict):
-            parse(SaveBody, data)  # refuses it
+            return parse(SaveBody, data)  # refuses it
         try:
-            body = SaveBody.model_validate(data)
+            return SaveBody.model_validate(data)
         except ValidationError as exc:
-            # The field named in words: whose ID number, which term's amount.
             raise refused(exc.errors()[0], data) from None
+
+    async def _save(self, me: Principal, data: Any) -> dict[str, Any]:
+        body = self.parse_save(data)
         return await self._service.save(me, body.case_id, body.base_version, body.content)
 
     async def _comment(self, me: Principal, data: Any) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import { formatWhen, has, initI18n, t } from './i18n.js';
 import { identifier, shorten } from './ident.js';
 import { showRawNotice, showView } from './views.js';
 import { CourtSession } from './court_session.js';
+import { problemText } from './agreement_labels.js';
 
 const TOKEN_KEY = 'parley.court';
 const $ = (id) => byTestId(id);
@@ -79,7 +80,9 @@ async function open(id) {
   hideReview();
   const agreement = $('court-agreement');
   agreement.replaceChildren();
-  for (const f of view.agreement.findings) agreement.append(el('p', { 'data-code': f.code }, [f.message]));
+  // The confirmability findings in the clerk's language, naming the term they are about.
+  const applied = view.agreement.version.content || {};
+  for (const f of view.agreement.findings) agreement.append(el('p', { 'data-code': f.code }, [problemText(applied, f)]));
   agreement.append(el('p', {}, ['SHA-256 ', identifier(view.agreement.version.sha256, { testid: 'court-sha256' })]));
   const ground = $('decision-ground');
   if (!ground.options.length) {

@@ -2,7 +2,7 @@
 // short code), schedule, the lobby with admit/refuse, the room with controls (mute, remove,
 // caucus, recording pause, end), documents, risk flag and closing. Token in sessionStorage.
 
-import { connectSocket, emit, errorText, getJSON, loadIceServers, postJSON } from './api.js';
+import { connectSocket, emit, errorText, getJSON, loadIceServers, localMessage, postJSON } from './api.js';
 import { fillCatalogueSelects, loadCatalogue } from './catalogue.js';
 import { byTestId, el } from './dom.js';
 import { identifier } from './ident.js';
@@ -309,7 +309,7 @@ async function upload() {
   });
   const body = await response.json().catch(() => null);
   if (!response.ok) {
-    showRawNotice($('doc-error'), (body && body.error && body.error.message) || `HTTP ${response.status}`);
+    showRawNotice($('doc-error'), (body && body.error && localMessage(body.error.message)) || `HTTP ${response.status}`);
     return;
   }
   await openCase(state.caseId);

@@ -94,7 +94,8 @@ class Obligation(Edge):
         if value is None or value == "":
             return None
         if not _AMOUNT.fullmatch(value):
-            raise ValueError("金额格式不正确 / amount must be yuan like 5000 or 5000.50")
+            raise ValueError("金额须为数字（元），如 5000 或 5000.50 / amount must be yuan like 5000 "
+                             "or 5000.50")
         whole, _, cents = value.partition(".")
         return f"{whole}.{cents.ljust(2, '0')}"
 
@@ -248,6 +249,23 @@ def problems(content: AgreementContent) -> list[Problem]:
         found.append(Problem("committee_missing", "committee.name",
                              "须写明人民调解委员会 / name the mediation committee"))
     return found
+
+
+SECTION_CLAUSES = frozenset({"parties", "facts", "issues", "responsibility", "other_terms"})
+
+
+def clause_exists(content: AgreementContent, clause: str) -> bool:
+    """Whether a comment's ``clause`` names a section (``facts``), a term by its id
+    (``term.o1``) or, as comments before the structured editor did, by its place
+    (``obligations.0``)."""
+    if clause in SECTION_CLAUSES:
+        return True
+    kind, _, rest = clause.partition(".")
+    if kind == "term":
+        return any(o.id == rest for o in content.obligations)
+    if kind == "obligations" and rest.isascii() and rest.isdigit():
+        return int(rest) < len(content.obligations)
+    return False
 
 
 def required_signers(content: AgreementContent) -> list[str]:

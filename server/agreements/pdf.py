@@ -92,8 +92,10 @@ def _term(index: int, content: AgreementContent, o: Any) -> str:
 
 
 def render_pdf(content: AgreementContent, *, case_id: str, version: int, sha256: str,
-               signatures: Sequence[AgreementSignature], effective_at: datetime | None) -> bytes:
-    """The PDF of one version with the live signatures on it."""
+               signatures: Sequence[AgreementSignature], effective_at: datetime | None,
+               case_number: str | None = None) -> bytes:
+    """The PDF of one version with the live signatures on it. ``case_number``: the case's
+    readable number (柯调〔2026〕12号); cases numbered before it existed show their id."""
     font = _register()
     body = ParagraphStyle("body", fontName=font, fontSize=10.5, leading=16, wordWrap="CJK")
     head = ParagraphStyle("head", parent=body, fontSize=12, leading=18, spaceBefore=6)
@@ -104,7 +106,7 @@ def render_pdf(content: AgreementContent, *, case_id: str, version: int, sha256:
         return Paragraph(escape(text).replace("\n", "<br/>"), style)
 
     story: list[Any] = [p("人民调解协议书", title), Spacer(1, 4 * mm),
-                        p(f"案件编号：{case_id}　版本：第 {version} 版", small), Spacer(1, 3 * mm)]
+                        p(f"案号：{case_number or case_id}　版本：第 {version} 版", small), Spacer(1, 3 * mm)]
     story += [p(_party_line(party)) for party in content.parties]
     story += [p("一、纠纷主要事实", head), p(content.facts),
               p("二、争议事项", head), p(content.issues),

@@ -16,7 +16,8 @@ from server.timestamps import UTCDateTime
 
 class MediationCase(Base):
     __tablename__ = "mediation_cases"
-    __table_args__ = (Index("ix_mediation_cases_mediator", "mediator_id", "status"),)
+    __table_args__ = (Index("ix_mediation_cases_mediator", "mediator_id", "status"),
+                      Index("ux_mediation_cases_case_number", "case_number", unique=True))
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     # created -> accepted -> settled | failed | refused (a party said no) | withdrawn
@@ -44,6 +45,10 @@ class MediationCase(Base):
     # Wrong tries at the case's credential checks before this do not count (the mediator
     # re-issued an invitation after a lock; server.credentials).
     locks_cleared_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The readable case number (柯调〔2026〕12号, server.mediation.numbers) and the committee it
+    # was numbered by; None for cases created before migration 0020.
+    case_number: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    committee_code: Mapped[str | None] = mapped_column(String(48), nullable=True)
 
 
 class MediationParticipant(Base):

@@ -24,6 +24,7 @@ from server.mediation.models import (
     MediationMessage,
     MediationParticipant,
 )
+from server.mediation.numbers import case_year, format_number, next_number
 
 GENESIS = "0" * 64
 
@@ -58,8 +59,13 @@ class MediationRepository:
     # --- cases ---------------------------------------------------------------------------
 
     async def create_case(self, case: MediationCase, mediator: MediationParticipant,
-                          actor: str, now: datetime) -> None:
+                          actor: str, now: datetime, prefix: str | None = None) -> None:
+        """Store a new case; with ``prefix``, number it in the same transaction."""
         async with self._db.session() as session:
+            if prefix:
+                year = case_year(case.created_at)
+                case.case_number = format_number(prefix, year,
+                                                 await next_number(session, prefix, year))
             session.add(case)
             await session.flush()
             session.add(mediator)

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
+from server.agreements.labels import refused
 from server.agreements.schemas import CommentBody, SaveBody
 from server.mediation.schemas import CaseRef
 from server.policy import Action, Principal
@@ -44,8 +47,19 @@ class AgreementEvents:
     async def _draft(self, me: Principal, data: Any) -> dict[str, Any]:
         return await self._service.draft(me, parse(CaseRef, data).case_id)
 
+    @staticmethod
+    def parse_save(data: Any) -> SaveBody:
+        """The save body, or a refusal naming the field in words: whose ID number, which
+        term's amount (server.agreements.labels)."""
+        if not isinstance(data, dict):
+            return parse(SaveBody, data)  # refuses it
+        try:
+            return SaveBody.model_validate(data)
+        except ValidationError as exc:
+            raise refused(exc.errors()[0], data) from None
+
     async def _save(self, me: Principal, data: Any) -> dict[str, Any]:
-        body = parse(SaveBody, data)
+        body = self.parse_save(data)
         return await self._service.save(me, body.case_id, body.base_version, body.content)
 
     async def _comment(self, me: Principal, data: Any) -> dict[str, Any]:

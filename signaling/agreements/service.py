@@ -25,6 +25,7 @@ from server.agreements.content import (
     Party,
     canonical_document,
     canonical_text,
+    clause_exists,
     party_signers,
     problems,
     required_signers,
@@ -52,7 +53,7 @@ from server.agreements.signing import (
     verify,
 )
 from server.court.rules import application_deadline
-from server.errors import ParleyError, invalid_state, not_found
+from server.errors import ParleyError, bad_request, invalid_state, not_found
 from server.mediation.models import MediationCase, MediationParticipant
 from server.mediation.repository import new_id
 from server.personal_data import sees_full
@@ -115,7 +116,8 @@ class AgreementService:
         content = AgreementContent.model_validate(version.content)
         relation = reader_relation(reader, required_signers(content))
         performance = await self.repo.performance([agreement.id])
-        return agreement_view(
+        case = await self.cases.repo.case(agreement.case_id)
+        view = agreement_view(
             agreement, version, content, problems(content), check(content),
             signatures=await self.repo.signatures(agreement.id),
             versions=await self.repo.versions(agreement.id),
@@ -124,6 +126,9 @@ class AgreementService:
             overdue=overdue(content, _records(performance), today_in_china(self._clock())),
             performance=performance, staff=staff, seal_fingerprint=self.seal.fingerprint,
             personal=relation)
+        # The case's readable number, shown above the agreement (not part of what is signed).
+        view["case_number"] = case.case_number if case else None
+        return view
 
     async def current(self, agreement: Agreement) -> AgreementVersion:
         version = await self.repo.version(agreement.id, agreement.current_version)
@@ -170,12 +175,16 @@ class AgreementService:
         user = await self._users.get(case.mediator_id)
         region = (user.region if user and user.region else self._default_region)
         found = catalogue.default_catalogue().regions.get(region)
-        region_name = found.zh if found else region
+        region_name = f"{found.zh if found else region}人民调解委员会"
+        # The committee the case was numbered by (catalogue data), when it has one.
+        numbered = catalogue.default_catalogue().institutions.get(case.committee_code or "")
+        if numbered is not None:
+            region, region_name = numbered.region, numbered.zh
         return AgreementContent(
             category=case.category, parties=parties, facts=case.statement,
             copies=len(parties) + 1,
             mediators=[MediatorRef(name=mine.name, participant_id=mine.id)],
-            committee=Committee(name=f"{region_name}人民调解委员会", region=region))
+            committee=Committee(name=region_name, region=region))
 
     def _version(self, agreement: Agreement, number: int, content: AgreementContent,
                  author: MediationParticipant, now: datetime) -> AgreementVersion:
@@ -239,6 +248,11 @@ class AgreementService:
         agreement = await self.for_case(case.id)
         if not 1 <= version <= agreement.current_version:
             raise not_found("没有这个版本 / no such version")
+        found = await self.repo.version(agreement.id, version)
+        assert found is not None
+        if not clause_exists(AgreementContent.model_validate(found.content), clause):
+            raise bad_request("意见须针对协议中的一节或一项约定事项 / the clause is not a section or "
+                              "a term of that version", "clause")
         row = await self.repo.add(AgreementComment(
             agreement_id=agreement.id, version=version, clause=clause, author_id=mine.id,
             author_role=mine.role, author_name=mine.name, text=text, created_at=self._clock()))
@@ -356,10 +370,11 @@ class AgreementService:
         signatures = await self.repo.signatures(agreement.id, number, live_only=True)
         effective_at = agreement.effective_at if number == agreement.current_version else None
         content = masked_content(version.content) if masked else version.content
+        case = await self.cases.repo.case(agreement.case_id)
         return await asyncio.to_thread(
             render_pdf, AgreementContent.model_validate(content), case_id=agreement.case_id,
             version=number, sha256=version.sha256, signatures=signatures,
-            effective_at=effective_at)
+            effective_at=effective_at, case_number=case.case_number if case else None)
 
     # --- performance follow-up -----------------------------------------------------------
 

@@ -201,7 +201,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     mediation = MediationService(
         repo=mediation_repo, users=users, documents=DocumentStore(settings.data_dir),
         notifier=notifier, secret_key=settings.secret_key, credentials=credentials,
-        clock=clock,
+        clock=clock, default_region=settings.default_region,
     )
     mediation_recording = MediationRecording(
         service=recording.service, media=media, notifier=notifier,

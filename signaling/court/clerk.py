@@ -73,6 +73,10 @@ class CourtService:
         for a in await self._repo.for_court(code):
             view = application_view(a)
             view["verification"] = (await self._verify(a))["ok"]
+            case = await self._cases.repo.case(a.case_id)
+            # Told apart by the case number and the parties, not by an id.
+            view["case_number"] = case.case_number if case else None
+            view["parties"] = ([case.applicant_name, case.respondent_name] if case else [])
             items.append(view)
         return {"court": found.to_dict() if found else {"code": code}, "applications": items}
 

@@ -53,6 +53,7 @@ def dossier(content: AgreementContent, version: AgreementVersion,
                         "signed_at": iso(s.signed_at), "state": signature_state(s, version)}
                        for s in signatures if s.version == version.number],
         "record": {
+            "case_number": case.case_number if case else None,
             "category": case.category if case else content.category,
             "committee": content.committee.name,
             "mediators": [m.name for m in content.mediators],

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from rooms import caucus
+from server import catalogue
 from server.errors import ParleyError, invalid_state, not_found
 from server.mediation.documents import (
     MAX_DOCUMENT_BYTES,
@@ -24,6 +25,7 @@ from server.mediation.documents import (
     unsupported,
 )
 from server.mediation.models import MediationCase, MediationDocument, MediationParticipant
+from server.mediation.numbers import committee_for
 from server.mediation.repository import MediationRepository, new_id
 from server.mediation.schemas import AcceptBody, CreateMediationBody, InviteBody
 from server.members import MemberRole, Side
@@ -69,8 +71,10 @@ def opens_at(case: MediationCase) -> datetime | None:
 class MediationService:
     def __init__(self, *, repo: MediationRepository, users: UserRepository,
                  documents: DocumentStore, notifier: Notifier, secret_key: bytes,
-                 credentials: InviteeCredentials, clock: Callable[[], datetime]) -> None:
+                 credentials: InviteeCredentials, clock: Callable[[], datetime],
+                 default_region: str = "qz-kecheng") -> None:
         self.repo = repo
+        self._default_region = default_region
         self._users = users
         self._documents = documents
         self._notifier = notifier
@@ -124,7 +128,11 @@ class MediationService:
         row = MediationParticipant(id=new_id(), case_id=case.id, role=MemberRole.MEDIATOR.value,
                                    side=Side.NEUTRAL.value, name=mediator.display_name,
                                    user_id=mediator.id, created_at=now)
-        await self.repo.create_case(case, row, me.participant_id, now)
+        committee = committee_for(catalogue.default_catalogue(), mediator.region,
+                                  self._default_region)
+        case.committee_code = committee.code if committee else None
+        await self.repo.create_case(case, row, me.participant_id, now,
+                                    committee.prefix if committee else None)
         return await self.view(me, case.id)
 
     async def list_mine(self, me: Principal) -> list[dict[str, Any]]:

@@ -38,7 +38,8 @@ def case_view(case: MediationCase, opens_at: datetime | None,
                                                                    else {})}
 
     return {
-        "id": case.id, "status": case.status, "category": case.category,
+        "id": case.id, "number": case.case_number, "status": case.status,
+        "category": case.category,
         "statement": case.statement,
         "applicant": side(case.applicant_name, case.applicant_phone),
         "respondent": side(case.respondent_name, case.respondent_phone),

@@ -6,6 +6,7 @@ receipts are recorded; `parley verify package` checks the package offline."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from typing import Any
 
@@ -105,7 +106,13 @@ async def test_parties_sign_in_chromium_and_a_clerk_confirms(server: ServerProce
         await court.get_by_test_id("login-password").fill(PASSWORD)
         await court.get_by_test_id("login-submit").click()
         await expect(court.get_by_test_id("court-name")).to_have_text("衢州市柯城区人民法院")
+        # Cases told apart by their readable number and parties, not an id.
+        listed = court.get_by_test_id("court-applications").locator("li").first
+        await expect(listed).to_have_attribute("data-case-number", re.compile(r"^柯调〔\d{4}〕\d+号$"))
+        await expect(listed).to_contain_text("张三 与 李四")
         await court.locator('[data-testid^="court-open-"]').first.click()
+        await expect(court.get_by_test_id("court-case-number")).to_have_text(
+            re.compile(r"^柯调〔\d{4}〕\d+号$"))
         await expect(court.get_by_test_id("court-verification")).to_have_attribute("data-ok", "true")
         # The clerk reads what they confirm: the parties by name, each term with its amount.
         await expect(court.get_by_test_id("court-parties")).to_contain_text("张三")

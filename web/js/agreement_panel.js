@@ -9,24 +9,12 @@ import { byTestId, el } from './dom.js';
 import { formatWhen, has, t } from './i18n.js';
 import { identifier } from './ident.js';
 import { signVersion } from './sign.js';
-
-const SIDES = { applicant: 'agreement.applicant', respondent: 'agreement.respondent' };
+import { AgreementEditor } from './agreement_editor.js';
+import { clauseHeading, clauses, problemText } from './agreement_labels.js';
+import { agreementText } from './agreement_text.js';
 
 function line(testid, text) {
   return el('p', { 'data-testid': testid }, [text]);
-}
-
-function termText(content, o) {
-  const name = (id) => (content.parties.find((p) => p.id === id) || { name: id }).name;
-  const bits = [name(o.obligor)];
-  // The agreement's own text: the date as a date, no countdown (the text must not change daily).
-  if (o.deadline) bits.push(t('agreement.term_deadline', { date: formatWhen(o.deadline, 'date') || o.deadline }));
-  if (o.place) bits.push(t('agreement.term_place', { place: o.place }));
-  if (o.method) bits.push(t('agreement.term_method', { method: o.method }));
-  bits.push(t('agreement.term_to', { name: name(o.obligee) }));
-  if (o.amount) bits.push(t('agreement.term_amount', { amount: o.amount }));
-  if (o.act) bits.push(o.act);
-  return bits.join(' ');
 }
 
 /** Who a required signer is, from the agreement's own parties and mediators. */
@@ -36,8 +24,11 @@ function signerName(content, participantId) {
 }
 
 export class AgreementPanel {
-  constructor({ root, socket, token, caseId, role }) {
+  constructor({ root, socket, token, caseId, role, participants = () => [] }) {
     this.root = root;
+    this.participants = participants;
+    this.editor = null; // the mediator's structured editor, kept across live updates
+    this.saving = false; // a save is under way (its own push comes before its reply)
     this.socket = socket;
     this.token = token;
     this.caseId = caseId;
@@ -86,14 +77,46 @@ export class AgreementPanel {
     await this.act(async () => this.render(await emit(this.socket, 'agreement:draft', { case_id: this.caseId })));
   }
 
-  async save() {
-    await this.act(async () => {
-      const content = JSON.parse(byTestId('agreement-editor', this.root).value);
-      const view = await emit(this.socket, 'agreement:save', {
-        case_id: this.caseId, base_version: this.view.version.number, content,
-      });
+  /** Save the editor's content on the version it started from (a stale base: version_conflict). */
+  async save(content, base) {
+    const error = byTestId('agreement-error', this.root);
+    if (error) error.hidden = true;
+    const editor = this.editor;
+    const revision = editor ? editor.revision : 0;
+    this.saving = true;
+    try {
+      const view = await emit(this.socket, 'agreement:save', { case_id: this.caseId, base_version: base, content });
+      this.saving = false;
+      if (editor && editor === this.editor && editor.revision !== revision) {
+        // Typed on while the save was under way: those edits stay, on top of the saved version.
+        editor.base = view.version.number;
+      } else {
+        this.editor = null;
+      }
       this.render(view);
+    } catch (err) {
+      this.saving = false;
+      if (err.code === 'bad_request' && err.field && String(err.field).startsWith('content.') && this.editor) {
+        // Shown once, at the field the server named (its message names the party or term).
+        this.editor.showRefusal(err.field, err.message || errorText(err));
+        return;
+      }
+      if (error) {
+        error.textContent = errorText(err);
+        error.dataset.code = err.code || '';
+        error.hidden = false;
+        if (err.code === 'version_conflict') error.append(' ', this.reloadButton());
+      }
+    }
+  }
+
+  reloadButton() {
+    const button = el('button', { type: 'button', class: 'btn btn-small', 'data-testid': 'agreement-reload' }, [t('agr.reload')]);
+    button.addEventListener('click', () => {
+      this.editor = null;
+      this.load().catch(() => {});
     });
+    return button;
   }
 
   async comment() {
@@ -182,6 +205,7 @@ export class AgreementPanel {
     }
     const { agreement, version } = view;
     const content = JSON.parse(version.canonical).content;
+    if (view.case_number) root.append(line('agreement-case-number', t('agreement.case_number', { number: view.case_number })));
     const status = line('agreement-status', t(`agreement.status_${agreement.status}`));
     status.dataset.status = agreement.status;
     root.append(status);
@@ -195,18 +219,28 @@ export class AgreementPanel {
       deadline.dataset.deadline = agreement.confirmation_deadline;
       root.append(deadline);
     }
-    const text = el('div', { class: 'agreement-text', 'data-testid': 'agreement-text' });
-    for (const p of content.parties) text.append(el('p', {}, [`${t(SIDES[p.side])}：${p.name}`]));
-    text.append(el('p', {}, [content.facts]), el('p', {}, [content.issues]), el('p', {}, [content.responsibility]));
-    const terms = el('ol', { 'data-testid': 'agreement-terms' });
-    content.obligations.forEach((o) => terms.append(el('li', { 'data-clause': o.id }, [termText(content, o)])));
-    text.append(terms);
-    root.append(text);
-
-    const checks = el('ul', { 'data-testid': 'agreement-findings' });
-    for (const p of view.problems) checks.append(el('li', { 'data-code': p.code, 'data-kind': 'problem' }, [p.message]));
-    for (const f of view.findings) checks.append(el('li', { 'data-code': f.code, 'data-kind': f.severity }, [f.message]));
-    root.append(checks);
+    const editing = this.role === 'mediator' && agreement.status === 'drafting';
+    if (editing) {
+      // Kept while it holds unsaved edits: another editor's version then shows as a notice, and
+      // saving on the old base is refused (version_conflict), never merged silently.
+      if (!this.editor || !this.editor.dirty) {
+        this.editor = new AgreementEditor({ content, base: version.number, participants: this.participants(),
+          onSave: (edited, base) => this.save(edited, base) });
+      } else if (this.editor.base !== version.number && !this.saving) {
+        root.append(el('p', { class: 'notice', role: 'status', 'data-testid': 'agreement-newer' },
+          [t('agr.newer', { n: version.number, author: version.author }), ' ', this.reloadButton()]));
+      }
+      if (this.editor.base === version.number) this.editor.showProblems([...view.problems, ...view.findings]);
+      root.append(this.editor.root);
+    } else {
+      this.editor = null;
+      root.append(agreementText(content));
+      // Each problem once, in the viewer's language, naming its party or term.
+      const checks = el('ul', { 'data-testid': 'agreement-findings' });
+      for (const p of view.problems) checks.append(el('li', { 'data-code': p.code, 'data-kind': 'problem' }, [problemText(content, p)]));
+      for (const f of view.findings) checks.append(el('li', { 'data-code': f.code, 'data-kind': f.severity }, [problemText(content, f)]));
+      if (checks.children.length) root.append(el('h3', {}, [t('agr.checks')]), checks);
+    }
 
     const signers = el('ul', { 'data-testid': 'agreement-signers' });
     for (const s of view.signers) {
@@ -221,13 +255,6 @@ export class AgreementPanel {
     pdf.addEventListener('click', () => this.pdf());
     root.append(pdf);
 
-    if (this.role === 'mediator' && agreement.status === 'drafting') {
-      const editor = el('textarea', { 'data-testid': 'agreement-editor', rows: '16', 'aria-label': t('agreement.editor') });
-      editor.value = JSON.stringify(content, null, 2);
-      const save = el('button', { type: 'button', class: 'btn btn-primary', 'data-testid': 'agreement-save' }, [t('agreement.save')]);
-      save.addEventListener('click', () => this.save());
-      root.append(editor, save);
-    }
     const mine = view.signers.find((s) => s.participant_id === this.selfId);
     if (mine && !mine.signed && agreement.status === 'drafting') root.append(this.signForm(view));
     if (this.role === 'invitee' && agreement.status === 'drafting') root.append(this.commentForm(content));
@@ -245,7 +272,10 @@ export class AgreementPanel {
     }
     if (view.comments.length) {
       const list = el('ul', { 'data-testid': 'agreement-comments' });
-      for (const c of view.comments) list.append(el('li', {}, [`${c.author}（${c.clause}，v${c.version}）：${c.text}`]));
+      for (const c of view.comments) {
+        list.append(el('li', { 'data-clause': c.clause }, [t('agr.comment_line', {
+          author: c.author, heading: clauseHeading(content, c.clause), n: c.version, text: c.text })]));
+      }
       root.append(list);
     }
     root.append(error);
@@ -289,9 +319,9 @@ export class AgreementPanel {
 
   commentForm(content) {
     const form = el('form', { class: 'form', 'data-testid': 'comment-form', novalidate: '' });
+    // Clauses by their headings, as the text above shows them.
     const clause = el('select', { 'data-testid': 'comment-clause', 'aria-label': t('agreement.clause') });
-    for (const key of ['facts', 'issues', 'responsibility']) clause.append(el('option', { value: key }, [t(`agreement.clause_${key}`)]));
-    content.obligations.forEach((o, i) => clause.append(el('option', { value: `obligations.${i}` }, [`${t('agreement.clause_term')} ${i + 1}`])));
+    for (const c of clauses(content)) clause.append(el('option', { value: c.clause }, [c.heading]));
     const text = el('input', { type: 'text', maxlength: '1000', 'data-testid': 'comment-text', 'aria-label': t('agreement.comment') });
     const button = el('button', { type: 'submit', class: 'btn', 'data-testid': 'comment-submit' }, [t('agreement.comment')]);
     form.append(clause, text, button);
@@ -326,10 +356,10 @@ export class AgreementPanel {
 }
 
 /** Add the agreement panel to ``container`` and load it; returns the panel. */
-export async function mountAgreementPanel({ container, socket, token, caseId, role }) {
+export async function mountAgreementPanel({ container, socket, token, caseId, role, participants }) {
   const root = el('section', { class: 'panel agreement-panel', 'data-testid': 'agreement-panel', 'aria-live': 'polite' });
   container.append(root);
-  const panel = new AgreementPanel({ root, socket, token, caseId, role });
+  const panel = new AgreementPanel({ root, socket, token, caseId, role, participants });
   try {
     await panel.load();
   } catch (err) {

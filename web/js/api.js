@@ -3,7 +3,7 @@
 // plus the client-side codes "network" (no reply) and "timeout" (no ack within 10 s).
 
 import { io } from '/static/vendor/socket.io.esm.min.js';
-import { has, t } from './i18n.js';
+import { currentLang, has, t } from './i18n.js';
 
 const ACK_TIMEOUT_MS = 10000;
 const TOKEN_CODES = new Set(['token_missing', 'token_invalid', 'token_expired']);
@@ -148,6 +148,18 @@ export function errorText(err) {
   // A refused field is named in words when we know it ("身份证号后4位有误"), never as its path.
   const field = err && err.field ? String(err.field).split('.').filter((part) => !/^\d+$/.test(part)).pop() : '';
   if (code === 'bad_request' && field && has(`field.${field}`)) return t('error.bad_field', { field: t(`field.${field}`) });
+  // A refusal the server worded for people ("中文 / English", or zh-CN naming the field) says
+  // more than "提交的信息有误"; shown in the viewer's language only.
+  const own = localMessage(err && err.message);
+  if (code === 'bad_request' && own && (/ \/ /.test(err.message) || /[\u4e00-\u9fff]/.test(own))) return own;
   if (has(key)) return t(key);
-  return (err && err.message) || t('error.internal');
+  return own || t('error.internal');
+}
+
+/** The viewer's half of a server message written "中文 / English" (the whole when not so). */
+export function localMessage(message) {
+  const text = String(message || '');
+  const at = text.indexOf(' / ');
+  if (at < 0) return text;
+  return currentLang() === 'en' ? text.slice(at + 3) : text.slice(0, at);
 }

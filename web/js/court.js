@@ -8,6 +8,7 @@ import { formatWhen, has, initI18n, t } from './i18n.js';
 import { identifier, shorten } from './ident.js';
 import { showRawNotice, showView } from './views.js';
 import { CourtSession } from './court_session.js';
+import { problemText } from './agreement_labels.js';
 
 const TOKEN_KEY = 'parley.court';
 const $ = (id) => byTestId(id);
@@ -45,8 +46,9 @@ async function list() {
   for (const a of reply.applications) {
     const button = el('button', { type: 'button', class: 'btn', 'data-testid': `court-open-${a.id}` }, [t('court.open')]);
     button.addEventListener('click', () => open(a.id).catch((err) => showRawNotice($('court-error'), errorText(err))));
-    items.append(el('li', { 'data-status': a.status, 'data-verified': String(a.verification) }, [
-      `${shorten(a.case_id, 8, 0)} · ${t(`agreement.application_${a.status}`)} · ${a.verification ? t('court.verified') : t('court.unverified')} `, button]));
+    const who = a.parties && a.parties.length ? ` · ${a.parties.join(t('court.versus'))}` : '';
+    items.append(el('li', { 'data-status': a.status, 'data-verified': String(a.verification), 'data-case-number': a.case_number || '' }, [
+      `${a.case_number || shorten(a.case_id, 8, 0)}${who} · ${t(`agreement.application_${a.status}`)} · ${a.verification ? t('court.verified') : t('court.unverified')} `, button]));
   }
 }
 
@@ -62,7 +64,9 @@ async function open(id) {
   state.current = view;
   const a = view.application;
   $('court-application').hidden = false;
-  $('court-application-title').replaceChildren(`${a.court.name} · `, identifier(a.id, { testid: 'court-application-id' }));
+  const number = view.dossier.record.case_number;
+  $('court-application-title').replaceChildren(`${a.court.name} · `,
+    number ? el('span', { 'data-testid': 'court-case-number' }, [number]) : identifier(a.id, { testid: 'court-application-id' }));
   const verification = $('court-verification');
   verification.textContent = view.verification.ok ? t('court.verified') : t('court.unverified');
   verification.dataset.ok = String(view.verification.ok);
@@ -76,7 +80,9 @@ async function open(id) {
   hideReview();
   const agreement = $('court-agreement');
   agreement.replaceChildren();
-  for (const f of view.agreement.findings) agreement.append(el('p', { 'data-code': f.code }, [f.message]));
+  // The confirmability findings in the clerk's language, naming the term they are about.
+  const applied = view.agreement.version.content || {};
+  for (const f of view.agreement.findings) agreement.append(el('p', { 'data-code': f.code }, [problemText(applied, f)]));
   agreement.append(el('p', {}, ['SHA-256 ', identifier(view.agreement.version.sha256, { testid: 'court-sha256' })]));
   const ground = $('decision-ground');
   if (!ground.options.length) {

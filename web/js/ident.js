@@ -60,3 +60,32 @@ export function identifier(value, { testid, head = 8, tail = 8, href } = {}) {
   });
   return root;
 }
+
+const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const ID_CHECK = '10X98765432';
+
+/**
+ * What is wrong with an 18-character resident ID number (GB 11643, ISO 7064 MOD 11-2), as a
+ * code, or '' when it is valid: 'length', 'digits', 'birth' (not a real date) or 'check' (the
+ * last character). The same rule as server/agreements/content.py id_number_valid.
+ */
+export function residentIdProblem(value) {
+  const number = String(value || '').trim().toUpperCase();
+  if (number.length !== 18) return 'length';
+  if (!/^[0-9]{17}[0-9X]$/.test(number)) return 'digits';
+  const y = Number(number.slice(6, 10));
+  const m = Number(number.slice(10, 12));
+  const d = Number(number.slice(12, 14));
+  const born = new Date(Date.UTC(y, m - 1, d));
+  if (born.getUTCFullYear() !== y || born.getUTCMonth() !== m - 1 || born.getUTCDate() !== d) return 'birth';
+  let total = 0;
+  for (let i = 0; i < 17; i += 1) total += Number(number[i]) * ID_WEIGHTS[i];
+  return ID_CHECK[total % 11] === number[17] ? '' : 'check';
+}
+
+/** The birth date (YYYY-MM-DD) and sex ('male' | 'female') a valid resident ID number encodes. */
+export function residentIdFacts(value) {
+  const number = String(value || '').trim().toUpperCase();
+  return { birth: `${number.slice(6, 10)}-${number.slice(10, 12)}-${number.slice(12, 14)}`,
+    sex: Number(number[16]) % 2 === 1 ? 'male' : 'female' };
+}

@@ -5,7 +5,7 @@
 
 import { connectSocket, emit, errorText, getJSON, loadIceServers, postJSON } from './api.js';
 import { byTestId, el } from './dom.js';
-import { initI18n, setText, setTime } from './i18n.js';
+import { initI18n, setText, setTime, t } from './i18n.js';
 import { mountAgreementPanel } from './agreement_panel.js';
 import { MediationRoom } from './mediation_call.js';
 import { showNotice, showRawNotice, showView, watchConnection } from './views.js';
@@ -92,6 +92,7 @@ async function start() {
 async function loadCase() {
   const view = await getJSON(`/api/mediations/${state.caseId}`, state.token);
   state.view = view;
+  $('lobby-case-number').textContent = view.case.number || t('mediator.no_number');
   $('lobby-case').textContent = view.case.statement;
   if (view.case.scheduled_at) setTime($('lobby-schedule'), view.case.scheduled_at);
   $('lobby-disclosure').textContent = view.case.disclosure || '';

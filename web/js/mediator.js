@@ -2,7 +2,7 @@
 // short code), schedule, the lobby with admit/refuse, the room with controls (mute, remove,
 // caucus, recording pause, end), documents, risk flag and closing. Token in sessionStorage.
 
-import { connectSocket, emit, errorText, getJSON, loadIceServers, postJSON } from './api.js';
+import { connectSocket, emit, errorText, getJSON, loadIceServers, localMessage, postJSON } from './api.js';
 import { fillCatalogueSelects, loadCatalogue } from './catalogue.js';
 import { byTestId, el } from './dom.js';
 import { identifier } from './ident.js';
@@ -77,7 +77,7 @@ async function refreshCases() {
   list.replaceChildren(...reply.cases.map((c) => {
     const button = el('button', { type: 'button', class: 'btn btn-block', 'data-testid': `open-case-${c.id}` });
     setText(button, 'mediator.case_item', { parties: `${c.applicant.name} / ${c.respondent.name}`,
-      status: statusText(c.status), at: formatWhen(c.created_at, 'short') });
+      status: statusText(c.status), at: formatWhen(c.created_at, 'short'), number: c.number || t('mediator.no_number') });
     button.addEventListener('click', () => openCase(c.id));
     return el('li', {}, [button]);
   }));
@@ -112,6 +112,7 @@ async function openCase(caseId) {
   state.view = view;
   const c = view.case;
   $('case-panel').hidden = false;
+  $('case-number').textContent = c.number || t('mediator.no_number');
   $('case-status').textContent = statusText(c.status);
   $('case-status').dataset.status = c.status;
   $('case-parties').textContent = `${c.applicant.name} / ${c.respondent.name}`;
@@ -125,7 +126,7 @@ async function openCase(caseId) {
     if (state.agreement) state.agreement.root.remove();
     state.agreement = null;
     state.agreement = await mountAgreementPanel({ container: $('case-panel'), socket: state.socket,
-      token: state.token, caseId, role: 'mediator' });
+      token: state.token, caseId, role: 'mediator', participants: () => (state.view ? state.view.participants : []) });
   }
   const objections = view.participants.filter((p) => p.objection);
   if (objections.length) showNotice($('case-notice'), 'mediator.objection', { name: objections.map((p) => p.name).join(', ') }, 'error');
@@ -308,7 +309,7 @@ async function upload() {
   });
   const body = await response.json().catch(() => null);
   if (!response.ok) {
-    showRawNotice($('doc-error'), (body && body.error && body.error.message) || `HTTP ${response.status}`);
+    showRawNotice($('doc-error'), (body && body.error && localMessage(body.error.message)) || `HTTP ${response.status}`);
     return;
   }
   await openCase(state.caseId);

@@ -177,3 +177,23 @@ def test_the_seal_line_names_the_committee_once(tmp_path: Path) -> None:
                                   check=True).stdout.split())
     assert "赣州市章贡区人民调解委员会（电子印章）" in text
     assert "委员会（人民调解委员会" not in text
+
+
+def test_the_pdf_shows_the_readable_case_number_and_one_seal_line(tmp_path: Path) -> None:
+    import subprocess
+
+    from server.agreements.models import AgreementSignature
+
+    seal = AgreementSignature(signer_id="committee", signer_role="committee",
+                              signer_name="衢州市柯城区人民调解委员会", fingerprint="0e" * 32,
+                              signed_at=datetime(2026, 12, 1, 2, 3, 4, tzinfo=UTC))
+    path = tmp_path / "agreement.pdf"
+    path.write_bytes(render_pdf(content(), case_id="0123456789abcdef0123456789abcdef", version=2,
+                                sha256="ab" * 32, signatures=[seal], effective_at=None,
+                                case_number="柯调〔2026〕12号"))
+    text = "".join(subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                                  check=True).stdout.split())
+    assert "案号：柯调〔2026〕12号" in text
+    assert "0123456789abcdef" not in text  # the internal id is not the case number
+    assert text.count("衢州市柯城区人民调解委员会（电子印章）") == 1
+    assert "（人民调解委员会（" not in text

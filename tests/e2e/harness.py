@@ -73,7 +73,7 @@ class ServerProcess:
 
 
 async def start_server(data_dir: Path, extra_env: Mapping[str, str] = {},
-                       args: Sequence[str] = (), start_s: float = 30,
+                       args: Sequence[str] = (), start_s: float = 120,
                        port: int | None = None) -> ServerProcess:
     """``parley serve`` with ``extra_env``, once its /healthz answers (within ``start_s``), on
     ``port`` (None: a free one)."""

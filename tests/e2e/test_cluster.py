@@ -56,7 +56,7 @@ class Cluster:
     prefix: str
     processes: list[ServerProcess] = field(default_factory=list)
 
-    async def start(self, *roles: str, start_s: float = 30) -> list[ServerProcess]:
+    async def start(self, *roles: str, start_s: float = 120) -> list[ServerProcess]:
         started = await asyncio.gather(*(
             start_server(self.tmp / f"p{len(self.processes) + i}", self.env, ["--role", role],
                          start_s=start_s)

@@ -35,7 +35,7 @@ def _follow(stream: IO[str], progress: list[float]) -> None:
         progress.append(json.loads(line)["at"])
 
 
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 120.0,
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0,
                state: Callable[[], str] = lambda: "") -> None:
     deadline = time.monotonic() + timeout
     while not condition():

@@ -130,6 +130,12 @@ async def test_signaling_killed_at_fault_points_behind_nginx(
     assert UPGRADED.search(nginx.log()), nginx.log()[-2000:]
     status, _ = await get_text(nginx.url, "/metrics")
     assert status == 403
+    if any(point == "intake.after_create" for point, _, _ in steps):
+        # The intake cut by the kill: nginx answered 502 (a POST already sent is not tried
+        # elsewhere), and the page's retry from the same address reached the live process.
+        intakes = re.findall(rf'^{re.escape(d.armed_source)} .*"POST /api/intake [^"]*" (\d+) ',
+                             nginx.log(), re.MULTILINE)
+        assert intakes[:2] == ["502", "200"], intakes
     assert media.process.poll() is None
 
 

@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests need: the browser for end-to-end tests, ffprobe for media checks,
-# pdftotext/pdftoppm for the agreement PDF, and the Chinese font the PDF embeds.
-APT_TEST_PACKAGES := chromium ffmpeg poppler-utils fonts-wqy-zenhei
+# pdftotext/pdftoppm for the agreement PDF, the Chinese font the PDF embeds, and nginx, which
+# tests/e2e/test_nginx.py runs (as its own process, never the system service) in front of the
+# split roles with docs/nginx.conf.
+APT_TEST_PACKAGES := chromium ffmpeg poppler-utils fonts-wqy-zenhei nginx
 # The agreement PDF embeds this TrueType font (server/agreements/pdf.py) at run time too.
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
 
@@ -52,6 +54,7 @@ install-test-system:
 	command -v ffprobe >/dev/null 2>&1 || missing="$$missing ffmpeg"; \
 	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
 	[ -f $(CJK_FONT) ] || missing="$$missing fonts-wqy-zenhei"; \
+	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \

@@ -18,9 +18,11 @@ Predicate = Callable[[Any], bool]
 class SocketClient:
     """A real python-socketio client that keeps every event it receives."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, source: str | None = None) -> None:
+        """``source``: the local address to connect from (a test behind nginx's ``ip_hash``
+        picks which process serves it that way); None: the system's choice."""
         self.base_url = base_url
-        self.sio = socketio.AsyncClient(reconnection=False)
+        self.sio = socketio.AsyncClient(reconnection=False, http_session=lambda: session(source))
         self.events: dict[str, list[Any]] = defaultdict(list)
         self._changed = asyncio.Condition()
 
@@ -64,10 +66,17 @@ class SocketClient:
         await self.sio.disconnect()
 
 
-async def post_json(base_url: str, path: str, body: Any, token: str | None = None
-                    ) -> tuple[int, Any]:
+def session(source: str | None = None) -> aiohttp.ClientSession:
+    """An HTTP session whose connections leave from ``source`` (any loopback address works)."""
+    if source is None:
+        return aiohttp.ClientSession()
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(source, 0)))
+
+
+async def post_json(base_url: str, path: str, body: Any, token: str | None = None,
+                    source: str | None = None) -> tuple[int, Any]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with aiohttp.ClientSession() as session, session.post(
+    async with session(source) as http, http.post(
         base_url + path, json=body, headers=headers
     ) as response:
         return response.status, await response.json()

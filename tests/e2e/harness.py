@@ -73,9 +73,11 @@ class ServerProcess:
 
 
 async def start_server(data_dir: Path, extra_env: Mapping[str, str] = {},
-                       args: Sequence[str] = (), start_s: float = 30) -> ServerProcess:
-    """``parley serve`` with ``extra_env``, once its /healthz answers (within ``start_s``)."""
-    port = free_port()
+                       args: Sequence[str] = (), start_s: float = 120,
+                       port: int | None = None) -> ServerProcess:
+    """``parley serve`` with ``extra_env``, once its /healthz answers (within ``start_s``), on
+    ``port`` (None: a free one)."""
+    port = port or free_port()
     env = {**os.environ, "PARLEY_DATA_DIR": str(data_dir), "PARLEY_PORT": str(port),
            "PARLEY_HOST": "127.0.0.1", **extra_env}
     env.pop("DATABASE_URL", None)

@@ -56,9 +56,10 @@ class Cluster:
     prefix: str
     processes: list[ServerProcess] = field(default_factory=list)
 
-    async def start(self, *roles: str) -> list[ServerProcess]:
+    async def start(self, *roles: str, start_s: float = 120) -> list[ServerProcess]:
         started = await asyncio.gather(*(
-            start_server(self.tmp / f"p{len(self.processes) + i}", self.env, ["--role", role])
+            start_server(self.tmp / f"p{len(self.processes) + i}", self.env, ["--role", role],
+                         start_s=start_s)
             for i, role in enumerate(roles)))
         self.processes.extend(started)
         return list(started)
@@ -219,8 +220,16 @@ async def test_killed_media_worker_moves_the_room_and_video_resumes(
     (signaling,) = await cluster.start("signaling")
     m1, m2 = await cluster.start("media", "media")
     signaling.add_lawyer("lawyer1")
-    _, citizen = await new_page(browser, signaling.url)
-    _, lawyer = await new_page(browser, signaling.url)
+    await media_worker_killed_mid_call(cluster, browser, signaling.url, (m1, m2))
+
+
+async def media_worker_killed_mid_call(cluster: Cluster, browser: Browser, url: str,
+                                       workers: tuple[ServerProcess, ServerProcess]) -> None:
+    """A citizen and lawyer1 meet by video on the pages at ``url``; the worker of ``workers``
+    hosting their room is killed with SIGKILL: the video plays again within 10 s."""
+    m1, m2 = workers
+    _, citizen = await new_page(browser, url)
+    _, lawyer = await new_page(browser, url)
     await submit_intake(citizen)
     await sign_in(lawyer, "lawyer1")
     await accept_offer(lawyer)

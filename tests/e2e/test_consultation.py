@@ -117,6 +117,9 @@ async def test_video_consultation_end_to_end(server: ServerProcess, browser: Bro
     await citizen.get_by_test_id("hangup").click()
     await lawyer.get_by_test_id("case-outcome").select_option("answered")
     await lawyer.get_by_test_id("end-case").click()
+    # The citizen is told it ended: the "lawyer wrapping up" notice above the scores goes, and
+    # the scores move up. Clicking before that could land where a score had been (seen once).
+    await expect(citizen.get_by_test_id("rating-pending")).to_be_hidden()
     await citizen.get_by_test_id("rating-4").click()
     await expect(citizen.get_by_test_id("rating-4")).to_have_attribute("aria-pressed", "true")
     await citizen.get_by_test_id("rating-comment").fill("律师很耐心")

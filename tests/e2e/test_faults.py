@@ -18,6 +18,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,14 @@ FAST = {"PARLEY_RECONCILE_INTERVAL_S": "0.5", "PARLEY_WRAP_UP_S": "0",
         "PARLEY_OFFER_TIMEOUT_S": "60"}
 
 
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a client connects: a URL and the local address it leaves from (None: any)."""
+
+    url: str
+    source: str | None = None
+
+
 @dataclass
 class Deployment:
     """The processes of one backend: ``armed`` (killed at each point, then started again)
@@ -48,16 +57,27 @@ class Deployment:
     clients: list[SocketClient] = field(default_factory=list)
     lives: int = 0
     log: list[str] = field(default_factory=list)
+    role: str = "all"  # of the armed and the other process
+    armed_port: int | None = None  # the armed process's port in every life (None: a free one)
 
     async def start_armed(self, point: str | None) -> None:
         self.lives += 1
         env = {**self.env, **({"PARLEY_FAULT_POINT": point} if point else {})}
         # Generous: a start is slow when the shared machine is busy, and it is not under test.
-        self.armed = await start_server(self.data_dir(), env, ["--role", "all"], start_s=120)
+        self.armed = await start_server(self.data_dir(), env, ["--role", self.role], start_s=120,
+                                        port=self.armed_port)
 
     def data_dir(self) -> Path:
         # The memory backend keeps its SQLite file (and secret key) across lives.
         return self.tmp / ("armed" if "DATABASE_URL" not in self.env else f"armed{self.lives}")
+
+    def at(self, which: str) -> Endpoint:
+        """Where clients connect: to ``armed`` (the process to be killed), ``steady`` (what
+        outlives the kill) or ``survivor`` (where a client of the dead process reconnects).
+        Here, straight to the process; behind nginx (test_nginx.py), through it."""
+        process = {"armed": self.armed, "steady": self.steady, "survivor": self.survivor}[which]
+        assert process is not None
+        return Endpoint(process.url)
 
     @property
     def survivor(self) -> ServerProcess:
@@ -71,16 +91,15 @@ class Deployment:
         assert self.armed is not None
         return self.other or self.armed
 
-    async def client(self, url: str, token: str) -> SocketClient:
-        client = SocketClient(url)
+    async def client(self, at: Endpoint, token: str) -> SocketClient:
+        client = SocketClient(at.url, at.source)
         await client.connect(token)
         self.clients.append(client)
         return client
 
     async def close_clients(self) -> None:
         for client in self.clients:
-            if client.sio.connected:
-                await client.close()
+            await client.close()
         self.clients.clear()
 
     async def died(self) -> None:
@@ -95,15 +114,17 @@ class Deployment:
         assert process.returncode == -signal.SIGKILL, self.armed.log()[-3000:]
 
 
-async def login(url: str, username: str) -> str:
-    status, body = await post_json(url, "/api/login", {"username": username, "password": PASSWORD})
+async def login(at: Endpoint, username: str) -> str:
+    status, body = await post_json(at.url, "/api/login",
+                                   {"username": username, "password": PASSWORD}, source=at.source)
     assert status == 200, body
     token: str = body["token"]
     return token
 
 
-async def intake(url: str, **overrides: Any) -> tuple[str, str]:
-    status, body = await post_json(url, "/api/intake", intake_body(**overrides))
+async def intake(at: Endpoint, **overrides: Any) -> tuple[str, str]:
+    status, body = await post_json(at.url, "/api/intake", intake_body(**overrides),
+                                   source=at.source)
     assert status == 201, body
     return body["case_id"], body["token"]
 
@@ -119,15 +140,15 @@ class Flow:
     citizen: SocketClient | None = None
     lawyers: list[SocketClient] = field(default_factory=list)
 
-    async def new_citizen(self, url: str, mode: str = "text") -> SocketClient:
-        self.case_id, self.citizen_token = await intake(url, mode=mode,
+    async def new_citizen(self, at: Endpoint, mode: str = "text") -> SocketClient:
+        self.case_id, self.citizen_token = await intake(at, mode=mode,
                                                         name=f"群众{uuid.uuid4().hex[:4]}")
-        self.citizen = await self.d.client(url, self.citizen_token)
+        self.citizen = await self.d.client(at, self.citizen_token)
         return self.citizen
 
-    async def lawyer(self, url: str, name: str) -> SocketClient:
-        """``name`` connected to ``url`` and available (which routes on that process)."""
-        lawyer = await self.d.client(url, self.tokens[name])
+    async def lawyer(self, at: Endpoint, name: str) -> SocketClient:
+        """``name`` connected at ``at`` and available (which routes on that process)."""
+        lawyer = await self.d.client(at, self.tokens[name])
         self.lawyers.append(lawyer)
         reply = await lawyer.call("agent:availability", {"status": "available"})
         assert reply.get("ok"), reply
@@ -159,7 +180,7 @@ class Flow:
         """The citizen's socket, reconnected to the survivor if its process died."""
         assert self.citizen is not None
         if not self.citizen.sio.connected:
-            self.citizen = await self.d.client(self.d.survivor.url, self.citizen_token)
+            self.citizen = await self.d.client(self.d.at("survivor"), self.citizen_token)
         return self.citizen
 
     async def talk(self, lawyer: SocketClient) -> str:
@@ -208,8 +229,9 @@ async def drive_offer(f: Flow) -> None:
     # The case waits first (no lawyer online), then lawyer1 signs in where the fault is armed:
     # that process claims the offer on the lawyer's sign-in.
     assert f.d.armed is not None
-    await f.new_citizen(f.d.steady.url)
-    lawyer = SocketClient(f.d.armed.url)
+    await f.new_citizen(f.d.at("steady"))
+    armed = f.d.at("armed")
+    lawyer = SocketClient(armed.url, armed.source)
     f.d.clients.append(lawyer)
     try:
         await lawyer.connect(f.tokens["lawyer1"])  # signs in (a restarted memory process)
@@ -221,7 +243,7 @@ async def drive_offer(f: Flow) -> None:
 
 async def check_offer(f: Flow) -> None:
     await f.waiting_first()  # never lost its place
-    lawyer = await f.lawyer(f.d.survivor.url, "lawyer1")
+    lawyer = await f.lawyer(f.d.at("survivor"), "lawyer1")
     await f.accepted(lawyer)
     await f.talk(lawyer)
     await f.once("matched")
@@ -230,15 +252,15 @@ async def check_offer(f: Flow) -> None:
 
 async def drive_accept(f: Flow) -> None:
     assert f.d.armed is not None
-    lawyer = await f.lawyer(f.d.armed.url, "lawyer1")
-    await f.new_citizen(f.d.steady.url, mode="video")
+    lawyer = await f.lawyer(f.d.at("armed"), "lawyer1")
+    await f.new_citizen(f.d.at("steady"), mode="video")
     await f.offer(lawyer)
     await lawyer.sio.emit("offer:accept", {"case_id": f.case_id})  # dies before it answers
     await f.d.died()
 
 
 async def check_accept(f: Flow) -> None:
-    lawyer = await f.lawyer(f.d.survivor.url, "lawyer1")
+    lawyer = await f.lawyer(f.d.at("survivor"), "lawyer1")
     # Assigned once, in one room both sides reach; the media room is hosted again.
     await f.talk(lawyer)
     await f.once("matched")
@@ -252,8 +274,8 @@ async def check_accept(f: Flow) -> None:
 
 async def drive_transfer(f: Flow) -> None:
     assert f.d.armed is not None
-    lawyer = await f.lawyer(f.d.armed.url, "lawyer1")
-    await f.new_citizen(f.d.steady.url)
+    lawyer = await f.lawyer(f.d.at("armed"), "lawyer1")
+    await f.new_citizen(f.d.at("steady"))
     await f.accepted(lawyer)
     directory = await lawyer.call("agent:directory")
     second = next(x["id"] for x in directory["lawyers"] if x["display_name"] == "lawyer2 律师")
@@ -264,12 +286,12 @@ async def drive_transfer(f: Flow) -> None:
 
 async def check_transfer(f: Flow) -> None:
     await f.waiting_first()  # back at its place
-    second = await f.lawyer(f.d.survivor.url, "lawyer2")
+    second = await f.lawyer(f.d.at("survivor"), "lawyer2")
     await f.accepted(second)
     await f.talk(second)
     await f.once("matched", 2)  # lawyer1's, then lawyer2's: no third
     await f.once("transferred")
-    first = await f.lawyer(f.d.survivor.url, "lawyer1")
+    first = await f.lawyer(f.d.at("survivor"), "lawyer1")
     resumed = await first.call("agent:resume")
     assert resumed["case"] is None and resumed["offer"] is None, resumed
     await f.end(second)
@@ -277,8 +299,8 @@ async def check_transfer(f: Flow) -> None:
 
 async def drive_end(f: Flow) -> None:
     assert f.d.armed is not None
-    lawyer = await f.lawyer(f.d.armed.url, "lawyer1")
-    await f.new_citizen(f.d.steady.url)
+    lawyer = await f.lawyer(f.d.at("armed"), "lawyer1")
+    await f.new_citizen(f.d.at("steady"))
     await f.accepted(lawyer)
     await lawyer.sio.emit("case:end", {"case_id": f.case_id, "outcome": "answered"})
     await f.d.died()
@@ -293,7 +315,7 @@ async def check_end(f: Flow) -> None:
 
     await wait_until(ended, 10, "the citizen told the consultation ended")
     await f.once("ended")
-    lawyer = await f.lawyer(f.d.survivor.url, "lawyer1")
+    lawyer = await f.lawyer(f.d.at("survivor"), "lawyer1")
 
     async def free() -> Any:
         resumed = await lawyer.call("agent:resume")
@@ -301,7 +323,7 @@ async def check_end(f: Flow) -> None:
 
     await wait_until(free, 10, "the lawyer free again")
     # ... and served the next citizen.
-    await f.new_citizen(f.d.steady.url)
+    await f.new_citizen(f.d.at("steady"))
     await f.accepted(lawyer)
     await f.end(lawyer)
 
@@ -310,20 +332,23 @@ async def drive_intake(f: Flow) -> None:
     assert f.d.armed is not None
     f.citizen_token = uuid.uuid4().hex  # here: the intake's request_id, sent again below
     with pytest.raises((aiohttp.ClientError, asyncio.TimeoutError)):
-        await post_json(f.d.armed.url, "/api/intake",
-                        intake_body(mode="text", request_id=f.citizen_token))
+        armed = f.d.at("armed")
+        await post_json(armed.url, "/api/intake",
+                        intake_body(mode="text", request_id=f.citizen_token), source=armed.source)
     await f.d.died()
 
 
 async def check_intake(f: Flow) -> None:
     # The page sends the intake again with its request_id: the same case, at its place.
-    status, body = await post_json(f.d.survivor.url, "/api/intake",
-                                   intake_body(mode="text", request_id=f.citizen_token))
+    survivor = f.d.at("survivor")
+    status, body = await post_json(survivor.url, "/api/intake",
+                                   intake_body(mode="text", request_id=f.citizen_token),
+                                   source=survivor.source)
     assert status == 200, body  # not 201: no second case
     f.case_id, f.citizen_token = body["case_id"], body["token"]
-    f.citizen = await f.d.client(f.d.survivor.url, f.citizen_token)
+    f.citizen = await f.d.client(survivor, f.citizen_token)
     await f.waiting_first()
-    lawyer = await f.lawyer(f.d.survivor.url, "lawyer1")
+    lawyer = await f.lawyer(f.d.at("survivor"), "lawyer1")
     await f.accepted(lawyer)
     await f.talk(lawyer)
     await f.once("matched")
@@ -377,7 +402,7 @@ async def run_chain(d: Deployment, steps: list[Step]) -> None:
         assert d.armed is not None
         if not tokens:
             two_lawyers(d.armed)
-            tokens = {name: await login(d.armed.url, name) for name in ("lawyer1", "lawyer2")}
+            tokens = {name: await login(d.at("armed"), name) for name in ("lawyer1", "lawyer2")}
         flow = Flow(d, tokens)
         await drive(flow)
         killed = time.monotonic()
@@ -430,9 +455,10 @@ async def test_memory_backend_survives_a_kill_at_every_step(memory: Deployment) 
     assert len(memory.log) == len(chosen_steps(MEMORY_POINTS))
 
 
-async def test_redis_postgres_survive_a_kill_at_every_step(
-        cluster: Cluster) -> None:  # noqa: F811 (the fixture)
-    admin = await asyncpg.connect(PG_DSN.rsplit("/", 1)[0] + "/" + cluster.env["DATABASE_URL"]
+@asynccontextmanager
+async def timeline_counts(of: Cluster) -> AsyncIterator[Callable[[str], Awaitable[dict[str, int]]]]:
+    """Events by kind of a case, read from the cluster's PostgreSQL database."""
+    admin = await asyncpg.connect(PG_DSN.rsplit("/", 1)[0] + "/" + of.env["DATABASE_URL"]
                                   .rsplit("/", 1)[1])
 
     async def counts(case_id: str) -> dict[str, int]:
@@ -440,15 +466,23 @@ async def test_redis_postgres_survive_a_kill_at_every_step(
                                  "GROUP BY kind", case_id)
         return {r["kind"]: r["n"] for r in rows}
 
-    d = Deployment(cluster.tmp, {**cluster.env, **FAST}, counts)
     try:
-        d.other = await start_server(cluster.tmp / "other", d.env, ["--role", "all"],
-                                     start_s=120)
-        cluster.processes.append(d.other)
-        await run_chain(d, chosen_steps(CLUSTER_POINTS))
-        assert len(d.log) == len(chosen_steps(CLUSTER_POINTS))
+        yield counts
     finally:
-        await d.close_clients()
-        if d.armed is not None:
-            d.armed.stop()
         await admin.close()
+
+
+async def test_redis_postgres_survive_a_kill_at_every_step(
+        cluster: Cluster) -> None:  # noqa: F811 (the fixture)
+    async with timeline_counts(cluster) as counts:
+        d = Deployment(cluster.tmp, {**cluster.env, **FAST}, counts)
+        try:
+            d.other = await start_server(cluster.tmp / "other", d.env, ["--role", "all"],
+                                         start_s=120)
+            cluster.processes.append(d.other)
+            await run_chain(d, chosen_steps(CLUSTER_POINTS))
+            assert len(d.log) == len(chosen_steps(CLUSTER_POINTS))
+        finally:
+            await d.close_clients()
+            if d.armed is not None:
+                d.armed.stop()

@@ -52,15 +52,20 @@ async def main(folder: Path) -> None:
     for pid in PARTICIPANTS:
         recorder.start_participant(ROOM, RecordingId(recording.id), CaseId(CASE), pid, origin)
     print(json.dumps({"recording_id": recording.id, "origin": origin}), flush=True)
-    streams = [media(SECONDS, 320, 240, 300_000) for _ in PARTICIPANTS]
+    # Keyframes when the writer asks, as the worker's PLI gets them from a browser: behind
+    # time, the 2 s keyframe interval outlasts a segment's rotation and its grace.
+    streams = [media(SECONDS, 320, 240, 300_000,
+                     lambda pid=pid: recorder.wants_keyframe(ROOM, pid)) for pid in PARTICIPANTS]
     pending = [next(s) for s in streams]
     reported = 0.0
     while True:
         index = min(range(len(pending)), key=lambda i: pending[i].at)
         item = pending[index]
-        delay = origin + item.at - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)  # pacing like a network, not synchronisation
+        # Pacing like a network, not synchronisation. Behind time (a busy machine) it still
+        # yields once per packet, as a network's callbacks do: the recorder hands packets to
+        # its writer thread from a loop timer (recordings/lanes.py), and a child that never
+        # yielded while behind handed over nothing at all (no file in 120 s at load 19).
+        await asyncio.sleep(max(0.0, origin + item.at - time.monotonic()))
         arrival = time.monotonic()
         recorder.packet(ROOM, PARTICIPANTS[index], item.kind, item.packet, arrival)
         if arrival - origin >= reported + PROGRESS_S:

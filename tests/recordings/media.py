@@ -4,11 +4,12 @@ encoders (libvpx, libopus), timed like what the media worker receives (RTP clock
 from __future__ import annotations
 
 import fractions
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import av
+from av.video.frame import PictureType
 
 VIDEO_RATE = 90000
 AUDIO_RATE = 48000
@@ -42,16 +43,18 @@ def _opus() -> Any:
     return ctx
 
 
-def media(seconds: float, width: int = 160, height: int = 120, bitrate: int = 200_000
-          ) -> Iterator[Timed]:
+def media(seconds: float, width: int = 160, height: int = 120, bitrate: int = 200_000,
+          wants_keyframe: Callable[[], bool] = lambda: False) -> Iterator[Timed]:
     """Encoded video (30 fps) and audio (20 ms packets) in media-time order, generated as
-    consumed."""
+    consumed. ``wants_keyframe`` is the receiver's request (a PLI's): true, the next frame is
+    a keyframe, as a browser answers the media worker."""
     venc, aenc = _vp8(width, height, bitrate), _opus()
     # A moving ramp: cheap to encode (noise would cost libvpx ten times more) yet every frame
     # differs, so no frame is empty.
     ramp = bytes(range(256)) * (width * height // 256 + 8)
     frames = int(seconds * FPS)
     audio_index = 0
+    forced = -FPS
     for index in range(frames):
         frame = av.VideoFrame(width, height, "yuv420p")
         shift = (index * 3) % 256
@@ -60,6 +63,9 @@ def media(seconds: float, width: int = 160, height: int = 120, bitrate: int = 20
             plane.update(b"\x80" * plane.buffer_size)
         frame.pts = index * (VIDEO_RATE // FPS)
         frame.time_base = fractions.Fraction(1, VIDEO_RATE)
+        if wants_keyframe() and index >= forced + FPS // 2:  # a PLI at most twice a second
+            frame.pict_type = PictureType.I
+            forced = index
         for packet in venc.encode(frame):
             packet.time_base = fractions.Fraction(1, VIDEO_RATE)
             yield Timed("video", packet, packet.pts / VIDEO_RATE)

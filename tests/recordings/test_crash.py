@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
@@ -34,11 +35,12 @@ def _follow(stream: IO[str], progress: list[float]) -> None:
         progress.append(json.loads(line)["at"])
 
 
-def wait_until(condition: object, what: str, timeout: float = 30.0) -> None:
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30.0,
+               state: Callable[[], str] = lambda: "") -> None:
     deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
+    while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            raise AssertionError(f"timed out waiting for {what} ({state()})")
         time.sleep(0.02)
 
 
@@ -56,7 +58,9 @@ async def test_sigkill_mid_recording_then_recover(tmp_path: Path) -> None:
         reader.start()
         wait_until(lambda: progress[-1] >= KILL_AFTER and all(
             any((folder / p).glob("*.webm")) and any((folder / p).glob("*.webm.part"))
-            for p in ("alice", "bob")), "closed segments and one being written, for both")
+            for p in ("alice", "bob")), "closed segments and one being written, for both",
+            state=lambda: f"media at {progress[-1]:.1f} s, files "
+            f"{sorted(str(p.relative_to(folder)) for p in folder.glob('*/*'))}")
         os.kill(child.pid, signal.SIGKILL)
         # At most PROGRESS_S more was handed over than last reported.
         handed_over = progress[-1] + PROGRESS_S

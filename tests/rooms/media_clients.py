@@ -11,6 +11,7 @@ from collections.abc import Callable
 import av
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack, VideoStreamTrack
+from av.frame import Frame
 
 from rooms.messages import Answer, Negotiate, ParticipantId, RoomId
 from rooms.worker import MediaWorker
@@ -41,6 +42,20 @@ class SyntheticVideo(VideoStreamTrack):
         return frame
 
 
+class CountedAudio(AudioStreamTrack):
+    """aiortc's silent Opus source, counting the frames it hands to the sender: on a busy
+    machine a client sends fewer than 50 a second, and a share is taken of what was sent."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent = 0
+
+    async def recv(self) -> Frame:
+        frame = await super().recv()
+        self.sent += 1
+        return frame
+
+
 def mean_luma(frame: av.VideoFrame) -> float:
     plane = frame.planes[0]
     data = bytes(plane)
@@ -61,8 +76,13 @@ class Client:
         self.video_frames: list[av.VideoFrame] = []
         self.audio_frames = 0
         self.received_video = 0  # total, unlike video_frames which keeps the last 50
+        # Media time (90 kHz RTP clock) of each video frame received: the sender's clock
+        # advances one frame per frame even when a busy machine makes it late, so a gap here
+        # is video that never arrived, not a sender that ran late.
+        self.received_pts: list[int] = []
         self._consumers: list[asyncio.Task[None]] = []
-        self.pc.addTrack(AudioStreamTrack())
+        self.audio = CountedAudio()
+        self.pc.addTrack(self.audio)
         if video:
             self.pc.addTrack(SyntheticVideo(luma))
         self.pc.on("track", self._on_track)
@@ -77,6 +97,8 @@ class Client:
                 if isinstance(frame, av.VideoFrame):
                     self.video_frames.append(frame)
                     self.received_video += 1
+                    if frame.pts is not None:
+                        self.received_pts.append(frame.pts)
                     del self.video_frames[:-50]  # keep memory flat
                 else:
                     self.audio_frames += 1

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import random
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -20,11 +19,11 @@ from tests.rooms.media_clients import Client, eventually
 
 ROOM = RoomId("lossy")
 LOSS = 0.10
-# The design's target is < 0.3 s at 2% loss; the bound leaves room for a loaded CI machine
-# and for the 50 ms sampling.
+# The design's target is < 0.3 s at 2% loss; the bound leaves room for the 10 % here. In media
+# time (the frames' own timestamps), so a loaded machine does not count as a freeze.
 MAX_FREEZE = 0.5
 WINDOW = 5.0
-MIN_AUDIO_SHARE = 0.8  # forwarded Opus packets / packets sent (50 per second per client)
+MIN_AUDIO_SHARE = 0.8  # forwarded Opus packets / packets the clients sent
 
 
 @pytest.fixture
@@ -54,8 +53,12 @@ async def stats(worker: LocalMediaWorker) -> WorkerStats:
     return reply
 
 
-def longest_gap(times: list[float]) -> float:
-    return max((b - a for a, b in itertools.pairwise(times)), default=float("inf"))
+VIDEO_CLOCK = 90_000  # RTP clock rate of video
+
+
+def longest_gap(pts: list[int]) -> float:
+    """The longest stretch of media time (seconds) with no frame received."""
+    return max((b - a for a, b in itertools.pairwise(pts)), default=0) / VIDEO_CLOCK
 
 
 async def test_video_keeps_flowing_at_two_percent_loss(worker: LocalMediaWorker) -> None:
@@ -68,26 +71,25 @@ async def test_video_keeps_flowing_at_two_percent_loss(worker: LocalMediaWorker)
         lossy_uplink(alice, seed=1)
         lossy_uplink(bob, seed=2)
         audio_before = (await stats(worker)).forwarded_frames["audio"]
-        arrivals: dict[str, list[float]] = {"alice": [], "bob": []}
-        counts = {"alice": alice.video_count, "bob": bob.video_count}
+        sent_before = alice.audio.sent + bob.audio.sent
+        # Measured in the media's own time, not the wall clock: on a loaded machine the
+        # clients (in this process) encode late, and wall-clock gaps measured the machine.
+        first = {c.participant_id: len(c.received_pts) for c in (alice, bob)}
 
-        def sample() -> bool:
-            # Called by the poll loop every 50 ms: note when new frames arrived.
-            for name, client in (("alice", alice), ("bob", bob)):
-                total = client.received_video
-                if total != counts[name]:
-                    counts[name] = total
-                    arrivals[name].append(time.monotonic())
-            return min(len(a) for a in arrivals.values()) > 0 and all(
-                a[-1] - a[0] > WINDOW for a in arrivals.values())
+        def since(client: Client) -> list[int]:
+            return client.received_pts[first[client.participant_id]:]
 
-        started = time.monotonic()
-        await eventually(sample, "5 s of video under loss", timeout=20)
-        elapsed = time.monotonic() - started
-        for name, times in arrivals.items():
-            assert longest_gap(times) < MAX_FREEZE, f"{name}'s video froze {longest_gap(times)} s"
+        def covered() -> bool:
+            return all(len(p := since(c)) > 1 and (p[-1] - p[0]) / VIDEO_CLOCK > WINDOW
+                       for c in (alice, bob))
+
+        await eventually(covered, "5 s of video under loss", timeout=60)
         after = await stats(worker)
-        audio_share = (after.forwarded_frames["audio"] - audio_before) / (2 * 50 * elapsed)
+        sent = alice.audio.sent + bob.audio.sent - sent_before
+        for client in (alice, bob):
+            gap = longest_gap(since(client))
+            assert gap < MAX_FREEZE, f"{client.participant_id}'s video froze {gap:.2f} s"
+        audio_share = (after.forwarded_frames["audio"] - audio_before) / sent
         assert audio_share > MIN_AUDIO_SHARE, f"only {audio_share:.0%} of the audio forwarded"
         assert after.decoded_frames == 0 and after.encoded_frames == 0
     finally:

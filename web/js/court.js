@@ -61,6 +61,7 @@ function groundText(code, serverText = '') {
 
 async function open(id) {
   const view = await getJSON(`/api/court/applications/${id}`, state.token);
+  const same = Boolean(state.current && state.current.application.id === view.application.id);
   state.current = view;
   const a = view.application;
   $('court-application').hidden = false;
@@ -77,7 +78,10 @@ async function open(id) {
     $('court-deadlines').dataset.deadline = a.court_deadlines.accept_by;
   }
   showDossier(view.dossier);
-  hideReview();
+  // A refresh of the same application (the session recorded, the room ended: both re-read it
+  // when their request returns) keeps the clerk's review step open; another application or a
+  // decision made closes it. Closing it on every refresh hid the step the clerk was on.
+  if (!same || a.decision) hideReview();
   const agreement = $('court-agreement');
   agreement.replaceChildren();
   // The confirmability findings in the clerk's language, naming the term they are about.

@@ -5,12 +5,14 @@ everything of their case; masking happens in the view builders, pushes included.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 import pytest
+import pytest_asyncio
 
+from server.config import Settings
 from server.personal_data import (
     Relation,
     mask_address,
@@ -20,11 +22,10 @@ from server.personal_data import (
 )
 from signaling.mediation.api import MEDIATION_KEY
 from tests.clients import SocketClient, get_json
-from tests.conftest import Running
+from tests.conftest import Running, serving
 from tests.server.agreement_samples import APPLICANT_ID, RESPONDENT_ID, content_dict
 from tests.signaling.mediation.test_mediation import create_case, invite, staff
 
-Connect = Callable[[str | None], Awaitable[SocketClient]]
 ADDRESS: str = content_dict("a", "b", "c")["parties"][0]["address"]
 
 
@@ -39,8 +40,28 @@ def test_masks_never_show_what_a_check_asks_for() -> None:
         Relation.SELF, Relation.CASE_MEDIATOR, Relation.SIGNER, Relation.CLERK]
 
 
-@pytest.fixture
-async def case(running: Running, connect: Connect) -> dict[str, Any]:
+# One server and one case for the module: every test below only reads views of it (the
+# setup, a server and a mediation with an agreement, cost 6-8 s per test in the suite).
+SHARED = pytest.mark.asyncio(loop_scope="module")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def running(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Running]:
+    folder = tmp_path_factory.mktemp("personal_data")
+    async with serving(Settings.from_env({"PARLEY_DATA_DIR": str(folder / "var")})) as found:
+        yield found
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def case(running: Running) -> AsyncIterator[dict[str, Any]]:
+    clients: list[SocketClient] = []
+
+    async def connect(token: str) -> SocketClient:
+        client = SocketClient(running.url)
+        await client.connect(token)
+        clients.append(client)
+        return client
+
     mediator = await staff(running, "medd", "mediator")
     case_id = await create_case(running, mediator)
     applicant = await invite(running, mediator, case_id, "applicant", "张三", "123X")
@@ -57,10 +78,12 @@ async def case(running: Running, connect: Connect) -> dict[str, Any]:
                                                  "content": full})
     assert saved["ok"], saved
     await running.add_lawyer("supd", role="supervisor")
-    return {"id": case_id, "watcher": watcher, "applicant_id": applicant.participant_id,
-            "tokens": {"mediator": mediator, "applicant": applicant.token,
-                       "respondent": respondent.token, "observer": observer.token,
-                       "supervisor": await running.login("supd")}}
+    yield {"id": case_id, "watcher": watcher, "applicant_id": applicant.participant_id,
+           "tokens": {"mediator": mediator, "applicant": applicant.token,
+                      "respondent": respondent.token, "observer": observer.token,
+                      "supervisor": await running.login("supd")}}
+    for client in clients:
+        await client.close()
 
 
 def parties(view: dict[str, Any]) -> list[dict[str, Any]]:
@@ -80,6 +103,7 @@ async def agreement(running: Running, case: dict[str, Any], who: str) -> dict[st
     return view
 
 
+@SHARED
 @pytest.mark.parametrize("who", ["observer", "supervisor"])
 async def test_observer_and_supervisor_see_the_agreement_masked(
         running: Running, case: dict[str, Any], who: str) -> None:
@@ -93,6 +117,7 @@ async def test_observer_and_supervisor_see_the_agreement_masked(
     assert text["content"]["parties"] == parties(view)
 
 
+@SHARED
 async def test_the_push_to_an_observer_is_masked_too(running: Running,
                                                      case: dict[str, Any]) -> None:
     pushed = await case["watcher"].wait_for(
@@ -100,6 +125,7 @@ async def test_the_push_to_an_observer_is_masked_too(running: Running,
     assert not shows_full(pushed) and pushed["version"]["masked"] is True
 
 
+@SHARED
 @pytest.mark.parametrize("who", ["mediator", "applicant", "respondent"])
 async def test_mediator_and_signing_parties_read_the_text_they_sign(
         running: Running, case: dict[str, Any], who: str) -> None:
@@ -108,6 +134,7 @@ async def test_mediator_and_signing_parties_read_the_text_they_sign(
     assert parties(view)[0]["id_number"] == APPLICANT_ID
 
 
+@SHARED
 async def test_case_view_phones_by_role(running: Running, case: dict[str, Any]) -> None:
     async def case_view(who: str) -> dict[str, Any]:
         status, view = await get_json(running.url, f"/api/mediations/{case['id']}",
@@ -127,6 +154,7 @@ async def test_case_view_phones_by_role(running: Running, case: dict[str, Any]) 
         assert view["case"]["applicant"]["phone_masked"] == "138****8000"
 
 
+@SHARED
 async def test_the_pdf_is_a_masked_copy_for_an_observer(running: Running,
                                                         case: dict[str, Any]) -> None:
     # Rendering is invariant (same input, same bytes): a different file is a different text.

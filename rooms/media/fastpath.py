@@ -20,6 +20,7 @@ pinned by tests/rooms/test_media_canary.py.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import socket
 from collections.abc import Callable
@@ -45,8 +46,12 @@ DTLS_EXTENSIONS = "_rtp_header_extensions_map"
 TRANSPORT_SOCKET = "_sock"
 LOOP_ADD_READER = "_add_reader"
 LOOP_REMOVE_READER = "_remove_reader"
-READ_BATCH = 32          # datagrams read per wake-up of the event loop, at most
-RECEIVE_BUFFER = 1 << 20  # per socket (the kernel doubles it): about 2 s of 40 streams' bursts
+READ_BATCH = 64          # datagrams read per wake-up of the event loop, at most
+#: Asked for per socket (the kernel doubles it, and caps what it grants at
+#: ``net.core.rmem_max``; a process with CAP_NET_ADMIN gets it regardless, SO_RCVBUFFORCE).
+#: Each browser has its own socket, so this holds one participant's burst while the loop is
+#: busy with everyone else's: 1 MiB is over a second of 640x480 video at 1 Mbit/s.
+RECEIVE_BUFFER = 1 << 20
 RECEIVE_SIZE = 2048      # larger than any datagram of a 1500-byte MTU path
 
 OnRtp = Callable[[RtpPacket], None]
@@ -98,10 +103,7 @@ def _read_in_batches(protocol: Any, deliver: Callable[[bytes, Any], None]) -> No
     sock: socket.socket | None = getattr(transport, TRANSPORT_SOCKET, None)
     if sock is None or transport.is_closing():
         return
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-    except OSError:
-        logger.warning("could not size a media socket's receive buffer")
+    size_receive_buffer(sock, RECEIVE_BUFFER)
     loop = asyncio.get_running_loop()
     fd = sock.fileno()
 
@@ -122,6 +124,34 @@ def _read_in_batches(protocol: Any, deliver: Callable[[bytes, Any], None]) -> No
     # reader the fd has when it closes, this one included.
     getattr(loop, LOOP_REMOVE_READER)(fd)
     getattr(loop, LOOP_ADD_READER)(fd, read_ready)
+
+
+@functools.cache
+def _warn_small_buffer(granted: int, wanted: int) -> None:
+    # Cached: said once per figure and process, not for every socket.
+    logger.warning("media sockets got a %d-byte receive buffer, not %d: raise the "
+                   "sysctl net.core.rmem_max to at least %d (docs/media.md)",
+                   granted, wanted, wanted)
+
+
+def size_receive_buffer(sock: socket.socket, wanted: int) -> int:
+    """Give ``sock`` a receive buffer of ``wanted`` bytes if the kernel allows (forced when the
+    process may, else capped at ``net.core.rmem_max``); returns what it got (the kernel's
+    figure, doubled for its bookkeeping). Warns once when it got less than asked."""
+    force = getattr(socket, "SO_RCVBUFFORCE", None)
+    try:
+        if force is None:
+            raise PermissionError
+        sock.setsockopt(socket.SOL_SOCKET, force, wanted)
+    except OSError:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, wanted)
+        except OSError:
+            pass
+    granted = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    if granted < wanted:
+        _warn_small_buffer(granted, wanted)
+    return int(granted)
 
 
 def send_rtp(dtls: RTCDtlsTransport, data: bytes) -> bool:

@@ -287,8 +287,8 @@ def _socket_drops() -> int:
     return drops
 
 
-async def run(calls: int, seconds: float, processes: int, kbps: int, folder: Path
-              ) -> dict[str, Any]:
+async def run(calls: int, seconds: float, processes: int, kbps: int, folder: Path,
+              record: bool = True, profile: str | None = None) -> dict[str, Any]:
     events: list[WriterEvent] = []
     recorder = Recorder(LocalRecordingStorage(folder), events.append)
     sink = GapCountingSink(recorder)
@@ -318,20 +318,28 @@ async def run(calls: int, seconds: float, processes: int, kbps: int, folder: Pat
     for proc in procs:
         assert proc.stdout is not None
         connected += json.loads(await proc.stdout.readline())["connected"]
-    for i in range(calls):
+    for i in range(calls if record else 0):
         await worker.request(StartRecording(RoomId(f"call{i}"), f"rec{i}",
                                             (ParticipantId("p0"), ParticipantId("p1")), "bench"))
     await asyncio.sleep(5.0)  # warm-up: first keyframes, recorders' first segments
     drops0 = _socket_drops()
     cpu, wall, monitor = time.process_time(), time.monotonic(), LagMonitor()
     clients_cpu0 = sum(_cpu_of(p.pid) for p in procs)
+    profiler = None
+    if profile:
+        import cProfile
+        profiler = cProfile.Profile()
+        profiler.enable()
     await asyncio.sleep(seconds)
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(profile)
     cpu, wall = time.process_time() - cpu, time.monotonic() - wall
     lag = monitor.stop()
     clients_cpu = (sum(_cpu_of(p.pid) for p in procs) - clients_cpu0) / wall
     drops = _socket_drops() - drops0
     load = os.getloadavg()[0]
-    for i in range(calls):
+    for i in range(calls if record else 0):
         await worker.request(StopRecording(RoomId(f"call{i}"), f"rec{i}"))
     forward_missing = received = 0
     for proc in procs:
@@ -366,7 +374,7 @@ def _lost(r: dict[str, Any]) -> int:
 async def shard(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         result = await run(args.calls, args.seconds, args.client_processes, args.kbps,
-                           Path(tmp))
+                           Path(tmp), not args.no_record, args.profile)
     print(json.dumps(result), flush=True)
 
 
@@ -379,6 +387,7 @@ async def box(calls: int, args: argparse.Namespace) -> dict[str, Any]:
         sys.executable, "-m", "bench.capacity", "--role", "shard", "--calls", str(share),
         "--seconds", str(args.seconds), "--kbps", str(args.kbps),
         "--client-processes", str(max(1, args.client_processes // args.workers)),
+        *(["--no-record"] if args.no_record else []),
         stdout=asyncio.subprocess.PIPE) for share in shares if share]
     results = []
     for proc in procs:
@@ -426,6 +435,10 @@ if __name__ == "__main__":
                         help="media worker processes the calls are spread over")
     parser.add_argument("--client-processes", type=int, default=2)
     parser.add_argument("--kbps", type=int, default=500)
+    parser.add_argument("--no-record", action="store_true",
+                        help="forward only (what recording adds shows against a run without)")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="--role shard: cProfile the window into FILE (a dev tool)")
     parser.add_argument("--role", choices=["box", "shard", "clients"], default="box")
     arguments = parser.parse_args()
     if arguments.role == "clients":

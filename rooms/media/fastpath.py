@@ -27,8 +27,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pylibsrtp
-from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcdtlstransport import RTCDtlsTransport, State
 from aiortc.rtp import RtpPacket, is_rtcp
+
+from rooms.media.srtp import FastSrtp
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +43,8 @@ DTLS_RX_SRTP = "_rx_srtp"
 DTLS_TX_SRTP = "_tx_srtp"
 DTLS_ROUTER = "_rtp_router"
 DTLS_EXTENSIONS = "_rtp_header_extensions_map"
+DTLS_STATE = "_state"  # a ``State``; the public ``state`` property formats a string
+ROUTE_ATTR = "parley_route"  # where the send path keeps its lookups on the DTLS transport
 
 #: The asyncio datagram transport's socket (read directly, in batches).
 TRANSPORT_SOCKET = "_sock"
@@ -70,14 +74,22 @@ def install_receive(dtls: RTCDtlsTransport, handlers: Handlers) -> None:
             continue
         stock: Callable[[bytes, Any], None] = protocol.datagram_received
 
-        def datagram_received(data: bytes, addr: Any, stock: Callable[[bytes, Any], None] = stock
-                              ) -> None:
-            rx = getattr(dtls, DTLS_RX_SRTP)
-            if not data or not 127 < data[0] < 192 or rx is None or is_rtcp(data):
+        fast: list[FastSrtp] = []  # the receiving session's, once keys exist
+
+        def datagram_received(data: bytes, addr: Any, stock: Callable[[bytes, Any], None] = stock,
+                              fast: list[FastSrtp] = fast) -> None:
+            # RTP, not RTCP (RFC 5761: RTCP packet types 192-223 in the second byte).
+            if not data or not 127 < data[0] < 192 or len(data) < 2 or 191 < data[1] < 224:
                 stock(data, addr)
                 return
+            rx = getattr(dtls, DTLS_RX_SRTP)
+            if rx is None:
+                stock(data, addr)
+                return
+            if not fast or fast[0].session is not rx:
+                fast[:] = [FastSrtp(rx)]
             try:
-                plain = rx.unprotect(data)
+                plain = fast[0].unprotect(data)
                 packet = RtpPacket.parse(plain, getattr(dtls, DTLS_EXTENSIONS))
             except (pylibsrtp.Error, ValueError):
                 return  # undecryptable or malformed: aiortc drops these too
@@ -154,17 +166,54 @@ def size_receive_buffer(sock: socket.socket, wanted: int) -> int:
     return int(granted)
 
 
-def send_rtp(dtls: RTCDtlsTransport, data: bytes) -> bool:
-    """Encrypt and send one RTP or RTCP packet; False when the transport cannot send yet."""
-    if dtls.state != "connected":
-        return False
+class _Route:
+    """What sending on a connected transport needs, looked up once: its SRTP session (and
+    the fast wrapper of it) and the nominated pair's transport and address."""
+
+    def __init__(self, tx: Any, pair: Any) -> None:
+        self.tx = tx
+        self.fast = FastSrtp(tx)
+        self.pair = pair
+        self.transport = pair.protocol.transport
+        self.addr = pair.remote_addr
+
+
+def _route(dtls: RTCDtlsTransport) -> _Route | None:
+    if getattr(dtls, DTLS_STATE) is not State.CONNECTED:
+        return None
     tx = getattr(dtls, DTLS_TX_SRTP)
+    route: _Route | None = getattr(dtls, ROUTE_ATTR, None)
+    if route is not None and route.tx is tx:
+        return route  # aioice nominates a pair once; the keys are set once, when connected
     pair = getattr(_connection(dtls), ICE_NOMINATED).get(1)
     if tx is None or pair is None:
+        return None
+    route = _Route(tx, pair)
+    setattr(dtls, ROUTE_ATTR, route)
+    return route
+
+
+def send_rtp(dtls: RTCDtlsTransport, data: bytes) -> bool:
+    """Encrypt and send one RTP or RTCP packet; False when the transport cannot send yet."""
+    route = _route(dtls)
+    if route is None:
         return False
     try:
-        protected = tx.protect_rtcp(data) if is_rtcp(data) else tx.protect(data)
-    except pylibsrtp.Error:
+        protected = route.tx.protect_rtcp(data) if is_rtcp(data) else route.fast.protect(data)
+    except (pylibsrtp.Error, ValueError):
         return False
-    pair.protocol.transport.sendto(protected, pair.remote_addr)
+    route.transport.sendto(protected, route.addr)
+    return True
+
+
+def send_media(dtls: RTCDtlsTransport, data: bytes) -> bool:
+    """``send_rtp`` for a packet known to be RTP (the forward path's)."""
+    route = _route(dtls)
+    if route is None:
+        return False
+    try:
+        protected = route.fast.protect(data)
+    except (pylibsrtp.Error, ValueError):
+        return False
+    route.transport.sendto(protected, route.addr)
     return True

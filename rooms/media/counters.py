@@ -21,8 +21,9 @@ class MediaCounters:
         self._keyframe_requests = 0
 
     def forwarded(self, kind: str) -> None:
-        with self._lock:
-            self._forwarded[kind] += 1
+        # Called for every forwarded frame, from the event loop only (never a decoder
+        # thread): one writer, so no lock; ``snapshot`` copies under the GIL.
+        self._forwarded[kind] += 1
 
     def decoded(self) -> None:
         with self._lock:

@@ -20,14 +20,17 @@ pinned by tests/rooms/test_media_canary.py.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import socket
 from collections.abc import Callable
 from typing import Any
 
 import pylibsrtp
-from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcdtlstransport import RTCDtlsTransport, State
 from aiortc.rtp import RtpPacket, is_rtcp
+
+from rooms.media.srtp import FastSrtp
 
 logger = logging.getLogger(__name__)
 
@@ -40,13 +43,19 @@ DTLS_RX_SRTP = "_rx_srtp"
 DTLS_TX_SRTP = "_tx_srtp"
 DTLS_ROUTER = "_rtp_router"
 DTLS_EXTENSIONS = "_rtp_header_extensions_map"
+DTLS_STATE = "_state"  # a ``State``; the public ``state`` property formats a string
+ROUTE_ATTR = "parley_route"  # where the send path keeps its lookups on the DTLS transport
 
 #: The asyncio datagram transport's socket (read directly, in batches).
 TRANSPORT_SOCKET = "_sock"
 LOOP_ADD_READER = "_add_reader"
 LOOP_REMOVE_READER = "_remove_reader"
-READ_BATCH = 32          # datagrams read per wake-up of the event loop, at most
-RECEIVE_BUFFER = 1 << 20  # per socket (the kernel doubles it): about 2 s of 40 streams' bursts
+READ_BATCH = 64          # datagrams read per wake-up of the event loop, at most
+#: Asked for per socket (the kernel doubles it, and caps what it grants at
+#: ``net.core.rmem_max``; a process with CAP_NET_ADMIN gets it regardless, SO_RCVBUFFORCE).
+#: Each browser has its own socket, so this holds one participant's burst while the loop is
+#: busy with everyone else's: 1 MiB is over a second of 640x480 video at 1 Mbit/s.
+RECEIVE_BUFFER = 1 << 20
 RECEIVE_SIZE = 2048      # larger than any datagram of a 1500-byte MTU path
 
 OnRtp = Callable[[RtpPacket], None]
@@ -65,14 +74,22 @@ def install_receive(dtls: RTCDtlsTransport, handlers: Handlers) -> None:
             continue
         stock: Callable[[bytes, Any], None] = protocol.datagram_received
 
-        def datagram_received(data: bytes, addr: Any, stock: Callable[[bytes, Any], None] = stock
-                              ) -> None:
-            rx = getattr(dtls, DTLS_RX_SRTP)
-            if not data or not 127 < data[0] < 192 or rx is None or is_rtcp(data):
+        fast: list[FastSrtp] = []  # the receiving session's, once keys exist
+
+        def datagram_received(data: bytes, addr: Any, stock: Callable[[bytes, Any], None] = stock,
+                              fast: list[FastSrtp] = fast) -> None:
+            # RTP, not RTCP (RFC 5761: RTCP packet types 192-223 in the second byte).
+            if not data or not 127 < data[0] < 192 or len(data) < 2 or 191 < data[1] < 224:
                 stock(data, addr)
                 return
+            rx = getattr(dtls, DTLS_RX_SRTP)
+            if rx is None:
+                stock(data, addr)
+                return
+            if not fast or fast[0].session is not rx:
+                fast[:] = [FastSrtp(rx)]
             try:
-                plain = rx.unprotect(data)
+                plain = fast[0].unprotect(data)
                 packet = RtpPacket.parse(plain, getattr(dtls, DTLS_EXTENSIONS))
             except (pylibsrtp.Error, ValueError):
                 return  # undecryptable or malformed: aiortc drops these too
@@ -98,10 +115,7 @@ def _read_in_batches(protocol: Any, deliver: Callable[[bytes, Any], None]) -> No
     sock: socket.socket | None = getattr(transport, TRANSPORT_SOCKET, None)
     if sock is None or transport.is_closing():
         return
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-    except OSError:
-        logger.warning("could not size a media socket's receive buffer")
+    size_receive_buffer(sock, RECEIVE_BUFFER)
     loop = asyncio.get_running_loop()
     fd = sock.fileno()
 
@@ -124,17 +138,82 @@ def _read_in_batches(protocol: Any, deliver: Callable[[bytes, Any], None]) -> No
     getattr(loop, LOOP_ADD_READER)(fd, read_ready)
 
 
-def send_rtp(dtls: RTCDtlsTransport, data: bytes) -> bool:
-    """Encrypt and send one RTP or RTCP packet; False when the transport cannot send yet."""
-    if dtls.state != "connected":
-        return False
+@functools.cache
+def _warn_small_buffer(granted: int, wanted: int) -> None:
+    # Cached: said once per figure and process, not for every socket.
+    logger.warning("media sockets got a %d-byte receive buffer, not %d: raise the "
+                   "sysctl net.core.rmem_max to at least %d (docs/media.md)",
+                   granted, wanted, wanted)
+
+
+def size_receive_buffer(sock: socket.socket, wanted: int) -> int:
+    """Give ``sock`` a receive buffer of ``wanted`` bytes if the kernel allows (forced when the
+    process may, else capped at ``net.core.rmem_max``); returns what it got (the kernel's
+    figure, doubled for its bookkeeping). Warns once when it got less than asked."""
+    force = getattr(socket, "SO_RCVBUFFORCE", None)
+    try:
+        if force is None:
+            raise PermissionError
+        sock.setsockopt(socket.SOL_SOCKET, force, wanted)
+    except OSError:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, wanted)
+        except OSError:
+            pass
+    granted = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    if granted < wanted:
+        _warn_small_buffer(granted, wanted)
+    return int(granted)
+
+
+class _Route:
+    """What sending on a connected transport needs, looked up once: its SRTP session (and
+    the fast wrapper of it) and the nominated pair's transport and address."""
+
+    def __init__(self, tx: Any, pair: Any) -> None:
+        self.tx = tx
+        self.fast = FastSrtp(tx)
+        self.pair = pair
+        self.transport = pair.protocol.transport
+        self.addr = pair.remote_addr
+
+
+def _route(dtls: RTCDtlsTransport) -> _Route | None:
+    if getattr(dtls, DTLS_STATE) is not State.CONNECTED:
+        return None
     tx = getattr(dtls, DTLS_TX_SRTP)
+    route: _Route | None = getattr(dtls, ROUTE_ATTR, None)
+    if route is not None and route.tx is tx:
+        return route  # aioice nominates a pair once; the keys are set once, when connected
     pair = getattr(_connection(dtls), ICE_NOMINATED).get(1)
     if tx is None or pair is None:
+        return None
+    route = _Route(tx, pair)
+    setattr(dtls, ROUTE_ATTR, route)
+    return route
+
+
+def send_rtp(dtls: RTCDtlsTransport, data: bytes) -> bool:
+    """Encrypt and send one RTP or RTCP packet; False when the transport cannot send yet."""
+    route = _route(dtls)
+    if route is None:
         return False
     try:
-        protected = tx.protect_rtcp(data) if is_rtcp(data) else tx.protect(data)
-    except pylibsrtp.Error:
+        protected = route.tx.protect_rtcp(data) if is_rtcp(data) else route.fast.protect(data)
+    except (pylibsrtp.Error, ValueError):
         return False
-    pair.protocol.transport.sendto(protected, pair.remote_addr)
+    route.transport.sendto(protected, route.addr)
+    return True
+
+
+def send_media(dtls: RTCDtlsTransport, data: bytes) -> bool:
+    """``send_rtp`` for a packet known to be RTP (the forward path's)."""
+    route = _route(dtls)
+    if route is None:
+        return False
+    try:
+        protected = route.fast.protect(data)
+    except (pylibsrtp.Error, ValueError):
+        return False
+    route.transport.sendto(protected, route.addr)
     return True

@@ -41,7 +41,7 @@ from aiortc.rtp import (
 )
 
 from rooms.media.counters import MediaCounters
-from rooms.media.fastpath import send_rtp
+from rooms.media.fastpath import send_media, send_rtp
 from rooms.media.link import LinkGuard, LinkState
 from rooms.media.rewrite import StreamRewriter
 
@@ -218,12 +218,15 @@ class OutStream:
             ext += b"\x00" * (-len(ext) % 4)
             first |= 0x10
         seq, timestamp, payload = out
-        data = _HEADER.pack(first, packet.marker << 7 | payload_type, seq, timestamp, self._ssrc)
+        header = _HEADER.pack(first, packet.marker << 7 | payload_type, seq, timestamp,
+                              self._ssrc)
+        parts = [header]
         if ext:
-            data += _EXT_HEADER.pack(0xBEDE, len(ext) >> 2) + ext
-        data += payload
+            parts += (_EXT_HEADER.pack(0xBEDE, len(ext) >> 2), ext)
+        parts.append(payload)
         if padding:
-            data += b"\x00" * (padding - 1) + bytes([padding])
+            parts.append(b"\x00" * (padding - 1) + bytes([padding]))
+        data = b"".join(parts)  # one copy of the payload, not one per part added
         self._cache[seq % CACHE_PACKETS] = (seq, data)
         self.packets_sent += 1
         self.octets_sent += len(payload)
@@ -232,8 +235,9 @@ class OutStream:
         self._send(data)
 
     def _send(self, data: bytes) -> None:
+        """One RTP packet (forwarded, or sent again for a NACK)."""
         # Not connected yet, or gone: the packet is lost, as on any network.
-        send_rtp(self.sender.transport, data)
+        send_media(self.sender.transport, data)
 
     async def _on_rtcp(self, packet: AnyRtcpPacket) -> None:
         if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
@@ -306,4 +310,4 @@ class OutStream:
                 packet = report
             out.append(packet)
         if out:
-            self._send(b"".join(bytes(p) for p in out))
+            send_rtp(self.sender.transport, b"".join(bytes(p) for p in out))

@@ -10,6 +10,7 @@ packets also assembled into frames, after forwarding (``_assemble``).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -82,15 +83,18 @@ class Publication:
         self._clock = clock
         self._last_pli = float("-inf")
         self._codecs: dict[int, RTCRtpCodecParameters] = {}
+        self._rtx_types: frozenset[int] = frozenset()  # payload types that are RTX
         self._rtx_ssrc: dict[int, int] = {}
         self._streams: dict[int, StreamStatistics] = getattr(receiver, RECEIVER_STREAMS)
         self._report: tuple[int, int, float, int] | None = None
         self._own_estimate: int | None = None
         self._subscribers_report_until = float("-inf")
         self._remb_sent: tuple[int, float] | None = None
-        # Frame assembly, for listeners only (the recorder).
+        # Frame assembly, for listeners only (the recorder), after the batch being forwarded.
         self._active: list[Active] = []
         self._assembling = False
+        self._pending: list[tuple[RtpPacket, RTCRtpCodecParameters]] = []
+        self._drain_scheduled = False
         self._jitter: JitterBuffer | None = None
         self._timestamps = TimestampMapper()
         self._frames = InlineFrameQueue(state, self.fanout.deliver)
@@ -101,6 +105,8 @@ class Publication:
             self._codecs = {codec.payloadType: codec for codec in parameters.codecs
                             if codec.payloadType is not None}
             self._rtx_ssrc = {e.rtx.ssrc: e.ssrc for e in parameters.encodings if e.rtx}
+            self._rtx_types = frozenset(pt for pt, codec in self._codecs.items()
+                                        if is_rtx(codec))
             await receive(parameters)
 
         receiver.receive = receive_with  # type: ignore[method-assign]
@@ -158,7 +164,7 @@ class Publication:
             if remb is not None:
                 self._own_estimate = remb[0]
                 self._send_remb(now)
-        if is_rtx(codec):
+        if packet.payload_type in self._rtx_types:
             original = self._rtx_ssrc.get(packet.ssrc)
             apt = codec.parameters.get("apt")
             if (original is None or len(packet.payload) < 2 or not isinstance(apt, int)
@@ -173,10 +179,25 @@ class Publication:
         for out in tuple(self.subscribers):
             out.forward(packet, codec, now)
         if self._active and self._wants_frames():
-            self._assemble(packet, codec)
+            # Off the forward path: assembled once the socket's batch has been forwarded, so
+            # recording never delays a packet another browser is waiting for.
+            self._pending.append((packet, codec))
+            if not self._drain_scheduled:
+                self._drain_scheduled = True
+                asyncio.get_running_loop().call_soon(self._drain)
         elif self._assembling:
             self._assembling = False
             self._jitter = None
+            self._pending.clear()
+
+    def _drain(self) -> None:
+        self._drain_scheduled = False
+        pending, self._pending = self._pending, []
+        for packet, codec in pending:
+            try:
+                self._assemble(packet, codec)
+            except Exception:  # one bad frame must not stop the recording of the rest
+                logger.exception("assembling a frame for the recorder failed")
 
     # -- frames for listeners, off the forward path ---------------------------------------
 

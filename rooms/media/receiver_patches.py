@@ -52,6 +52,8 @@ class ResendingNackGenerator(NackGenerator):
 
     def add(self, packet: RtpPacket) -> bool:
         missed = super().add(packet)
+        if not missed and not self.missing and not self._first_missed:
+            return False  # the usual case, for every packet: nothing missing, nothing to do
         now = self._clock()
         for seq in list(self._first_missed):
             if seq not in self.missing:

@@ -15,13 +15,12 @@ set, PID is 0 and the VP8 payload header's P bit (bit 0 of its first byte) is 0.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _FRAME_STEP = {"video": 90000 // 30, "audio": 960}  # one frame: the least a switch advances
 
 
-@dataclass(frozen=True)
-class Vp8Info:
+class Vp8Info(NamedTuple):  # a tuple: made for every video packet forwarded
     keyframe_start: bool
     picture_id: int | None   # None: the descriptor has none
     picture_id_bits: int     # 7 or 15

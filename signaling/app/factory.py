@@ -149,10 +149,15 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         await consultation.renegotiate(room_id)
         await mediation_room.renegotiate(room_id)
 
+    # A participant's link fell back to audio only, or video came back: the room is told
+    # (a consultation's two sides, or a mediation's members; each ignores the other's rooms).
+    async def link_changed(room_id: str, participant_id: str, state: str) -> None:
+        await consultation.link_changed(room_id, participant_id, state)
+        await mediation_room.link_changed(room_id, participant_id, state)
+
     media = cluster.media_worker(
         on_rehomed=rehomed, sink=recording.recorder if recording else None,
-        # A side's link fell back to audio only, or video came back: both sides are told.
-        on_link=lambda room_id, pid, state: consultation.link_changed(room_id, pid, state))
+        on_link=link_changed)
     origins = sorted({settings.public_url, f"http://{settings.host}:{settings.port}",
                       f"http://127.0.0.1:{settings.port}", f"http://localhost:{settings.port}"})
     manager = cluster.socket_manager()

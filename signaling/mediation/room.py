@@ -222,6 +222,22 @@ class MediationRoomService:
         await self._to_members(case.id, tuple(m.id for m in state.members), "room:renegotiate",
                                {"room_id": room_id, "case_id": case.id})
 
+    async def link_changed(self, room_id: str, participant_id: str, state: str) -> None:
+        """A member's downlink changed (rooms.media.link): the worker stopped sending it video
+        (``audio_only``), tries again (``trial``) or sends it again (``video``). Everyone
+        present is told whose link it is (``call:link``); only that member's page pauses its
+        own camera with it (a link too weak to receive video is usually too weak to send it),
+        the others keep sending theirs to the rest of the room."""
+        case = await self._repo.case_in_room(room_id)
+        if case is None:
+            return  # a consultation's room, or one that is gone
+        state_now = self._state(case)
+        if state_now.ended:
+            return
+        await self._to_members(case.id, tuple(m.id for m in state_now.members), "call:link",
+                               {"room_id": room_id, "case_id": case.id,
+                                "participant_id": participant_id, "state": state})
+
     async def _admitted(self, me: Principal, case_id: str
                         ) -> tuple[MediationCase, MediationParticipant]:
         case, mine = await self._cases.resolve(me, Action.MEDIATION_JOIN, case_id)

@@ -17,7 +17,7 @@ import pytest
 from aiortc import RTCPeerConnection, RTCRtpTransceiver, rtcrtpreceiver, rtcrtpsender
 from aiortc.jitterbuffer import JitterBuffer, JitterFrame
 from aiortc.rate import OveruseEstimator, RateCounter, RemoteBitrateEstimator
-from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcdtlstransport import RTCDtlsTransport, State
 from aiortc.rtcrtpreceiver import NackGenerator, RTCRtpReceiver, StreamStatistics, TimestampMapper
 from aiortc.rtcrtpsender import RTCRtpSender
 
@@ -209,6 +209,8 @@ async def test_fast_path_private_parts() -> None:
                      fastpath.DTLS_EXTENSIONS):
             assert hasattr(dtls, attr), changed(f"RTCDtlsTransport.{attr}")
         assert dtls.state == "new", changed("RTCDtlsTransport.state as a lower-case string")
+        assert getattr(dtls, fastpath.DTLS_STATE) is State.NEW, changed(
+            "RTCDtlsTransport._state (a State)")
     finally:
         await pc.close()
     assert "self.receiver.data_received(data, self.local_candidate.component)" in source(
@@ -236,3 +238,17 @@ def test_asyncio_datagram_transport_parts() -> None:
     loop_cls = se.BaseSelectorEventLoop
     for attr in (fastpath.LOOP_ADD_READER, fastpath.LOOP_REMOVE_READER):
         assert callable(getattr(loop_cls, attr, None)), f"asyncio changed {attr}"
+
+
+def test_pylibsrtp_session_context() -> None:
+    # rooms.media.srtp calls libsrtp on the context a pylibsrtp Session holds.
+    import pylibsrtp
+    from pylibsrtp._binding import lib
+
+    from rooms.media import srtp
+
+    session = pylibsrtp.Session()
+    context = getattr(session, srtp.SESSION_CONTEXT, None)
+    assert context is not None and context[0] is not None, "pylibsrtp changed Session._srtp"
+    assert pylibsrtp.SRTP_MAX_TRAILER_LEN == srtp.TRAILER, "pylibsrtp changed its trailer size"
+    assert callable(lib.srtp_protect) and callable(lib.srtp_unprotect)

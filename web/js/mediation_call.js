@@ -49,6 +49,7 @@ export class MediationRoom {
       'mediation:state': (v) => v && v.case_id === this.caseId && this.setView(v),
       'mediation:slots': (s) => s && s.case_id === this.caseId && this.setSlots(s.slots || []),
       'mediation:chat': (m) => m && m.case_id === this.caseId && this.appendChat(m),
+      'call:link': (l) => l && l.case_id === this.caseId && this.setLink(l.participant_id, l.state),
     };
     for (const [event, fn] of Object.entries(this.handlers)) socket.on(event, fn);
     this.media = new MediaClient({
@@ -74,7 +75,35 @@ export class MediationRoom {
     this.setView(room);
   }
 
+  /**
+   * `call:link`: a member's link fell back to audio only ('audio_only'), video is tried again
+   * ('trial') or is back ('video'). About this page's own link: the notice shows, and while it
+   * is 'audio_only' this page stops sending video too (the weak link is left to the audio).
+   * About someone else's: their tile says so; this page keeps sending video to the others.
+   */
+  setLink(participantId, state) {
+    if (!['audio_only', 'trial', 'video'].includes(state)) return;
+    if (participantId !== this.selfId) {
+      const tile = this.tiles.get(participantId);
+      if (tile) tile.dataset.link = state;
+      return;
+    }
+    this.root.dataset.link = state;
+    setText(this.linkNotice, `call.link.${state}`);
+    this.linkNotice.hidden = false;
+    clearTimeout(this.linkTimer);
+    if (state === 'video') this.linkTimer = setTimeout(() => { this.linkNotice.hidden = true; }, 4000);
+    const pc = this.media.pc;
+    const sender = pc && pc.getSenders().find((s) => s.track && s.track.kind === 'video');
+    if (!sender) return;
+    const parameters = sender.getParameters();
+    if (!parameters.encodings || !parameters.encodings.length) return;
+    for (const encoding of parameters.encodings) encoding.active = state !== 'audio_only';
+    sender.setParameters(parameters).catch((err) => console.warn('video pause/resume failed', err));
+  }
+
   render(container) {
+    this.linkNotice = el('p', { class: 'notice', role: 'status', 'data-testid': 'link-notice', hidden: '' });
     this.banner = el('p', { class: 'notice', role: 'status', 'data-testid': 'caucus-banner', hidden: '' });
     this.grid = el('div', { class: 'tiles', 'data-testid': 'tiles' });
     this.localVideo = el('video', { class: 'local-video', 'data-testid': 'local-video', autoplay: '', playsinline: '', 'data-i18n-aria-label': 'call.local_video' });
@@ -105,6 +134,7 @@ export class MediationRoom {
       el('div', { class: 'call-main' }, [
         this.status,
         this.banner,
+        this.linkNotice,
         this.grid,
         this.localVideo,
         el('div', { class: 'call-controls', role: 'group', 'data-i18n-aria-label': 'call.controls' }, [this.muteButton, this.handButton]),

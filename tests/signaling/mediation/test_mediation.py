@@ -13,7 +13,8 @@ import aiohttp
 import pytest
 import socketio
 
-from rooms.messages import ParticipantId
+from rooms.media.local import LocalMediaWorker
+from rooms.messages import ParticipantId, RoomId
 from server.mediation.repository import verify_chain
 from server.tokens import Claims, sign
 from signaling.court.api import COURT_KEY
@@ -420,3 +421,28 @@ async def test_a_room_moved_to_another_worker_asks_everyone_in_it_to_offer_again
         event = await client.wait_for("room:renegotiate")
         assert event == {"room_id": room_id, "case_id": setup.case_id}
         assert len(client.events["room:renegotiate"]) == 1
+
+
+async def test_a_members_link_falling_back_to_audio_is_told_to_the_room(
+        setup: Setup, running: Running) -> None:
+    """The media worker's link callback (rooms.media.link) reaches a mediation room's members
+    as ``call:link`` naming whose link it is, as it does a consultation's two sides."""
+    resumed = await setup.mediator.call("mediation:resume", {"case_id": setup.case_id})
+    room_id = resumed["room"]["room_id"]
+    worker = running.app[MEDIA_KEY]
+    assert isinstance(worker, LocalMediaWorker)
+    on_link = worker._on_link
+    assert on_link is not None, "the app gives its media worker a link callback"
+    await on_link(RoomId("not-a-room"), ParticipantId("someone"), "audio_only")  # ignored
+    await on_link(RoomId(room_id), ParticipantId("weak-one"), "audio_only")
+    clients = (setup.mediator, setup.applicant.client, setup.respondent.client)
+    for client in clients:
+        assert client is not None
+        event = await client.wait_for("call:link")
+        assert event == {"room_id": room_id, "case_id": setup.case_id,
+                         "participant_id": "weak-one", "state": "audio_only"}
+    await on_link(RoomId(room_id), ParticipantId("weak-one"), "video")
+    for client in clients:
+        assert client is not None
+        await client.wait_for("call:link", lambda e: e["state"] == "video")
+        assert [e["state"] for e in client.events["call:link"]] == ["audio_only", "video"]

@@ -89,6 +89,10 @@ class Action(StrEnum):
     FOLLOW_UP = "rating.follow_up"
     QUALITY_DRAW = "quality.draw"
     QUALITY_REVIEW = "quality.review"
+    ALERTS_READ = "alerts.read"
+    ALERTS_ACK = "alerts.ack"
+    # Live assist (docs/early-warning.md): listen to a consultation unheard, or join it.
+    ASSIST_LIVE = "assist.live"
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,10 @@ ACCESS: dict[Action, frozenset[Role]] = {
     Action.QUALITY_DRAW: frozenset({Role.SUPERVISOR}),
     # Reviewers (lawyers and supervisors) and the reviewed: rows are filtered by user.
     Action.QUALITY_REVIEW: frozenset({Role.SUPERVISOR, Role.LAWYER}),
+    Action.ALERTS_READ: frozenset({Role.SUPERVISOR}),
+    Action.ALERTS_ACK: frozenset({Role.SUPERVISOR}),
+    # Of the consultation's region when the supervisor has one (signaling/consultations/assist).
+    Action.ASSIST_LIVE: frozenset({Role.SUPERVISOR}),
 }
 
 

@@ -15,6 +15,8 @@ from aiohttp import web
 from recordings.api import RECORDING_ACCESS_KEY, RecordingAccess, add_recording_routes
 from recordings.repository import RecordingRepository
 from recordings.setup import RecordingStack
+from server.alerts.repository import AlertRepository
+from server.alerts.rules import load_rules
 from server.api import CATALOGUE_KEY, add_routes, error_middleware
 from server.audit import AuditLog
 from server.cases.repository import CaseRepository
@@ -50,10 +52,13 @@ from server.registry.repository import RegistryRepository
 from server.signin import SignIn, SignInLimits, SignInThrottle, create_limit_storage
 from server.users import UserRepository
 from signaling.agreements.api import AGREEMENTS_KEY
+from signaling.alerts.api import ALERT_WATCH_KEY, add_alert_routes
+from signaling.alerts.watch import AlertWatch, AlwaysTurn, RedisTurn
 from signaling.app.agreements import add_agreements
 from signaling.app.api import add_app_routes
 from signaling.app.cluster import CLUSTER_KEY, Cluster, ProcessRole
 from signaling.app.pages import add_pages
+from signaling.cluster_keys import ClusterKeys
 from signaling.consultations.service import ConsultationService
 from signaling.court.api import COURT_KEY
 from signaling.events import SocketEvents
@@ -259,7 +264,18 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     async def reconcile() -> None:
         await reconciler.run()
 
+    # Early warning: evaluated once per cluster per interval (docs/early-warning.md).
+    alert_watch = AlertWatch(
+        rules=load_rules(settings.alert_rules_path), repository=AlertRepository(database),
+        cases=cases, registry=registry.repository, mediation=mediation.repo, tasks=engine.tasks,
+        notifier=notifier, clock=clock,
+        turn=AlwaysTurn() if cluster.redis is None else RedisTurn(
+            cluster.redis, ClusterKeys(settings.redis_prefix).alerts_turn,
+            settings.alert_interval_s * 0.9))
+    app[ALERT_WATCH_KEY] = alert_watch
     app[TICKERS_KEY] = [Ticker(hotline.tick, 1.0, "hotline tick"),
+                        Ticker(_alert_round(alert_watch), settings.alert_interval_s,
+                               "early warning"),
                         Ticker(push_figures, 2.0, "supervisor figures"),
                         Ticker(reconcile, settings.reconcile_interval_s, "reconcile"),
                         Ticker(_registry_sweep(registry), 60.0, "registry clocks")]
@@ -302,6 +318,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     add_rating_routes(app)
     add_notification_routes(app)
     add_quality_routes(app, database, clock)
+    add_alert_routes(app)
     add_sms_routes(app)
     add_pages(app)
     app.cleanup_ctx.append(_lifecycle)
@@ -313,6 +330,12 @@ def _mediation_timeline(mediation: MediationService
     async def write(case_id: str, actor: str, kind: str, data: dict[str, Any], at: datetime) -> None:
         await mediation.repo.append_event(case_id, at, actor, kind, data)
     return write
+
+
+def _alert_round(watch: AlertWatch) -> Callable[[], Awaitable[None]]:
+    async def round_() -> None:
+        await watch.round()
+    return round_
 
 
 def _registry_sweep(registry: Registry) -> Callable[[], Awaitable[None]]:

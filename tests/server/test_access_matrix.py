@@ -15,6 +15,7 @@ from server.ratings.api import RATING_ROUTES
 from server.registry.api import ROUTES as REGISTRY_ROUTES
 from server.rest import actions
 from signaling.agreements.api import AGREEMENT_ROUTES
+from signaling.alerts.api import ALERT_ROUTES
 from signaling.agreements.events import AGREEMENT_EVENTS
 from signaling.app.api import APP_ROUTES
 from signaling.court.api import COURT_ROUTES
@@ -37,7 +38,7 @@ def test_every_event_and_route_is_covered() -> None:
                                         *MEDIATION_ROUTES, *AGREEMENT_ROUTES, *COURT_ROUTES,
                                         *RECORDING_ROUTES, *REGISTRY_ROUTES, *CITIZEN_ROUTES,
                                         *RATING_ROUTES, *QUALITY_ROUTES, *NOTIFICATION_ROUTES,
-                                        *SMS_ROUTES)).items():
+                                        *SMS_ROUTES, *ALERT_ROUTES)).items():
         assert route_action is None or route_action in ACCESS, route
 
 
@@ -55,7 +56,7 @@ def test_registered_routes_match_the_table(settings: object) -> None:
                                       *AGREEMENT_ROUTES, *COURT_ROUTES, *RECORDING_ROUTES,
                                       *REGISTRY_ROUTES, *CITIZEN_ROUTES, *RATING_ROUTES,
                                       *QUALITY_ROUTES, *NOTIFICATION_ROUTES,
-                                      *SMS_ROUTES)))
+                                      *SMS_ROUTES, *ALERT_ROUTES)))
 
 
 # The expected matrix, written out: which roles may perform each action at all.
@@ -112,6 +113,9 @@ EXPECTED = {
     Action.FOLLOW_UP: {"supervisor"},
     Action.QUALITY_DRAW: {"supervisor"},
     Action.QUALITY_REVIEW: {"supervisor", "lawyer"},
+    Action.ALERTS_READ: {"supervisor"},
+    Action.ALERTS_ACK: {"supervisor"},
+    Action.ASSIST_LIVE: {"supervisor"},
 }
 
 

@@ -59,6 +59,8 @@ from signaling.app.api import add_app_routes
 from signaling.app.cluster import CLUSTER_KEY, Cluster, ProcessRole
 from signaling.app.pages import add_pages
 from signaling.cluster_keys import ClusterKeys
+from signaling.consultations.assist import LiveAssist
+from signaling.consultations.assist_events import AssistEvents
 from signaling.consultations.service import ConsultationService
 from signaling.court.api import COURT_KEY
 from signaling.events import SocketEvents
@@ -211,6 +213,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         clock=clock, recording=mediation_recording,
     )
     MediationEvents(events, mediation_room)
+    AssistEvents(events, LiveAssist(cases=cases, users=users, media=media, notifier=notifier,
+                                    clock=clock))
     registry = Registry(
         catalogue=catalogue, repository=RegistryRepository(database), users=users, now=clock,
         public_url=settings.public_url, mediation=MediationFromApplication(mediation, users),

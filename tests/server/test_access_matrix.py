@@ -16,6 +16,7 @@ from server.registry.api import ROUTES as REGISTRY_ROUTES
 from server.rest import actions
 from signaling.agreements.api import AGREEMENT_ROUTES
 from signaling.alerts.api import ALERT_ROUTES
+from signaling.consultations.assist_events import ASSIST_EVENTS
 from signaling.agreements.events import AGREEMENT_EVENTS
 from signaling.app.api import APP_ROUTES
 from signaling.court.api import COURT_ROUTES
@@ -32,7 +33,7 @@ def test_every_action_has_an_access_entry() -> None:
 
 def test_every_event_and_route_is_covered() -> None:
     for event, action in {**EVENTS, **MEDIATION_EVENTS, **AGREEMENT_EVENTS,
-                          **RECORDING_EVENTS}.items():
+                          **RECORDING_EVENTS, **ASSIST_EVENTS}.items():
         assert action in ACCESS, event
     for route, route_action in actions((*ROUTES, *HOTLINE_ROUTES, *APP_ROUTES,
                                         *MEDIATION_ROUTES, *AGREEMENT_ROUTES, *COURT_ROUTES,

@@ -21,6 +21,8 @@ import {
 import { connectStaff, submitLogin } from './staff_session.js';
 import { showNotice, showRawNotice, showView, watchConnection } from './views.js';
 import { watchClocks } from './supervisor_clocks.js';
+import { watchAlerts } from './early_warning.js';
+import { watchAssist } from './assist.js';
 
 const TOKEN_KEY = 'parley.supervisor';
 const USER_KEY = 'parley.supervisor.user';
@@ -93,6 +95,8 @@ function showLogin(noticeKey, kind = 'info') {
 function closeSocket() {
   if (state.stopClocks) state.stopClocks();
   state.stopClocks = null;
+  for (const stop of state.stopLive || []) stop();
+  state.stopLive = [];
   if (state.stopWatching) state.stopWatching();
   if (state.socket) state.socket.disconnect();
   if (state.staleTimer) clearInterval(state.staleTimer);
@@ -140,6 +144,10 @@ async function startSession(token) {
   $('sign-out').hidden = false;
   state.staleTimer = setInterval(renderFreshness, 1000);
   state.stopClocks = watchClocks(token, $('sup-clocks'), $('sup-clocks-empty'));
+  state.stopLive = [
+    watchAlerts(socket, token, { list: $('ew-alerts'), empty: $('ew-empty'), events: $('ew-events'), eventsEmpty: $('ew-events-empty') }),
+    watchAssist(socket, { list: $('assist-list'), empty: $('assist-empty'), panel: $('assist-media'), status: $('assist-status'), error: $('assist-error') }),
+  ];
   await snapshot();
 }
 

@@ -44,7 +44,7 @@ from server.policy import Principal, Role
 from server.quality.api import add_quality_routes
 from server.ratings.api import RATER_CHECK_KEY, RATINGS_KEY, add_rating_routes
 from server.ratings.repository import RatingRepository
-from server.ratings.rules import Reason, Subject
+from server.ratings.rules import Reason, Subject, mediation_may_be_rated
 from server.ratings.service import Ratings
 from server.registry import Registry
 from server.registry.api import REGISTRY_KEY, TOKEN_KEY, add_registry_routes
@@ -243,7 +243,11 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         if me.role is not Role.INVITEE or me.case_id != case_id:
             return False
         participant = await mediation.repo.participant(me.id)
-        return participant is not None and participant.role in ("applicant", "respondent")
+        if participant is None or participant.role not in ("applicant", "respondent"):
+            return False
+        case = await mediation.repo.case(case_id)
+        return case is not None and mediation_may_be_rated(
+            case.status, (e.kind for e in await mediation.repo.events(case_id)))
 
     consultation.on_rated = rate_consultation
     sio.attach(app)

@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from server.catalogue import default_catalogue
+from server.citizens.api import ACCOUNTS_KEY
 from server.db import Database
 from server.migrate import upgrade
 from server.ratings.repository import RatingRepository
 from server.ratings.rules import Reason, Subject, mediation_may_be_rated, needs_follow_up
 from server.ratings.service import Ratings
 from signaling.app.factory import MEDIATION_KEY
-from server.citizens.api import ACCOUNTS_KEY
 from tests.clients import SocketClient, get_json, post_json
 from tests.conftest import Running
 from tests.server.registry.conftest import Window

@@ -112,7 +112,7 @@ def _rule(table: dict[str, Any], header: int, keys: dict[str, int]) -> Rule:
     if not isinstance(name, str) or not name.strip() or len(name) > 48:
         raise RulesError(keys.get("name", header), "every rule needs a name (1-48 characters)")
     try:
-        kind = Kind(table.get("kind"))
+        kind = Kind(str(table.get("kind")))
     except ValueError:
         raise RulesError(keys.get("kind", header), f"rule {name!r}: kind must be one of "
                          f"{[k.value for k in Kind]}") from None

@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from redis.asyncio import Redis
 
 from server.alerts.evaluate import Firing
 from server.alerts.repository import AlertRepository, alert_view
 from server.alerts.rules import Kind, Rule
+from server.cases.repository import CaseRepository
+from server.catalogue import Mode
 from server.db import Database
+from server.mediation.repository import MediationRepository
+from server.policy import Principal, Role
+from server.registry.repository import RegistryRepository
 from server.users import UserRepository
-from signaling.alerts.watch import RedisTurn
+from signaling.alerts.watch import AlertWatch, RedisTurn
+from signaling.routing.model import PriorityClass, RegionCode, Task, TaskId
 from tests import backends
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
@@ -52,6 +59,49 @@ async def test_redis_gives_the_round_to_one_process(redis_prefix: str) -> None:
         turns = [RedisTurn(c, f"{redis_prefix}:alerts:turn", 5.0) for c in clients]
         claimed = await asyncio.gather(*(t.claim() for t in turns))
         assert sorted(claimed) == [False, False, True]
+    finally:
+        for c in clients:
+            await c.aclose()
+
+
+class Pushes:
+    """The local border of the socket fan-out: what was pushed to whom."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any], object]] = []
+
+    async def emit(self, event: str, data: dict[str, Any], to: object) -> None:
+        self.sent.append((event, data, to))
+
+    async def emit_here(self, event: str, data: dict[str, Any], to: object) -> bool:
+        self.sent.append((event, data, to))
+        return True
+
+
+async def test_a_cluster_evaluates_once_a_round(database: Database, redis_prefix: str) -> None:
+    now = datetime.now(UTC)
+    task = Task(task_id=TaskId("c" * 32), service_type="consultation", category="labour",
+                mode=Mode.VIDEO, language="zh", region=RegionCode("qz-kecheng"),
+                priority=PriorityClass.NORMAL, created_at=now.timestamp() - 300,
+                enqueued_at=now.timestamp() - 300)
+
+    async def tasks() -> list[Task]:
+        return [task]
+
+    clients = [Redis.from_url(backends.REDIS_URL) for _ in range(3)]
+    pushes = [Pushes() for _ in clients]
+    try:
+        watches = [AlertWatch(
+            rules=[RULE], repository=AlertRepository(database),
+            cases=CaseRepository(database), registry=RegistryRepository(database),
+            mediation=MediationRepository(database), tasks=tasks, notifier=p,
+            turn=RedisTurn(c, f"{redis_prefix}:alerts:turn", 5.0), clock=lambda: now)
+            for c, p in zip(clients, pushes, strict=True)]
+        raised = await asyncio.gather(*(w.round() for w in watches))
+        assert sorted(raised) == [0, 0, 2]  # one process had the turn: "all" and the queue
+        assert sum(len(p.sent) for p in pushes) == 2
+        board = await watches[0].board(Principal(Role.SUPERVISOR, "1", "值班长"))
+        assert sorted(a["scope"] for a in board["alerts"]) == ["all", "queue:labour"]
     finally:
         for c in clients:
             await c.aclose()

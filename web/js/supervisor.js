@@ -23,6 +23,7 @@ import { showNotice, showRawNotice, showView, watchConnection } from './views.js
 import { watchClocks } from './supervisor_clocks.js';
 import { watchAlerts } from './early_warning.js';
 import { watchAssist } from './assist.js';
+import { watchFollowUps } from './follow_ups.js';
 
 const TOKEN_KEY = 'parley.supervisor';
 const USER_KEY = 'parley.supervisor.user';
@@ -146,6 +147,7 @@ async function startSession(token) {
   state.stopClocks = watchClocks(token, $('sup-clocks'), $('sup-clocks-empty'));
   state.stopLive = [
     watchAlerts(socket, token, { list: $('ew-alerts'), empty: $('ew-empty'), events: $('ew-events'), eventsEmpty: $('ew-events-empty') }),
+    watchFollowUps(token, { list: $('fu-list'), empty: $('fu-empty') }),
     watchAssist(socket, { list: $('assist-list'), empty: $('assist-empty'), panel: $('assist-media'), status: $('assist-status'), error: $('assist-error') }),
   ];
   await snapshot();

@@ -184,17 +184,21 @@ def _region_demand(rule: Rule, s: Snapshot) -> list[Firing]:
 
 def _repeated(rule: Rule, s: Snapshot) -> list[Firing]:
     start = s.now - timedelta(minutes=rule.window_minutes)
+    recent = _window(s.contacts, start, s.now + timedelta(seconds=1))
+    # Count first: only the few disputes over the threshold are gathered and sorted.
+    counts = Counter((c.citizen, c.category) for c in recent)
+    hot = {key for key, n in counts.items() if n >= rule.min_count}
     groups: dict[tuple[str, str], list[Contact]] = defaultdict(list)
-    for contact in _window(s.contacts, start, s.now + timedelta(seconds=1)):
-        groups[(contact.citizen, contact.category)].append(contact)
+    for contact in recent:
+        if (contact.citizen, contact.category) in hot:
+            groups[(contact.citizen, contact.category)].append(contact)
     out = []
     for (citizen, category), contacts in sorted(groups.items()):
-        if len(contacts) >= rule.min_count:
-            contacts.sort(key=lambda c: c.queued_at)
-            # The scope names the dispute by its first case: no phone number in a key.
-            out.append(Firing(rule, f"dispute:{contacts[0].case_id}", {
-                "contacts": len(contacts), "category": category, "citizen": _mask(citizen),
-                "case_ids": [c.case_id for c in contacts]}))
+        contacts.sort(key=lambda c: c.queued_at)
+        # The scope names the dispute by its first case: no phone number in a key.
+        out.append(Firing(rule, f"dispute:{contacts[0].case_id}", {
+            "contacts": len(contacts), "category": category, "citizen": _mask(citizen),
+            "case_ids": [c.case_id for c in contacts]}))
     return out
 
 

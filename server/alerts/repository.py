@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from server.alerts.evaluate import Firing
+from server.alerts.evaluate import Contact, Firing
 from server.alerts.models import Alert
+from server.cases.repository import CaseStatus
 from server.db import Database
-from server.models import CaseEvent
+from server.models import Case, CaseEvent
 
 
 class AlertRepository:
@@ -69,6 +70,17 @@ class AlertRepository:
                 (Alert.open_key.is_not(None)) | (Alert.raised_at >= since)).order_by(
                 Alert.id.desc()).limit(limit))
             return list(rows)
+
+    async def contacts(self, since: datetime) -> list[Contact]:
+        """The contacts queued since ``since``, only the columns the rules read (a week of
+        cases is read every round: no ORM objects)."""
+        query = select(Case.id, Case.queued_at, Case.category, Case.region, Case.citizen_phone,
+                       Case.matched_at, Case.status, Case.callback).where(Case.queued_at >= since)
+        async with self._db.read_session() as session:
+            rows = (await session.execute(query)).all()
+        return [Contact(r.id, r.queued_at, r.category, r.region, r.citizen_phone,
+                        matched_at=r.matched_at, callback=r.callback,
+                        abandoned=r.status == CaseStatus.ABANDONED and r.matched_at is None) for r in rows]
 
     async def case_events(self, kinds: Iterable[str], since: datetime, limit: int = 50
                           ) -> list[dict[str, Any]]:

@@ -8,10 +8,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from server.alerts.evaluate import ClockDue, Contact, Flag, Snapshot, Waiting, evaluate
+from server.alerts.evaluate import ClockDue, Flag, Snapshot, Waiting, evaluate
 from server.alerts.repository import AlertRepository, alert_view
 from server.alerts.rules import Kind, Rule
-from server.cases.repository import CaseRepository, CaseStatus
 from server.clocks.clock import local_date
 from server.errors import not_found
 from server.mediation.repository import MediationRepository
@@ -57,12 +56,11 @@ class RedisTurn:
 
 class AlertWatch:
     def __init__(self, *, rules: Sequence[Rule], repository: AlertRepository,
-                 cases: CaseRepository, registry: RegistryRepository,
+                 registry: RegistryRepository,
                  mediation: MediationRepository, tasks: Callable[[], Awaitable[Sequence[Task]]],
                  notifier: Notifier, turn: Turn, clock: Callable[[], datetime]) -> None:
         self.rules = tuple(rules)
         self.repository = repository
-        self._cases = cases
         self._registry = registry
         self._mediation = mediation
         self._tasks = tasks
@@ -78,10 +76,7 @@ class AlertWatch:
         kinds = {r.kind for r in self.rules if r.enabled}
         waiting = [Waiting(t.task_id, t.category, t.region, datetime.fromtimestamp(
             t.enqueued_at, now.tzinfo)) for t in await self._tasks()]
-        contacts = [Contact(c.id, c.queued_at, c.category, c.region, c.citizen_phone,
-                            matched_at=c.matched_at, callback=c.callback,
-                            abandoned=c.status == CaseStatus.ABANDONED and c.matched_at is None)
-                    for c in await self._cases.recent(now - self._lookback)]
+        contacts = await self.repository.contacts(now - self._lookback)
         clocks: list[ClockDue] = []
         if Kind.CLOCK_LAPSING in kinds:
             clocks = [ClockDue(c.application_id, c.code, c.institution, c.due)

@@ -275,7 +275,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     # Early warning: evaluated once per cluster per interval (docs/early-warning.md).
     alert_watch = AlertWatch(
         rules=load_rules(settings.alert_rules_path), repository=AlertRepository(database),
-        cases=cases, registry=registry.repository, mediation=mediation.repo, tasks=engine.tasks,
+        registry=registry.repository, mediation=mediation.repo, tasks=engine.tasks,
         notifier=notifier, clock=clock,
         turn=AlwaysTurn() if cluster.redis is None else RedisTurn(
             cluster.redis, ClusterKeys(settings.redis_prefix).alerts_turn,

@@ -18,6 +18,7 @@ from server.db import Database
 from server.mediation.repository import MediationRepository
 from server.policy import Principal, Role
 from server.registry.repository import RegistryRepository
+from server.schemas import IntakeBody
 from server.users import UserRepository
 from signaling.alerts.watch import AlertWatch, RedisTurn
 from signaling.routing.model import PriorityClass, RegionCode, Task, TaskId
@@ -93,10 +94,17 @@ async def test_a_cluster_evaluates_once_a_round(database: Database, redis_prefix
     try:
         watches = [AlertWatch(
             rules=[RULE], repository=AlertRepository(database),
-            cases=CaseRepository(database), registry=RegistryRepository(database),
+            registry=RegistryRepository(database),
             mediation=MediationRepository(database), tasks=tasks, notifier=p,
             turn=RedisTurn(c, f"{redis_prefix}:alerts:turn", 5.0), clock=lambda: now)
             for c, p in zip(clients, pushes, strict=True)]
+        case = await CaseRepository(database).create(IntakeBody.model_validate(
+            {"name": "张三", "phone": "13800138000", "service_type": "consultation",
+             "category": "labour", "mode": "video", "description": "欠薪",
+             "region": "qz-kecheng"}), now - timedelta(minutes=3))
+        seen = (await watches[0].snapshot(now)).contacts
+        assert [(c.case_id, c.citizen, c.abandoned) for c in seen] == [
+            (case.id, "13800138000", False)]
         raised = await asyncio.gather(*(w.round() for w in watches))
         assert sorted(raised) == [0, 0, 2]  # one process had the turn: "all" and the queue
         assert sum(len(p.sent) for p in pushes) == 2

@@ -52,7 +52,14 @@ async def test_alerts_explain_why_and_a_named_supervisor_acknowledges(
     mediator = await staff(running, "med1", "mediator")
     lawyer = await staff(running, "law1", "lawyer")
     watcher = await connect(sup)
-    await running.intake(category="labour")
+    await running.add_lawyer("lawyer1", skills={"labour": 5})
+    taker = await connect(await running.login("lawyer1"))
+    case_id, _ = await running.intake(category="labour")
+    await taker.wait_for("offer:new")
+    assert (await taker.call("offer:accept", {"case_id": case_id}))["ok"]
+    reply = await taker.call("case:transfer", {"case_id": case_id, "category": "contract",
+                                               "note": "合同问题为主"})
+    assert reply["ok"], reply  # back in the queue: still waiting, and a transfer to show
     mediation_id = await create_case(running, mediator)
     status, _ = await post_json(running.url, f"/api/mediations/{mediation_id}/risk",
                                 {"note": "一方扬言报复"}, mediator)
@@ -74,6 +81,8 @@ async def test_alerts_explain_why_and_a_named_supervisor_acknowledges(
     assert waiting["explanation"]["figures"]["waiting"] == 1
     assert by_rule["mediation_escalating"]["severity"] == "critical"
     assert board["escalations"][0]["case_id"] == mediation_id
+    [transfer] = board["events"]
+    assert transfer["case_id"] == case_id and transfer["kind"] == "transferred"
 
     for token in (lawyer, mediator):
         status, reply = await get_json(running.url, "/api/alerts", token)

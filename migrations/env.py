@@ -7,6 +7,7 @@ from alembic import context
 # Each import registers its tables on Base.metadata.
 import recordings.models  # noqa: F401
 import server.agreements.models
+import server.alerts.models
 import server.audit
 import server.citizens.models
 import server.credentials.codes

@@ -73,6 +73,10 @@ class Settings:
     catalogue_path: Path | None = None
     # An SMS provider (docs/telephony.md, "SMS"); None: messages stay in the local outbox.
     sms: SmsSettings | None = None
+    # Early warning (docs/early-warning.md): the rules file (None: the shipped one), checked at
+    # start; how often the rules are evaluated (once per cluster each time).
+    alert_rules_path: Path | None = None
+    alert_interval_s: float = 10.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -118,6 +122,8 @@ class Settings:
                                    default=False),
             metrics_token=_metrics_token(environ.get("PARLEY_METRICS_TOKEN")),
             catalogue_path=_catalogue_path(environ.get("PARLEY_CATALOGUE")),
+            alert_rules_path=_alert_rules_path(environ.get("PARLEY_ALERT_RULES")),
+            alert_interval_s=_interval(environ, "PARLEY_ALERT_INTERVAL_S", 10.0),
             **_turn(environ),
             reconcile_interval_s=_interval(environ, "PARLEY_RECONCILE_INTERVAL_S", 5.0),
             fault_point=_fault_point(environ.get("PARLEY_FAULT_POINT")),
@@ -160,6 +166,21 @@ def _catalogue_path(raw: str | None) -> Path | None:
     except CatalogueError as exc:
         raise ConfigError(f"PARLEY_CATALOGUE is not a valid catalogue:\n{exc}") from None
     return path
+def _alert_rules_path(raw: str | None) -> Path | None:
+    """PARLEY_ALERT_RULES: an early-warning rules file, checked now (a mistake names its line)."""
+    if not raw:
+        return None
+    from server.alerts.rules import RulesError, load_rules
+
+    path = Path(raw).resolve()
+    try:
+        load_rules(path)
+    except (OSError, RulesError) as exc:
+        raise ConfigError(f"PARLEY_ALERT_RULES is not a valid rules file ({path}): {exc}"
+                          ) from None
+    return path
+
+
 @dataclass(frozen=True)
 class SmsSettings:
     url: str

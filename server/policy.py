@@ -91,6 +91,10 @@ class Action(StrEnum):
     QUALITY_REVIEW = "quality.review"
     REPORTS_READ = "reports.read"
     REPORTS_RUN = "reports.run"
+    ALERTS_READ = "alerts.read"
+    ALERTS_ACK = "alerts.ack"
+    # Live assist (docs/early-warning.md): listen to a consultation unheard, or join it.
+    ASSIST_LIVE = "assist.live"
 
 
 @dataclass(frozen=True)
@@ -182,6 +186,10 @@ ACCESS: dict[Action, frozenset[Role]] = {
     # Reports over time (docs/reports.md): supervisors only.
     Action.REPORTS_READ: frozenset({Role.SUPERVISOR}),
     Action.REPORTS_RUN: frozenset({Role.SUPERVISOR}),
+    Action.ALERTS_READ: frozenset({Role.SUPERVISOR}),
+    Action.ALERTS_ACK: frozenset({Role.SUPERVISOR}),
+    # Of the consultation's region when the supervisor has one (signaling/consultations/assist).
+    Action.ASSIST_LIVE: frozenset({Role.SUPERVISOR}),
 }
 
 

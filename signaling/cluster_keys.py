@@ -23,6 +23,8 @@ vanished (Redis flushed or restarted) writes its presence entries again at its n
                            (signaling/connections.py); TTL the token's remaining life, renewed
                            on every claim; fields of dead processes are removed by the next
                            claim that finds their ``{p}:proc:{pid}`` gone
+  {p}:alerts:turn          string (SET NX PX), TTL just under the early-warning interval: the
+                           one process evaluating the alert rules this round (signaling/alerts)
   {p}:socketio             pub/sub channel of python-socketio's Redis manager (fan-out to
                            every process: broadcasts, and one-to-one pushes to unknown targets)
 """
@@ -57,6 +59,10 @@ class ClusterKeys:
     @property
     def where_changed_channel(self) -> str:
         return f"{self.prefix}:where-changed"
+
+    @property
+    def alerts_turn(self) -> str:
+        return f"{self.prefix}:alerts:turn"
 
     @property
     def socketio_channel(self) -> str:

@@ -12,6 +12,7 @@ from server.api import principal_of
 from server.citizens.service import CitizenAccounts
 from server.errors import ParleyError, forbidden
 from server.policy import Action, Role, require
+from server.ratings.api import RATINGS_KEY, rating_view
 from server.registry.api import REGISTRY_KEY, TOKEN_KEY, view_for
 from server.registry.service import PHONE_PREFIX
 from server.rest import Auth, Route, body_of, register
@@ -64,10 +65,20 @@ async def get_my_cases(request: web.Request) -> web.Response:
     applications: list[dict[str, Any]] = [
         await view_for(request, a, Actor.APPLICANT, True)
         for a in await registry.repository.for_phone(phone)]
+    consultations = await request.app[ACCOUNTS_KEY].consultations(phone)
+    # Each case's rating by its citizen and whether it was followed up (回访). The cases are
+    # this phone's own, whichever sign-in (the filing's, the code's) the rating was made with.
+    wanted = [("application", a["id"]) for a in applications]
+    wanted += [("consultation", c["id"]) for c in consultations]
+    ratings = await request.app[RATINGS_KEY].repository.of_subjects(wanted, f"{Role.CITIZEN}-")
+    for kind, rows in (("application", applications), ("consultation", consultations)):
+        for row in rows:
+            found = ratings.get((kind, row["id"]))
+            row["my_rating"] = None if found is None else rating_view(*found)
     return web.json_response({
         "phone": phone,
         "applications": applications,
-        "consultations": await request.app[ACCOUNTS_KEY].consultations(phone),
+        "consultations": consultations,
     })
 
 

@@ -43,6 +43,21 @@ class RatingRepository:
                 FollowUp.rating_id == rating.id))).first()
             return rating, follow_up
 
+    async def of_subjects(self, wanted: list[tuple[str, str]], author_prefix: str
+                          ) -> dict[tuple[str, str], tuple[Rating, FollowUp | None]]:
+        """Ratings of these (kind, id) subjects by an author whose id starts with
+        ``author_prefix`` (citizens: "my cases"), keyed by (kind, id)."""
+        if not wanted:
+            return {}
+        keys = set(wanted)
+        async with self._db.read_session() as session:
+            rows = await session.execute(
+                select(Rating, FollowUp).outerjoin(FollowUp, FollowUp.rating_id == Rating.id)
+                .where(Rating.subject_id.in_(sorted({i for _, i in keys}))))
+            return {(r.subject_kind, r.subject_id): (r, f) for r, f in rows.all()
+                    if (r.subject_kind, r.subject_id) in keys
+                    and r.author.startswith(author_prefix)}
+
     async def follow_ups(self, *, open_only: bool) -> list[tuple[FollowUp, Rating]]:
         query = select(FollowUp, Rating).join(Rating, Rating.id == FollowUp.rating_id)
         if open_only:

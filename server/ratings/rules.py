@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -36,3 +37,14 @@ def needs_follow_up(score: int, complaint: bool) -> bool:
 
 def follow_up_due(rated_at: datetime, calendar: WorkingCalendar) -> date:
     return calendar.add_working_days(local_date(rated_at), FOLLOW_UP_WORKING_DAYS)
+
+
+# A mediation is rated once something happened to rate: a session held, an agreement, or the end.
+_MEDIATION_RATEABLE_EVENTS = frozenset({"session_opened", "agreement_signed",
+                                        "agreement_effective", "closed", "outcome"})
+_MEDIATION_ENDED = frozenset({"settled", "failed", "refused", "withdrawn"})
+
+
+def mediation_may_be_rated(status: str, event_kinds: Iterable[str]) -> bool:
+    """The parties rate a mediation after the session or the agreement (or once it ended)."""
+    return status in _MEDIATION_ENDED or not _MEDIATION_RATEABLE_EVENTS.isdisjoint(event_kinds)

@@ -36,6 +36,8 @@ def application_view(application: Application, *, catalogue: Catalogue, viewer: 
         "item": {"code": application.item, "zh": item.zh if item else application.item,
                  "en": item.en if item else application.item},
         "state": application.state,
+        # Ended: the applicant may rate it (一单一评, server/ratings).
+        "final": flow is not None and application.state in flow.final,
         "version": application.version,
         "institution": {"code": application.institution,
                         "zh": institution.zh if institution else application.institution,

@@ -15,6 +15,8 @@ from aiohttp import web
 from recordings.api import RECORDING_ACCESS_KEY, RecordingAccess, add_recording_routes
 from recordings.repository import RecordingRepository
 from recordings.setup import RecordingStack
+from server.alerts.repository import AlertRepository
+from server.alerts.rules import load_rules
 from server.api import CATALOGUE_KEY, add_routes, error_middleware
 from server.audit import AuditLog
 from server.cases.repository import CaseRepository
@@ -42,7 +44,7 @@ from server.policy import Principal, Role
 from server.quality.api import add_quality_routes
 from server.ratings.api import RATER_CHECK_KEY, RATINGS_KEY, add_rating_routes
 from server.ratings.repository import RatingRepository
-from server.ratings.rules import Reason, Subject
+from server.ratings.rules import Reason, Subject, mediation_may_be_rated
 from server.ratings.service import Ratings
 from server.registry import Registry
 from server.registry.api import REGISTRY_KEY, TOKEN_KEY, add_registry_routes
@@ -55,10 +57,15 @@ from server.reports.store import ReportStore
 from server.signin import SignIn, SignInLimits, SignInThrottle, create_limit_storage
 from server.users import UserRepository
 from signaling.agreements.api import AGREEMENTS_KEY
+from signaling.alerts.api import ALERT_WATCH_KEY, add_alert_routes
+from signaling.alerts.watch import AlertWatch, AlwaysTurn, RedisTurn
 from signaling.app.agreements import add_agreements
 from signaling.app.api import add_app_routes
 from signaling.app.cluster import CLUSTER_KEY, Cluster, ProcessRole
 from signaling.app.pages import add_pages
+from signaling.cluster_keys import ClusterKeys
+from signaling.consultations.assist import LiveAssist
+from signaling.consultations.assist_events import AssistEvents
 from signaling.consultations.service import ConsultationService
 from signaling.court.api import COURT_KEY
 from signaling.events import SocketEvents
@@ -216,6 +223,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         clock=clock, recording=mediation_recording,
     )
     MediationEvents(events, mediation_room)
+    AssistEvents(events, LiveAssist(cases=cases, users=users, media=media, notifier=notifier,
+                                    clock=clock))
     registry = Registry(
         catalogue=catalogue, repository=RegistryRepository(database), users=users, now=clock,
         public_url=settings.public_url, mediation=MediationFromApplication(mediation, users),
@@ -244,7 +253,11 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         if me.role is not Role.INVITEE or me.case_id != case_id:
             return False
         participant = await mediation.repo.participant(me.id)
-        return participant is not None and participant.role in ("applicant", "respondent")
+        if participant is None or participant.role not in ("applicant", "respondent"):
+            return False
+        case = await mediation.repo.case(case_id)
+        return case is not None and mediation_may_be_rated(
+            case.status, (e.kind for e in await mediation.repo.events(case_id)))
 
     consultation.on_rated = rate_consultation
     sio.attach(app)
@@ -269,7 +282,18 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     async def reconcile() -> None:
         await reconciler.run()
 
+    # Early warning: evaluated once per cluster per interval (docs/early-warning.md).
+    alert_watch = AlertWatch(
+        rules=load_rules(settings.alert_rules_path), repository=AlertRepository(database),
+        registry=registry.repository, mediation=mediation.repo, tasks=engine.tasks,
+        notifier=notifier, clock=clock,
+        turn=AlwaysTurn() if cluster.redis is None else RedisTurn(
+            cluster.redis, ClusterKeys(settings.redis_prefix).alerts_turn,
+            settings.alert_interval_s * 0.9))
+    app[ALERT_WATCH_KEY] = alert_watch
     app[TICKERS_KEY] = [Ticker(hotline.tick, 1.0, "hotline tick"),
+                        Ticker(_alert_round(alert_watch), settings.alert_interval_s,
+                               "early warning"),
                         Ticker(push_figures, 2.0, "supervisor figures"),
                         Ticker(reconcile, settings.reconcile_interval_s, "reconcile"),
                         Ticker(_registry_sweep(registry), 60.0, "registry clocks")]
@@ -316,6 +340,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     add_rating_routes(app)
     add_notification_routes(app)
     add_quality_routes(app, database, clock)
+    add_alert_routes(app)
     add_sms_routes(app)
     add_report_routes(app, reports)
     add_pages(app)
@@ -328,6 +353,12 @@ def _mediation_timeline(mediation: MediationService
     async def write(case_id: str, actor: str, kind: str, data: dict[str, Any], at: datetime) -> None:
         await mediation.repo.append_event(case_id, at, actor, kind, data)
     return write
+
+
+def _alert_round(watch: AlertWatch) -> Callable[[], Awaitable[None]]:
+    async def round_() -> None:
+        await watch.round()
+    return round_
 
 
 def _registry_sweep(registry: Registry) -> Callable[[], Awaitable[None]]:

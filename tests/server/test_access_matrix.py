@@ -16,6 +16,8 @@ from server.registry.api import ROUTES as REGISTRY_ROUTES
 from server.reports.api import REPORT_ROUTES
 from server.rest import actions
 from signaling.agreements.api import AGREEMENT_ROUTES
+from signaling.alerts.api import ALERT_ROUTES
+from signaling.consultations.assist_events import ASSIST_EVENTS
 from signaling.agreements.events import AGREEMENT_EVENTS
 from signaling.app.api import APP_ROUTES
 from signaling.court.api import COURT_ROUTES
@@ -32,13 +34,14 @@ def test_every_action_has_an_access_entry() -> None:
 
 def test_every_event_and_route_is_covered() -> None:
     for event, action in {**EVENTS, **MEDIATION_EVENTS, **AGREEMENT_EVENTS,
-                          **RECORDING_EVENTS}.items():
+                          **RECORDING_EVENTS, **ASSIST_EVENTS}.items():
         assert action in ACCESS, event
     for route, route_action in actions((*ROUTES, *HOTLINE_ROUTES, *APP_ROUTES,
                                         *MEDIATION_ROUTES, *AGREEMENT_ROUTES, *COURT_ROUTES,
                                         *RECORDING_ROUTES, *REGISTRY_ROUTES, *CITIZEN_ROUTES,
                                         *RATING_ROUTES, *QUALITY_ROUTES, *NOTIFICATION_ROUTES,
-                                        *SMS_ROUTES, *REPORT_ROUTES)).items():
+                                        *SMS_ROUTES, *REPORT_ROUTES,
+                                        *ALERT_ROUTES)).items():
         assert route_action is None or route_action in ACCESS, route
 
 
@@ -56,7 +59,7 @@ def test_registered_routes_match_the_table(settings: object) -> None:
                                       *AGREEMENT_ROUTES, *COURT_ROUTES, *RECORDING_ROUTES,
                                       *REGISTRY_ROUTES, *CITIZEN_ROUTES, *RATING_ROUTES,
                                       *QUALITY_ROUTES, *NOTIFICATION_ROUTES,
-                                      *SMS_ROUTES, *REPORT_ROUTES)))
+                                      *SMS_ROUTES, *REPORT_ROUTES, *ALERT_ROUTES)))
 
 
 # The expected matrix, written out: which roles may perform each action at all.
@@ -115,6 +118,9 @@ EXPECTED = {
     Action.QUALITY_REVIEW: {"supervisor", "lawyer"},
     Action.REPORTS_READ: {"supervisor"},
     Action.REPORTS_RUN: {"supervisor"},
+    Action.ALERTS_READ: {"supervisor"},
+    Action.ALERTS_ACK: {"supervisor"},
+    Action.ASSIST_LIVE: {"supervisor"},
 }
 
 

@@ -12,6 +12,7 @@ import { byTestId as $, el } from './dom.js';
 import { clearFormErrors, setFieldErrorRaw } from './form.js';
 import { currentLang, formatWhen, initI18n, localName, onLanguageChange, t } from './i18n.js';
 import { showRawNotice, showView } from './views.js';
+import { mountRating } from './rate_case.js';
 
 const state = { services: null, item: null, application: null, token: null };
 const APPLICATION_KEY = (id) => `parley.application.${id}`;
@@ -209,6 +210,8 @@ function renderStatus(a) {
   $('status-notice').href = `/api/applications/${a.id}/notice`;
   $('status-notice').addEventListener('click', openNotice, { once: true });
   renderActions(a);
+  // Closed: the applicant rates it, and later sees whether it was followed up.
+  if (a.final && state.token) mountRating($('status-rating'), { kind: 'application', subjectId: a.id, token: state.token });
   $('status-clocks').replaceChildren(...a.clocks.map((c) =>
     el('li', { 'data-code': c.code, 'data-state': c.state, 'data-due': c.due },
       [`${clockText(c)} · ${t(`clock.state.${c.state}`)}`])));

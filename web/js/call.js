@@ -6,7 +6,7 @@ import { emit, errorText } from './api.js';
 import { Chat } from './chat.js';
 import { el } from './dom.js';
 import { applyTranslations, setText } from './i18n.js';
-import { addSendRecv, getLocalMedia, MediaClient } from './media_client.js';
+import { addSendRecv, getLocalMedia, MediaClient, preferCodecs } from './media_client.js';
 import { showNotice, showRawNotice } from './views.js';
 
 // Shared with end-to-end tests, which read getStats() from the current peer connection.
@@ -43,6 +43,8 @@ export class Call {
     };
     socket.on('call:link', this.onLink);
     this.remoteStream = null;
+    this.audioSlots = 1;
+    this.extraAudio = [];
     this.media = new MediaClient({
       socket,
       iceServers,
@@ -53,10 +55,22 @@ export class Call {
       transceivers: (pc, stream) => {
         addSendRecv(pc, stream, 'audio');
         if (this.mode === 'video') addSendRecv(pc, stream, 'video');
+        // A supervisor who joined (live assist) is heard on further audio slots.
+        this.extraAudio = [];
+        for (let slot = 1; slot < this.audioSlots; slot++) {
+          const extra = pc.addTransceiver('audio', { direction: 'recvonly' });
+          preferCodecs(extra, 'audio');
+          this.extraAudio.push(extra);
+        }
       },
       onState: (state) => this.setMediaState(state),
       onError: (err) => (err ? showRawNotice(this.error, errorText(err)) : showNotice(this.error, null)),
       onTrack: (event) => {
+        if (this.extraAudio.includes(event.transceiver)) {
+          this.assistAudio.srcObject = new MediaStream([event.track]);
+          this.assistAudio.play().catch(() => {});
+          return;
+        }
         this.remoteStream.addTrack(event.track);
         if (this.remoteVideo.srcObject !== this.remoteStream) this.remoteVideo.srcObject = this.remoteStream;
         this.playRemote();
@@ -108,7 +122,9 @@ export class Call {
     this.playButton.addEventListener('click', () => this.playRemote());
     const audioCard = el('div', { class: 'audio-card', 'aria-hidden': 'true', hidden: mode === 'audio' ? undefined : '' });
     setText(audioCard, 'call.audio_only');
+    this.assistAudio = el('audio', { autoplay: '', 'data-testid': 'assist-audio' });
     this.mediaBox = el('div', { class: 'call-media', hidden: mode === 'text' ? '' : undefined }, [
+      this.assistAudio,
       this.remoteVideo,
       audioCard,
       this.localVideo,
@@ -171,6 +187,17 @@ export class Call {
 
   handlePeer(event) {
     if (!event || event.room_id !== this.roomId) return;
+    if (event.event === 'supervisor_joined' || event.event === 'supervisor_left') {
+      // Live assist: say who is listening in, and offer a slot to hear them (or drop it).
+      const key = event.event === 'supervisor_joined' ? 'call.supervisor_joined' : 'call.supervisor_left';
+      showNotice(this.linkNotice, key, { name: (event.peer && event.peer.name) || '' });
+      const slots = event.event === 'supervisor_joined' ? Math.max(2, event.slots || 2) : 1;
+      if (slots !== this.audioSlots) {
+        this.audioSlots = slots;
+        this.media.renegotiate('supervisor');
+      }
+      return;
+    }
     if (event.event === 'left') {
       this.peer = null;
       this.peerLeft = true;

@@ -8,6 +8,7 @@ import { byTestId, el } from './dom.js';
 import { initI18n, setText, setTime, t } from './i18n.js';
 import { mountAgreementPanel } from './agreement_panel.js';
 import { MediationRoom } from './mediation_call.js';
+import { mountRating } from './rate_case.js';
 import { showNotice, showRawNotice, showView, watchConnection } from './views.js';
 
 const STORE = 'parley.invite';
@@ -97,8 +98,14 @@ async function loadCase() {
   if (view.case.scheduled_at) setTime($('lobby-schedule'), view.case.scheduled_at);
   $('lobby-disclosure').textContent = view.case.disclosure || '';
   if (view.self && !$('lobby-identity-name').value) $('lobby-identity-name').value = '';
+  // Once it ended (after the sessions, with or without an agreement) the parties rate it.
+  if (ENDED.has(view.case.status)) {
+    mountRating($('lobby-rating'), { kind: 'mediation', subjectId: state.caseId, token: state.token });
+  }
   return view;
 }
+
+const ENDED = new Set(['settled', 'failed', 'refused', 'withdrawn']);
 
 function route(roomView, reply) {
   const lobby = roomView.self && roomView.self.lobby;

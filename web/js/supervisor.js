@@ -22,6 +22,9 @@ import { connectStaff, submitLogin } from './staff_session.js';
 import { showNotice, showRawNotice, showView, watchConnection } from './views.js';
 import { watchClocks } from './supervisor_clocks.js';
 import { onFigures, startReports } from './reports.js';
+import { watchAlerts } from './early_warning.js';
+import { watchAssist } from './assist.js';
+import { watchFollowUps } from './follow_ups.js';
 
 const TOKEN_KEY = 'parley.supervisor';
 const USER_KEY = 'parley.supervisor.user';
@@ -96,6 +99,8 @@ function closeSocket() {
   state.stopClocks = null;
   if (state.stopReports) state.stopReports();
   state.stopReports = null;
+  for (const stop of state.stopLive || []) stop();
+  state.stopLive = [];
   if (state.stopWatching) state.stopWatching();
   if (state.socket) state.socket.disconnect();
   if (state.staleTimer) clearInterval(state.staleTimer);
@@ -144,6 +149,11 @@ async function startSession(token) {
   state.staleTimer = setInterval(renderFreshness, 1000);
   state.stopClocks = watchClocks(token, $('sup-clocks'), $('sup-clocks-empty'));
   state.stopReports = startReports(token);
+  state.stopLive = [
+    watchAlerts(socket, token, { list: $('ew-alerts'), empty: $('ew-empty'), events: $('ew-events'), eventsEmpty: $('ew-events-empty') }),
+    watchFollowUps(token, { list: $('fu-list'), empty: $('fu-empty') }),
+    watchAssist(socket, { list: $('assist-list'), empty: $('assist-empty'), panel: $('assist-media'), status: $('assist-status'), error: $('assist-error') }),
+  ];
   await snapshot();
 }
 

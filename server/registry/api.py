@@ -16,7 +16,7 @@ from server.mediation.documents import MAX_DOCUMENT_BYTES, too_large
 from server.policy import Action, Principal, Role, require
 from server.registry.flows import OTHER_ROUTES_STATES, Actor
 from server.registry.models import Application
-from server.registry.schemas import ActBody, FileBody
+from server.registry.schemas import ActBody, FileBody, Proxy, ProxyBody
 from server.registry.service import RESPONDENT_SUFFIX, Registry
 from server.registry.views import application_view, clock_row
 from server.rest import Auth, Route, body_of, query_of, register
@@ -85,6 +85,19 @@ async def post_action(request: web.Request) -> web.Response:
             request, application.id, application.respondent_name or "",
             subject=application.id + RESPONDENT_SUFFIX))
     return web.json_response(reply)
+
+
+async def post_proxy(request: web.Request) -> web.Response:
+    """The applicant names a family member or advisor to act for them (relationship recorded)."""
+    me = principal_of(request)
+    require(me, Action.APPLICATION_ACT)
+    registry = request.app[REGISTRY_KEY]
+    body = await body_of(request, ProxyBody)
+    application = await registry.name_proxy(
+        me, request.match_info["application_id"], body.version,
+        Proxy(name=body.name, relationship=body.relationship, phone=body.phone))
+    return web.json_response({"application": await view_for(request, application,
+                                                            Actor.APPLICANT, True)})
 
 
 async def get_notice(request: web.Request) -> web.Response:
@@ -207,6 +220,9 @@ ROUTES = (
     Route("POST", f"{APPLICATION}/actions/{{action}}", post_action, "Take a step of its flow",
           action=Action.APPLICATION_ACT, body=ActBody, returns="{application}",
           errors=("invalid_state",), tag="one window"),
+    Route("POST", f"{APPLICATION}/proxy", post_proxy, "Name who acts for the applicant",
+          action=Action.APPLICATION_ACT, body=ProxyBody, returns="{application}",
+          errors=("forbidden",), tag="one window"),
     Route("GET", f"{APPLICATION}/notice", get_notice, "The printable notice",
           action=Action.APPLICATION_READ, content_type="text/html",
           returns="The notice of other routes or of missing materials", tag="one window"),

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -149,8 +149,9 @@ class RegistryRepository:
 
     async def for_phone(self, phone: str) -> list[Application]:
         async with self._db.read_session() as session:
-            rows = await session.execute(select(Application).where(
-                Application.applicant_phone == phone).order_by(Application.created_at.desc()))
+            rows = await session.execute(select(Application).where(or_(
+                Application.applicant_phone == phone, Application.proxy_phone == phone))
+                .order_by(Application.created_at.desc()))
             return list(rows.scalars())
 
     async def events(self, application_id: str) -> list[ApplicationEvent]:

@@ -25,7 +25,7 @@ from server.registry.clocks import ClockChange, changes_for
 from server.registry.flows import FLOWS, Actor, Flow, StepRefused, step
 from server.registry.models import Application, ApplicationMaterial
 from server.registry.repository import Change, RegistryRepository, StaleApplication, new_id
-from server.registry.schemas import ActBody, FileBody
+from server.registry.schemas import ActBody, FileBody, Proxy
 
 # Which staff role handles which kind of institution.
 HANDLER_ROLES: dict[HandlerKind, frozenset[Role]] = {
@@ -143,6 +143,9 @@ class Registry:
             owner_id=owner, filed_as="proxy" if body.proxy and filer is None else filed_as,
             filed_by=filed_by,
             filed_relationship=body.proxy.relationship if body.proxy else None,
+            proxy_name=body.proxy.name if body.proxy else None,
+            proxy_phone=body.proxy.phone if body.proxy else None,
+            proxy_relationship=body.proxy.relationship if body.proxy else None,
             source_case_id=body.source_case_id, created_at=now, updated_at=now)
         materials = [ApplicationMaterial(
             code=m.code, status=m.status, commitment_text=m.commitment_text, created_at=now)
@@ -181,6 +184,8 @@ class Registry:
                                 "to": transition.target}
         if body.reason:
             data["reason"] = body.reason
+        if is_proxy(principal, application):
+            data["by_proxy"] = application.proxy_relationship or "other"  # recorded as such
         clocks = list(changes_for(item, transition.event, now, self.catalogue.calendar))
         materials: list[ApplicationMaterial] = []
         if actor is Actor.HANDLER and (application.owner_id is None or action in ("accept", "grant")):
@@ -236,6 +241,8 @@ class Registry:
             return Actor.RESPONDENT if principal.id.endswith(RESPONDENT_SUFFIX) else Actor.APPLICANT
         if principal.role is Role.CITIZEN and principal.id == PHONE_PREFIX + application.applicant_phone:
             return Actor.APPLICANT
+        if is_proxy(principal, application):
+            return Actor.APPLICANT  # a family member or advisor acting for the applicant
         if principal.role is Role.CITIZEN and application.source_case_id is not None and \
                 principal.case_id == application.source_case_id:
             return Actor.APPLICANT  # the citizen of the consultation a lawyer referred from
@@ -254,6 +261,31 @@ class Registry:
             return None
         return Actor.HANDLER if principal.role in HANDLER_ROLES.get(institution.kind, frozenset()) \
             else None
+
+    async def name_proxy(self, principal: Principal, application_id: str, version: int,
+                         proxy: Proxy) -> Application:
+        """The applicant names someone to act for them (家属、村法律顾问), the relationship
+        recorded; a later naming replaces the earlier one, both kept on the timeline."""
+        application = await self._get(application_id)
+        if await self.actor_of(principal, application) is not Actor.APPLICANT or \
+                is_proxy(principal, application):
+            raise forbidden("只有申请人本人可以委托代理人 / only the applicant names a proxy")
+        if version != application.version:
+            raise ParleyError("stale", "办件已被他人更新，请刷新后重试 / the application changed; "
+                              "reload and try again", 409)
+        if proxy.phone is not None and proxy.phone == application.applicant_phone:
+            raise bad_request("代理人手机号不能与申请人相同 / the proxy's phone is the applicant's",
+                              "phone")
+        change = Change(actor=principal.participant_id, kind="proxy_named",
+                        data={"relationship": proxy.relationship, "proxy": proxy.model_dump()},
+                        at=self._now(),
+                        values={"proxy_name": proxy.name, "proxy_phone": proxy.phone,
+                                "proxy_relationship": proxy.relationship})
+        try:
+            return await self.repository.apply(application.id, application.version, change)
+        except StaleApplication:
+            raise ParleyError("stale", "办件已被他人更新，请刷新后重试 / the application changed; "
+                              "reload and try again", 409) from None
 
     async def may_read(self, principal: Principal, application: Application) -> bool:
         if principal.role is Role.SUPERVISOR:
@@ -451,6 +483,12 @@ class Registry:
             # 一次性告知 (法律援助法 Art 43): what is missing is told once, all of it.
             raise ParleyError("already_told", "缺少的材料已一次性告知，不能再次要求 / missing "
                               "materials were already told once", 409, "materials")
+
+
+def is_proxy(principal: Principal, application: Application) -> bool:
+    """Whether ``principal`` is the proxy named on the application, signed in by their phone."""
+    return (principal.role is Role.CITIZEN and application.proxy_phone is not None
+            and principal.id == PHONE_PREFIX + application.proxy_phone)
 
 
 def _check_complete(item: ItemSpec, respondent_name: str | None, hardship: str | None,

@@ -64,10 +64,16 @@ async def get_my_cases(request: web.Request) -> web.Response:
     applications: list[dict[str, Any]] = [
         await view_for(request, a, Actor.APPLICANT, True)
         for a in await registry.repository.for_phone(phone)]
+    accounts = request.app[ACCOUNTS_KEY]
+    rated = await accounts.ratings("application", [a["id"] for a in applications])
+    for shown in applications:
+        shown["rating"] = rated.get(shown["id"])
+        # The proxy sees the case as the applicant would, and knows they act as proxy.
+        shown["as_proxy"] = shown["applicant"]["phone"] != phone
     return web.json_response({
         "phone": phone,
         "applications": applications,
-        "consultations": await request.app[ACCOUNTS_KEY].consultations(phone),
+        "consultations": await accounts.consultations(phone),
     })
 
 

@@ -7,6 +7,7 @@
 // (#t=...), and a consultation the lawyer referred is opened with the consultation's own token.
 
 import { ApiError, errorText, getJSON, postJSON } from './api.js';
+import { openNotice, uploadMaterial } from './material_upload.js';
 import { clockText } from './clocks.js';
 import { byTestId as $, el } from './dom.js';
 import { clearFormErrors, setFieldErrorRaw } from './form.js';
@@ -16,6 +17,8 @@ import { showRawNotice, showView } from './views.js';
 const state = { services: null, item: null, application: null, token: null };
 const APPLICATION_KEY = (id) => `parley.application.${id}`;
 const CONSULTATION_KEY = 'parley.citizen';
+// The token of a phone sign-in (/my): every application of that number, or that it acts for.
+const PHONE_KEY = 'parley.phone';
 // Server field -> the input that shows its error.
 const FIELD_INPUTS = {
   applicant_name: 'apply-name', applicant_phone: 'apply-phone', applicant_id_number: 'apply-id-number',
@@ -65,7 +68,8 @@ async function start() {
   }
   const id = params.get('a');
   if (id) {
-    const token = store('getItem', APPLICATION_KEY(id)) || store('getItem', CONSULTATION_KEY);
+    const token = store('getItem', APPLICATION_KEY(id)) || store('getItem', PHONE_KEY) ||
+      store('getItem', CONSULTATION_KEY);
     if (token) return openApplication(id, token);
   }
   const item = new URLSearchParams(window.location.search).get('item');
@@ -207,7 +211,7 @@ function renderStatus(a) {
   renderMissing(a);
   $('status-other-routes').hidden = !a.other_routes;
   $('status-notice').href = `/api/applications/${a.id}/notice`;
-  $('status-notice').addEventListener('click', openNotice, { once: true });
+  $('status-notice').addEventListener('click', showNoticePage, { once: true });
   renderActions(a);
   $('status-clocks').replaceChildren(...a.clocks.map((c) =>
     el('li', { 'data-code': c.code, 'data-state': c.state, 'data-due': c.due },
@@ -236,26 +240,15 @@ async function upload(code, input) {
   const file = input.files && input.files[0];
   if (!file) return;
   const a = state.application;
-  const response = await fetch(`/api/applications/${a.id}/materials/${code}?filename=${encodeURIComponent(file.name)}`, {
-    method: 'POST', body: file, headers: { Authorization: `Bearer ${state.token}` } });
-  if (!response.ok) {
-    const body = await response.json().catch(() => null);
-    const error = body && body.error ? body.error : { code: 'internal' };
-    throw new ApiError(error.code, error.message, error.field, response.status);
-  }
+  await uploadMaterial(a.id, code, file, state.token);
   input.closest('li').dataset.uploaded = 'true';
   renderStatus(await getJSON(`/api/applications/${a.id}`, state.token));
 }
 
-async function openNotice(event) {
-  // The notice needs the token: fetch it and show it in a new window's document.
+async function showNoticePage(event) {
   event.preventDefault();
-  const response = await fetch(`/api/applications/${state.application.id}/notice`,
-    { headers: { Authorization: `Bearer ${state.token}` } });
-  const page = await response.text();
-  const url = URL.createObjectURL(new Blob([page], { type: 'text/html' }));
-  window.open(url, '_blank', 'noopener');
-  $('status-notice').addEventListener('click', openNotice, { once: true });
+  await openNotice(state.application.id, state.token);
+  $('status-notice').addEventListener('click', showNoticePage, { once: true });
 }
 
 function renderActions(a) {

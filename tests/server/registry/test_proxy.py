@@ -107,3 +107,15 @@ async def test_the_applicant_acknowledges_the_one_time_notice_once(window: Windo
     # The review clock stays paused: acknowledging is not supplying.
     review = next(c for c in acknowledged["clocks"] if c["code"] == "review")
     assert review["state"] == "paused"
+
+
+async def test_my_cases_join_the_rating_given(window: Window) -> None:
+    application, token = await window.file()
+    closed = await window.act(token, application, "withdraw")
+    status, reply = await post_json(window.url, "/api/ratings", {
+        "subject_kind": "application", "subject_id": closed["id"], "score": 4}, token)
+    assert status == 201, reply
+    mine = await phone_token(window, "13800138000")
+    status, cases = await get_json(window.url, "/api/my/cases", mine)
+    assert status == 200 and cases["applications"][0]["rating"] == 4
+    assert cases["applications"][0]["as_proxy"] is False

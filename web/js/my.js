@@ -148,9 +148,12 @@ function applicationCard(a) {
     card.append(el('p', { class: 'deadline', 'data-testid': 'case-deadline',
       'data-state': a.next_deadline.state, 'data-due': a.next_deadline.due }, [clockText(a.next_deadline)]));
   }
+  if (a.filed_as && a.filed_as !== 'self') {
+    card.append(el('p', { 'data-testid': 'case-filed-as', 'data-filed-as': a.filed_as }, [t(`apply.filed_as.${a.filed_as}`)]));
+  }
   if (a.proxy) {
     card.append(el('p', { 'data-testid': 'case-proxy' }, [t(a.as_proxy ? 'my.you_act_as_proxy' : 'my.proxy_acts', {
-      name: a.proxy.name, relationship: say(`proxy.relationship.${a.proxy.relationship}`, a.proxy.relationship) })]));
+      name: a.as_proxy ? a.applicant.name : a.proxy.name, relationship: say(`proxy.relationship.${a.proxy.relationship}`, a.proxy.relationship) })]));
   }
   if (a.notice) card.append(noticeBlock(a));
   const missing = a.materials.filter((m) => m.status === 'missing' || m.status === 'deferred');
@@ -166,6 +169,7 @@ function applicationCard(a) {
     link.addEventListener('click', () => openNotice(a.id, state.token));
     card.append(el('p', {}, [t('apply.other_routes'), ' ', link]));
   }
+  if (!a.as_proxy && a.actions.length) card.append(proxyBlock(a));
   if (a.rating) card.append(el('p', { 'data-testid': 'case-rating' }, [t('my.rated', { score: a.rating })]));
   const error = el('p', { class: 'notice', 'data-kind': 'error', 'data-testid': 'case-error', role: 'alert', hidden: '' });
   card.append(error, el('p', {}, [el('a', { href: `/apply#a=${a.id}`, 'data-testid': 'case-open' }, [t('my.open')])]));
@@ -231,6 +235,35 @@ function confirmBlock(a) {
     return extra;
   }));
   return block;
+}
+
+const RELATIONSHIPS = ['child', 'spouse', 'parent', 'relative', 'guardian', 'advisor', 'other'];
+
+/** Name a family member or advisor to act for me (POST /api/applications/{id}/proxy). */
+function proxyBlock(a) {
+  const id = (name) => `proxy-${a.id}-${name}`;
+  const name = el('input', { id: id('name'), maxlength: '50', 'data-testid': 'case-proxy-name' });
+  const relationship = el('select', { id: id('relationship'), 'data-testid': 'case-proxy-relationship' },
+    RELATIONSHIPS.map((r) => el('option', { value: r }, [t(`proxy.relationship.${r}`)])));
+  const phone = el('input', { id: id('phone'), type: 'tel', inputmode: 'tel', 'data-testid': 'case-proxy-phone' });
+  const submit = el('button', { type: 'button', class: 'btn', 'data-testid': 'case-name-proxy' }, [t('my.name_proxy')]);
+  submit.addEventListener('click', async () => {
+    submit.disabled = true;
+    try {
+      const body = { version: a.version, name: name.value.trim(), relationship: relationship.value };
+      if (phone.value.trim()) body.phone = phone.value.trim();
+      await postJSON(`/api/applications/${a.id}/proxy`, body, state.token);
+      await loadCases();
+    } catch (err) {
+      submit.disabled = false;
+      showCardError(a, err);
+    }
+  });
+  const field = (input, key) => el('div', { class: 'field' }, [el('label', { for: input.id }, [t(key)]), input]);
+  return el('details', { 'data-testid': 'case-proxy-form' }, [
+    el('summary', {}, [t(a.proxy ? 'my.change_proxy' : 'my.add_proxy')]),
+    field(name, 'my.proxy_name'), field(relationship, 'my.proxy_relationship'),
+    field(phone, 'my.proxy_phone'), submit]);
 }
 
 function actionButton(a, action, key, extra = () => ({})) {

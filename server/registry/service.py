@@ -112,7 +112,9 @@ class Registry:
                                   "materials")
             if declared.status == "deferred" and not spec.later:
                 raise bad_request(f"{spec.zh}不适用容缺受理 / cannot be supplied later", "materials")
-        institution = self.catalogue.competent(item.handler, body.region, body.category)
+        near = self.catalogue.competent_near(item.handler, body.region, body.category,
+                                             widen=item.cross_region)
+        institution, hops = near if near is not None else (None, 0)
         if institution is None:
             raise ParleyError("no_institution", "该地区暂无受理机构 / no institution serves this "
                               "region for this item", 422, "region")
@@ -154,6 +156,10 @@ class Registry:
                                 "filed_as": application.filed_as, "state": state}
         if body.proxy:
             data["proxy"] = body.proxy.model_dump()
+        if hops:
+            # No institution of the applicant's region: routed across the border (内部流转).
+            data["widened"] = {"from_region": body.region, "to_region": institution.region,
+                               "hops": hops}
         first = Change(actor=filed_by, kind="filed", data=data, at=now, materials=materials,
                        clocks=[] if state == "draft" else changes_for(item, "received", now,
                                                                        self.catalogue.calendar))
@@ -293,7 +299,21 @@ class Registry:
         if principal.role in (Role.WINDOW, Role.LAWYER, Role.REFERRER) and \
                 application.filed_by == f"{principal.role}-{principal.id}":
             return True  # 首问负责: the one who filed it follows it
-        return await self.actor_of(principal, application) is not None
+        if await self.actor_of(principal, application) is not None:
+            return True
+        return await self._held_before(principal, application)
+
+    async def _held_before(self, principal: Principal, application: Application) -> bool:
+        """Staff of an institution that transferred or passed the application on still see
+        where it is (跨地域转交: both centres see it), without acting on it."""
+        if principal.role not in HANDLER_ROLES[HandlerKind.LEGAL_AID_CENTRE] | \
+                HANDLER_ROLES[HandlerKind.MEDIATION_COMMITTEE]:
+            return False
+        user = await self._users.get(int(principal.id))
+        if user is None or user.institution is None:
+            return False
+        return any(e.kind in ("transfer", "pass_on") and e.data.get("from_institution") == user.institution
+                   for e in await self.repository.events(application.id))
 
     async def queue_for(self, principal: Principal) -> list[Application]:
         """The work queue of the staff member's institution (a bureau: objections in its region)."""

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from server.catalogue import Catalogue
 from server.catalogue.entries import CATEGORIES, codes
-from server.catalogue.schema import HandlerKind, HandlingMode, ItemSpec
+from server.catalogue.schema import Counting, HandlerKind, HandlingMode, ItemSpec
+from server.clocks import due_date
 from server.clocks.clock import end_of
 from server.errors import ParleyError, bad_request, forbidden, invalid_state, not_found
 from server.mediation.documents import DocumentStore, clean_filename, sniff, unsupported
@@ -149,8 +150,10 @@ class Registry:
             proxy_phone=body.proxy.phone if body.proxy else None,
             proxy_relationship=body.proxy.relationship if body.proxy else None,
             source_case_id=body.source_case_id, created_at=now, updated_at=now)
+        later_by = _deferred_due(item, now, self.catalogue)
         materials = [ApplicationMaterial(
-            code=m.code, status=m.status, commitment_text=m.commitment_text, created_at=now)
+            code=m.code, status=m.status, commitment_text=m.commitment_text, created_at=now,
+            due=later_by if m.status == "deferred" else None)
             for m in body.materials]
         data: dict[str, Any] = {"item": item.code, "institution": institution.code,
                                 "filed_as": application.filed_as, "state": state}
@@ -231,6 +234,13 @@ class Registry:
             mediator = application.owner_id
             if mediator is None:
                 raise invalid_state("no mediator has accepted the application")
+            if body.respondent_phone and actor is Actor.HANDLER:
+                # The mediator records the phone of an other party who agreed by other means.
+                values["respondent_phone"] = application.respondent_phone = body.respondent_phone
+            if not application.respondent_phone:
+                # The mediation case invites both parties by phone (a 400, never a crash).
+                raise bad_request("请登记对方当事人的手机号 / the other party's phone is needed to "
+                                  "open the mediation", "respondent_phone")
             values["mediation_case_id"] = await self._mediation.open_for(application, mediator)
             data["mediation_case_id"] = values["mediation_case_id"]
         change = Change(actor=principal.participant_id, kind=action, data=data, at=now,
@@ -503,6 +513,18 @@ class Registry:
             # 一次性告知 (法律援助法 Art 43): what is missing is told once, all of it.
             raise ParleyError("already_told", "缺少的材料已一次性告知，不能再次要求 / missing "
                               "materials were already told once", 409, "materials")
+
+
+# 容缺受理 without a ``supply`` limit in the item: the deadline for what is accepted outstanding.
+DEFERRED_DAYS = 15
+
+
+def _deferred_due(item: ItemSpec, now: datetime, catalogue: Catalogue) -> date:
+    """By when a material accepted outstanding (容缺受理) is due: the item's ``supply`` limit."""
+    limit = next((lim for lim in item.limits if lim.code == "supply"), None)
+    if limit is None:
+        return due_date(now, DEFERRED_DAYS, False, catalogue.calendar)
+    return due_date(now, limit.days, limit.counting is Counting.WORKING, catalogue.calendar)
 
 
 def is_proxy(principal: Principal, application: Application) -> bool:

@@ -104,6 +104,8 @@ def material_rows(item: ItemSpec | None, materials: list[ApplicationMaterial]) -
         rows.append({"code": spec.code, "zh": spec.zh, "en": spec.en, "required": spec.required,
                      "later": spec.later, "commitment": spec.commitment,
                      "status": found.status if found else ("not_declared" if spec.required else "optional"),
+                     "due": found.due.isoformat() if found and found.due else None,
+                     "commitment_text": found.commitment_text if found else None,
                      "filename": found.filename if found else None,
                      "file_id": found.stored_as if found else None})
     return rows

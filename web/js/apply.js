@@ -8,7 +8,7 @@
 
 import { ApiError, errorText, getJSON, postJSON } from './api.js';
 import { openNotice, uploadMaterial } from './material_upload.js';
-import { clockText } from './clocks.js';
+import { clockText, dueText } from './clocks.js';
 import { byTestId as $, el } from './dom.js';
 import { clearFormErrors, setFieldErrorRaw } from './form.js';
 import { currentLang, formatWhen, initI18n, localName, onLanguageChange, t } from './i18n.js';
@@ -289,7 +289,8 @@ function renderMissing(a) {
       id: `upload-${m.code}`, 'data-testid': `upload-${m.code}` });
     const label = el('label', { for: `upload-${m.code}` }, [localName(m)]);
     input.addEventListener('change', () => upload(m.code, input).catch((err) => showError(err, $('status-error'))));
-    list.append(el('li', { 'data-code': m.code }, [label, ' ', input]));
+    const due = m.due ? el('span', { 'data-testid': `status-due-${m.code}` }, [t('my.supply_by', { due: dueText(m.due) })]) : '';
+    list.append(el('li', { 'data-code': m.code }, [label, ' ', due, ' ', input]));
   }
 }
 

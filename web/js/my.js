@@ -6,7 +6,7 @@
 // A family member or advisor named as proxy sees and acts on the cases they act for.
 
 import { errorText, getJSON, postJSON } from './api.js';
-import { clockText } from './clocks.js';
+import { clockText, dueText } from './clocks.js';
 import { byTestId as $, el } from './dom.js';
 import { clearFormErrors, setFieldErrorRaw } from './form.js';
 import { formatWhen, initI18n, localName, onLanguageChange, t } from './i18n.js';
@@ -204,7 +204,8 @@ function missingBlock(a, missing) {
     const input = el('input', { type: 'file', id, accept: 'application/pdf,image/png,image/jpeg,image/webp',
       'data-testid': `case-upload-${m.code}` });
     input.addEventListener('change', () => upload(a, m.code, input));
-    list.append(el('li', { 'data-code': m.code }, [el('label', { for: id }, [localName(m)]), ' ', input]));
+    const due = m.due ? el('span', { 'data-testid': `case-due-${m.code}` }, [t('my.supply_by', { due: dueText(m.due) })]) : '';
+    list.append(el('li', { 'data-code': m.code }, [el('label', { for: id }, [localName(m)]), ' ', due, ' ', input]));
   }
   const block = el('div', { 'data-testid': 'case-missing-block' }, [
     el('h3', {}, [t('apply.missing_title')]), el('p', {}, [t('apply.missing_intro')]), list]);

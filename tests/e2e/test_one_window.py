@@ -209,3 +209,17 @@ async def test_a_consultation_the_lawyer_hands_to_mediation(server: ServerProces
     rows = mediator.get_by_test_id("desk-queue").locator("tbody tr")
     await expect(rows).to_have_count(1)
     await expect(rows).to_contain_text("张三")
+    # The committee accepts; the other party (filed without a phone) agrees by telephone, and
+    # the mediator records their phone with the agreement to open the mediation case.
+    number = await rows.locator("button").inner_text()
+    await open_in_desk(mediator, number)
+    await mediator.get_by_test_id("desk-action-accept").click()
+    await expect(mediator.get_by_test_id("desk-detail-state")).to_have_attribute(
+        "data-state", "awaiting_respondent")
+    await expect(mediator.get_by_test_id("desk-respondent-phone-field")).to_be_visible()
+    await mediator.get_by_test_id("desk-action-respondent_agree").click()
+    await expect(mediator.get_by_test_id("desk-respondent-phone-error")).to_be_visible()
+    await mediator.get_by_test_id("desk-respondent-phone").fill("13700137000")
+    await mediator.get_by_test_id("desk-action-respondent_agree").click()
+    await expect(mediator.get_by_test_id("desk-detail-state")).to_have_attribute(
+        "data-state", "in_mediation")

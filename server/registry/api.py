@@ -17,7 +17,7 @@ from server.policy import Action, Principal, Role, require
 from server.registry.flows import OTHER_ROUTES_STATES, Actor
 from server.registry.models import Application
 from server.registry.schemas import ActBody, FileBody, Proxy, ProxyBody
-from server.registry.service import RESPONDENT_SUFFIX, Registry
+from server.registry.service import RESPONDENT_SUFFIX, Registry, is_assigned
 from server.registry.views import application_view, clock_row
 from server.rest import Auth, Route, body_of, query_of, register
 from server.tokens import Claims, sign
@@ -67,7 +67,9 @@ async def get_application(request: web.Request) -> web.Response:
     require(me, Action.APPLICATION_READ)
     application = await _readable(request, me)
     actor = await request.app[REGISTRY_KEY].actor_of(me, application)
-    return web.json_response(await view_for(request, application, actor, _full(actor)))
+    # The assigned lawyer needs the applicant's contact to take the case on.
+    full = _full(actor) or is_assigned(me, application)
+    return web.json_response(await view_for(request, application, actor, full))
 
 
 async def post_action(request: web.Request) -> web.Response:
@@ -177,6 +179,16 @@ async def get_work_queue(request: web.Request) -> web.Response:
     return web.json_response({"applications": rows})
 
 
+async def get_assigned(request: web.Request) -> web.Response:
+    """A legal-aid lawyer's own work queue: the applications assigned to them, any region's."""
+    me = principal_of(request)
+    require(me, Action.APPLICATION_ASSIGNED)
+    registry = request.app[REGISTRY_KEY]
+    rows = [await view_for(request, a, None, True)
+            for a in await registry.repository.assigned_to(int(me.id))]
+    return web.json_response({"applications": rows})
+
+
 async def get_lawyers(request: web.Request) -> web.Response:
     """Lawyers a centre may assign, every region's (统筹调配), by specialty then open load."""
     me = principal_of(request)
@@ -236,6 +248,8 @@ ROUTES = (
           returns="The file as an attachment", tag="one window"),
     Route("GET", "/api/work-queue", get_work_queue, "My institution's work queue",
           action=Action.APPLICATION_QUEUE, returns="{applications}", tag="one window"),
+    Route("GET", "/api/work-queue/assigned", get_assigned, "Applications assigned to me (a lawyer)",
+          action=Action.APPLICATION_ASSIGNED, returns="{applications}", tag="one window"),
     Route("GET", "/api/work-queue/lawyers", get_lawyers, "Lawyers a centre may assign",
           action=Action.APPLICATION_QUEUE, query=LawyersQuery, returns="{lawyers}",
           tag="one window"),

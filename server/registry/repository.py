@@ -147,6 +147,13 @@ class RegistryRepository:
             rows = await session.execute(query.order_by(Application.created_at))
             return list(rows.scalars())
 
+    async def assigned_to(self, lawyer_id: int) -> list[Application]:
+        async with self._db.read_session() as session:
+            rows = await session.execute(select(Application).where(
+                Application.assigned_lawyer_id == lawyer_id).order_by(Application.updated_at.desc())
+                .limit(200))
+            return list(rows.scalars())
+
     async def for_phone(self, phone: str) -> list[Application]:
         async with self._db.read_session() as session:
             rows = await session.execute(select(Application).where(or_(

@@ -309,7 +309,7 @@ class Registry:
         if principal.role in (Role.WINDOW, Role.LAWYER, Role.REFERRER) and \
                 application.filed_by == f"{principal.role}-{principal.id}":
             return True  # 首问负责: the one who filed it follows it
-        if await self.actor_of(principal, application) is not None:
+        if await self.actor_of(principal, application) is not None or is_assigned(principal, application):
             return True
         return await self._held_before(principal, application)
 
@@ -525,6 +525,12 @@ def _deferred_due(item: ItemSpec, now: datetime, catalogue: Catalogue) -> date:
     if limit is None:
         return due_date(now, DEFERRED_DAYS, False, catalogue.calendar)
     return due_date(now, limit.days, limit.counting is Counting.WORKING, catalogue.calendar)
+
+
+def is_assigned(principal: Principal, application: Application) -> bool:
+    """Whether ``principal`` is the legal-aid lawyer assigned to the application (Art 43)."""
+    return principal.role is Role.LAWYER and application.assigned_lawyer_id is not None and \
+        principal.id == str(application.assigned_lawyer_id)
 
 
 def is_proxy(principal: Principal, application: Application) -> bool:

@@ -184,6 +184,13 @@ async def test_legal_aid_told_once_supplied_granted_and_assigned_across_regions(
     for step in ("一次性告知需补充的材料", "补齐材料", "决定给予法律援助", "指派律师"):
         await expect(timeline).to_contain_text(step)
 
+    # The Yushan lawyer's own work queue holds it, with the applicant's contact.
+    _, lawyer = await new_page(browser, server.url)
+    await desk_sign_in(lawyer, "yushan")
+    await open_in_desk(lawyer, number)
+    await expect(lawyer.get_by_test_id("desk-detail-facts")).to_contain_text("13800138000")
+    await expect(lawyer.get_by_test_id("desk-detail-state")).to_have_attribute("data-state", "assigned")
+
 
 async def test_a_consultation_the_lawyer_hands_to_mediation(server: ServerProcess,
                                                             browser: Browser) -> None:

@@ -11,7 +11,7 @@ import { submitLogin } from './staff_session.js';
 import { showRawNotice, showView } from './views.js';
 
 const TOKEN_KEY = 'parley.desk';
-const state = { token: null, services: null, queue: [], current: null, lawyers: [] };
+const state = { token: null, services: null, queue: [], current: null, lawyers: [], assigned: false };
 // Steps that choose a receiving institution, a lawyer, or what is missing.
 const NEEDS_INSTITUTION = new Set(['transfer', 'pass_on']);
 
@@ -74,7 +74,15 @@ async function onLogin(event) {
 }
 
 async function loadQueue() {
-  const reply = await getJSON('/api/work-queue', state.token);
+  // A legal-aid lawyer has no institution's queue: their own is what was assigned to them.
+  let reply;
+  try {
+    reply = await getJSON(state.assigned ? '/api/work-queue/assigned' : '/api/work-queue', state.token);
+  } catch (err) {
+    if (err.code !== 'forbidden' || state.assigned) throw err;
+    state.assigned = true;
+    reply = await getJSON('/api/work-queue/assigned', state.token);
+  }
   state.queue = reply.applications;
   renderQueue();
   showView('queue', { focus: false });

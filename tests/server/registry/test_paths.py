@@ -80,3 +80,25 @@ async def _file(window: Window, materials: list[dict[str, str]]) -> tuple[int, d
         "item": "legal_aid", "region": "qz-kecheng", "category": "labour",
         "applicant_name": "张三", "applicant_phone": "13800138000", "statement": "欠薪",
         "hardship": "statement", "materials": materials})
+
+
+async def test_the_assigned_lawyer_sees_their_legal_aid_cases(window: Window) -> None:
+    from tests.clients import get_json
+
+    _, centre = await window.staff("aid7", "legal_aid", "qz-kecheng-legal-aid")
+    lawyer_id, lawyer = await window.staff("yushan", "lawyer", region="sr-yushan")
+    _, other_lawyer = await window.staff("other", "lawyer")
+    application, _ = await window.file()
+    await window.get(lawyer, application["id"], expect=404)
+    granted = await window.act(centre, application, "grant")
+    assigned = await window.act(centre, granted, "assign", lawyer_id=lawyer_id)
+    status, queue = await get_json(window.url, "/api/work-queue/assigned", lawyer)
+    assert status == 200 and [a["id"] for a in queue["applications"]] == [application["id"]]
+    shown = await window.get(lawyer, application["id"])
+    assert shown["applicant"]["phone"] == "13800138000" and shown["actions"] == []
+    assert assigned["assigned_lawyer_id"] == lawyer_id
+    await window.get(other_lawyer, application["id"], expect=404)
+    status, queue = await get_json(window.url, "/api/work-queue/assigned", other_lawyer)
+    assert status == 200 and queue["applications"] == []
+    status, _ = await get_json(window.url, "/api/work-queue/assigned", centre)
+    assert status == 403

@@ -84,6 +84,7 @@ class Action(StrEnum):
     APPLICATION_ACT = "application.act"
     APPLICATION_QUEUE = "application.queue"
     APPLICATION_CLOCKS = "application.clocks"
+    APPLICATION_ASSIGNED = "application.assigned"
     CITIZEN_CASES = "citizen.cases"
     RATE_SERVICE = "rating.rate"
     FOLLOW_UP = "rating.follow_up"
@@ -176,6 +177,8 @@ ACCESS: dict[Action, frozenset[Role]] = {
     Action.APPLICATION_ACT: frozenset({Role.CITIZEN, *INSTITUTION_ROLES}),
     Action.APPLICATION_QUEUE: INSTITUTION_ROLES,
     Action.APPLICATION_CLOCKS: frozenset({Role.SUPERVISOR}),
+    # A legal-aid lawyer sees the applications assigned to them (they may be of any region).
+    Action.APPLICATION_ASSIGNED: frozenset({Role.LAWYER}),
     Action.CITIZEN_CASES: frozenset({Role.CITIZEN}),
     # Who rates which case is checked per subject (server/ratings/api.py: RATER_CHECK_KEY).
     Action.RATE_SERVICE: frozenset({Role.CITIZEN, Role.INVITEE}),

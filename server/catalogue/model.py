@@ -64,6 +64,32 @@ class Catalogue:
             return institution
         return None
 
+    def competent_near(self, kind: HandlerKind, region: str, category: str | None, widen: bool
+                       ) -> tuple[InstitutionSpec, int] | None:
+        """The competent institution, and how many region borders away: none when one serves
+        ``region``; else, if the item may cross regions (``cross_region``), the nearest along
+        the ``neighbours`` graph (breadth first, neighbours in code order), as the hotline
+        queue widens."""
+        found = self.competent(kind, region, category)
+        if found is not None or not widen:
+            return None if found is None else (found, 0)
+        seen, frontier, hops = {region}, [region], 0
+        while frontier:
+            hops += 1
+            nearer: list[str] = []
+            for code in frontier:
+                here = self.regions.get(code)
+                for neighbour in sorted(here.neighbours if here else []):
+                    if neighbour not in seen:
+                        seen.add(neighbour)
+                        nearer.append(neighbour)
+            for code in nearer:
+                found = self.competent(kind, code, category)
+                if found is not None:
+                    return found, hops
+            frontier = nearer
+        return None
+
     def public_dict(self) -> dict[str, Any]:
         """What the intake form and the work-queue pages show (no usernames)."""
         return {

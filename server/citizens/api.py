@@ -65,7 +65,8 @@ async def get_my_cases(request: web.Request) -> web.Response:
     applications: list[dict[str, Any]] = [
         await view_for(request, a, Actor.APPLICANT, True)
         for a in await registry.repository.for_phone(phone)]
-    consultations = await request.app[ACCOUNTS_KEY].consultations(phone)
+    accounts = request.app[ACCOUNTS_KEY]
+    consultations = await accounts.consultations(phone)
     # Each case's rating by its citizen and whether it was followed up (回访). The cases are
     # this phone's own, whichever sign-in (the filing's, the code's) the rating was made with.
     wanted = [("application", a["id"]) for a in applications]
@@ -75,6 +76,11 @@ async def get_my_cases(request: web.Request) -> web.Response:
         for row in rows:
             found = ratings.get((kind, row["id"]))
             row["my_rating"] = None if found is None else rating_view(*found)
+    rated = await accounts.ratings("application", [a["id"] for a in applications])
+    for shown in applications:
+        shown["rating"] = rated.get(shown["id"])
+        # The proxy sees the case as the applicant would, and knows they act as proxy.
+        shown["as_proxy"] = shown["applicant"]["phone"] != phone
     return web.json_response({
         "phone": phone,
         "applications": applications,

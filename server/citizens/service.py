@@ -14,6 +14,7 @@ from server.citizens.models import SignInCode
 from server.db import Database
 from server.errors import ParleyError
 from server.models import Case
+from server.ratings.models import Rating
 
 
 class Notify(Protocol):
@@ -61,6 +62,16 @@ class CitizenAccounts:
                 tries=SignInCode.tries + (0 if result.ok else 1), used=result.spent))
             await session.commit()
             return result.ok
+
+    async def ratings(self, kind: str, subject_ids: list[str]) -> dict[str, int]:
+        """The citizen's rating (the latest) of each subject that has one: the same history."""
+        if not subject_ids:
+            return {}
+        async with self._db.read_session() as session:
+            rows = await session.execute(select(Rating.subject_id, Rating.score).where(
+                Rating.subject_kind == kind, Rating.subject_id.in_(subject_ids))
+                .order_by(Rating.created_at))
+            return {subject_id: score for subject_id, score in rows}
 
     async def consultations(self, phone: str) -> list[dict[str, Any]]:
         async with self._db.read_session() as session:

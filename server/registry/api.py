@@ -16,8 +16,8 @@ from server.mediation.documents import MAX_DOCUMENT_BYTES, too_large
 from server.policy import Action, Principal, Role, require
 from server.registry.flows import OTHER_ROUTES_STATES, Actor
 from server.registry.models import Application
-from server.registry.schemas import ActBody, FileBody
-from server.registry.service import RESPONDENT_SUFFIX, Registry
+from server.registry.schemas import ActBody, FileBody, Proxy, ProxyBody
+from server.registry.service import RESPONDENT_SUFFIX, Registry, is_assigned
 from server.registry.views import application_view, clock_row
 from server.rest import Auth, Route, body_of, query_of, register
 from server.tokens import Claims, sign
@@ -67,7 +67,9 @@ async def get_application(request: web.Request) -> web.Response:
     require(me, Action.APPLICATION_READ)
     application = await _readable(request, me)
     actor = await request.app[REGISTRY_KEY].actor_of(me, application)
-    return web.json_response(await view_for(request, application, actor, _full(actor)))
+    # The assigned lawyer needs the applicant's contact to take the case on.
+    full = _full(actor) or is_assigned(me, application)
+    return web.json_response(await view_for(request, application, actor, full))
 
 
 async def post_action(request: web.Request) -> web.Response:
@@ -85,6 +87,19 @@ async def post_action(request: web.Request) -> web.Response:
             request, application.id, application.respondent_name or "",
             subject=application.id + RESPONDENT_SUFFIX))
     return web.json_response(reply)
+
+
+async def post_proxy(request: web.Request) -> web.Response:
+    """The applicant names a family member or advisor to act for them (relationship recorded)."""
+    me = principal_of(request)
+    require(me, Action.APPLICATION_ACT)
+    registry = request.app[REGISTRY_KEY]
+    body = await body_of(request, ProxyBody)
+    application = await registry.name_proxy(
+        me, request.match_info["application_id"], body.version,
+        Proxy(name=body.name, relationship=body.relationship, phone=body.phone))
+    return web.json_response({"application": await view_for(request, application,
+                                                            Actor.APPLICANT, True)})
 
 
 async def get_notice(request: web.Request) -> web.Response:
@@ -164,6 +179,16 @@ async def get_work_queue(request: web.Request) -> web.Response:
     return web.json_response({"applications": rows})
 
 
+async def get_assigned(request: web.Request) -> web.Response:
+    """A legal-aid lawyer's own work queue: the applications assigned to them, any region's."""
+    me = principal_of(request)
+    require(me, Action.APPLICATION_ASSIGNED)
+    registry = request.app[REGISTRY_KEY]
+    rows = [await view_for(request, a, None, True)
+            for a in await registry.repository.assigned_to(int(me.id))]
+    return web.json_response({"applications": rows})
+
+
 async def get_lawyers(request: web.Request) -> web.Response:
     """Lawyers a centre may assign, every region's (统筹调配), by specialty then open load."""
     me = principal_of(request)
@@ -207,6 +232,9 @@ ROUTES = (
     Route("POST", f"{APPLICATION}/actions/{{action}}", post_action, "Take a step of its flow",
           action=Action.APPLICATION_ACT, body=ActBody, returns="{application}",
           errors=("invalid_state",), tag="one window"),
+    Route("POST", f"{APPLICATION}/proxy", post_proxy, "Name who acts for the applicant",
+          action=Action.APPLICATION_ACT, body=ProxyBody, returns="{application}",
+          errors=("forbidden",), tag="one window"),
     Route("GET", f"{APPLICATION}/notice", get_notice, "The printable notice",
           action=Action.APPLICATION_READ, content_type="text/html",
           returns="The notice of other routes or of missing materials", tag="one window"),
@@ -220,6 +248,8 @@ ROUTES = (
           returns="The file as an attachment", tag="one window"),
     Route("GET", "/api/work-queue", get_work_queue, "My institution's work queue",
           action=Action.APPLICATION_QUEUE, returns="{applications}", tag="one window"),
+    Route("GET", "/api/work-queue/assigned", get_assigned, "Applications assigned to me (a lawyer)",
+          action=Action.APPLICATION_ASSIGNED, returns="{applications}", tag="one window"),
     Route("GET", "/api/work-queue/lawyers", get_lawyers, "Lawyers a centre may assign",
           action=Action.APPLICATION_QUEUE, query=LawyersQuery, returns="{lawyers}",
           tag="one window"),

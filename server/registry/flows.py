@@ -114,6 +114,9 @@ LEGAL_AID = Flow(
         _t("confirm", {"draft"}, "received", {A}, "received"),
         # 一次性告知: the review clock pauses until the materials arrive.
         _t("request_materials", {"received"}, "awaiting_materials", {H}, "materials_requested"),
+        # The applicant acknowledges the notice (stored on the timeline; the state stays).
+        _t("acknowledge_notice", {"awaiting_materials"}, "awaiting_materials", {A},
+           "notice_acknowledged"),
         _t("supply_materials", {"awaiting_materials"}, "received", {A, H}, "received"),
         _t("lapse", {"awaiting_materials"}, "lapsed", {S, H}, "lapsed"),
         _t("grant", {"received"}, "granted", {H}, "granted"),

@@ -16,7 +16,8 @@ from server.timestamps import UTCDateTime
 class Application(Base):
     __tablename__ = "applications"
     __table_args__ = (Index("ix_applications_institution_state", "institution", "state"),
-                      Index("ix_applications_phone", "applicant_phone"))
+                      Index("ix_applications_phone", "applicant_phone"),
+                      Index("ix_applications_proxy_phone", "proxy_phone"))
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     # The readable case number, e.g. 柯援〔2026〕12号; unique per institution prefix and year.
@@ -44,6 +45,11 @@ class Application(Base):
     filed_as: Mapped[str] = mapped_column(String(16))
     filed_by: Mapped[str] = mapped_column(String(48))
     filed_relationship: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # A proxy who acts for the applicant (signed in with this phone they see and act on it);
+    # every step they take is recorded as theirs on the timeline.
+    proxy_name: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    proxy_phone: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    proxy_relationship: Mapped[str | None] = mapped_column(String(32), nullable=True)
     source_case_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     assigned_lawyer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     mediation_case_id: Mapped[str | None] = mapped_column(String(32), nullable=True)

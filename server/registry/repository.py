@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -147,10 +147,18 @@ class RegistryRepository:
             rows = await session.execute(query.order_by(Application.created_at))
             return list(rows.scalars())
 
-    async def for_phone(self, phone: str) -> list[Application]:
+    async def assigned_to(self, lawyer_id: int) -> list[Application]:
         async with self._db.read_session() as session:
             rows = await session.execute(select(Application).where(
-                Application.applicant_phone == phone).order_by(Application.created_at.desc()))
+                Application.assigned_lawyer_id == lawyer_id).order_by(Application.updated_at.desc())
+                .limit(200))
+            return list(rows.scalars())
+
+    async def for_phone(self, phone: str) -> list[Application]:
+        async with self._db.read_session() as session:
+            rows = await session.execute(select(Application).where(or_(
+                Application.applicant_phone == phone, Application.proxy_phone == phone))
+                .order_by(Application.created_at.desc()))
             return list(rows.scalars())
 
     async def events(self, application_id: str) -> list[ApplicationEvent]:

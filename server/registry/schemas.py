@@ -25,6 +25,19 @@ class Proxy(Edge):
 
     name: str = Field(min_length=1, max_length=50)
     relationship: Literal["spouse", "parent", "child", "relative", "advisor", "guardian", "other"]
+    # With a phone the proxy signs in by it (/my) and acts on the application for the applicant.
+    phone: str | None = Field(default=None, max_length=32)
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, value: str | None) -> str | None:
+        return None if value is None or value == "" else normalise_phone(value)
+
+
+class ProxyBody(Proxy):
+    """``POST /api/applications/{id}/proxy``: the applicant names who acts for them."""
+
+    version: int = Field(ge=1)
 
 
 class FileBody(Edge):

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from server.catalogue import Catalogue
 from server.catalogue.entries import CATEGORIES, codes
-from server.catalogue.schema import HandlerKind, HandlingMode, ItemSpec
+from server.catalogue.schema import Counting, HandlerKind, HandlingMode, ItemSpec
+from server.clocks import due_date
 from server.clocks.clock import end_of
 from server.errors import ParleyError, bad_request, forbidden, invalid_state, not_found
 from server.mediation.documents import DocumentStore, clean_filename, sniff, unsupported
@@ -25,7 +26,7 @@ from server.registry.clocks import ClockChange, changes_for
 from server.registry.flows import FLOWS, Actor, Flow, StepRefused, step
 from server.registry.models import Application, ApplicationMaterial
 from server.registry.repository import Change, RegistryRepository, StaleApplication, new_id
-from server.registry.schemas import ActBody, FileBody
+from server.registry.schemas import ActBody, FileBody, Proxy
 
 # Which staff role handles which kind of institution.
 HANDLER_ROLES: dict[HandlerKind, frozenset[Role]] = {
@@ -112,7 +113,9 @@ class Registry:
                                   "materials")
             if declared.status == "deferred" and not spec.later:
                 raise bad_request(f"{spec.zh}不适用容缺受理 / cannot be supplied later", "materials")
-        institution = self.catalogue.competent(item.handler, body.region, body.category)
+        near = self.catalogue.competent_near(item.handler, body.region, body.category,
+                                             widen=item.cross_region)
+        institution, hops = near if near is not None else (None, 0)
         if institution is None:
             raise ParleyError("no_institution", "该地区暂无受理机构 / no institution serves this "
                               "region for this item", 422, "region")
@@ -143,14 +146,23 @@ class Registry:
             owner_id=owner, filed_as="proxy" if body.proxy and filer is None else filed_as,
             filed_by=filed_by,
             filed_relationship=body.proxy.relationship if body.proxy else None,
+            proxy_name=body.proxy.name if body.proxy else None,
+            proxy_phone=body.proxy.phone if body.proxy else None,
+            proxy_relationship=body.proxy.relationship if body.proxy else None,
             source_case_id=body.source_case_id, created_at=now, updated_at=now)
+        later_by = _deferred_due(item, now, self.catalogue)
         materials = [ApplicationMaterial(
-            code=m.code, status=m.status, commitment_text=m.commitment_text, created_at=now)
+            code=m.code, status=m.status, commitment_text=m.commitment_text, created_at=now,
+            due=later_by if m.status == "deferred" else None)
             for m in body.materials]
         data: dict[str, Any] = {"item": item.code, "institution": institution.code,
                                 "filed_as": application.filed_as, "state": state}
         if body.proxy:
             data["proxy"] = body.proxy.model_dump()
+        if hops:
+            # No institution of the applicant's region: routed across the border (内部流转).
+            data["widened"] = {"from_region": body.region, "to_region": institution.region,
+                               "hops": hops}
         first = Change(actor=filed_by, kind="filed", data=data, at=now, materials=materials,
                        clocks=[] if state == "draft" else changes_for(item, "received", now,
                                                                        self.catalogue.calendar))
@@ -181,6 +193,8 @@ class Registry:
                                 "to": transition.target}
         if body.reason:
             data["reason"] = body.reason
+        if is_proxy(principal, application):
+            data["by_proxy"] = application.proxy_relationship or "other"  # recorded as such
         clocks = list(changes_for(item, transition.event, now, self.catalogue.calendar))
         materials: list[ApplicationMaterial] = []
         if actor is Actor.HANDLER and (application.owner_id is None or action in ("accept", "grant")):
@@ -220,6 +234,13 @@ class Registry:
             mediator = application.owner_id
             if mediator is None:
                 raise invalid_state("no mediator has accepted the application")
+            if body.respondent_phone and actor is Actor.HANDLER:
+                # The mediator records the phone of an other party who agreed by other means.
+                values["respondent_phone"] = application.respondent_phone = body.respondent_phone
+            if not application.respondent_phone:
+                # The mediation case invites both parties by phone (a 400, never a crash).
+                raise bad_request("请登记对方当事人的手机号 / the other party's phone is needed to "
+                                  "open the mediation", "respondent_phone")
             values["mediation_case_id"] = await self._mediation.open_for(application, mediator)
             data["mediation_case_id"] = values["mediation_case_id"]
         change = Change(actor=principal.participant_id, kind=action, data=data, at=now,
@@ -236,6 +257,8 @@ class Registry:
             return Actor.RESPONDENT if principal.id.endswith(RESPONDENT_SUFFIX) else Actor.APPLICANT
         if principal.role is Role.CITIZEN and principal.id == PHONE_PREFIX + application.applicant_phone:
             return Actor.APPLICANT
+        if is_proxy(principal, application):
+            return Actor.APPLICANT  # a family member or advisor acting for the applicant
         if principal.role is Role.CITIZEN and application.source_case_id is not None and \
                 principal.case_id == application.source_case_id:
             return Actor.APPLICANT  # the citizen of the consultation a lawyer referred from
@@ -255,13 +278,52 @@ class Registry:
         return Actor.HANDLER if principal.role in HANDLER_ROLES.get(institution.kind, frozenset()) \
             else None
 
+    async def name_proxy(self, principal: Principal, application_id: str, version: int,
+                         proxy: Proxy) -> Application:
+        """The applicant names someone to act for them (家属、村法律顾问), the relationship
+        recorded; a later naming replaces the earlier one, both kept on the timeline."""
+        application = await self._get(application_id)
+        if await self.actor_of(principal, application) is not Actor.APPLICANT or \
+                is_proxy(principal, application):
+            raise forbidden("只有申请人本人可以委托代理人 / only the applicant names a proxy")
+        if version != application.version:
+            raise ParleyError("stale", "办件已被他人更新，请刷新后重试 / the application changed; "
+                              "reload and try again", 409)
+        if proxy.phone is not None and proxy.phone == application.applicant_phone:
+            raise bad_request("代理人手机号不能与申请人相同 / the proxy's phone is the applicant's",
+                              "phone")
+        change = Change(actor=principal.participant_id, kind="proxy_named",
+                        data={"relationship": proxy.relationship, "proxy": proxy.model_dump()},
+                        at=self._now(),
+                        values={"proxy_name": proxy.name, "proxy_phone": proxy.phone,
+                                "proxy_relationship": proxy.relationship})
+        try:
+            return await self.repository.apply(application.id, application.version, change)
+        except StaleApplication:
+            raise ParleyError("stale", "办件已被他人更新，请刷新后重试 / the application changed; "
+                              "reload and try again", 409) from None
+
     async def may_read(self, principal: Principal, application: Application) -> bool:
         if principal.role is Role.SUPERVISOR:
             return True
         if principal.role in (Role.WINDOW, Role.LAWYER, Role.REFERRER) and \
                 application.filed_by == f"{principal.role}-{principal.id}":
             return True  # 首问负责: the one who filed it follows it
-        return await self.actor_of(principal, application) is not None
+        if await self.actor_of(principal, application) is not None or is_assigned(principal, application):
+            return True
+        return await self._held_before(principal, application)
+
+    async def _held_before(self, principal: Principal, application: Application) -> bool:
+        """Staff of an institution that transferred or passed the application on still see
+        where it is (跨地域转交: both centres see it), without acting on it."""
+        if principal.role not in HANDLER_ROLES[HandlerKind.LEGAL_AID_CENTRE] | \
+                HANDLER_ROLES[HandlerKind.MEDIATION_COMMITTEE]:
+            return False
+        user = await self._users.get(int(principal.id))
+        if user is None or user.institution is None:
+            return False
+        return any(e.kind in ("transfer", "pass_on") and e.data.get("from_institution") == user.institution
+                   for e in await self.repository.events(application.id))
 
     async def queue_for(self, principal: Principal) -> list[Application]:
         """The work queue of the staff member's institution (a bureau: objections in its region)."""
@@ -451,6 +513,30 @@ class Registry:
             # 一次性告知 (法律援助法 Art 43): what is missing is told once, all of it.
             raise ParleyError("already_told", "缺少的材料已一次性告知，不能再次要求 / missing "
                               "materials were already told once", 409, "materials")
+
+
+# 容缺受理 without a ``supply`` limit in the item: the deadline for what is accepted outstanding.
+DEFERRED_DAYS = 15
+
+
+def _deferred_due(item: ItemSpec, now: datetime, catalogue: Catalogue) -> date:
+    """By when a material accepted outstanding (容缺受理) is due: the item's ``supply`` limit."""
+    limit = next((lim for lim in item.limits if lim.code == "supply"), None)
+    if limit is None:
+        return due_date(now, DEFERRED_DAYS, False, catalogue.calendar)
+    return due_date(now, limit.days, limit.counting is Counting.WORKING, catalogue.calendar)
+
+
+def is_assigned(principal: Principal, application: Application) -> bool:
+    """Whether ``principal`` is the legal-aid lawyer assigned to the application (Art 43)."""
+    return principal.role is Role.LAWYER and application.assigned_lawyer_id is not None and \
+        principal.id == str(application.assigned_lawyer_id)
+
+
+def is_proxy(principal: Principal, application: Application) -> bool:
+    """Whether ``principal`` is the proxy named on the application, signed in by their phone."""
+    return (principal.role is Role.CITIZEN and application.proxy_phone is not None
+            and principal.id == PHONE_PREFIX + application.proxy_phone)
 
 
 def _check_complete(item: ItemSpec, respondent_name: str | None, hardship: str | None,

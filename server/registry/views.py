@@ -29,6 +29,9 @@ def application_view(application: Application, *, catalogue: Catalogue, viewer: 
     actions = [] if flow is None or viewer is None else [
         t.action for t in flow.transitions
         if application.state in t.sources and viewer in t.actors and Actor.SYSTEM not in {viewer}]
+    notice = notice_of(events)
+    if notice is not None and notice["acknowledged_at"] is not None:
+        actions = [a for a in actions if a != "acknowledge_notice"]  # acknowledged once
     mask = not full_personal_data
     return {
         "id": application.id,
@@ -58,12 +61,17 @@ def application_view(application: Application, *, catalogue: Catalogue, viewer: 
         "details": application.details,
         "filed_as": application.filed_as,
         "filed_relationship": application.filed_relationship,
+        # Who acts for the applicant; their phone only to the applicant and the institution.
+        "proxy": None if application.proxy_name is None else {
+            "name": application.proxy_name, "relationship": application.proxy_relationship,
+            "phone": mask_phone(application.proxy_phone) if mask else application.proxy_phone},
         "answerable": {"institution": institution.zh if institution else application.institution,
                        "person": owner_name},
         "clocks": clock_views,
         "next_deadline": running[0] if running else None,
         "materials": material_rows(item, materials),
         "missing": [m["code"] for m in material_rows(item, materials) if m["status"] == "missing"],
+        "notice": notice,
         "other_routes": application.state in OTHER_ROUTES_STATES,
         "mediation_case_id": application.mediation_case_id,
         "assigned_lawyer_id": application.assigned_lawyer_id,
@@ -98,9 +106,22 @@ def material_rows(item: ItemSpec | None, materials: list[ApplicationMaterial]) -
         rows.append({"code": spec.code, "zh": spec.zh, "en": spec.en, "required": spec.required,
                      "later": spec.later, "commitment": spec.commitment,
                      "status": found.status if found else ("not_declared" if spec.required else "optional"),
+                     "due": found.due.isoformat() if found and found.due else None,
+                     "commitment_text": found.commitment_text if found else None,
                      "filename": found.filename if found else None,
                      "file_id": found.stored_as if found else None})
     return rows
+
+
+def notice_of(events: list[ApplicationEvent]) -> dict[str, Any] | None:
+    """The one-time notice of missing materials (一次性告知): when told, what, when acknowledged."""
+    told = next((e for e in events if e.kind == "request_materials"), None)
+    if told is None:
+        return None
+    acknowledged = next((e for e in events if e.kind == "acknowledge_notice" and e.id > told.id),
+                        None)
+    return {"told_at": told.at.isoformat(), "missing": list(told.data.get("missing", [])),
+            "acknowledged_at": acknowledged.at.isoformat() if acknowledged else None}
 
 
 def _public_data(data: dict[str, Any]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ PAGES = {
     "/court": "court.html",
     "/recordings/{recording_id}": "recording.html",
     "/apply": "apply.html",
+    "/my": "my.html",
     "/desk": "desk.html",
     "/reports/monthly": "report.html",
 }

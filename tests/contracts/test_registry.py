@@ -36,7 +36,7 @@ async def test_a_cross_region_transfer_keeps_history_and_restarts_the_clock(data
     there = await users.add(username="a2", password="correct horse", role="legal_aid",
                             display_name="浦城中心", skills=[], region=None, now=T0,
                             institution="np-pucheng-legal-aid")
-    first = await registry.file(filing(), None)
+    first = await registry.file(filing(materials=[{"code": "id_proof", "status": "provided"}]), None)
     second = await registry.file(filing(applicant_name="李四"), None)
     assert (first.number, second.number) == ("江援〔2026〕1号", "江援〔2026〕2号")
     now[0] = T0 + timedelta(days=1)
@@ -58,6 +58,17 @@ async def test_a_cross_region_transfer_keeps_history_and_restarts_the_clock(data
         assert exc.code == "forbidden"
     assert (await registry.act(other, first.id, "grant", ActBody(version=moved.version))).state \
         == "granted"
+    # Both centres and the citizen see where it is; the materials moved with it.
+    assert await registry.may_read(me, moved) and await registry.may_read(other, moved)
+    citizen = Principal(Role.CITIZEN, "phone:13800138000", "张三")
+    assert await registry.actor_of(citizen, moved) is not None
+    assert [(m.code, m.status) for m in await registry.repository.materials(first.id)] == [
+        ("id_proof", "provided")]
+    # A centre that never held it sees nothing of it.
+    stranger = await users.add(username="a9", password="correct horse", role="legal_aid",
+                               display_name="龙游中心", skills=[], region=None, now=T0,
+                               institution="qz-longyou-legal-aid")
+    assert not await registry.may_read(Principal(Role.LEGAL_AID, str(stranger.id), "龙游中心"), moved)
 
 
 async def test_two_steps_on_the_same_version_apply_once(database: Database) -> None:

@@ -91,7 +91,7 @@ async def test_every_page_fits_and_shows_dates(server: ServerProcess, browser: B
 
     staff = await (await context(browser, server, viewport)).new_page()
     for path in ("/agent", "/supervisor", "/recordings/no-such-recording", "/apply", "/desk",
-                 "/court"):
+                 "/my", "/apply?for=citizen", "/court"):
         await staff.goto(path)
         await expect(staff.get_by_test_id("lang-switch")).to_be_visible()
         await fits(staff, path)

@@ -4,14 +4,27 @@ lawyer of another region; a consultation the lawyer hands to mediation."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
+import pytest
 from playwright.async_api import Browser, Page, expect
 
-from tests.e2e.harness import PASSWORD, ServerProcess, new_page
+from tests.e2e.harness import PASSWORD, ServerProcess, new_page, start_server
 from tests.e2e.test_consultation import sign_in, submit_intake, take_next
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@pytest.fixture
+async def server_with_outbox(tmp_path: Path) -> AsyncIterator[ServerProcess]:
+    """Messages to phones readable by staff (development): the other party's link is read there."""
+    process = await start_server(tmp_path / "var", {"PARLEY_DEV_OUTBOX": "1"})
+    try:
+        yield process
+    finally:
+        process.stop()
 
 
 def staff(server: ServerProcess, role: str, username: str, institution: str | None = None,
@@ -61,8 +74,21 @@ async def open_in_desk(desk: Page, number: str) -> None:
     await expect(desk.get_by_test_id("desk-detail-number")).to_have_text(number)
 
 
+async def invite_link(server: ServerProcess, staff_token: str, phone: str) -> str:
+    """The link the notifier sent to the other party's phone (the local outbox), as a path."""
+    async with aiohttp.ClientSession() as s, s.get(
+            f"{server.url}/api/dev/outbox?recipient={phone}",
+            headers={"Authorization": f"Bearer {staff_token}"}) as response:
+        assert response.status == 200, await response.text()
+        messages = (await response.json())["messages"]
+    links = [m["params"]["link"] for m in messages if m["template"] == "mediation_application_invite"]
+    assert len(links) == 1, messages
+    return "/" + links[0].split("/", 3)[3]
+
+
 async def test_a_citizen_applies_for_mediation_and_the_other_party_refuses(
-        server: ServerProcess, browser: Browser) -> None:
+        server_with_outbox: ServerProcess, browser: Browser) -> None:
+    server = server_with_outbox
     staff(server, "mediator", "med1", "qz-kecheng-committee", display_name="王调解员")
     _, citizen = await new_page(browser, server.url)
     _, mediator = await new_page(browser, server.url)
@@ -80,15 +106,39 @@ async def test_a_citizen_applies_for_mediation_and_the_other_party_refuses(
     await mediator.get_by_test_id("desk-action-accept").click()
     await expect(mediator.get_by_test_id("desk-detail-state")).to_have_attribute(
         "data-state", "awaiting_respondent")
-    # The other party is asked and refuses; the mediator records it with the reason.
-    await mediator.get_by_test_id("desk-reason").fill("对方明确表示不同意调解")
-    await mediator.get_by_test_id("desk-action-respondent_refuse").click()
-    await expect(mediator.get_by_test_id("desk-queue")).not_to_contain_text(number)
+
+    # The other party, in their own browser, opens the link sent to their phone and refuses:
+    # one party's clear refusal ends it (人民调解法 Art 17).
+    token = await mediator.evaluate("sessionStorage.getItem('parley.desk')")
+    link = await invite_link(server, token, "13700137000")
+    _, respondent = await new_page(browser, server.url)
+    await respondent.set_viewport_size({"width": 360, "height": 740})
+    await respondent.goto(link)
+    await expect(respondent.get_by_test_id("status-number")).to_have_text(number)
+    await expect(respondent.get_by_test_id("action-respondent_agree")).to_be_visible()
+    await respondent.get_by_test_id("status-reason").fill("我不同意调解，准备直接起诉")
+    await respondent.get_by_test_id("action-respondent_refuse").click()
+    await expect(respondent.get_by_test_id("status-state")).to_have_attribute("data-state", "refused")
+    await expect(respondent.get_by_test_id("action-respondent_agree")).to_have_count(0)
+    assert await respondent.evaluate("document.documentElement.scrollWidth") <= 360
 
     await citizen.reload()
     await expect(citizen.get_by_test_id("status-state")).to_have_attribute("data-state", "refused")
     await expect(citizen.get_by_test_id("status-other-routes")).to_be_visible()
-    await expect(citizen.get_by_test_id("status-timeline")).to_contain_text("对方明确表示不同意调解")
+    await expect(citizen.get_by_test_id("status-timeline")).to_contain_text("我不同意调解，准备直接起诉")
+    # The notice of the other routes (Art 26) opens as a printable page.
+    async with citizen.context.expect_page() as opened:
+        await citizen.get_by_test_id("status-notice").click()
+    notice = await opened.value
+    await notice.wait_for_load_state()
+    body = notice.locator("body")
+    await expect(body).to_contain_text("告知书：其他纠纷解决途径")
+    await expect(body).to_contain_text("第二十六条")
+    await expect(body).to_contain_text("向人民法院提起诉讼")
+    await expect(body).to_contain_text(number)
+    await expect(mediator.get_by_test_id("desk-queue")).to_be_visible()
+    await mediator.reload()
+    await expect(mediator.get_by_test_id("desk-queue")).not_to_contain_text(number)
 
 
 async def test_legal_aid_told_once_supplied_granted_and_assigned_across_regions(
@@ -134,6 +184,13 @@ async def test_legal_aid_told_once_supplied_granted_and_assigned_across_regions(
     for step in ("一次性告知需补充的材料", "补齐材料", "决定给予法律援助", "指派律师"):
         await expect(timeline).to_contain_text(step)
 
+    # The Yushan lawyer's own work queue holds it, with the applicant's contact.
+    _, lawyer = await new_page(browser, server.url)
+    await desk_sign_in(lawyer, "yushan")
+    await open_in_desk(lawyer, number)
+    await expect(lawyer.get_by_test_id("desk-detail-facts")).to_contain_text("13800138000")
+    await expect(lawyer.get_by_test_id("desk-detail-state")).to_have_attribute("data-state", "assigned")
+
 
 async def test_a_consultation_the_lawyer_hands_to_mediation(server: ServerProcess,
                                                             browser: Browser) -> None:
@@ -159,3 +216,17 @@ async def test_a_consultation_the_lawyer_hands_to_mediation(server: ServerProces
     rows = mediator.get_by_test_id("desk-queue").locator("tbody tr")
     await expect(rows).to_have_count(1)
     await expect(rows).to_contain_text("张三")
+    # The committee accepts; the other party (filed without a phone) agrees by telephone, and
+    # the mediator records their phone with the agreement to open the mediation case.
+    number = await rows.locator("button").inner_text()
+    await open_in_desk(mediator, number)
+    await mediator.get_by_test_id("desk-action-accept").click()
+    await expect(mediator.get_by_test_id("desk-detail-state")).to_have_attribute(
+        "data-state", "awaiting_respondent")
+    await expect(mediator.get_by_test_id("desk-respondent-phone-field")).to_be_visible()
+    await mediator.get_by_test_id("desk-action-respondent_agree").click()
+    await expect(mediator.get_by_test_id("desk-respondent-phone-error")).to_be_visible()
+    await mediator.get_by_test_id("desk-respondent-phone").fill("13700137000")
+    await mediator.get_by_test_id("desk-action-respondent_agree").click()
+    await expect(mediator.get_by_test_id("desk-detail-state")).to_have_attribute(
+        "data-state", "in_mediation")

@@ -111,6 +111,7 @@ EXPECTED = {
     Action.APPLICATION_ACT: {"citizen", "mediator", "legal_aid", "notary", "arbitrator", "bureau"},
     Action.APPLICATION_QUEUE: {"mediator", "legal_aid", "notary", "arbitrator", "bureau"},
     Action.APPLICATION_CLOCKS: {"supervisor"},
+    Action.APPLICATION_ASSIGNED: {"lawyer"},
     Action.CITIZEN_CASES: {"citizen"},
     Action.RATE_SERVICE: {"citizen", "invitee"},
     Action.FOLLOW_UP: {"supervisor"},

@@ -7,21 +7,28 @@
 // (#t=...), and a consultation the lawyer referred is opened with the consultation's own token.
 
 import { ApiError, errorText, getJSON, postJSON } from './api.js';
-import { clockText } from './clocks.js';
+import { openNotice, uploadMaterial } from './material_upload.js';
+import { clockText, dueText } from './clocks.js';
 import { byTestId as $, el } from './dom.js';
 import { clearFormErrors, setFieldErrorRaw } from './form.js';
 import { currentLang, formatWhen, initI18n, localName, onLanguageChange, t } from './i18n.js';
+import { submitLogin } from './staff_session.js';
 import { showRawNotice, showView } from './views.js';
 import { mountRating } from './rate_case.js';
 
-const state = { services: null, item: null, application: null, token: null };
+// staff: a service window's or village advisor's sign-in when filing for a citizen (?for=citizen).
+const state = { services: null, item: null, application: null, token: null, staff: null };
+const STAFF_KEY = 'parley.window';
 const APPLICATION_KEY = (id) => `parley.application.${id}`;
 const CONSULTATION_KEY = 'parley.citizen';
+// The token of a phone sign-in (/my): every application of that number, or that it acts for.
+const PHONE_KEY = 'parley.phone';
 // Server field -> the input that shows its error.
 const FIELD_INPUTS = {
   applicant_name: 'apply-name', applicant_phone: 'apply-phone', applicant_id_number: 'apply-id-number',
   respondent_name: 'apply-respondent-name', respondent_phone: 'apply-respondent-phone',
   region: 'apply-region', statement: 'apply-statement', exempt_group: 'apply-exempt-group',
+  phone: 'apply-proxy-phone',
 };
 // Steps that need a written reason from the citizen.
 const REASON_ACTIONS = new Set(['object', 'respondent_refuse']);
@@ -44,6 +51,30 @@ function claimsOf(token) {
   }
 }
 
+function staffSession(value) {
+  try {
+    if (value === undefined) return JSON.parse(sessionStorage.getItem(STAFF_KEY) || 'null');
+    if (value) sessionStorage.setItem(STAFF_KEY, JSON.stringify(value));
+    else sessionStorage.removeItem(STAFF_KEY);
+  } catch {
+    // private mode: the page works until it is closed
+  }
+  return null;
+}
+
+function forCitizen() {
+  return new URLSearchParams(window.location.search).get('for') === 'citizen';
+}
+
+async function onStaffLogin(event) {
+  event.preventDefault();
+  const reply = await submitLogin();
+  if (!reply) return;
+  state.staff = { token: reply.token, name: reply.user.display_name, role: reply.user.role };
+  staffSession(state.staff);
+  chooseService();
+}
+
 function hashParams() {
   return new URLSearchParams(window.location.hash.replace(/^#/, ''));
 }
@@ -54,6 +85,11 @@ async function start() {
     if (state.application) renderStatus(state.application);
   });
   state.services = await getJSON('/api/services');
+  if (forCitizen()) {
+    // Service-window staff and village advisors file for a citizen under their own sign-in.
+    state.staff = staffSession();
+    if (!state.staff) return showView('login');
+  }
   const params = hashParams();
   const linked = params.get('t');
   if (linked) {
@@ -66,7 +102,8 @@ async function start() {
   }
   const id = params.get('a');
   if (id) {
-    const token = store('getItem', APPLICATION_KEY(id)) || store('getItem', CONSULTATION_KEY);
+    const token = state.staff ? state.staff.token : store('getItem', APPLICATION_KEY(id)) ||
+      store('getItem', PHONE_KEY) || store('getItem', CONSULTATION_KEY);
     if (token) return openApplication(id, token);
   }
   const item = new URLSearchParams(window.location.search).get('item');
@@ -76,6 +113,9 @@ async function start() {
 }
 
 function chooseService() {
+  const banner = $('apply-filing-as');
+  banner.hidden = !state.staff;
+  if (state.staff) banner.textContent = t('apply.filing_as', { name: state.staff.name });
   const list = $('apply-services');
   list.replaceChildren();
   for (const item of state.services.items.filter((i) => i.mode === 'application')) {
@@ -101,6 +141,14 @@ async function openForm(item) {
   fillSelect($('apply-category'), catalogue.categories);
   $('apply-respondent').hidden = item.handler !== 'mediation_committee';
   $('apply-hardship').hidden = item.code !== 'legal_aid';
+  // A citizen may file for a family member (a proxy, relationship recorded); staff file under
+  // their own name, and a village advisor names the village they serve.
+  $('apply-proxy').hidden = Boolean(state.staff);
+  $('apply-village-field').hidden = !state.staff;
+  if (state.staff) {
+    $('apply-village').replaceChildren(el('option', { value: '' }, [t('apply.village_none')]),
+      ...state.services.villages.map((v) => el('option', { value: v.code }, [localName(v)])));
+  }
   const materials = $('apply-materials');
   materials.replaceChildren();
   for (const m of item.materials) {
@@ -135,6 +183,11 @@ function formBody() {
     body.respondent_name = value('apply-respondent-name');
     if (value('apply-respondent-phone')) body.respondent_phone = value('apply-respondent-phone');
   }
+  if (state.staff && value('apply-village')) body.village = value('apply-village');
+  if (!state.staff && document.getElementById('apply-for-other').checked) {
+    body.proxy = { name: value('apply-proxy-name'), relationship: value('apply-proxy-relationship') };
+    if (value('apply-proxy-phone')) body.proxy.phone = value('apply-proxy-phone');
+  }
   if (!$('apply-hardship').hidden) {
     body.hardship = value('apply-hardship');
     if (body.hardship === 'exempt') body.exempt_group = value('apply-exempt-group');
@@ -160,10 +213,10 @@ async function submitForm(event) {
   const submit = $('apply-submit');
   submit.disabled = true;
   try {
-    const reply = await postJSON('/api/applications', formBody());
-    store('setItem', APPLICATION_KEY(reply.application.id), reply.token);
-    window.history.replaceState(null, '', `/apply#a=${reply.application.id}`);
-    state.token = reply.token;
+    const reply = await postJSON('/api/applications', formBody(), state.staff ? state.staff.token : undefined);
+    if (reply.token) store('setItem', APPLICATION_KEY(reply.application.id), reply.token);
+    window.history.replaceState(null, '', `${window.location.pathname}${window.location.search}#a=${reply.application.id}`);
+    state.token = reply.token || state.staff.token;
     renderStatus(reply.application);
   } catch (err) {
     showError(err, $('apply-error'));
@@ -208,7 +261,7 @@ function renderStatus(a) {
   renderMissing(a);
   $('status-other-routes').hidden = !a.other_routes;
   $('status-notice').href = `/api/applications/${a.id}/notice`;
-  $('status-notice').addEventListener('click', openNotice, { once: true });
+  $('status-notice').addEventListener('click', showNoticePage, { once: true });
   renderActions(a);
   // Closed: the applicant rates it, and later sees whether it was followed up.
   if (a.final && state.token) mountRating($('status-rating'), { kind: 'application', subjectId: a.id, token: state.token });
@@ -217,8 +270,16 @@ function renderStatus(a) {
       [`${clockText(c)} · ${t(`clock.state.${c.state}`)}`])));
   $('status-timeline').replaceChildren(...a.timeline.map((e) =>
     el('li', { 'data-kind': e.kind }, [`${formatWhen(e.at)} · ${t(`application.event.${e.kind}`)}` +
-      (e.data.reason ? `：${e.data.reason}` : '')])));
+      byWhom(e) + (e.data.reason ? `：${e.data.reason}` : '')])));
   showView('status', { focus: false });
+}
+
+/** Who took a step for the applicant: a window, an advisor, a lawyer, a proxy (recorded so). */
+function byWhom(e) {
+  const filedAs = e.kind === 'filed' ? e.data.filed_as : null;
+  if (filedAs && filedAs !== 'self') return `（${t(`apply.filed_as.${filedAs}`)}）`;
+  if (e.data.by_proxy) return `（${t('apply.by_proxy', { relationship: t(`proxy.relationship.${e.data.by_proxy}`) })}）`;
+  return '';
 }
 
 function renderMissing(a) {
@@ -231,7 +292,8 @@ function renderMissing(a) {
       id: `upload-${m.code}`, 'data-testid': `upload-${m.code}` });
     const label = el('label', { for: `upload-${m.code}` }, [localName(m)]);
     input.addEventListener('change', () => upload(m.code, input).catch((err) => showError(err, $('status-error'))));
-    list.append(el('li', { 'data-code': m.code }, [label, ' ', input]));
+    const due = m.due ? el('span', { 'data-testid': `status-due-${m.code}` }, [t('my.supply_by', { due: dueText(m.due) })]) : '';
+    list.append(el('li', { 'data-code': m.code }, [label, ' ', due, ' ', input]));
   }
 }
 
@@ -239,26 +301,15 @@ async function upload(code, input) {
   const file = input.files && input.files[0];
   if (!file) return;
   const a = state.application;
-  const response = await fetch(`/api/applications/${a.id}/materials/${code}?filename=${encodeURIComponent(file.name)}`, {
-    method: 'POST', body: file, headers: { Authorization: `Bearer ${state.token}` } });
-  if (!response.ok) {
-    const body = await response.json().catch(() => null);
-    const error = body && body.error ? body.error : { code: 'internal' };
-    throw new ApiError(error.code, error.message, error.field, response.status);
-  }
+  await uploadMaterial(a.id, code, file, state.token);
   input.closest('li').dataset.uploaded = 'true';
   renderStatus(await getJSON(`/api/applications/${a.id}`, state.token));
 }
 
-async function openNotice(event) {
-  // The notice needs the token: fetch it and show it in a new window's document.
+async function showNoticePage(event) {
   event.preventDefault();
-  const response = await fetch(`/api/applications/${state.application.id}/notice`,
-    { headers: { Authorization: `Bearer ${state.token}` } });
-  const page = await response.text();
-  const url = URL.createObjectURL(new Blob([page], { type: 'text/html' }));
-  window.open(url, '_blank', 'noopener');
-  $('status-notice').addEventListener('click', openNotice, { once: true });
+  await openNotice(state.application.id, state.token);
+  $('status-notice').addEventListener('click', showNoticePage, { once: true });
 }
 
 function renderActions(a) {
@@ -297,6 +348,10 @@ async function act(action) {
 }
 
 document.getElementById('apply-form').addEventListener('submit', submitForm);
+document.getElementById('login-form').addEventListener('submit', (e) => onStaffLogin(e).catch(() => {}));
+document.getElementById('apply-for-other').addEventListener('change', (e) => {
+  $('apply-proxy-fields').hidden = !e.target.checked;
+});
 $('apply-back').addEventListener('click', chooseService);
 $('apply-hardship-select').addEventListener('change', (e) => {
   $('apply-exempt').hidden = e.target.value !== 'exempt';

@@ -10,3 +10,8 @@ export function clockText(clock) {
   return t('apply.clock_line', { name: localName(clock), due }) +
     (clock.estimated ? t('apply.clock_estimated') : '');
 }
+
+/** "2026年3月17日（还有 15 天）" for a date alone (a material accepted outstanding, 容缺受理). */
+export function dueText(due) {
+  return formatDeadline(`${due}T23:59:59+08:00`, { lang: currentLang() });
+}

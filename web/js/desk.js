@@ -11,7 +11,7 @@ import { submitLogin } from './staff_session.js';
 import { showRawNotice, showView } from './views.js';
 
 const TOKEN_KEY = 'parley.desk';
-const state = { token: null, services: null, queue: [], current: null, lawyers: [] };
+const state = { token: null, services: null, queue: [], current: null, lawyers: [], assigned: false };
 // Steps that choose a receiving institution, a lawyer, or what is missing.
 const NEEDS_INSTITUTION = new Set(['transfer', 'pass_on']);
 
@@ -74,7 +74,15 @@ async function onLogin(event) {
 }
 
 async function loadQueue() {
-  const reply = await getJSON('/api/work-queue', state.token);
+  // A legal-aid lawyer has no institution's queue: their own is what was assigned to them.
+  let reply;
+  try {
+    reply = await getJSON(state.assigned ? '/api/work-queue/assigned' : '/api/work-queue', state.token);
+  } catch (err) {
+    if (err.code !== 'forbidden' || state.assigned) throw err;
+    state.assigned = true;
+    reply = await getJSON('/api/work-queue/assigned', state.token);
+  }
   state.queue = reply.applications;
   renderQueue();
   showView('queue', { focus: false });
@@ -117,6 +125,8 @@ async function renderDetail(a) {
     ['desk.fact.statement', a.statement],
     ['desk.fact.request', a.details.request || '—'],
     ['desk.fact.filed_as', t(`desk.filed_as.${a.filed_as}`)],
+    ...(a.proxy ? [['desk.fact.proxy', `${a.proxy.name} · ${t(`proxy.relationship.${a.proxy.relationship}`)}` +
+      (a.proxy.phone ? ` · ${a.proxy.phone}` : '')]] : []),
   ];
   $('desk-detail-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, [t(k)]), el('dd', {}, [v])]));
   $('desk-detail-clocks').replaceChildren(...a.clocks.map((c) =>
@@ -134,6 +144,7 @@ async function renderDetail(a) {
   }));
   $('desk-detail-timeline').replaceChildren(...a.timeline.map((e) =>
     el('li', { 'data-kind': e.kind }, [`${formatWhen(e.at)} · ${t(`application.event.${e.kind}`)}` +
+      (e.data.by_proxy ? ` · ${t('apply.by_proxy', { relationship: t(`proxy.relationship.${e.data.by_proxy}`) })}` : '') +
       (e.data.reason ? `：${e.data.reason}` : '')])));
   await renderActions(a);
 }
@@ -159,6 +170,8 @@ async function renderActions(a) {
     const others = state.services.institutions.filter((i) => i.kind === kind && i.code !== a.institution.code);
     $('desk-institution').replaceChildren(...others.map((i) => el('option', { value: i.code }, [localName(i)])));
   }
+  // The mediation case invites both parties by phone: one filed without it is recorded here.
+  $('desk-respondent-phone-field').hidden = !(a.actions.includes('respondent_agree') && !(a.respondent && a.respondent.phone));
   const assigning = a.actions.includes('assign');
   $('desk-lawyer-field').hidden = !assigning;
   if (assigning) {
@@ -174,6 +187,7 @@ async function renderActions(a) {
       'data-testid': `desk-action-${action}` }, [t(`desk.action.${action}`)]);
     button.addEventListener('click', () => act(action).catch((err) => {
       if (err.field === 'reason') setFieldErrorRaw(document.getElementById('desk-reason'), errorText(err));
+      else if (err.field === 'respondent_phone') setFieldErrorRaw(document.getElementById('desk-respondent-phone'), errorText(err));
       else showRawNotice($('desk-error'), errorText(err));
     }));
     buttons.append(button);
@@ -192,6 +206,8 @@ async function act(action) {
   }
   if (NEEDS_INSTITUTION.has(action)) body.to_institution = $('desk-institution').value;
   if (action === 'assign') body.lawyer_id = Number($('desk-lawyer').value);
+  const respondentPhone = document.getElementById('desk-respondent-phone').value.trim();
+  if (action === 'respondent_agree' && respondentPhone) body.respondent_phone = respondentPhone;
   if (['refuse', 'decline', 'reject_objection'].includes(action) && !window.confirm(t('desk.confirm_final'))) return;
   const reply = await postJSON(`/api/applications/${a.id}/actions/${action}`, body, state.token);
   document.getElementById('desk-reason').value = '';

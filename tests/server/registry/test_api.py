@@ -3,7 +3,7 @@ application with a refusal, and who may do what."""
 
 from __future__ import annotations
 
-from tests.clients import get_json, get_text
+from tests.clients import get_json, get_text, post_json
 from tests.server.registry.conftest import Window
 
 
@@ -69,12 +69,15 @@ async def test_a_cross_region_transfer_moves_the_application_and_restarts_the_cl
     assert moved["institution"]["zh"] == "上饶市玉山县法律援助中心"
     review = clock(moved, "review")
     assert review["institution"] == "sr-yushan-legal-aid" and review["due"] == "2026-03-11"
-    # The sending centre no longer has it; the receiving one does, and the citizen sees where.
+    # The sending centre's queue no longer has it; the receiving one's does.
     status, queue = await get_json(window.url, "/api/work-queue", here)
     assert status == 200 and queue["applications"] == []
     status, queue = await get_json(window.url, "/api/work-queue", there)
     assert [a["id"] for a in queue["applications"]] == [application["id"]]
-    await window.get(here, application["id"], expect=404)
+    # Both centres see where it is (跨地域转交); the sending one no longer acts on it.
+    followed = await window.get(here, application["id"])
+    assert followed["institution"]["code"] == "sr-yushan-legal-aid" and followed["actions"] == []
+    await window.act(here, followed, "grant", expect=403)
     seen = await window.get(citizen, application["id"])
     assert seen["institution"]["code"] == "sr-yushan-legal-aid"
     assert seen["timeline"][-1]["data"]["from_institution"] == "qz-kecheng-legal-aid"
@@ -242,3 +245,23 @@ async def test_the_other_party_answers_through_the_link_sent_to_their_phone(wind
     await window.act(citizen, accepted, "respondent_refuse", expect=403)
     refused = await window.act(respondent, accepted, "respondent_refuse", reason="不同意调解")
     assert refused["state"] == "refused" and refused["other_routes"]
+
+
+async def test_an_application_from_a_region_without_a_committee_is_routed_across_the_border(
+        window: Window) -> None:
+    _, jiangshan = await window.staff("med-js", "mediator", "qz-jiangshan-committee")
+    application, citizen = await window.file(
+        item="mediation", region="np-pucheng", category="neighbour", respondent_name="李四",
+        materials=[])
+    # 浦城 (南平) borders only 江山: its committee receives it, and the timeline says why.
+    assert application["institution"]["code"] == "qz-jiangshan-committee"
+    assert application["timeline"][0]["data"]["widened"] == {
+        "from_region": "np-pucheng", "to_region": "qz-jiangshan", "hops": 1}
+    status, queue = await get_json(window.url, "/api/work-queue", jiangshan)
+    assert status == 200 and [a["id"] for a in queue["applications"]] == [application["id"]]
+    # An item the catalogue keeps in its region is not widened: notarisation has no office there.
+    status, reply = await post_json(window.url, "/api/applications", {
+        "item": "notarization", "region": "np-pucheng", "category": "contract",
+        "applicant_name": "张三", "applicant_phone": "13800138000", "statement": "公证遗嘱"})
+    assert status == 422 and reply["error"]["code"] == "no_institution"
+    assert citizen

@@ -82,3 +82,21 @@ def test_the_calendar_override_reaches_the_clocks() -> None:
     catalogue = load_catalogue(BASE + '\n[[calendar]]\nday = 2027-01-04\nworkday = false\nname = "x"\n')
     from datetime import date
     assert not catalogue.calendar.is_workday(date(2027, 1, 4))
+
+
+def test_applications_widen_across_the_border_only_where_the_item_allows() -> None:
+    catalogue = default_catalogue()
+    # 玉山 (上饶) has no mediation committee: the nearest across the border, one hop away.
+    near = catalogue.competent_near(HandlerKind.MEDIATION_COMMITTEE, "sr-yushan", "neighbour",
+                                    widen=True)
+    assert near is not None
+    committee, hops = near
+    assert hops == 1 and committee.region in catalogue.regions["sr-yushan"].neighbours
+    # 休宁 (黄山) borders only 开化: its committee.
+    assert catalogue.competent_near(HandlerKind.MEDIATION_COMMITTEE, "hs-xiuning", None,
+                                    widen=True) == (catalogue.institutions["qz-kaihua-committee"], 1)
+    # A region with its own stays there; without widening there is none.
+    assert catalogue.competent_near(HandlerKind.MEDIATION_COMMITTEE, "qz-kecheng", None,
+                                    widen=True) == (catalogue.institutions["qz-kecheng-committee"], 0)
+    assert catalogue.competent_near(HandlerKind.MEDIATION_COMMITTEE, "sr-yushan", None,
+                                    widen=False) is None

@@ -4,12 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests need: the browser for end-to-end tests, ffprobe for media checks,
-# pdftotext/pdftoppm for the agreement PDF, and the Chinese font the PDF embeds.
-APT_TEST_PACKAGES := chromium ffmpeg poppler-utils fonts-wqy-zenhei
+# pdftotext/pdftoppm for the agreement PDF, the Chinese font the PDF embeds, and the phone line's
+# real SIP callers (SIPp is Debian's sip-tester; baresip) with espeak-ng for its prompts.
+APT_TEST_PACKAGES := chromium ffmpeg poppler-utils fonts-wqy-zenhei sip-tester baresip espeak-ng
+# The phone line's default prompts are synthesised at build time (docs/telephony.md).
+PROMPTS := signaling/telephony/prompts/.built
 # The agreement PDF embeds this TrueType font (server/agreements/pdf.py) at run time too.
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
 
-.PHONY: run test install install-test-system install-system-fonts bench-deps lint typecheck imports clean
+.PHONY: run test install prompts install-test-system install-system-fonts bench-deps lint typecheck imports clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,12 +22,26 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) prompts
+
+# espeak-ng (Debian) speaks the prompts once; a deployment may set PARLEY_SIP_PROMPTS instead.
+prompts: $(PROMPTS)
+
+$(PROMPTS): signaling/telephony/prompt_texts.py | $(STAMP)
+	@command -v espeak-ng >/dev/null 2>&1 || { \
+	  echo "installing Debian package: espeak-ng"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q espeak-ng; \
+	}
+	rm -f signaling/telephony/prompts/*.wav
+	$(BIN)/python -m signaling.telephony.build_prompts
+	touch $(PROMPTS)
 
 run: install install-system-fonts
 	$(BIN)/parley db upgrade
-	# Development: staff read the local notifier's outbox (invitation and signing codes).
-	PARLEY_DEV_OUTBOX=$${PARLEY_DEV_OUTBOX:-1} $(BIN)/parley serve
+	# Development: staff read the local notifier's outbox (invitation and signing codes); the
+	# phone line answers softphones and SIPp on loopback (PARLEY_SIP_LISTEN= turns it off).
+	PARLEY_DEV_OUTBOX=$${PARLEY_DEV_OUTBOX:-1} PARLEY_SIP_LISTEN=$${PARLEY_SIP_LISTEN-127.0.0.1:5060} \
+	  $(BIN)/parley serve
 
 install-system-fonts:
 	@if [ ! -f $(CJK_FONT) ]; then \
@@ -37,6 +54,9 @@ install-test-system:
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v ffprobe >/dev/null 2>&1 || missing="$$missing ffmpeg"; \
 	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	command -v sipp >/dev/null 2>&1 || missing="$$missing sip-tester"; \
+	command -v baresip >/dev/null 2>&1 || missing="$$missing baresip"; \
+	command -v espeak-ng >/dev/null 2>&1 || missing="$$missing espeak-ng"; \
 	[ -f $(CJK_FONT) ] || missing="$$missing fonts-wqy-zenhei"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \

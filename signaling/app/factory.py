@@ -68,6 +68,7 @@ from signaling.keys import (
     ENGINE_KEY,
     HOTLINE_KEY,
     MEDIA_KEY,
+    PHONE_DESK_KEY,
     RECONCILER_KEY,
     TICKERS_KEY,
 )
@@ -86,6 +87,8 @@ from signaling.routing.hours import EXAMPLE_HOURS, WorkingHours
 from signaling.routing.model import RoutingConfig
 from signaling.routing.regions import RegionGraph
 from signaling.routing.store import create_routing_store
+from signaling.telephony.desk import PhoneDesk
+from signaling.telephony.prompts import Prompts
 from signaling.ticker import Ticker
 from signaling.views import SUPERVISORS_TARGET
 
@@ -174,6 +177,11 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         faults=Faults(settings.fault_point),
         elsewhere=cluster.held_elsewhere if cluster.relay is not None else None,
     )
+    if settings.sip is not None:
+        desk = PhoneDesk(settings.sip, hotline=hotline, prompts=Prompts(settings.sip.prompts_dir),
+                         default_region=settings.default_region)
+        consultation.on_started = desk.matched
+        app[PHONE_DESK_KEY] = desk
     counters = EventCounters()
     events = SocketEvents(sio, consultation, hotline, settings.secret_key, counters,
                           cluster.connection_ledger(), settings.connections_per_token)
@@ -338,7 +346,11 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await app[CLUSTER_KEY].start()
     for ticker in app[TICKERS_KEY]:
         ticker.start()
+    if PHONE_DESK_KEY in app:
+        await app[PHONE_DESK_KEY].start()
     yield
+    if PHONE_DESK_KEY in app:
+        await app[PHONE_DESK_KEY].close()
     for ticker in app[TICKERS_KEY]:
         await ticker.close()
     # Peer connections first: aiortc's decoder threads otherwise keep the process alive.

@@ -1,0 +1,205 @@
+"""The phone desk: each answered call goes through the menu, into the same routing engine as
+web intake, hears its place while waiting, and is put through when a lawyer takes the case.
+
+Pure decisions live in ``ivr``; this shell plays prompts, reads key presses and calls the
+hotline. Live call state is this process's memory (a call is held by the process that took
+it); the case and its queue entry are in the database and the routing engine as for web."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import ipaddress
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from server.config import SipSettings
+from server.models import Case
+from server.schemas import IntakeBody
+from signaling.telephony.ivr import Choices, Ivr, Step, announcement
+from signaling.telephony.prompt_texts import MAX_ANNOUNCED
+from signaling.telephony.prompts import Prompts
+from signaling.telephony.rtp import Pacer, RtpLeg
+from signaling.telephony.sipline import PhoneCall, SipLine
+
+log = logging.getLogger(__name__)
+
+SILENCE_S = 8.0  # after a menu ends, how long we wait for a key before asking again
+
+
+class Intake(Protocol):
+    """The hotline as the phone desk uses it (signaling.hotline.service.Hotline)."""
+
+    async def intake(self, body: IntakeBody) -> tuple[Case, bool, bool]: ...
+    async def queue_view(self, case_id: str) -> dict[str, Any] | None: ...
+    async def caller_left(self, case_id: str) -> None: ...
+
+
+@dataclass(eq=False)
+class LiveCall:
+    call: PhoneCall
+    leg: RtpLeg
+    digits: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    case_id: str | None = None
+    choices: Choices | None = None
+    matched: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class PhoneDesk:
+    def __init__(self, settings: SipSettings, *, hotline: Intake, prompts: Prompts,
+                 default_region: str,
+                 on_consent: Callable[[LiveCall], Awaitable[None]] | None = None,
+                 bridge: Callable[[LiveCall], Awaitable[None]] | None = None) -> None:
+        self._settings = settings
+        self._hotline = hotline
+        self._prompts = prompts
+        self._region = settings.region or default_region
+        self._announce_every_s = settings.announce_every_s
+        self._on_consent = on_consent
+        # Set by the composition root: joins the call to its room once a lawyer takes it.
+        self.bridge = bridge
+        self._pacer = Pacer()
+        self._ports: set[int] = set()
+        self._trunk_addresses: set[str] = set()
+        self._line = SipLine(settings.host, settings.port, self._allowed, self._serve)
+        self.calls: dict[str, LiveCall] = {}  # case id -> its call, once queued
+
+    async def start(self) -> None:
+        if self._settings.trunk is not None:
+            with contextlib.suppress(OSError):
+                loop = asyncio.get_running_loop()
+                infos = await loop.getaddrinfo(self._settings.trunk.host, self._settings.trunk.port)
+                self._trunk_addresses = {str(i[4][0]) for i in infos}
+        await self._line.start()
+        self._pacer.start()
+
+    async def close(self) -> None:
+        await self._line.close()
+        await self._pacer.close()
+
+    def _allowed(self, host: str) -> bool:
+        """Loopback (development, `make run`), the trunk, and PARLEY_SIP_PEERS."""
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return (address.is_loopback or host in self._trunk_addresses
+                or any(address in net for net in self._settings.peers))
+
+    # --- one call --------------------------------------------------------------------------
+
+    async def _serve(self, call: PhoneCall) -> None:
+        leg = RtpLeg(call.codec, call.dtmf_pt, lambda d: live.digits.put_nowait(d))
+        live = LiveCall(call, leg)
+        await leg.open(self._line.rtp_host, self._settings.rtp_ports, self._ports)
+        leg.remote = call.remote_rtp
+        self._pacer.legs.add(leg)
+        try:
+            call.answer(leg.bound_port)
+            await self._until_ended(live, self._menu(live))
+            if live.choices is None or call.ended.is_set():
+                return
+            await self._until_ended(live, self._queue(live))
+        finally:
+            self._pacer.legs.discard(leg)
+            leg.close()
+            self._ports.discard(leg.bound_port)
+            if live.case_id is not None:
+                self.calls.pop(live.case_id, None)
+                if not live.matched.is_set():
+                    await self._hotline.caller_left(live.case_id)
+
+    async def _until_ended(self, live: LiveCall, work: Awaitable[None]) -> None:
+        """Run ``work`` until it ends or the caller hangs up."""
+        task = asyncio.ensure_future(work)
+        ended = asyncio.ensure_future(live.call.ended.wait())
+        try:
+            await asyncio.wait({task, ended}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in (task, ended):
+                t.cancel()
+            await asyncio.gather(task, ended, return_exceptions=True)
+        if task.done() and not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+
+    async def _play(self, live: LiveCall, names: tuple[str, ...], barge_in: bool = True) -> str | None:
+        """Play prompts in turn; a key pressed meanwhile cuts them and is returned."""
+        for name in names:
+            done = live.leg.play(self._prompts.g711(name, live.leg.codec))
+            if not barge_in:
+                await done
+                continue
+            key = asyncio.ensure_future(live.digits.get())
+            await asyncio.wait({done, key}, return_when=asyncio.FIRST_COMPLETED)
+            if key.done():
+                live.leg.cut()
+                return key.result()
+            key.cancel()
+        return None
+
+    async def _menu(self, live: LiveCall) -> None:
+        ivr = Ivr()
+        step: Step = ivr.start()
+        while step.done is None:
+            digit = await self._play(live, step.prompts)
+            if digit is None:
+                try:
+                    digit = await asyncio.wait_for(live.digits.get(), SILENCE_S)
+                except TimeoutError:
+                    step = ivr.silence()
+                    continue
+            step = ivr.press(digit)
+        live.choices = step.done
+        if self._on_consent is not None:
+            await self._on_consent(live)
+        case = await self._intake(live.call, step.done)
+        live.case_id = case.id
+        self.calls[case.id] = live
+        await self._play(live, step.prompts, barge_in=False)
+
+    async def _intake(self, call: PhoneCall, choices: Choices) -> Case:
+        fields: dict[str, Any] = dict(
+            name=f"来电 {call.caller[-4:] or '匿名'}", phone=call.caller,
+            service_type=choices.service, category="other", mode="audio",
+            description="12348 热线来电 / phone call to the 12348 hotline",
+            region=self._region, language=choices.language,
+            legal_aid=choices.service == "legal_aid",
+            # One call, one case, even if the intake is retried after a lost reply.
+            request_id=hashlib.sha256(call.call_id.encode()).hexdigest()[:32],
+        )
+        try:
+            body = IntakeBody.model_validate(fields)
+        except ValidationError:
+            # A landline or withheld number: kept as the digits the trunk gave (none: "0"),
+            # so earlier cases from the same line still find their lawyer (首问负责).
+            fields["phone"] = call.caller[:16] or "0"
+            body = IntakeBody.model_construct(**fields)
+        case, _open, _new = await self._hotline.intake(body)
+        return case
+
+    async def _queue(self, live: LiveCall) -> None:
+        """Tell the caller their place and wait at once and then every ``announce_every_s``,
+        until a lawyer takes the case; then put the call through."""
+        assert live.case_id is not None
+        while not live.matched.is_set():
+            view = await self._hotline.queue_view(live.case_id)
+            if view is not None:
+                await self._play(live, announcement(view["position"], view["eta_seconds"],
+                                                    MAX_ANNOUNCED), barge_in=False)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(live.matched.wait(), self._announce_every_s)
+        live.leg.cut()
+        await self._play(live, ("connecting",), barge_in=False)
+        if self.bridge is not None:
+            await self.bridge(live)
+
+    async def matched(self, case: Case) -> None:
+        """A lawyer took a case (ConsultationService.on_started): put its call through."""
+        live = self.calls.get(case.id)
+        if live is not None:
+            live.matched.set()

@@ -87,6 +87,7 @@ from signaling.routing.hours import EXAMPLE_HOURS, WorkingHours
 from signaling.routing.model import RoutingConfig
 from signaling.routing.regions import RegionGraph
 from signaling.routing.store import create_routing_store
+from signaling.telephony.bridge import PhoneBridge
 from signaling.telephony.desk import PhoneDesk
 from signaling.telephony.prompts import Prompts
 from signaling.ticker import Ticker
@@ -181,6 +182,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         desk = PhoneDesk(settings.sip, hotline=hotline, prompts=Prompts(settings.sip.prompts_dir),
                          default_region=settings.default_region)
         consultation.on_started = desk.matched
+        desk.bridge = PhoneBridge(consultation, cases).join
         app[PHONE_DESK_KEY] = desk
     counters = EventCounters()
     events = SocketEvents(sio, consultation, hotline, settings.secret_key, counters,

@@ -21,9 +21,10 @@ def prompts() -> None:
 
 
 @pytest.fixture
-def sip_settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path) -> Settings:
+    """The shared fixtures' server (``running``), with the phone line on."""
     port = free_udp_port(SIP_PORTS)
     return Settings.from_env({
         "PARLEY_DATA_DIR": str(tmp_path / "var"), "PARLEY_SIP_LISTEN": f"127.0.0.1:{port}",
-        "PARLEY_SIP_RTP_PORTS": RTP_PORTS, "PARLEY_SIP_ANNOUNCE_S": "1",
+        "PARLEY_SIP_RTP_PORTS": RTP_PORTS, "PARLEY_SIP_ANNOUNCE_S": "1", "PARLEY_WRAP_UP_S": "0",
     })

@@ -182,7 +182,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         desk = PhoneDesk(settings.sip, hotline=hotline, prompts=Prompts(settings.sip.prompts_dir),
                          default_region=settings.default_region)
         consultation.on_started = desk.matched
-        desk.bridge = PhoneBridge(consultation, cases).join
+        desk.bridge = PhoneBridge(consultation, cases, consultation_recording).join
         app[PHONE_DESK_KEY] = desk
     counters = EventCounters()
     events = SocketEvents(sio, consultation, hotline, settings.secret_key, counters,

@@ -25,8 +25,10 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from recordings.policy import PHONE_NOTICE
 from server.cases.repository import CaseRepository
 from server.errors import ParleyError
+from server.models import Case
 from server.policy import Principal, Role
 from signaling.consultations.service import ConsultationService
+from signaling.recording.flow import ConsultationRecording
 from signaling.telephony.desk import LiveCall
 from signaling.telephony.rtp import FRAME
 
@@ -71,9 +73,11 @@ class CallerVoice(MediaStreamTrack):
 
 
 class PhoneBridge:
-    def __init__(self, consultation: ConsultationService, cases: CaseRepository) -> None:
+    def __init__(self, consultation: ConsultationService, cases: CaseRepository,
+                 recording: ConsultationRecording | None) -> None:
         self._consultation = consultation
         self._cases = cases
+        self._recording = recording
 
     async def join(self, live: LiveCall) -> None:
         """Put the call into its case's room until the call ends (cancelled then)."""
@@ -108,8 +112,18 @@ class PhoneBridge:
                 pump.cancel()
             await asyncio.gather(*pumps, return_exceptions=True)
             await pc.close()
-            with contextlib.suppress(ParleyError):
-                await asyncio.shield(self._consultation.hangup(me, case.room_id))
+            await asyncio.shield(self._left(live, me, case))
+
+    async def _left(self, live: LiveCall, me: Principal, case: Case) -> None:
+        """The call ended: the lawyer is told, the case goes on (the lawyer ends it, may call
+        back), and a running recording is marked where the phone line dropped."""
+        assert case.room_id is not None
+        with contextlib.suppress(ParleyError):
+            await self._consultation.hangup(me, case.room_id)
+        if self._recording is not None:
+            await self._recording.note(case, "left", {
+                "participant_id": me.participant_id, "channel": "phone",
+                "reason": live.call.end_reason or "caller"})
 
     async def _consent(self, live: LiveCall, me: Principal, room_id: str) -> None:
         if live.choices is None:

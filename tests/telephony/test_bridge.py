@@ -13,7 +13,10 @@ import av
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from recordings.policy import CURRENT_NOTICE, PHONE_NOTICE
+from recordings.repository import RecordingRepository
 from server.config import Settings
+from server.keys import DATABASE_KEY
 from signaling.keys import PHONE_DESK_KEY
 from tests.conftest import Running
 from tests.telephony.phone_media import goertzel, open_phone_media
@@ -101,6 +104,20 @@ async def test_a_phone_caller_and_a_lawyer_hear_each_other(
                                                "sdp": lawyer.pc.localDescription.sdp})
         assert "sdp" in reply, reply
         await lawyer.pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "answer"))
+        # The caller agreed by key 1 to the spoken notice; the lawyer agrees on the page.
+        consented = await agent.call("recording:consent", {
+            "room_id": room_id, "decision": "granted", "version": CURRENT_NOTICE.version})
+        assert consented["ok"], consented
+        repo = RecordingRepository(running.app[DATABASE_KEY])
+
+        async def callers_consent() -> Any:
+            ledger = {c.participant_id: c for c in await repo.consents(case_id)}
+            return ledger.get(f"citizen-{case_id}")
+
+        mine = await until(callers_consent, what="the caller's consent in the ledger")
+        assert (mine.decision, mine.text_version) == ("granted", PHONE_NOTICE.version)
+        assert "同意录音请按1" in mine.text_shown
+        recording = await until(lambda: _recording(repo, case_id), what="the recording to start")
 
         async def lawyer_hears() -> bool | None:
             return True if lawyer.tone_share(PHONE_HZ) > 0.5 else None
@@ -119,12 +136,20 @@ async def test_a_phone_caller_and_a_lawyer_hear_each_other(
         assert case is not None and case.status == "in_consultation"
         left = await agent.wait_for("room:peer", lambda p: p["event"] == "left")
         assert left["peer"]["role"] == "citizen"
+        marks = [e.data for e in await repo.entries(recording.id) if e.kind == "left"]
+        assert marks and marks[-1]["channel"] == "phone" and marks[-1]["reason"] == "caller"
+        assert (await repo.get(recording.id)).status == "recording"  # the lawyer is still on
     finally:
         if tone is not None:
             tone.cancel()
         caller.stop()
         phone.close()
         await lawyer.close()
+
+
+async def _recording(repo: RecordingRepository, case_id: str) -> Any:
+    found = [r for r in await repo.for_case(case_id) if r.status == "recording"]
+    return found[0] if found else None
 
 
 async def _gone(desk: Any, case_id: str) -> bool | None:

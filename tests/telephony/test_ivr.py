@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from recordings.policy import PHONE_NOTICE
 from signaling.telephony.dtmf import DtmfDetector, event_payload
 from signaling.telephony.ivr import MAX_TRIES, Choices, Ivr, announcement
+from signaling.telephony.prompt_texts import BASE
 
 
 def _run(keys: str) -> tuple[list[tuple[str, ...]], Choices | None]:
@@ -59,3 +61,7 @@ def test_a_press_counts_once_at_its_first_end_packet() -> None:
     assert detector.feed(event_payload("#", 160, False), 2000) is None
     assert detector.feed(event_payload("#", 480, True), 2000) == "#"
     assert detector.feed(b"\x01", 3000) is None
+
+
+def test_the_ledger_stores_the_notice_callers_hear() -> None:
+    assert PHONE_NOTICE.zh == BASE["recording_notice"]

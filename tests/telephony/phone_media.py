@@ -40,6 +40,7 @@ class PhoneMedia(asyncio.DatagramProtocol):
     server: tuple[str, int] | None = None
     heard: bytearray = field(default_factory=bytearray)  # PCM received, 16-bit 8 kHz
     packets: int = 0
+    peak_rms: float = 0.0  # the loudest 20 ms received
     _transport: asyncio.DatagramTransport | None = None
     _seq: int = 0
     _ts: int = 0
@@ -55,7 +56,11 @@ class PhoneMedia(asyncio.DatagramProtocol):
         if len(data) > 12 and data[1] & 0x7F == 0:
             self.packets += 1
             for frame in self._decoder.decode(JitterFrame(data[12:], 0)):
-                self.heard += bytes(frame.planes[0])[: frame.samples * 2]
+                pcm = bytes(frame.planes[0])[: frame.samples * 2]
+                self.heard += pcm
+                values = struct.unpack(f"<{len(pcm) // 2}h", pcm)
+                rms = math.sqrt(sum(v * v for v in values) / max(1, len(values)))
+                self.peak_rms = max(self.peak_rms, rms)
             del self.heard[: max(0, len(self.heard) - 16000)]  # the last second
 
     def _send(self, pt: int, payload: bytes, ts: int, marker: bool = False) -> None:

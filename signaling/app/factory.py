@@ -180,7 +180,9 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     )
     if settings.sip is not None:
         desk = PhoneDesk(settings.sip, hotline=hotline, prompts=Prompts(settings.sip.prompts_dir),
-                         default_region=settings.default_region)
+                         default_region=settings.default_region,
+                         record=lambda case_id, kind, data: cases.add_event(
+                             case_id, "phone", kind, data, clock()))
         consultation.on_started = desk.matched
         desk.bridge = PhoneBridge(consultation, cases, consultation_recording).join
         app[PHONE_DESK_KEY] = desk

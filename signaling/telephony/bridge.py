@@ -112,7 +112,7 @@ class PhoneBridge:
                 pump.cancel()
             await asyncio.gather(*pumps, return_exceptions=True)
             await pc.close()
-            await asyncio.shield(self._left(live, me, case))
+            await self._left(live, me, case)  # awaited by whoever cancelled us (desk, close)
 
     async def _left(self, live: LiveCall, me: Principal, case: Case) -> None:
         """The call ended: the lawyer is told, the case goes on (the lawyer ends it, may call

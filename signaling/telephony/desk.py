@@ -21,7 +21,8 @@ from pydantic import ValidationError
 from server.config import SipSettings
 from server.models import Case
 from server.schemas import IntakeBody
-from signaling.telephony.ivr import Choices, Ivr, Step, announcement
+from signaling.telephony.callbacks import RETRY_RULES, RING_S, next_try, outcome_of
+from signaling.telephony.ivr import CONSENT, MAX_TRIES, Choices, Ivr, Step, announcement
 from signaling.telephony.prompt_texts import MAX_ANNOUNCED
 from signaling.telephony.prompts import Prompts
 from signaling.telephony.rtp import Pacer, RtpLeg
@@ -53,14 +54,18 @@ class LiveCall:
 class PhoneDesk:
     def __init__(self, settings: SipSettings, *, hotline: Intake, prompts: Prompts,
                  default_region: str,
-                 on_consent: Callable[[LiveCall], Awaitable[None]] | None = None,
+                 record: Callable[[str, str, dict[str, Any]], Awaitable[None]] | None = None,
                  bridge: Callable[[LiveCall], Awaitable[None]] | None = None) -> None:
         self._settings = settings
         self._hotline = hotline
         self._prompts = prompts
         self._region = settings.region or default_region
         self._announce_every_s = settings.announce_every_s
-        self._on_consent = on_consent
+        # Writes a case event (actor "phone"): callback attempts and their results.
+        self._record = record
+        self.retry_rules = dict(RETRY_RULES)
+        self.ring_s = RING_S
+        self._callbacks: dict[str, asyncio.Task[None]] = {}
         # Set by the composition root: joins the call to its room once a lawyer takes it.
         self.bridge = bridge
         self._pacer = Pacer()
@@ -79,6 +84,9 @@ class PhoneDesk:
         self._pacer.start()
 
     async def close(self) -> None:
+        for task in list(self._callbacks.values()):
+            task.cancel()
+        await asyncio.gather(*self._callbacks.values(), return_exceptions=True)
         await self._line.close()
         await self._pacer.close()
 
@@ -155,8 +163,6 @@ class PhoneDesk:
                     continue
             step = ivr.press(digit)
         live.choices = step.done
-        if self._on_consent is not None:
-            await self._on_consent(live)
         case = await self._intake(live.call, step.done)
         live.case_id = case.id
         self.calls[case.id] = live
@@ -199,7 +205,76 @@ class PhoneDesk:
             await self.bridge(live)
 
     async def matched(self, case: Case) -> None:
-        """A lawyer took a case (ConsultationService.on_started): put its call through."""
+        """A lawyer took a case (ConsultationService.on_started): put its call through, or,
+        for a callback with a trunk configured, dial the citizen."""
         live = self.calls.get(case.id)
         if live is not None:
             live.matched.set()
+        elif case.callback and self._settings.trunk is not None and case.id not in self._callbacks:
+            task = asyncio.get_running_loop().create_task(self._call_back(case),
+                                                          name=f"callback {case.id}")
+            self._callbacks[case.id] = task
+            task.add_done_callback(lambda _t: self._callbacks.pop(case.id, None))
+
+    # --- callbacks -------------------------------------------------------------------------
+
+    async def _call_back(self, case: Case) -> None:
+        """Dial until answered or the retry rules say stop; every attempt is a case event."""
+        attempt = 0
+        while True:
+            attempt += 1
+            digits: asyncio.Queue[str] = asyncio.Queue()
+            leg = RtpLeg("PCMA", None, digits.put_nowait)
+            live = LiveCall(None, leg, digits, case_id=case.id)  # type: ignore[arg-type]
+            await leg.open(self._line.rtp_host, self._settings.rtp_ports, self._ports)
+            try:
+                assert self._settings.trunk is not None
+                status, call = await self._line.dial(case.citizen_phone, self._settings.trunk,
+                                                     leg.bound_port, self.ring_s)
+                outcome = outcome_of(status)
+                await self._note(case.id, "callback_dialled",
+                                 {"attempt": attempt, "outcome": outcome.value, "status": status})
+                if call is not None:
+                    live.call = call
+                    leg.use(call.codec, call.dtmf_pt)
+                    leg.remote = call.remote_rtp
+                    self._pacer.legs.add(leg)
+                    self.calls[case.id] = live
+                    live.matched.set()
+                    await self._until_ended(live, self._greet(live, case))
+                    return
+            finally:
+                self._pacer.legs.discard(leg)
+                leg.close()
+                self._ports.discard(leg.bound_port)
+                if live.call is not None:
+                    live.call.hang_up()
+                    self.calls.pop(case.id, None)
+            wait = next_try(outcome, attempt, self.retry_rules)
+            if wait is None:
+                await self._note(case.id, "callback_gave_up", {"attempts": attempt,
+                                                               "outcome": outcome.value})
+                return
+            await asyncio.sleep(wait)
+
+    async def _greet(self, live: LiveCall, case: Case) -> None:
+        """The callee answered: who calls, the recording notice and their key, then the room."""
+        await self._play(live, ("callback",), barge_in=False)
+        consent: bool | None = None
+        for _ in range(MAX_TRIES):
+            digit = await self._play(live, ("recording_notice",))
+            if digit is None:
+                with contextlib.suppress(TimeoutError):
+                    digit = await asyncio.wait_for(live.digits.get(), SILENCE_S)
+            if digit in CONSENT:
+                consent = CONSENT[digit]
+                break
+        live.choices = Choices(consent=bool(consent), service=case.service_type,
+                               language=case.language,
+                               defaulted=("consent",) if consent is None else ())
+        if self.bridge is not None:
+            await self.bridge(live)
+
+    async def _note(self, case_id: str, kind: str, data: dict[str, Any]) -> None:
+        if self._record is not None:
+            await self._record(case_id, kind, data)

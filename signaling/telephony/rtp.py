@@ -61,6 +61,10 @@ class RtpLeg(asyncio.DatagramProtocol):
         self.closed = False
         self.bound_port = 0
 
+    def use(self, codec: str, dtmf_pt: int | None) -> None:
+        """The codec the far end answered with (a call we dialled learns it late)."""
+        self.codec, self._pt, self._dtmf_pt = codec, PAYLOAD_TYPES[codec], dtmf_pt
+
     async def open(self, host: str, ports: tuple[int, int], taken: set[int]) -> int:
         """Bind the first free even port of the range (odd ones are RTCP's by convention)."""
         loop = asyncio.get_running_loop()

@@ -13,9 +13,14 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from aiosipua import IncomingCall, SdpNegotiationError, negotiate_sdp
+from aiosipua import IncomingCall, SdpNegotiationError, SipRequest, SipResponse, negotiate_sdp
+from aiosipua.auth import SipDigestAuth
+from aiosipua.sdp_negotiate import build_sdp
 from aiosipua.transport import UdpSipTransport, _UdpProtocol
+from aiosipua.uac import SipUAC
 from aiosipua.uas import SipUAS
+
+from server.config import SipTrunk
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +87,10 @@ class SipLine:
         self._allowed = allowed
         self._on_call = on_call
         self._transport = _Udp(local_addr=(host, port))
-        self._uas = SipUAS(self._transport, user_agent=USER_AGENT)
+        self._uac = SipUAC(self._transport)
+        self._uas = SipUAS(self._transport, user_agent=USER_AGENT, uac=self._uac)
+        # INVITEs of ours that got a final failure: ACKed, retransmissions too (§17.1.1.3).
+        self._failed: dict[tuple[str, int], SipRequest] = {}
         self._uas.on_invite = self._invite
         self._uas.on_reinvite = self._reinvite
         self._uas.on_bye = self._bye
@@ -102,6 +110,15 @@ class SipLine:
 
     async def start(self) -> None:
         await self._uas.start()
+        delegate = self._transport.on_message
+        assert delegate is not None
+
+        def on_message(msg: SipRequest | SipResponse, addr: tuple[str, int]) -> None:
+            if isinstance(msg, SipResponse):
+                self._ack_failure(msg, addr)
+            delegate(msg, addr)
+
+        self._transport.on_message = on_message
         log.info("SIP listening on udp %s:%d", *self.address)
 
     def _invite(self, raw: IncomingCall) -> None:
@@ -188,6 +205,78 @@ class SipLine:
         call = self._calls.get(raw.call_id)
         if call is not None:
             call.finish("timeout")
+
+    # --- outbound ------------------------------------------------------------------------
+
+    async def dial(self, number: str, trunk: SipTrunk, rtp_port: int, ring_s: float
+                   ) -> tuple[int, PhoneCall | None]:
+        """Call ``number`` through the trunk, offering G.711 on ``rtp_port``; returns the final
+        status (408 when it rang ``ring_s`` unanswered: cancelled) and the call if answered."""
+        loop = asyncio.get_running_loop()
+        info = await loop.getaddrinfo(trunk.host, trunk.port, type=2)  # SOCK_DGRAM
+        remote = (str(info[0][4][0]), int(info[0][4][1]))
+        local = f"{self.rtp_host}:{self.address[1]}"
+        auth = (SipDigestAuth(trunk.username, trunk.password)
+                if trunk.username and trunk.password else None)
+        offer = build_sdp(self.rtp_host, rtp_port, 8, "PCMA")  # carriers in China: PCMA
+        oc = self._uac.send_invite(f"sip:12348@{local}", f"sip:{number}@{trunk.host}:{trunk.port}",
+                                   remote, offer, auth=auth, user_agent=USER_AGENT)
+        try:
+            await oc.wait_answered(timeout=ring_s)
+        except TimeoutError:
+            self._uac.send_cancel(oc)
+            return 408, None
+        except RuntimeError:
+            return oc._reject_code or 500, None
+        answer = oc.sdp_answer
+        audio = answer.audio if answer is not None else None
+        chosen = next((CODECS[c.payload_type] for c in audio.codecs if c.payload_type in CODECS),
+                      None) if audio is not None else None
+        if answer is None or audio is None or chosen is None or answer.rtp_address is None:
+            oc.hangup(self._uac)
+            return 488, None
+        dtmf = next((c.payload_type for c in audio.codecs
+                     if c.encoding_name.lower() == "telephone-event"), None)
+        call = PhoneCall(call_id=oc.call_id, caller=number, source=remote,
+                         remote_rtp=answer.rtp_address, codec=chosen, dtmf_pt=dtmf,
+                         _answer=lambda _port: None, _hang_up=lambda: self._hang_up_out(oc))
+        self._calls[oc.call_id] = call
+        return 200, call
+
+    def _hang_up_out(self, oc: object) -> None:
+        from aiosipua import OutgoingCall
+
+        assert isinstance(oc, OutgoingCall)
+        oc.hangup(self._uac)
+        self._calls.pop(oc.call_id, None)
+
+    def _ack_failure(self, response: SipResponse, addr: tuple[str, int]) -> None:
+        """ACK a final failure to our INVITE, as RFC 3261 §17.1.1.3 wants and aiosipua 0.7.1
+        does not: same Request-URI, top Via and From as the INVITE, the response's To."""
+        cseq = response.cseq
+        if cseq is None or cseq.method.upper() != "INVITE" or response.status_code < 300:
+            return
+        key = (response.call_id or "", cseq.seq)
+        pending = self._uac.get_call(key[0])
+        if pending is not None and pending.invite.cseq is not None \
+                and pending.invite.cseq.seq == cseq.seq:
+            self._failed[key] = pending.invite
+            while len(self._failed) > 256:
+                self._failed.pop(next(iter(self._failed)))
+        invite = self._failed.get(key)
+        if invite is None:
+            return
+        ack = SipRequest(method="ACK", uri=invite.uri)
+        ack.headers.append("Via", invite.headers.get("via")[0])
+        for name in ("from", "call-id"):
+            ack.headers.set_single(name.title(), invite.headers.get(name)[0])
+        ack.headers.set_single("To", response.headers.get("to")[0])
+        ack.headers.set_single("CSeq", f"{cseq.seq} ACK")
+        ack.headers.set_single("Max-Forwards", "70")
+        for route in invite.headers.get("route"):
+            ack.headers.append("Route", route)
+        ack.headers.set_single("Content-Length", "0")
+        self._transport.send(ack, addr)
 
     async def close(self) -> None:
         """Hang up every call, stop listening (idempotent)."""

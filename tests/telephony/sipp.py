@@ -44,11 +44,12 @@ class Sipp:
             self.process.kill()
 
 
-async def sipp(scenario: str, target: tuple[str, int], *, calls: int = 1, rate: int = 10,
+async def sipp(scenario: str, target: tuple[str, int] | None, *, calls: int = 1, rate: int = 10,
                hold_ms: int = 1000, keys: dict[str, str] | None = None,
-               avoid: set[int] = frozenset()) -> Sipp:  # type: ignore[assignment]
-    """Start SIPp with a scenario of this folder against ``target``."""
-    port = free_udp_port(SIP_PORTS, {target[1], *avoid})
+               avoid: set[int] = frozenset(), port: int | None = None  # type: ignore[assignment]
+               ) -> Sipp:
+    """Start SIPp with a scenario of this folder against ``target`` (None: a UAS on ``port``)."""
+    port = port or free_udp_port(SIP_PORTS, {target[1] if target else 0, *avoid})
     media = free_udp_port(range(42000, 43000, 2))
     args = ["sipp", "-sf", str(HERE / scenario), "-m", str(calls), "-r", str(rate),
             "-l", str(calls), "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
@@ -56,7 +57,8 @@ async def sipp(scenario: str, target: tuple[str, int], *, calls: int = 1, rate: 
             "-timeout_error", "-max_recv_loops", "1000"]
     for name, value in (keys or {}).items():
         args += ["-key", name, value]
-    args.append(f"{target[0]}:{target[1]}")
+    if target is not None:
+        args.append(f"{target[0]}:{target[1]}")
     process = await asyncio.create_subprocess_exec(
         *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     return Sipp(process, port)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from recordings.policy import PHONE_NOTICE
+from signaling.telephony.callbacks import Outcome, RetryRule, next_try, outcome_of
 from signaling.telephony.dtmf import DtmfDetector, event_payload
 from signaling.telephony.ivr import MAX_TRIES, Choices, Ivr, announcement
 from signaling.telephony.prompt_texts import BASE
@@ -65,3 +66,20 @@ def test_a_press_counts_once_at_its_first_end_packet() -> None:
 
 def test_the_ledger_stores_the_notice_callers_hear() -> None:
     assert PHONE_NOTICE.zh == BASE["recording_notice"]
+
+
+@pytest.mark.parametrize(("status", "outcome"), [
+    (200, Outcome.ANSWERED), (486, Outcome.BUSY), (600, Outcome.BUSY), (408, Outcome.NO_ANSWER),
+    (480, Outcome.NO_ANSWER), (487, Outcome.NO_ANSWER), (404, Outcome.REJECTED),
+    (603, Outcome.REJECTED), (503, Outcome.FAILED),
+])
+def test_callback_outcomes(status: int, outcome: Outcome) -> None:
+    assert outcome_of(status) is outcome
+
+
+def test_retry_rules_are_data() -> None:
+    rules = {Outcome.BUSY: RetryRule(attempts=2, after_s=5.0)}
+    assert next_try(Outcome.BUSY, 1, rules) == 5.0
+    assert next_try(Outcome.BUSY, 2, rules) is None
+    assert next_try(Outcome.NO_ANSWER, 1, rules) is None  # no rule: no retry
+    assert next_try(Outcome.ANSWERED, 1) is None

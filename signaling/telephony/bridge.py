@@ -142,6 +142,8 @@ async def _room_to_phone(track: MediaStreamTrack, codec: str, out: deque[bytes])
     try:
         while True:
             frame = await track.recv()
+            if not isinstance(frame, av.AudioFrame):
+                continue
             packets, _ts = encoder.encode(frame)
             out.extend(packets)
     except MediaStreamError:

@@ -143,7 +143,8 @@ class PhoneDesk:
                 await done
                 continue
             key = asyncio.ensure_future(live.digits.get())
-            await asyncio.wait({done, key}, return_when=asyncio.FIRST_COMPLETED)
+            waits: set[asyncio.Future[Any]] = {done, key}
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
             if key.done():
                 live.leg.cut()
                 return key.result()

@@ -32,14 +32,14 @@ def encode_g711(pcm: bytes, codec: str) -> bytes:
     """16-bit PCM at 8 kHz to PCMU or PCMA bytes (one byte per sample), with aiortc's codec
     (FFmpeg's pcm_mulaw / pcm_alaw through PyAV)."""
     context = av.CodecContext.create("pcm_mulaw" if codec == "PCMU" else "pcm_alaw", "w")
-    context.format = "s16"  # type: ignore[attr-defined]
-    context.layout = "mono"  # type: ignore[attr-defined]
-    context.sample_rate = SAMPLE_RATE  # type: ignore[attr-defined]
+    context.format = "s16"
+    context.layout = "mono"
+    context.sample_rate = SAMPLE_RATE
     frame = av.AudioFrame(format="s16", layout="mono", samples=len(pcm) // 2)
     frame.planes[0].update(pcm[: len(pcm) // 2 * 2])
     frame.sample_rate = SAMPLE_RATE
-    out = b"".join(bytes(p) for p in context.encode(frame))  # type: ignore[attr-defined]
-    return out + b"".join(bytes(p) for p in context.encode(None))  # type: ignore[attr-defined]
+    out = b"".join(bytes(p) for p in context.encode(frame))
+    return out + b"".join(bytes(p) for p in context.encode(None))
 
 
 class Prompts:

@@ -182,8 +182,11 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         desk = PhoneDesk(settings.sip, hotline=hotline, prompts=Prompts(settings.sip.prompts_dir),
                          default_region=settings.default_region,
                          record=lambda case_id, kind, data: cases.add_event(
-                             case_id, "phone", kind, data, clock()))
+                             case_id, "phone", kind, data, clock()),
+                         rate=lambda case_id, score: consultation.rate(
+                             Principal(Role.CITIZEN, case_id, "", case_id), score, None))
         consultation.on_started = desk.matched
+        consultation.on_closed = desk.room_closed
         desk.bridge = PhoneBridge(consultation, cases, consultation_recording).join
         app[PHONE_DESK_KEY] = desk
     counters = EventCounters()

@@ -49,12 +49,15 @@ class LiveCall:
     case_id: str | None = None
     choices: Choices | None = None
     matched: asyncio.Event = field(default_factory=asyncio.Event)
+    room_closed: asyncio.Event = field(default_factory=asyncio.Event)
+    ended: bool = False  # the room closed because the case ended (not a transfer)
 
 
 class PhoneDesk:
     def __init__(self, settings: SipSettings, *, hotline: Intake, prompts: Prompts,
                  default_region: str,
                  record: Callable[[str, str, dict[str, Any]], Awaitable[None]] | None = None,
+                 rate: Callable[[str, int], Awaitable[None]] | None = None,
                  bridge: Callable[[LiveCall], Awaitable[None]] | None = None) -> None:
         self._settings = settings
         self._hotline = hotline
@@ -63,6 +66,7 @@ class PhoneDesk:
         self._announce_every_s = settings.announce_every_s
         # Writes a case event (actor "phone"): callback attempts and their results.
         self._record = record
+        self._rate = rate  # the citizen's rating of a case, keyed after the call
         self.retry_rules = dict(RETRY_RULES)
         self.ring_s = RING_S
         self._callbacks: dict[str, asyncio.Task[None]] = {}
@@ -191,19 +195,58 @@ class PhoneDesk:
 
     async def _queue(self, live: LiveCall) -> None:
         """Tell the caller their place and wait at once and then every ``announce_every_s``,
-        until a lawyer takes the case; then put the call through."""
+        until a lawyer takes the case; then put the call through until the room closes: an
+        ended case asks for the rating, a transferred one waits again."""
         assert live.case_id is not None
-        while not live.matched.is_set():
-            view = await self._hotline.queue_view(live.case_id)
-            if view is not None:
-                await self._play(live, announcement(view["position"], view["eta_seconds"],
-                                                    MAX_ANNOUNCED), barge_in=False)
+        while True:
+            while not live.matched.is_set():
+                view = await self._hotline.queue_view(live.case_id)
+                if view is not None:
+                    await self._play(live, announcement(view["position"], view["eta_seconds"],
+                                                        MAX_ANNOUNCED), barge_in=False)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(live.matched.wait(), self._announce_every_s)
+            live.leg.cut()
+            await self._play(live, ("connecting",), barge_in=False)
+            await self._in_room(live)
+            if live.ended:
+                await self._rating(live)
+                return
+            live.matched.clear()  # transferred: back in the queue, the next lawyer takes it
+            await self._play(live, ("queued",), barge_in=False)
+
+    async def _in_room(self, live: LiveCall) -> None:
+        live.room_closed.clear()
+        closed = asyncio.ensure_future(live.room_closed.wait())
+        bridged = asyncio.ensure_future(self.bridge(live) if self.bridge is not None
+                                        else asyncio.Event().wait())
+        try:
+            await asyncio.wait({closed, bridged}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (closed, bridged):
+                task.cancel()
+            await asyncio.gather(closed, bridged, return_exceptions=True)
+
+    async def _rating(self, live: LiveCall) -> None:
+        """After the lawyer ended the case: one key, 1 (很不满意) to 5 (非常满意), then goodbye."""
+        assert live.case_id is not None
+        digit = await self._play(live, ("rating",))
+        if digit is None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(live.matched.wait(), self._announce_every_s)
-        live.leg.cut()
-        await self._play(live, ("connecting",), barge_in=False)
-        if self.bridge is not None:
-            await self.bridge(live)
+                digit = await asyncio.wait_for(live.digits.get(), SILENCE_S)
+        if digit is not None and digit in "12345" and self._rate is not None:
+            await self._rate(live.case_id, int(digit))
+        await self._play(live, ("thanks",), barge_in=False)
+
+    async def room_closed(self, case: Case) -> None:
+        """The case's room closed (ConsultationService.on_closed): ended, or transferred."""
+        live = self.calls.get(case.id)
+        if live is None or not live.matched.is_set():
+            return
+        live.ended = case.status == "ended"
+        while not live.digits.empty():  # keys pressed in the room are not a rating
+            live.digits.get_nowait()
+        live.room_closed.set()
 
     async def matched(self, case: Case) -> None:
         """A lawyer took a case (ConsultationService.on_started): put its call through, or,

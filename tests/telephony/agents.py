@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import fractions
 import math
+from array import array
 
 import av
 from aiortc import RTCPeerConnection
@@ -22,6 +23,9 @@ class Tone(MediaStreamTrack):
     def __init__(self, hz: float) -> None:
         super().__init__()
         self._hz, self._pts, self._start = hz, 0, 0.0
+        # One second of the tone, computed once (a whole number of periods for 1 kHz, 440 Hz).
+        self._second = array("h", (int(8000 * math.sin(2 * math.pi * hz * i / 48000))
+                                   for i in range(48000))).tobytes()
 
     async def recv(self) -> av.AudioFrame:
         loop = asyncio.get_running_loop()
@@ -31,9 +35,8 @@ class Tone(MediaStreamTrack):
             await asyncio.sleep(max(0.0, self._start + self._pts / 48000 - loop.time()))
         n = 960
         frame = av.AudioFrame(format="s16", layout="mono", samples=n)
-        frame.planes[0].update(b"".join(
-            int(8000 * math.sin(2 * math.pi * self._hz * (self._pts + i) / 48000)).to_bytes(
-                2, "little", signed=True) for i in range(n)))
+        offset = 2 * (self._pts % 48000)
+        frame.planes[0].update(self._second[offset:offset + 2 * n])
         frame.sample_rate, frame.pts, frame.time_base = 48000, self._pts, fractions.Fraction(1, 48000)
         self._pts += n
         return frame
@@ -55,9 +58,8 @@ class Lawyer:
                 received = await track.recv()
                 self.frames += 1
                 for frame in resampler.resample(received):
-                    data = bytes(frame.planes[0])[: frame.samples * 2]
-                    self.samples += [int.from_bytes(data[i:i + 2], "little", signed=True)
-                                     for i in range(0, len(data), 2)]
+                    pcm = array("h", bytes(frame.planes[0])[: frame.samples * 2])
+                    self.samples.extend(pcm)
                     del self.samples[:-8000]
         except MediaStreamError:
             pass

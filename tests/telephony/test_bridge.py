@@ -99,3 +99,35 @@ async def _recording(repo: RecordingRepository, case_id: str) -> Any:
 
 async def _gone(desk: Any, case_id: str) -> bool | None:
     return True if case_id not in desk.calls else None
+
+
+async def test_the_caller_rates_by_key_after_the_lawyer_ends_the_case(
+        settings: Settings, running: Running, connect: Any) -> None:
+    assert settings.sip is not None
+    await running.add_lawyer("lawyer1", skills={"other": 3}, region="qz-kecheng")
+    agent = await connect(await running.login("lawyer1"))
+    phone = await open_phone_media()
+    caller = await sipp("uac_call.xml", (settings.sip.host, settings.sip.port), hold_ms=30000,
+                        keys={"caller": CALLER, "rtp_port": str(phone.port)})
+    try:
+        await asyncio.wait_for(phone.first.wait(), 10)
+        for digit in "111":
+            await phone.press(digit)
+            await asyncio.sleep(0.3)  # the caller's pace between keys
+        case_id = (await agent.wait_for("offer:new", timeout=15))["case"]["id"]
+        assert (await agent.call("offer:accept", {"case_id": case_id}))["ok"]
+        await agent.wait_for("room:peer", lambda p: p["event"] == "joined", timeout=15)
+        assert (await agent.call("case:end", {"case_id": case_id, "outcome": "answered"}))["ok"]
+        await phone.press("4")
+        rated = await until(lambda: _rating(running, case_id), what="the caller's rating")
+        assert rated == 4
+        desk = running.app[PHONE_DESK_KEY]
+        await until(lambda: _gone(desk, case_id), what="the desk to say goodbye and hang up")
+    finally:
+        caller.stop()
+        phone.close()
+
+
+async def _rating(running: Running, case_id: str) -> int | None:
+    case = await running.cases.get(case_id)
+    return case.rating if case is not None else None

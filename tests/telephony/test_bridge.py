@@ -131,3 +131,36 @@ async def test_the_caller_rates_by_key_after_the_lawyer_ends_the_case(
 async def _rating(running: Running, case_id: str) -> int | None:
     case = await running.cases.get(case_id)
     return case.rating if case is not None else None
+
+
+async def test_a_transferred_caller_waits_again_and_is_put_through_to_the_next_lawyer(
+        settings: Settings, running: Running, connect: Any) -> None:
+    assert settings.sip is not None
+    await running.add_lawyer("first", skills={"other": 3}, region="qz-kecheng")
+    first = await connect(await running.login("first"))
+    phone = await open_phone_media()
+    caller = await sipp("uac_call.xml", (settings.sip.host, settings.sip.port), hold_ms=30000,
+                        keys={"caller": CALLER, "rtp_port": str(phone.port)})
+    try:
+        await asyncio.wait_for(phone.first.wait(), 10)
+        for digit in "111":
+            await phone.press(digit)
+            await asyncio.sleep(0.3)  # the caller's pace between keys
+        case_id = (await first.wait_for("offer:new", timeout=15))["case"]["id"]
+        assert (await first.call("offer:accept", {"case_id": case_id}))["ok"]
+        await first.wait_for("room:peer", lambda p: p["event"] == "joined", timeout=15)
+        await running.add_lawyer("second", skills={"contract": 3}, region="qz-kecheng")
+        second = await connect(await running.login("second"))
+        directory = await first.call("agent:directory")
+        target = next(x for x in directory["lawyers"] if x["display_name"] == "second 律师")
+        reply = await first.call("case:transfer", {"case_id": case_id, "agent_id": target["id"],
+                                                   "category": "contract", "note": "合同问题"})
+        assert reply["ok"], reply
+        assert (await second.wait_for("offer:new", timeout=15))["case"]["id"] == case_id
+        assert (await second.call("offer:accept", {"case_id": case_id}))["ok"]
+        joined = await second.wait_for("room:peer", lambda p: p["event"] == "joined", timeout=15)
+        assert joined["peer"]["role"] == "citizen"  # the same call, in the new room
+        assert running.app[PHONE_DESK_KEY].calls[case_id].matched.is_set()
+    finally:
+        caller.stop()
+        phone.close()

@@ -52,10 +52,12 @@ async def cpu_over(server: ServerProcess, seconds: float) -> float:
     return (cpu_seconds(pid) - start_cpu) / (time.monotonic() - start)
 
 
-async def agent(server: ServerProcess, name: str, lawyers: list[Lawyer]) -> None:
+async def agent(server: ServerProcess, name: str, lawyers: list[Lawyer],
+                clients: list[SocketClient]) -> None:
     status, body = await post_json(server.url, "/api/login", {"username": name, "password": PASSWORD})
     assert status == 200, body
     client = SocketClient(server.url)
+    clients.append(client)
     await client.connect(body["token"])
     offer = await client.wait_for("offer:new", timeout=120)
     accepted = await client.call("offer:accept", {"case_id": offer["case"]["id"]})
@@ -79,6 +81,7 @@ async def run(calls: int, seconds: float) -> None:
             "PARLEY_SIP_LISTEN": f"127.0.0.1:{sip_port}", "PARLEY_SIP_RTP_PORTS": RTP_PORTS,
             "PARLEY_SIP_ANNOUNCE_S": "5", "PARLEY_WRAP_UP_S": "0", "PARLEY_OFFER_TIMEOUT_S": "60"})
         lawyers: list[Lawyer] = []
+        clients: list[SocketClient] = []
         caller = None
         try:
             idle = await cpu_over(server, seconds)
@@ -98,7 +101,7 @@ async def run(calls: int, seconds: float) -> None:
             queued = await cpu_over(server, seconds)
             await adding
             start = time.monotonic()
-            await asyncio.gather(*(agent(server, n, lawyers) for n in names))
+            await asyncio.gather(*(agent(server, n, lawyers, clients) for n in names))
             await until(lambda: all(lw.frames > 0 for lw in lawyers), 60, "audio at every lawyer")
             setup = time.monotonic() - start
             frames_before = sum(lw.frames for lw in lawyers)
@@ -121,6 +124,8 @@ async def run(calls: int, seconds: float) -> None:
                 caller.stop()
             for lw in lawyers:
                 await lw.close()
+            for client in clients:
+                await client.close()
             server.stop()
 
 

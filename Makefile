@@ -4,10 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests need: the browser for end-to-end tests, ffprobe for media checks,
-# pdftotext/pdftoppm for the agreement PDF, the Chinese font the PDF embeds, and nginx, which
+# pdftotext/pdftoppm for the agreement PDF, the Chinese font the PDF embeds, nginx, which
 # tests/e2e/test_nginx.py runs (as its own process, never the system service) in front of the
-# split roles with docs/nginx.conf.
-APT_TEST_PACKAGES := chromium ffmpeg poppler-utils fonts-wqy-zenhei nginx
+# split roles with docs/nginx.conf, and the phone line's real SIP callers (SIPp is Debian's
+# sip-tester; baresip) with espeak-ng for its prompts.
+APT_TEST_PACKAGES := chromium ffmpeg poppler-utils fonts-wqy-zenhei nginx sip-tester baresip espeak-ng
+# The phone line's default prompts are synthesised at build time (docs/telephony.md).
+PROMPTS := signaling/telephony/prompts/.built
 # The agreement PDF embeds this TrueType font (server/agreements/pdf.py) at run time too.
 CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
 
@@ -16,7 +19,7 @@ CJK_FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
 # web/vendor (git-ignored), never a CDN.
 ECHARTS := web/vendor/echarts.esm.min.js
 
-.PHONY: run test install install-test-system install-system-fonts bench-deps lint typecheck imports clean
+.PHONY: run test install prompts install-test-system install-system-fonts bench-deps lint typecheck imports clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,12 +38,26 @@ $(ECHARTS): package.json package-lock.json
 	cp node_modules/echarts/dist/echarts.esm.min.mjs $@
 	cp node_modules/echarts/LICENSE web/vendor/echarts.LICENSE
 
-install: $(STAMP) $(ECHARTS)
+install: $(STAMP) $(ECHARTS) prompts
+
+# espeak-ng (Debian) speaks the prompts once; a deployment may set PARLEY_SIP_PROMPTS instead.
+prompts: $(PROMPTS)
+
+$(PROMPTS): signaling/telephony/prompt_texts.py | $(STAMP)
+	@command -v espeak-ng >/dev/null 2>&1 || { \
+	  echo "installing Debian package: espeak-ng"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q espeak-ng; \
+	}
+	rm -f signaling/telephony/prompts/*.wav
+	$(BIN)/python -m signaling.telephony.build_prompts
+	touch $(PROMPTS)
 
 run: install install-system-fonts
 	$(BIN)/parley db upgrade
-	# Development: staff read the local notifier's outbox (invitation and signing codes).
-	PARLEY_DEV_OUTBOX=$${PARLEY_DEV_OUTBOX:-1} $(BIN)/parley serve
+	# Development: staff read the local notifier's outbox (invitation and signing codes); the
+	# phone line answers softphones and SIPp on loopback (PARLEY_SIP_LISTEN= turns it off).
+	PARLEY_DEV_OUTBOX=$${PARLEY_DEV_OUTBOX:-1} PARLEY_SIP_LISTEN=$${PARLEY_SIP_LISTEN-127.0.0.1:5060} \
+	  $(BIN)/parley serve
 
 install-system-fonts:
 	@if [ ! -f $(CJK_FONT) ]; then \
@@ -53,6 +70,9 @@ install-test-system:
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v ffprobe >/dev/null 2>&1 || missing="$$missing ffmpeg"; \
 	command -v pdftotext >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	command -v sipp >/dev/null 2>&1 || missing="$$missing sip-tester"; \
+	command -v baresip >/dev/null 2>&1 || missing="$$missing baresip"; \
+	command -v espeak-ng >/dev/null 2>&1 || missing="$$missing espeak-ng"; \
 	[ -f $(CJK_FONT) ] || missing="$$missing fonts-wqy-zenhei"; \
 	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
 	if [ -n "$$missing" ]; then \

@@ -48,8 +48,17 @@ NOTICES: dict[str, Notice] = {
         "the server, audio and video, and kept as the service record and as evidence until its "
         "retention period ends. Nothing is recorded before you agree. You may refuse.",
     ),
+    # Spoken to phone callers (signaling/telephony/prompt_texts.py "recording_notice", a test
+    # keeps them the same): the ledger stores what the caller heard.
+    "2026-12-phone-v1": Notice(
+        "2026-12-phone-v1",
+        "为保证服务质量，通话将全程录音。同意录音请按1，不同意请按2。",
+        "To ensure the quality of service, this call is recorded. Press 1 to agree to the "
+        "recording, 2 to refuse.",
+    ),
 }
 CURRENT_NOTICE = NOTICES["2026-11-v1"]
+PHONE_NOTICE = NOTICES["2026-12-phone-v1"]
 
 
 def policy_for(service_type: str) -> RecordingPolicy:

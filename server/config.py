@@ -77,6 +77,8 @@ class Settings:
     # start; how often the rules are evaluated (once per cluster each time).
     alert_rules_path: Path | None = None
     alert_interval_s: float = 10.0
+    # The phone line (docs/telephony.md); None: no SIP listener.
+    sip: SipSettings | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -118,6 +120,7 @@ class Settings:
             service_level_alert=_share(environ, "PARLEY_SERVICE_LEVEL_ALERT", 0.8),
             redis_prefix=_redis_prefix(environ.get("PARLEY_REDIS_PREFIX")),
             sms=_sms(environ),
+            sip=_sip(environ),
             dev_outbox=_parse_bool("PARLEY_DEV_OUTBOX", environ.get("PARLEY_DEV_OUTBOX"),
                                    default=False),
             metrics_token=_metrics_token(environ.get("PARLEY_METRICS_TOKEN")),
@@ -214,6 +217,89 @@ def _sms(environ: Mapping[str, str]) -> SmsSettings | None:
         raise ConfigError("PARLEY_SMS_CALLBACK_TOKEN must be at least 16 characters")
     return SmsSettings(values["URL"], values["KEY_ID"], values["SECRET"], values["SIGN_NAME"],
                        templates, values["CALLBACK_TOKEN"])
+
+
+@dataclass(frozen=True)
+class SipTrunk:
+    """The PBX or border controller calls come from and callbacks go to."""
+    host: str
+    port: int
+    username: str | None = None
+    password: str | None = None
+    register: bool = False  # REGISTER with digest auth, for trunks that want it
+
+
+@dataclass(frozen=True)
+class SipSettings:
+    host: str
+    port: int
+    # Who may send INVITEs: loopback always, the trunk, and these networks.
+    peers: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    trunk: SipTrunk | None = None
+    # A deployment's recorded prompts (same file names as the shipped ones); None: shipped.
+    prompts_dir: Path | None = None
+    region: str | None = None  # phone cases' region (None: PARLEY_DEFAULT_REGION)
+    # First and last UDP port of the RTP range (even ports, one per call).
+    rtp_ports: tuple[int, int] = (20000, 20999)
+    announce_every_s: float = 30.0  # a waiting caller hears their place this often
+
+
+def _host_port(name: str, raw: str, default_port: int) -> tuple[str, int]:
+    host, sep, port = raw.rpartition(":")
+    if not sep:
+        host, port = raw, str(default_port)
+    host = host.strip("[]")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if not host or not all(c.isalnum() or c in "-." for c in host):
+            raise ConfigError(f"{name} must be host:port, got {raw!r}") from None
+    if not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"{name} must be host:port with a port 0-65535, got {raw!r}")
+    return host, int(port)
+
+
+def _sip(environ: Mapping[str, str]) -> SipSettings | None:
+    """PARLEY_SIP_LISTEN host:port (empty or unset: no phone line; `make run` sets
+    127.0.0.1:5060), PARLEY_SIP_PEERS (networks allowed to call in), PARLEY_SIP_TRUNK host:port
+    with PARLEY_SIP_USER / _PASSWORD / _REGISTER, PARLEY_SIP_PROMPTS (a directory),
+    PARLEY_SIP_REGION, PARLEY_SIP_RTP_PORTS ("20000-20999"), PARLEY_SIP_ANNOUNCE_S."""
+    raw = (environ.get("PARLEY_SIP_LISTEN") or "").strip()
+    if not raw:
+        return None
+    host, port = _host_port("PARLEY_SIP_LISTEN", raw, 5060)
+    peers = []
+    for item in (environ.get("PARLEY_SIP_PEERS") or "").split(","):
+        if item.strip():
+            try:
+                peers.append(ipaddress.ip_network(item.strip()))
+            except ValueError:
+                raise ConfigError(f"PARLEY_SIP_PEERS must be IP networks, got {item!r}") from None
+    trunk = None
+    if environ.get("PARLEY_SIP_TRUNK"):
+        t_host, t_port = _host_port("PARLEY_SIP_TRUNK", environ["PARLEY_SIP_TRUNK"], 5060)
+        user = environ.get("PARLEY_SIP_USER") or None
+        password = environ.get("PARLEY_SIP_PASSWORD") or None
+        if bool(user) != bool(password):
+            raise ConfigError("PARLEY_SIP_USER and PARLEY_SIP_PASSWORD must be set together")
+        register = _parse_bool("PARLEY_SIP_REGISTER", environ.get("PARLEY_SIP_REGISTER"), False)
+        if register and not user:
+            raise ConfigError("PARLEY_SIP_REGISTER needs PARLEY_SIP_USER and PARLEY_SIP_PASSWORD")
+        trunk = SipTrunk(t_host, t_port, user, password, register)
+    elif environ.get("PARLEY_SIP_USER") or environ.get("PARLEY_SIP_REGISTER"):
+        raise ConfigError("PARLEY_SIP_USER and PARLEY_SIP_REGISTER need PARLEY_SIP_TRUNK")
+    prompts = None
+    if environ.get("PARLEY_SIP_PROMPTS"):
+        prompts = Path(environ["PARLEY_SIP_PROMPTS"]).resolve()
+        if not prompts.is_dir():
+            raise ConfigError(f"PARLEY_SIP_PROMPTS must be a directory, got {str(prompts)!r}")
+    rtp = (environ.get("PARLEY_SIP_RTP_PORTS") or "20000-20999").partition("-")
+    if not (rtp[0].isdigit() and rtp[2].isdigit()
+            and 1024 <= int(rtp[0]) < int(rtp[2]) <= 65535):
+        raise ConfigError("PARLEY_SIP_RTP_PORTS must read like 20000-20999 (1024-65535)")
+    return SipSettings(host, port, tuple(peers), trunk, prompts,
+                       environ.get("PARLEY_SIP_REGION") or None, (int(rtp[0]), int(rtp[2])),
+                       _interval(environ, "PARLEY_SIP_ANNOUNCE_S", 30.0))
 
 
 def _redis_prefix(raw: str | None) -> str:

@@ -80,6 +80,7 @@ from signaling.keys import (
     ENGINE_KEY,
     HOTLINE_KEY,
     MEDIA_KEY,
+    PHONE_DESK_KEY,
     RECONCILER_KEY,
     TICKERS_KEY,
 )
@@ -98,6 +99,9 @@ from signaling.routing.hours import EXAMPLE_HOURS, WorkingHours
 from signaling.routing.model import RoutingConfig
 from signaling.routing.regions import RegionGraph
 from signaling.routing.store import create_routing_store
+from signaling.telephony.bridge import PhoneBridge
+from signaling.telephony.desk import PhoneDesk
+from signaling.telephony.prompts import Prompts
 from signaling.ticker import Ticker
 from signaling.views import SUPERVISORS_TARGET
 
@@ -191,6 +195,17 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         faults=Faults(settings.fault_point),
         elsewhere=cluster.held_elsewhere if cluster.relay is not None else None,
     )
+    if settings.sip is not None:
+        desk = PhoneDesk(settings.sip, hotline=hotline, prompts=Prompts(settings.sip.prompts_dir),
+                         default_region=settings.default_region,
+                         record=lambda case_id, kind, data: cases.add_event(
+                             case_id, "phone", kind, data, clock()),
+                         rate=lambda case_id, score: consultation.rate(
+                             Principal(Role.CITIZEN, case_id, "", case_id), score, None))
+        consultation.on_started = desk.matched
+        consultation.on_closed = desk.room_closed
+        desk.bridge = PhoneBridge(consultation, cases, consultation_recording).join
+        app[PHONE_DESK_KEY] = desk
     counters = EventCounters()
     events = SocketEvents(sio, consultation, hotline, settings.secret_key, counters,
                           cluster.connection_ledger(), settings.connections_per_token)
@@ -390,7 +405,11 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     await app[CLUSTER_KEY].start()
     for ticker in app[TICKERS_KEY]:
         ticker.start()
+    if PHONE_DESK_KEY in app:
+        await app[PHONE_DESK_KEY].start()
     yield
+    if PHONE_DESK_KEY in app:
+        await app[PHONE_DESK_KEY].close()
     for ticker in app[TICKERS_KEY]:
         await ticker.close()
     # Peer connections first: aiortc's decoder threads otherwise keep the process alive.

@@ -78,6 +78,10 @@ class ConsultationService:
         self.on_rated: Callable[[str, str, int, list[Reason], str | None, bool],
                                 Awaitable[object]] | None = None
         self._recording = recording
+        # Set by the composition root: a case was just matched (a phone call is put through).
+        self.on_started: Callable[[Case], Awaitable[None]] | None = None
+        # ...and its room closed (ended or transferred): a phone call asks for the rating.
+        self.on_closed: Callable[[Case], Awaitable[None]] | None = None
         # Rooms chatting in this process -> their members (signaling/bounded.py).
         self._members: BoundedCache[str, RoomMembers] = BoundedCache(MEMBERS_CACHED)
 
@@ -105,6 +109,8 @@ class ConsultationService:
         await self._notifier.emit("case:matched", mine, user_target(str(lawyer.id)))
         if self._recording is not None:
             await self._recording.on_match(case)
+        if self.on_started is not None:
+            await self.on_started(case)
         return mine
 
     async def _room(self, case: Case, lawyer: User, me: Principal, new: bool = False
@@ -136,6 +142,8 @@ class ConsultationService:
             await self._recording.stop(case)
         if case.room_id and case.mode in MEDIA_MODES:
             await self._media.request(CloseRoom(room_id=RoomId(case.room_id)))
+        if self.on_closed is not None:
+            await self.on_closed(case)
 
     async def renegotiate(self, room_id: str) -> None:
         """The room moved to another media worker (its worker died): both sides offer again."""

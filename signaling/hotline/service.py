@@ -168,6 +168,12 @@ class Hotline:
         await self._engine.leave(TaskId(me.case_id), self._now())
         await self.route()
 
+    async def caller_left(self, case_id: str) -> None:
+        """A phone caller hung up while waiting (signaling/telephony): as leaving the queue."""
+        if await self._cases.abandon(case_id, self._clock()):
+            await self._engine.leave(TaskId(case_id), self._now())
+            await self.route()
+
     async def request_callback(self, me: Principal) -> dict[str, Any]:
         require(me, Action.REQUEST_CALLBACK)
         assert me.case_id is not None

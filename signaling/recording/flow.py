@@ -198,6 +198,15 @@ class ConsultationRecording:
         if self._finishing:
             await asyncio.gather(*self._finishing, return_exceptions=True)
 
+    async def note(self, case: Case, kind: str, data: dict[str, object]) -> bool:
+        """A timeline entry on the room's recording, if it is being recorded (e.g. a phone
+        caller hanging up mid-session: signaling/telephony/bridge.py)."""
+        recording = await self._recording_of(case)
+        if recording is None or recording.status != "recording":
+            return False
+        await self._service.note(recording.id, kind, data, self._clock())
+        return True
+
     async def _recording_of(self, case: Case) -> Any:
         """The room's latest recording (a restart may have cut an earlier one)."""
         found = None

@@ -56,3 +56,41 @@ def test_crash_safety_settings(tmp_path: Path) -> None:
     armed = Settings.from_env({"PARLEY_DATA_DIR": str(tmp_path), "PARLEY_FAULT_POINT":
                                "accept.after_assign", "PARLEY_RECONCILE_INTERVAL_S": "0.5"})
     assert armed.fault_point == "accept.after_assign" and armed.reconcile_interval_s == 0.5
+
+
+def test_sip_listener_is_off_unless_set(tmp_path: Path) -> None:
+    assert Settings.from_env({"PARLEY_DATA_DIR": str(tmp_path)}).sip is None
+    assert Settings.from_env({"PARLEY_DATA_DIR": str(tmp_path), "PARLEY_SIP_LISTEN": ""}).sip is None
+
+
+def test_sip_settings(tmp_path: Path) -> None:
+    sip = Settings.from_env({
+        "PARLEY_DATA_DIR": str(tmp_path), "PARLEY_SIP_LISTEN": "127.0.0.1:5071",
+        "PARLEY_SIP_PEERS": "10.0.0.0/8, 192.0.2.7", "PARLEY_SIP_TRUNK": "pbx.example:5080",
+        "PARLEY_SIP_USER": "parley", "PARLEY_SIP_PASSWORD": "s3cret", "PARLEY_SIP_REGISTER": "1",
+        "PARLEY_SIP_PROMPTS": str(tmp_path), "PARLEY_SIP_RTP_PORTS": "30000-30100",
+    }).sip
+    assert sip is not None and (sip.host, sip.port) == ("127.0.0.1", 5071)
+    assert [str(p) for p in sip.peers] == ["10.0.0.0/8", "192.0.2.7/32"]
+    assert sip.trunk is not None and (sip.trunk.host, sip.trunk.port) == ("pbx.example", 5080)
+    assert sip.trunk.register and sip.trunk.username == "parley"
+    assert sip.prompts_dir == tmp_path and sip.rtp_ports == (30000, 30100)
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        ({"PARLEY_SIP_LISTEN": "127.0.0.1:99999"}, "PARLEY_SIP_LISTEN"),
+        ({"PARLEY_SIP_LISTEN": "bad host:5060"}, "PARLEY_SIP_LISTEN"),
+        ({"PARLEY_SIP_PEERS": "not-a-net"}, "PARLEY_SIP_PEERS"),
+        ({"PARLEY_SIP_USER": "x"}, "PARLEY_SIP_TRUNK"),
+        ({"PARLEY_SIP_TRUNK": "pbx:5060", "PARLEY_SIP_USER": "x"}, "PARLEY_SIP_PASSWORD"),
+        ({"PARLEY_SIP_TRUNK": "pbx:5060", "PARLEY_SIP_REGISTER": "1"}, "PARLEY_SIP_REGISTER"),
+        ({"PARLEY_SIP_PROMPTS": "/nonexistent/prompts"}, "PARLEY_SIP_PROMPTS"),
+        ({"PARLEY_SIP_RTP_PORTS": "2000"}, "PARLEY_SIP_RTP_PORTS"),
+    ],
+)
+def test_bad_sip_settings_name_the_variable(tmp_path: Path, extra: dict[str, str], named: str) -> None:
+    environ = {"PARLEY_DATA_DIR": str(tmp_path), "PARLEY_SIP_LISTEN": "127.0.0.1:5071", **extra}
+    with pytest.raises(ConfigError, match=named):
+        Settings.from_env(environ)

@@ -1,0 +1,141 @@
+"""Benchmark the phone line (a program, not a test).
+
+Runs `parley serve` with the SIP listener as a real process; SIPp places N concurrent calls that
+key through the menu by RFC 4733 and wait (queued, hearing their place every 5 s); then N
+simulated lawyers' browsers (aiortc peer connections through the socket events, sending a tone)
+take the calls, which are bridged into their rooms and recorded. Reports the server process's
+CPU (from /proc/PID/stat) idle, per queued call and per bridged recorded call, and the share of
+the lawyers' expected audio frames that arrived (lost audio).
+
+    .venv/bin/python -m bench.phone --calls 20 --seconds 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+from aiortc import RTCSessionDescription
+
+from bench.call import cpu_seconds
+from recordings.policy import CURRENT_NOTICE
+from signaling.telephony.build_prompts import build
+from tests.clients import SocketClient, post_json
+from tests.e2e.harness import PASSWORD, ServerProcess, start_server
+from tests.telephony.agents import Lawyer
+from tests.telephony.sipp import RTP_PORTS, SIP_PORTS, free_udp_port, sipp
+
+
+def count(db: Path, status: str) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute("select count(*) from cases where status = ?", (status,)
+                                ).fetchone()[0])
+
+
+async def until(check: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():  # type: ignore[operator]
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.2)
+
+
+async def cpu_over(server: ServerProcess, seconds: float) -> float:
+    pid = server.process.pid
+    start_cpu, start = cpu_seconds(pid), time.monotonic()
+    await asyncio.sleep(seconds)
+    return (cpu_seconds(pid) - start_cpu) / (time.monotonic() - start)
+
+
+async def agent(server: ServerProcess, name: str, lawyers: list[Lawyer],
+                clients: list[SocketClient]) -> None:
+    status, body = await post_json(server.url, "/api/login", {"username": name, "password": PASSWORD})
+    assert status == 200, body
+    client = SocketClient(server.url)
+    clients.append(client)
+    await client.connect(body["token"])
+    offer = await client.wait_for("offer:new", timeout=120)
+    accepted = await client.call("offer:accept", {"case_id": offer["case"]["id"]})
+    assert accepted["ok"], accepted
+    room_id = accepted["room"]["room_id"]
+    lawyer = Lawyer()
+    lawyers.append(lawyer)
+    await lawyer.pc.setLocalDescription(await lawyer.pc.createOffer())
+    reply = await client.call("rtc:offer", {"room_id": room_id, "sdp": lawyer.pc.localDescription.sdp})
+    await lawyer.pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "answer"))
+    await client.call("recording:consent", {"room_id": room_id, "decision": "granted",
+                                            "version": CURRENT_NOTICE.version})
+
+
+async def run(calls: int, seconds: float) -> None:
+    build()
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "var"
+        sip_port = free_udp_port(SIP_PORTS)
+        server = await start_server(data, {
+            "PARLEY_SIP_LISTEN": f"127.0.0.1:{sip_port}", "PARLEY_SIP_RTP_PORTS": RTP_PORTS,
+            "PARLEY_SIP_ANNOUNCE_S": "5", "PARLEY_WRAP_UP_S": "0", "PARLEY_OFFER_TIMEOUT_S": "60"})
+        lawyers: list[Lawyer] = []
+        clients: list[SocketClient] = []
+        caller = None
+        try:
+            idle = await cpu_over(server, seconds)
+            names = [f"bench{i}" for i in range(calls)]
+            gate = asyncio.Semaphore(2)  # `parley user add` is a process each: two at a time
+
+            async def add(name: str) -> None:
+                async with gate:
+                    await asyncio.to_thread(server.add_lawyer, name)
+
+            adding = asyncio.gather(*(add(n) for n in names))
+            caller = await sipp("uac_ivr.xml", ("127.0.0.1", sip_port), calls=calls, rate=10,
+                                hold_ms=int(1000 * (4 * seconds + 120 + calls)),
+                                keys={"caller": "13800138000"})
+            db = data / "parley.db"
+            await until(lambda: count(db, "waiting") >= calls, 60 + calls, "every call queued")
+            queued = await cpu_over(server, seconds)
+            await adding
+            start = time.monotonic()
+            await asyncio.gather(*(agent(server, n, lawyers, clients) for n in names))
+            await until(lambda: all(lw.frames > 0 for lw in lawyers), 60, "audio at every lawyer")
+            setup = time.monotonic() - start
+            frames_before = sum(lw.frames for lw in lawyers)
+            t0 = time.monotonic()
+            bridged = await cpu_over(server, seconds)
+            got = sum(lw.frames for lw in lawyers) - frames_before
+            expected = 50 * (time.monotonic() - t0) * calls  # 20 ms Opus frames
+            print(f"\ncalls: {calls}, measured over {seconds:.0f} s each "
+                  f"(2-core host, load {os.getloadavg()[0]:.1f})")
+            print("| state | server CPU-s per s | per call |")
+            print("| --- | --- | --- |")
+            print(f"| idle | {idle:.3f} | |")
+            print(f"| {calls} queued (IVR done, announcements every 5 s) | {queued:.3f} | "
+                  f"{(queued - idle) / calls:.4f} |")
+            print(f"| {calls} bridged and recorded | {bridged:.3f} | {(bridged - idle) / calls:.4f} |")
+            print(f"all {calls} agents connected and hearing in {setup:.1f} s; "
+                  f"lawyers received {got / expected:.1%} of expected audio frames")
+        finally:
+            if caller is not None:
+                caller.stop()
+            for lw in lawyers:
+                await lw.close()
+            for client in clients:
+                await client.close()
+            server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    asyncio.run(run(args.calls, args.seconds))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""The phone line's menu (IVR): pure, driven by key presses and silences.
+
+welcome, recording notice with consent (1 agree, 2 refuse), service, language; then the call
+is queued. A caller who presses nothing or a wrong key hears the menu again; after
+``MAX_TRIES`` the safe choice is taken (consent refused, consultation, Mandarin) so nobody is
+dropped for not pressing keys: the lawyer can still ask."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+MAX_TRIES = 3
+
+SERVICES = {"1": "consultation", "2": "mediation", "3": "legal_aid"}
+LANGUAGES = {"1": "zh", "2": "gan", "3": "hak", "4": "yue", "5": "min"}
+CONSENT = {"1": True, "2": False}
+
+
+class Stage(StrEnum):
+    CONSENT = "consent"
+    SERVICE = "service"
+    LANGUAGE = "language"
+    DONE = "done"
+
+
+_MENUS: dict[Stage, tuple[str, dict[str, object], object]] = {
+    Stage.CONSENT: ("recording_notice", dict(CONSENT), False),
+    Stage.SERVICE: ("menu_service", dict(SERVICES), "consultation"),
+    Stage.LANGUAGE: ("menu_language", dict(LANGUAGES), "zh"),
+}
+_NEXT = {Stage.CONSENT: Stage.SERVICE, Stage.SERVICE: Stage.LANGUAGE, Stage.LANGUAGE: Stage.DONE}
+
+
+@dataclass(frozen=True)
+class Choices:
+    consent: bool
+    service: str
+    language: str
+    defaulted: tuple[str, ...] = ()  # stages where the safe choice was taken
+
+
+@dataclass(frozen=True)
+class Step:
+    prompts: tuple[str, ...]  # to play now, in order (the previous prompt is cut: barge-in)
+    done: Choices | None = None
+
+
+@dataclass
+class Ivr:
+    stage: Stage = Stage.CONSENT
+    tries: int = 0
+    _picked: dict[Stage, object] = field(default_factory=dict)
+    _defaulted: list[str] = field(default_factory=list)
+
+    def start(self) -> Step:
+        return Step(("welcome", _MENUS[self.stage][0]))
+
+    def press(self, digit: str) -> Step:
+        if self.stage is Stage.DONE:
+            return Step(())
+        _prompt, options, _default = _MENUS[self.stage]
+        if digit not in options:
+            return self._again()
+        return self._advance(options[digit])
+
+    def silence(self) -> Step:
+        """No key for a while after the menu ended."""
+        if self.stage is Stage.DONE:
+            return Step(())
+        return self._again()
+
+    def _again(self) -> Step:
+        self.tries += 1
+        prompt, _options, default = _MENUS[self.stage]
+        if self.tries >= MAX_TRIES:
+            self._defaulted.append(self.stage.value)
+            return self._advance(default)
+        return Step(("invalid", prompt))
+
+    def _advance(self, value: object) -> Step:
+        self._picked[self.stage] = value
+        self.stage, self.tries = _NEXT[self.stage], 0
+        if self.stage is Stage.DONE:
+            return Step(("queued",), Choices(
+                consent=bool(self._picked[Stage.CONSENT]), service=str(self._picked[Stage.SERVICE]),
+                language=str(self._picked[Stage.LANGUAGE]), defaulted=tuple(self._defaulted)))
+        return Step((_MENUS[self.stage][0],))
+
+
+def announcement(position: int, eta_s: float | None, limit: int) -> tuple[str, ...]:
+    """The prompts telling a waiting caller their place (1: next) and wait in minutes."""
+    ahead = position - 1
+    prompts = ["position_next" if ahead <= 0 else
+               f"position_{ahead}" if ahead <= limit else "position_more"]
+    if eta_s is not None and eta_s >= 60:
+        minutes = round(eta_s / 60)
+        prompts.append(f"wait_{minutes}" if minutes <= limit else "wait_more")
+    return tuple(prompts)

@@ -1,0 +1,36 @@
+"""The words of the phone line's prompts, one file name each (pure data).
+
+The shipped audio is synthesised from these at build time (``build_prompts``); a deployment
+records its own voice under the same names (PARLEY_SIP_PROMPTS, docs/telephony.md)."""
+
+from __future__ import annotations
+
+MAX_ANNOUNCED = 30  # positions and minutes up to this have their own file; above: "more than"
+
+BASE: dict[str, str] = {
+    "welcome": "您好，这里是12348公共法律服务热线。",
+    "recording_notice": "为保证服务质量，通话将全程录音。同意录音请按1，不同意请按2。",
+    "menu_service": "法律咨询请按1，人民调解请按2，法律援助请按3。",
+    "menu_language": "普通话请按1，赣语请按2，客家话请按3，粤语请按4，闽语请按5。",
+    "invalid": "输入有误，请重新选择。",
+    "queued": "已为您排队，请稍候。",
+    "position_next": "您是下一位。",
+    "position_more": f"您前面还有超过{MAX_ANNOUNCED}位。",
+    "wait_more": f"预计等待超过{MAX_ANNOUNCED}分钟。",
+    "connecting": "正在为您接通律师。",
+    "lawyer_left": "律师已离开通话。",
+    "rating": "请为本次服务评分，非常满意请按5，很不满意请按1。",
+    "thanks": "感谢您的来电，再见。",
+    "callback": "您好，这里是12348热线回拨，正在为您接通律师。",
+    "code_entry": "请输入调解邀请码，以井号键结束。",
+    "code_invalid": "邀请码无效。",
+}
+
+
+def all_texts() -> dict[str, str]:
+    """Every prompt: the fixed ones, then "N people ahead" and "about N minutes"."""
+    texts = dict(BASE)
+    for n in range(1, MAX_ANNOUNCED + 1):
+        texts[f"position_{n}"] = f"您前面还有{n}位。"
+        texts[f"wait_{n}"] = f"预计等待{n}分钟。"
+    return texts

@@ -1,0 +1,77 @@
+"""Running Debian's SIPp (sip-tester) against the product, and waiting on conditions."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+HERE = Path(__file__).parent
+SIP_PORTS = range(5070, 5100)  # this suite's SIP ports (never 5060, which `make run` uses)
+RTP_PORTS = "41000-41999"
+
+T = TypeVar("T")
+
+
+def free_udp_port(ports: range, avoid: set[int] = frozenset()) -> int:  # type: ignore[assignment]
+    for port in ports:
+        if port in avoid:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free UDP port in {ports}")
+
+
+@dataclass
+class Sipp:
+    process: asyncio.subprocess.Process
+    port: int
+
+    async def finished(self, timeout: float = 20.0) -> tuple[int, str]:
+        out, _ = await asyncio.wait_for(self.process.communicate(), timeout)
+        return int(self.process.returncode or 0), out.decode(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.returncode is None:
+            self.process.kill()
+
+
+async def sipp(scenario: str, target: tuple[str, int] | None, *, calls: int = 1, rate: int = 10,
+               hold_ms: int = 1000, keys: dict[str, str] | None = None,
+               avoid: set[int] = frozenset(), port: int | None = None  # type: ignore[assignment]
+               ) -> Sipp:
+    """Start SIPp with a scenario of this folder against ``target`` (None: a UAS on ``port``)."""
+    port = port or free_udp_port(SIP_PORTS, {target[1] if target else 0, *avoid})
+    media = free_udp_port(range(42000, 43000, 2))
+    args = ["sipp", "-sf", str(HERE / scenario), "-m", str(calls), "-r", str(rate),
+            "-l", str(calls), "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
+            "-mp", str(media), "-d", str(hold_ms), "-nostdin", "-timeout", "60s",
+            "-timeout_error", "-max_recv_loops", "1000"]
+    for name, value in (keys or {}).items():
+        args += ["-key", name, value]
+    if target is not None:
+        args.append(f"{target[0]}:{target[1]}")
+    process = await asyncio.create_subprocess_exec(
+        *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    return Sipp(process, port)
+
+
+async def until(check: Callable[[], Awaitable[T | None]], timeout: float = 15.0,
+                what: str = "condition") -> T:
+    """Poll ``check`` until it returns something (not a sleep as synchronisation: a deadline)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = await check()
+        if found is not None and found is not False:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)

@@ -14,7 +14,7 @@ from alembic import op
 from server.timestamps import UTCDateTime
 
 revision: str = "0018_alerts"
-down_revision: str | None = "0016_sms"
+down_revision: str | None = "0017_reports"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

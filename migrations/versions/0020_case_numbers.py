@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0020_case_numbers"
-down_revision: str | None = "0016_sms"
+down_revision: str | None = "0019_application_proxy"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

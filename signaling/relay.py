@@ -220,6 +220,7 @@ class ProcessRelay:
             except Exception:
                 # The next heartbeat that finds the map lost writes it all again.
                 log.exception("relay: presence map write failed")
+            _stop_if_cancelled()
 
     async def _write(self, batch: list[tuple[str, bool]]) -> None:
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -252,6 +253,7 @@ class ProcessRelay:
                 raise
             except Exception:
                 log.exception("relay: heartbeat failed")
+            _stop_if_cancelled()
 
     async def _listen(self) -> None:
         # listen() blocks on the socket without a timeout per message (get_message(timeout)
@@ -286,3 +288,14 @@ def _one(targets: list[str]) -> str | list[str]:
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _stop_if_cancelled() -> None:
+    """Raise if this task was asked to stop but a library swallowed the cancellation.
+
+    redis-py can swallow it while reconnecting to a Redis that is gone; the loop would then
+    wait on its queue or sleep for ever and close() with it (a restarted Redis showed this).
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

@@ -242,6 +242,10 @@ class RemoteMediaWorker:
     async def _send(self, worker: str, message: Request) -> Reply:
         if self._local is not None and worker == self._local[0]:
             return await self._local[1].request(message)
+        # Every path that sends, not only request(): the media sweep re-homes rooms from a
+        # process that may never have asked a worker anything, whose replies then went to a
+        # channel nobody listened on (the OpenRoom timed out, video came back 8 s late).
+        await self._ensure_listening()
         request_id = uuid.uuid4().hex
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._waiting[request_id] = future

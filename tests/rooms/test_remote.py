@@ -153,6 +153,25 @@ async def test_a_dead_workers_rooms_move_and_media_flows_again(rig: Rig) -> None
         await bob.close()
 
 
+async def test_a_process_that_never_asked_a_worker_rehomes_a_room_at_once(rig: Rig) -> None:
+    """Two signaling processes: the room was opened by one, the other's sweep moves it. Its
+    first message to a worker is the sweep's OpenRoom, whose reply it must be listening for."""
+    await rig.add_worker("w1")
+    assert await rig.remote.request(OpenRoom(ROOM)) == Ack()
+    other = RemoteMediaWorker(rig.redis, rig.registry, "signaling-2", timeout_s=30.0)
+    try:
+        await rig.add_worker("w2")
+        await rig.kill("w1")
+        sweep = asyncio.create_task(other.sweep())
+        await eventually(lambda: sweep.done(), "the sweep done (not waiting for a lost reply)",
+                         timeout=10)
+        await sweep
+        assert await rig.registry.worker_of(ROOM) == "w2"
+        assert ROOM in rig.workers["w2"].room_ids()
+    finally:
+        await other.close()
+
+
 async def test_a_worker_pins_its_rooms_again_after_redis_lost_them(rig: Rig) -> None:
     await rig.add_worker("w1")
     assert await rig.remote.request(OpenRoom(ROOM)) == Ack()

@@ -35,6 +35,10 @@ function fill(table, head, rows) {
   table.tHead && table.tHead.replaceChildren(el('tr', {}, head.map((h) => el('th', { scope: 'col' }, [h]))));
   table.tBodies[0].replaceChildren(...rows.map((cells) => el('tr', {}, cells.map((c, i) => (
     i === 0 ? el('th', { scope: 'row' }, [c]) : el('td', {}, [c]))))));
+  if (!rows.length) {
+    table.tBodies[0].replaceChildren(el('tr', {}, [
+      el('td', { colspan: String(head.length), class: 'empty' }, [t('rep.monthly.none')])]));
+  }
 }
 
 function byKey(dim, list) {

@@ -222,14 +222,16 @@ async function drawReportCharts() {
   }, { replaceMerge: ['series'] });
   const regions = report.breakdown.region.filter((r) => r.offered > 0);
   chart('chart-regions').setOption({
-    tooltip: TOOLTIP, grid: { ...GRID, left: 96 }, legend: LEGEND,
+    tooltip: TOOLTIP, grid: { ...GRID, left: 96, top: 56 }, legend: LEGEND,
     // The regional view: each region's bar coloured by its service level (no map tiles to fetch).
     visualMap: { show: false, dimension: 0, seriesIndex: 1, min: 0, max: 100, inRange: { color: ['#c0392b', '#f1c40f', '#1e8449'] } },
-    xAxis: [{ type: 'value', minInterval: 1 }],
+    // Contacts on the bottom axis, the service level on its own 0-100 % axis at the top.
+    xAxis: [{ type: 'value', minInterval: 1 },
+      { type: 'value', min: 0, max: 100, position: 'top', axisLabel: { formatter: '{value}%' } }],
     yAxis: { type: 'category', data: regions.map((r) => nameOf('region', r.key)) },
     series: [
       { id: 'region_offered', name: t('rep.m.offered'), type: 'bar', data: regions.map((r) => r.offered) },
-      { id: 'region_sl', name: t('rep.m.service_level'), type: 'bar',
+      { id: 'region_sl', name: t('rep.m.service_level'), type: 'bar', xAxisIndex: 1,
         data: regions.map((r) => (r.service_level === null ? 0 : Math.round(r.service_level * 100))) },
     ],
   }, { replaceMerge: ['series'] });

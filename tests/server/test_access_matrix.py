@@ -15,10 +15,10 @@ from server.ratings.api import RATING_ROUTES
 from server.registry.api import ROUTES as REGISTRY_ROUTES
 from server.rest import actions
 from signaling.agreements.api import AGREEMENT_ROUTES
-from signaling.alerts.api import ALERT_ROUTES
-from signaling.consultations.assist_events import ASSIST_EVENTS
 from signaling.agreements.events import AGREEMENT_EVENTS
+from signaling.alerts.api import ALERT_ROUTES
 from signaling.app.api import APP_ROUTES
+from signaling.consultations.assist_events import ASSIST_EVENTS
 from signaling.court.api import COURT_ROUTES
 from signaling.events import EVENTS
 from signaling.hotline.api import HOTLINE_ROUTES

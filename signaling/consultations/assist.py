@@ -29,27 +29,8 @@ from server.models import Case
 from server.policy import Action, Principal, Role, require
 from server.users import UserRepository
 from signaling.consultations.service import MEDIA_MODES, Notifier
+from signaling.consultations.supervisors import JOINED, LEFT, LISTENING, SLOTS, presence
 from signaling.views import case_target, user_target
-
-LISTENING = "supervisor_listening"
-JOINED = "supervisor_joined"
-LEFT = "supervisor_left"
-# A supervisor receives the citizen and the lawyer: two slots of each kind.
-SLOTS = 2
-
-
-def presence(events: list[tuple[str, str]]) -> dict[str, str]:
-    """Supervisors in the room from the timeline's (actor, kind) entries, in order:
-    participant id -> "listening" | "joined" (pure)."""
-    now: dict[str, str] = {}
-    for actor, kind in events:
-        if kind == LISTENING:
-            now[actor] = "listening"
-        elif kind == JOINED:
-            now[actor] = "joined"
-        elif kind == LEFT:
-            now.pop(actor, None)
-    return now
 
 
 def routing(room_id: str, citizen: str, lawyer: str, supervisors: dict[str, str]) -> SetRouting:

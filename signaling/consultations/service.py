@@ -32,6 +32,7 @@ from server.policy import Action, Principal, Role, require
 from server.ratings.rules import Reason
 from server.users import UserRepository
 from signaling.bounded import BoundedCache
+from signaling.consultations.supervisors import audio_slots
 from signaling.recording.flow import ConsultationRecording
 from signaling.views import (
     case_target,
@@ -118,6 +119,9 @@ class ConsultationService:
         """RoomView for ``me``, with the recording state when recording is configured
         (``new``: the room has just opened, so nobody has decided yet)."""
         view = room_view(case, lawyer, me)
+        # A supervisor who joined (live assist) is heard on further audio slots.
+        view["audio_slots"] = 1 if new else audio_slots(
+            (e.actor, e.kind) for e in await self._cases.events(case.id))
         if self._recording is not None:
             view["recording"] = (self._recording.new_room_view(case) if new
                                  else await self._recording.view(case, me))

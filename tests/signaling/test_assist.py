@@ -51,12 +51,16 @@ async def test_only_supervisors_of_the_region_listen_and_join_after_listening(
     for client in (lawyer, citizen):
         notice = await client.wait_for("room:peer", lambda e: e["event"] == "supervisor_joined")
         assert notice["peer"] == {"role": "supervisor", "name": "值班长 王"} and notice["slots"] == 2
+    # A reloaded page learns it should offer a slot for the supervisor.
+    resumed = await citizen.call("case:resume", {})
+    assert resumed["room"]["audio_slots"] == 2, resumed
     assert (await boss.call("assist:leave", {"case_id": case_id}))["ok"]
     await citizen.wait_for("room:peer", lambda e: e["event"] == "supervisor_left")
     kinds = [e.kind for e in await running.cases.events(case_id) if e.kind.startswith("supervisor")]
     assert kinds == ["supervisor_listening", "supervisor_joined", "supervisor_left"]
     reply = await boss.call("assist:offer", {"room_id": room_id, "sdp": "v=0"})
     assert reply["error"]["code"] == "not_in_room"  # left
+    assert (await citizen.call("case:resume", {}))["room"]["audio_slots"] == 1
 
 
 async def test_a_text_consultation_has_nothing_to_listen_to(

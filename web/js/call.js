@@ -43,7 +43,8 @@ export class Call {
     };
     socket.on('call:link', this.onLink);
     this.remoteStream = null;
-    this.audioSlots = 1;
+    // More than one when a supervisor joined before this page loaded (live assist).
+    this.audioSlots = Math.max(1, Math.min(4, room.audio_slots || 1));
     this.extraAudio = [];
     this.media = new MediaClient({
       socket,

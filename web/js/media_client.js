@@ -216,6 +216,19 @@ export class MediaClient {
     return toggleTracks(this.localStream ? this.localStream.getVideoTracks() : []);
   }
 
+  /**
+   * Stop or resume sending video without renegotiating (the worker's audio-only fallback,
+   * call:link): the encoder pauses, the track and its transceiver stay.
+   */
+  setVideoSending(active) {
+    const sender = this.pc && this.pc.getSenders().find((s) => s.track && s.track.kind === 'video');
+    if (!sender) return;
+    const parameters = sender.getParameters();
+    if (!parameters.encodings || !parameters.encodings.length) return;
+    for (const encoding of parameters.encodings) encoding.active = active;
+    sender.setParameters(parameters).catch((err) => console.warn('video pause/resume failed', err));
+  }
+
   closePeerConnection() {
     if (!this.pc) return;
     const pc = this.pc;

@@ -93,13 +93,7 @@ export class MediationRoom {
     this.linkNotice.hidden = false;
     clearTimeout(this.linkTimer);
     if (state === 'video') this.linkTimer = setTimeout(() => { this.linkNotice.hidden = true; }, 4000);
-    const pc = this.media.pc;
-    const sender = pc && pc.getSenders().find((s) => s.track && s.track.kind === 'video');
-    if (!sender) return;
-    const parameters = sender.getParameters();
-    if (!parameters.encodings || !parameters.encodings.length) return;
-    for (const encoding of parameters.encodings) encoding.active = state !== 'audio_only';
-    sender.setParameters(parameters).catch((err) => console.warn('video pause/resume failed', err));
+    this.media.setVideoSending(state !== 'audio_only');
   }
 
   render(container) {

@@ -2,16 +2,16 @@
 // due date; the call and its result are recorded here (POST /api/follow-ups/{id}), which writes
 // them on the case's timeline and shows the rating's author that it was followed up.
 
-import { errorText, getJSON, postJSON } from './api.js';
+import { errorText, postJSON } from './api.js';
 import { formatDate } from './datetime.js';
 import { el } from './dom.js';
-import { onLanguageChange, t } from './i18n.js';
+import { t } from './i18n.js';
+import { pollList } from './polled_list.js';
 
 const REFRESH_MS = 30000;
 const RESULTS = ['resolved', 'explained', 'unreachable', 'escalated'];
 
 export function watchFollowUps(token, { list, empty }) {
-  let rows = [];
   const item = (row) => {
     const reasons = row.reasons.map((r) => t(`rating.reason.${r}`)).join('、') || '—';
     const note = el('textarea', { rows: '2', maxlength: '2000', 'aria-label': t('fu.note'), placeholder: t('fu.note'), 'data-testid': 'fu-note' });
@@ -27,7 +27,7 @@ export function watchFollowUps(token, { list, empty }) {
       button.disabled = true;
       try {
         await postJSON(`/api/follow-ups/${row.follow_up.id}`, { note: note.value.trim(), result: result.value }, token);
-        refresh();
+        poller.refresh();
       } catch (err) {
         error.textContent = errorText(err);
         error.hidden = false;
@@ -40,23 +40,12 @@ export function watchFollowUps(token, { list, empty }) {
       note, result, button, error,
     ]);
   };
-  const render = () => {
-    list.replaceChildren(...rows.map(item));
-    empty.hidden = rows.length > 0;
-  };
-  const refresh = async () => {
-    try {
-      rows = (await getJSON('/api/follow-ups', token)).follow_ups;
-      render();
-    } catch (err) {
-      console.warn('follow-ups unavailable', err);
-    }
-  };
-  refresh();
-  const timer = setInterval(refresh, REFRESH_MS);
-  const unsubscribe = onLanguageChange(render);
-  return () => {
-    clearInterval(timer);
-    unsubscribe();
-  };
+  const poller = pollList({
+    path: '/api/follow-ups', token, key: 'follow_ups', intervalMs: REFRESH_MS,
+    show: (rows) => {
+      list.replaceChildren(...rows.map(item));
+      empty.hidden = rows.length > 0;
+    },
+  });
+  return poller.stop;
 }

@@ -96,7 +96,16 @@ class ConsultationService:
         self._members.put(case.room_id, RoomMembers.of(case))
         kinds = MEDIA_MODES.get(case.mode)
         if kinds:
-            await call(self._media, OpenRoom(room_id=RoomId(case.room_id), kinds=kinds))
+            try:
+                await call(self._media, OpenRoom(room_id=RoomId(case.room_id), kinds=kinds))
+            except MediaWorkerError as exc:
+                if exc.code != "media_unavailable":
+                    raise
+                # The case is assigned (the database decided): both sides are still told. The
+                # room opens when a worker is back: the pages' negotiation retries (a 503) and
+                # reopens it, and reconciliation reopens an unhosted room (UNHOSTED_ROOM).
+                log.warning("case %s matched with no media worker reachable; room %s opens "
+                            "when one is back", case.id, case.room_id)
         lawyer_me = Principal(Role.LAWYER, str(lawyer.id), lawyer.display_name)
         citizen = Principal(Role.CITIZEN, case.id, case.citizen_name, case.id)
         await self._notifier.emit(

@@ -334,7 +334,8 @@ async def test_lost_redis_state_is_rebuilt_in_the_same_order(cluster: Cluster) -
         clients.append(lawyer)
         offer = await lawyer.wait_for("offer:new")
         assert offer["case"]["id"] == citizens[1].case_id
-        assert (await lawyer.call("offer:accept", {"case_id": citizens[1].case_id}))["ok"]
+        accepted = await lawyer.call("offer:accept", {"case_id": citizens[1].case_id})
+        assert accepted.get("ok"), accepted
         await citizens[1].client.wait_for("case:matched")
     finally:
         for client in clients:

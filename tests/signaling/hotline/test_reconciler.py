@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from rooms.media.local import LocalMediaWorker
-from rooms.messages import CloseRoom, RoomId
+from rooms.messages import CloseRoom, ErrorReply, OpenRoom, RoomId
 from server.config import Settings
 from server.keys import USERS_KEY
 from signaling.hotline.reconcile import RepairKind
@@ -145,6 +145,33 @@ async def test_a_room_no_worker_hosts_is_opened_again_and_both_sides_renegotiate
     await media.request(CloseRoom(room_id=room_id))  # the worker lost it
     assert room_id not in media.room_ids()
 
+    assert await reconcile_twice(running) == {RepairKind.UNHOSTED_ROOM}
+    assert room_id in media.room_ids()
+    await citizen.wait_for("room:renegotiate")
+    await lawyer.wait_for("room:renegotiate")
+
+
+async def test_an_accept_while_no_media_worker_is_reachable_matches_and_the_room_opens_later(
+        running: Running, connect: Connect, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Seen in CI after Redis lost its keys: the queue was rebuilt before the media worker's
+    next heartbeat registered it again, and the accept answered "internal". The database has
+    assigned the case, so both sides are told; the room opens once a worker is back."""
+    media = running.app[MEDIA_KEY]
+    assert isinstance(media, LocalMediaWorker)
+    hosted = media.request
+
+    async def unreachable(message: Any) -> Any:
+        if isinstance(message, OpenRoom):
+            return ErrorReply("media_unavailable", "no media worker is reachable")
+        return await hosted(message)
+
+    monkeypatch.setattr(media, "request", unreachable)
+    lawyer, citizen, _, accepted = await consulting(running, connect, "video")
+    room_id = RoomId(accepted["room"]["room_id"])
+    assert (await citizen.wait_for("case:matched"))["room"]["room_id"] == room_id
+    assert room_id not in media.room_ids()
+
+    monkeypatch.setattr(media, "request", hosted)  # the worker is back
     assert await reconcile_twice(running) == {RepairKind.UNHOSTED_ROOM}
     assert room_id in media.room_ids()
     await citizen.wait_for("room:renegotiate")

@@ -5,12 +5,15 @@ lawyer of another region; a consultation the lawyer hands to mediation."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from server.catalogue.loader import default_catalogue
+from server.clocks.clock import due_date, local_date
 from tests.e2e.harness import PASSWORD, ServerProcess, new_page, start_server
 from tests.e2e.test_consultation import sign_in, submit_intake, take_next
 
@@ -154,7 +157,12 @@ async def test_legal_aid_told_once_supplied_granted_and_assigned_across_regions(
     await desk_sign_in(centre, "aid1")
     await open_in_desk(centre, number)
     clock = centre.get_by_test_id("desk-detail-clocks").locator("[data-code='review']")
-    await expect(clock).to_contain_text("还有 7 天")
+    # Seven calendar days from today in China, moved to the next working day when the last
+    # one is a day off (Civil Code Art 203): "还有 7 天" only when that day is a working day.
+    now = datetime.now(UTC)
+    due = due_date(now, 7, False, default_catalogue().calendar)
+    await expect(clock).to_have_attribute("data-due", due.isoformat())
+    await expect(clock).to_contain_text(f"还有 {(due - local_date(now)).days} 天")
     await centre.get_by_test_id("desk-missing-case_materials").check()
     await centre.get_by_test_id("desk-action-request_materials").click()
     await expect(centre.get_by_test_id("desk-detail-state")).to_have_attribute(

@@ -22,11 +22,13 @@ SHIPPED = Path(__file__).resolve().parents[2] / "server" / "catalogue" / "data" 
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[ServerProcess]:
-    # The deployment's own catalogue: the legal-aid review warns for its whole seven days.
+    # The deployment's own catalogue: the legal-aid review warns for its whole course. Its seven
+    # calendar days end on a working day (Civil Code Art 203), so they may run 9 days over a
+    # weekend and longer over a statutory holiday: warn from 20 days before.
     text = SHIPPED.read_text(encoding="utf-8")
     review = 'code = "review"'
     head, tail = text.split(review, 1)
-    tail = tail.replace("warn_days = 2", "warn_days = 7", 1)
+    tail = tail.replace("warn_days = 2", "warn_days = 20", 1)
     mine = tmp_path / "mine.toml"
     mine.write_text(head + review + tail, encoding="utf-8")
     process = await start_server(tmp_path / "var", {"PARLEY_CATALOGUE": str(mine)})

@@ -80,10 +80,14 @@ install-test-system:
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	fi
 
+# Two pytest-xdist workers: the media tests in turn on one, the rest on the other
+# (tests/conftest.py). TEST_WORKERS=0 runs everything in this process.
+TEST_WORKERS ?= 2
+
 test: install install-test-system
 	$(BIN)/lint-imports
 	$(BIN)/python -m tests.services
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # Optional, for benchmarks only (never the test path): bench/media.py measures Janus Gateway in
 # the same run as the media worker.

@@ -22,6 +22,19 @@ from tests import backends
 from tests.clients import SocketClient, intake_body, post_json
 
 
+# Tests of real-time media (browsers, the media worker, phone calls) measure frames, gaps and
+# audio on the machine's CPUs: run in parallel with each other they starve one another. Under
+# pytest-xdist (`make test`: -n 2 --dist loadgroup) they share one worker, in turn, while the
+# rest of the suite runs on the other.
+MEDIA_FOLDERS = ("tests/e2e/", "tests/telephony/", "tests/rooms/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if any(folder in str(item.fspath) for folder in MEDIA_FOLDERS):
+            item.add_marker(pytest.mark.xdist_group("media"))
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings.from_env({"PARLEY_DATA_DIR": str(tmp_path / "var")})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -11,8 +12,13 @@ from pathlib import Path
 from typing import TypeVar
 
 HERE = Path(__file__).parent
-SIP_PORTS = range(5070, 5100)  # this suite's SIP ports (never 5060, which `make run` uses)
-RTP_PORTS = "41000-41999"
+# Each pytest-xdist worker (gw0, gw1, ...) has ports of its own: a port found free here is
+# bound later by SIPp or the server, and another worker must not find it free meanwhile.
+WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+# This suite's SIP ports (never 5060, which `make run` uses).
+SIP_PORTS = range(5070 + 100 * WORKER, 5100 + 100 * WORKER)
+RTP_PORTS = f"{41000 + 2000 * WORKER}-{41999 + 2000 * WORKER}"
+SIPP_MEDIA_PORTS = range(42000 + 2000 * WORKER, 43000 + 2000 * WORKER, 2)
 
 T = TypeVar("T")
 
@@ -50,7 +56,7 @@ async def sipp(scenario: str, target: tuple[str, int] | None, *, calls: int = 1,
                ) -> Sipp:
     """Start SIPp with a scenario of this folder against ``target`` (None: a UAS on ``port``)."""
     port = port or free_udp_port(SIP_PORTS, {target[1] if target else 0, *avoid})
-    media = free_udp_port(range(42000, 43000, 2))
+    media = free_udp_port(SIPP_MEDIA_PORTS)
     args = ["sipp", "-sf", str(HERE / scenario), "-m", str(calls), "-r", str(rate),
             "-l", str(calls), "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
             "-mp", str(media), "-d", str(hold_ms), "-nostdin", "-timeout", "60s",

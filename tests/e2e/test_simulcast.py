@@ -1,7 +1,8 @@
 """Simulcast with real Chromium: a publisher's camera goes out as two VP8 layers (the product's
 web/js/simulcast.js munges them into its offer), and of two receivers in a mediation room (a
 room with a routing table), the one whose bandwidth estimate the worker's lab hook holds at
-200 kbit/s decodes the small layer while the other decodes the large one.
+200 kbit/s decodes the small layer while the other decodes the large one; the recorder gets
+the large layer.
 
 The media worker runs in this process (as in bench/media.py's pages, driven from Python); the
 pages are served here, with the product's web/js/."""
@@ -12,18 +13,59 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import av
 import pytest
 from aiohttp import web
 from playwright.async_api import Browser, Page
 
 from rooms.media.local import LocalMediaWorker
-from rooms.messages import Answer, Negotiate, OpenRoom, ParticipantId, RoomId, SetRouting
+from rooms.media.vp8 import is_vp8_keyframe
+from rooms.messages import (
+    Ack,
+    Answer,
+    Negotiate,
+    OpenRoom,
+    ParticipantId,
+    RoomId,
+    SetRouting,
+    StartRecording,
+)
 from tests.e2e.harness import free_port, wait_until
 
 PAGE = Path(__file__).with_name("simulcast_page.html")
 WEB_JS = Path(__file__).resolve().parents[2] / "web" / "js"
 ROOM = RoomId("simulcast-room")
 WEAK_ESTIMATE = 200_000  # bit/s: the small layer (150 kbit/s) fits, the large one does not
+
+
+class FrameSink:
+    """A recorder stand-in: the video frames it is handed, and the size of each keyframe
+    (RFC 6386 section 9.1: 14-bit width and height after the start code)."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.keyframe_sizes: list[tuple[int, int]] = []
+        self.pts: list[int] = []
+
+    def start_participant(self, *_: Any) -> None:
+        pass
+
+    stop_participant = pause_participant = resume_participant = start_participant
+
+    def packet(self, room_id: RoomId, participant_id: ParticipantId, kind: str,
+               packet: av.Packet[Any], arrival: float) -> None:
+        if kind != "video":
+            return
+        data = bytes(packet)
+        self.frames += 1
+        if packet.pts is not None:
+            self.pts.append(int(packet.pts))
+        if is_vp8_keyframe(data):
+            self.keyframe_sizes.append((int.from_bytes(data[6:8], "little") & 0x3FFF,
+                                        int.from_bytes(data[8:10], "little") & 0x3FFF))
+
+    def wants_keyframe(self, room_id: RoomId, participant_id: ParticipantId) -> bool:
+        return not self.keyframe_sizes
 
 
 async def index(_: web.Request) -> web.FileResponse:
@@ -89,7 +131,8 @@ async def decodes_width(page: Page, width: int, what: str) -> None:
 
 async def test_a_receiver_with_a_low_estimate_decodes_the_small_layer(
         browser: Browser, base_url: str) -> None:
-    worker = LocalMediaWorker(ice_servers=[], allow_private_candidates=True,
+    sink = FrameSink()
+    worker = LocalMediaWorker(ice_servers=[], allow_private_candidates=True, sink=sink,
                               lab_estimate_cap={"weak": WEAK_ESTIMATE})
     pages: list[Page] = []
     try:
@@ -121,6 +164,18 @@ async def test_a_receiver_with_a_low_estimate_decodes_the_small_layer(
         assert publication.layers is not None and len(publication.layers.media) == 2
         # The large receiver is still on the large layer, the small one on the small.
         await decodes_width(strong, 640, "the receiver with no cap, still")
+
+        # The recorder gets the large layer, frame after frame, whoever receives which.
+        assert await worker.request(StartRecording(ROOM, "rec-1", (ParticipantId("pub"),),
+                                                   "case-1")) == Ack()
+
+        async def recorded() -> bool:
+            return sink.frames >= 40
+
+        await wait_until(recorded, 20, "40 recorded video frames")
+        assert sink.keyframe_sizes and set(sink.keyframe_sizes) == {(640, 480)}, (
+            sink.keyframe_sizes)
+        assert sink.pts == sorted(sink.pts), "one layer's frames, in order"
     finally:
         for page in pages:
             await page.evaluate("() => closeAll()")

@@ -26,7 +26,7 @@ from rooms.media.rewrite import StreamRewriter, vp8_info
 MAX_LAYERS = 3
 
 # LayerRates
-RATE_WINDOW = 0.5       # s: a layer's bitrate is measured over windows this long
+RATE_WINDOW = 1.0       # s: a layer's bitrate is measured over windows this long
 LAYER_GONE_AFTER = 1.0  # s without a packet: the layer is not arriving
 
 # LayerChooser

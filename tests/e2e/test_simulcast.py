@@ -137,7 +137,8 @@ async def test_a_receiver_with_a_low_estimate_decodes_the_small_layer(
     pages: list[Page] = []
     try:
         await worker.request(OpenRoom(ROOM))
-        await worker.request(SetRouting(ROOM, allowed=(("strong", "pub"), ("weak", "pub")),
+        pub, strong_id, weak_id = (ParticipantId(p) for p in ("pub", "strong", "weak"))
+        await worker.request(SetRouting(ROOM, allowed=((strong_id, pub), (weak_id, pub)),
                                         max_slots=1))
         publisher = await open_page(browser, base_url)
         strong = await open_page(browser, base_url)
@@ -162,6 +163,11 @@ async def test_a_receiver_with_a_low_estimate_decodes_the_small_layer(
         peer = worker._rooms[ROOM].peers[ParticipantId("pub")]
         publication = peer.publications["video"]
         assert publication.layers is not None and len(publication.layers.media) == 2
+        # Keyframes were asked for per layer: the large one for the start, the small one for
+        # the held receiver's switch down (which it decoded on from, as one stream).
+        assert set(publication._layer_pli) == set(publication.layers.media)
+        weak_out = worker._rooms[ROOM].peers[weak_id].forwarders["video"]
+        assert publication.layer_of(weak_out) == 0
         # The large receiver is still on the large layer, the small one on the small.
         await decodes_width(strong, 640, "the receiver with no cap, still")
 

@@ -69,12 +69,12 @@ def test_the_layers_come_from_the_sim_group_and_the_fid_groups() -> None:
 
 def test_layer_rates_and_a_layer_that_stops_arriving() -> None:
     rates = LayerRates(2)
-    for i in range(21):  # 1 s: 1250 bytes every 50 ms on layer 0 = 200 kbit/s
+    for i in range(41):  # 2 s: 1250 bytes every 50 ms on layer 0 = 200 kbit/s
         rates.add(0, 1250, i * 0.05)
-    assert rates.rates(1.0)[0] == 200_000 and rates.rates(1.0)[1] is None
-    rates.add(1, 100, 1.0)
-    assert rates.highest(1.01) == 1
-    assert rates.rates(2.5) == [None, None] and rates.highest(2.5) is None
+    assert rates.rates(2.0)[0] == 200_000 and rates.rates(2.0)[1] is None
+    rates.add(1, 100, 2.0)
+    assert rates.highest(2.01) == 1
+    assert rates.rates(3.5) == [None, None] and rates.highest(3.5) is None
 
 
 def run(chooser: LayerChooser, start: float, end: float, estimate: int | None,
@@ -126,8 +126,10 @@ def test_probing_up_from_a_steady_low_layer_backs_off_when_it_fails() -> None:
     assert run(chooser, 1.1, PROBE_AFTER - 0.1, 200_000, [LOW, HIGH]) == 0
     assert run(chooser, PROBE_AFTER, PROBE_AFTER + 0.1, 200_000, [LOW, HIGH]) == 1, "a probe"
     # The estimate does not climb with the high layer: back down within the probe...
-    now, layer = PROBE_AFTER + 0.2, 1
+    now = PROBE_AFTER + 0.2
+    layer: int | None = 1
     while layer == 1:
+        assert now < PROBE_AFTER + PROBE_HELD
         layer = chooser.update(now, 200_000, 0.0, [LOW, HIGH])
         now += 0.1
     down = now - 0.1

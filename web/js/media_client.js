@@ -3,12 +3,13 @@
 // the server's media worker, negotiation, recovery.
 //
 // The browser always offers (docs/protocol.md, docs/mediation.md): transceivers laid out by the
-// page, VP8/Opus only (simulcast where the page munges it in, simulcast.js); the offer event is acked with the worker's answer, which
-// carries all of the worker's candidates; our own candidates are trickled once that answer is
-// in. Recovery is always "new peer connection, new offer" (the worker replaces the old one), on:
-// the server's `room:renegotiate` (the room moved to another media worker), a socket.io
-// reconnect, ICE `failed`/`disconnected` for more than 2 s, a failed negotiation (retried with
-// back-off unless the error says another offer cannot help).
+// page, VP8/Opus only (the mediation page's camera in two simulcast layers, simulcast.js); the
+// offer event is acked with the worker's answer, which carries all of the worker's candidates;
+// our own candidates are trickled once that answer is in. Recovery is always "new peer
+// connection, new offer" (the worker replaces the old one), on: the server's
+// `room:renegotiate` (the room moved to another media worker), a socket.io reconnect, ICE
+// `failed`/`disconnected` for more than 2 s, a failed negotiation (retried with back-off
+// unless the error says another offer cannot help).
 
 import { emit } from './api.js';
 

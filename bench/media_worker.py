@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import socket
 from typing import Any
@@ -27,6 +28,8 @@ async def print_link(room_id: RoomId, participant_id: ParticipantId, state: str)
 
 
 async def serve() -> None:
+    if os.environ.get("PARLEY_BENCH_LOG"):  # the worker's log on stderr (simulcast layers...)
+        logging.basicConfig(level=logging.INFO, format="%(relativeCreated)8.0f %(message)s")
     # bench/shaped.py follows the audio-only fallback from these lines.
     # (Only then: an older tree measured by bench/media.py --before has no on_link.)
     extra: dict[str, Any] = {"on_link": print_link} if os.environ.get("PARLEY_BENCH_LINKS") else {}

@@ -397,7 +397,12 @@ class Publication:
         rates = self._rates.rates(now)
         for out, (switch, chooser) in list(self._switches.items()):
             estimate = out.own_share(now, REMB_FRESH)
+            before = switch.target
             switch.want(chooser.update(now, estimate, out.latest_loss, rates), now)
+            if switch.target != before:
+                logger.info("simulcast: a subscriber's layer is now %s (estimate %s bit/s, "
+                            "loss %.2f, layer rates %s)", switch.target, estimate,
+                            out.latest_loss, rates)
 
     async def tick(self, now: float) -> None:
         """Periodic duties: NACK still-missing packets again; while frames are assembled,

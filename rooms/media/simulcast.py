@@ -38,7 +38,7 @@ RISE_WINDOW = 3.0       # s over which a rising estimate (a browser still rampin
 RISING = 1.03           # the estimate rose by at least this factor over ``RISE_WINDOW``
 LOSS_BAD = 0.10         # reported loss over this, for ``DOWN_AFTER``: step down one layer
 PROBE_AFTER = 8.0       # s steady on a lower layer before trying the next one up
-PROBE_MAX = 60.0        # the wait doubles after each failed probe, up to this
+PROBE_MAX = 20.0        # the wait doubles after each failed probe, up to this
 PROBE_HELD = 6.0        # s a probed layer must hold for the probe to count as good
 RATE_FLOOR = 30_000     # bit/s: a layer measured lower than this (just starting) counts as this
 KEYFRAME_RETRY = 0.3    # s: while a switch waits, the target layer's keyframe is asked again
@@ -129,8 +129,9 @@ class LayerChooser:
     - Up when the higher layer fits with ``UP_HEADROOM`` for ``UP_AFTER`` s. Chromium's estimate
       stays within about 1.5 x what it receives, so a receiver on the small layer rarely sees
       an estimate that covers the large one: after ``PROBE_AFTER`` s steady (no loss, estimate
-      not falling) the next layer is tried; if it is left again within ``PROBE_HELD`` s the
-      wait doubles (up to ``PROBE_MAX``).
+      not falling), or as soon as a higher layer starts arriving, the next layer is tried. A
+      probe whose estimate falls 3% or that loses over ``LOSS_BAD`` is left at once; if it is
+      left within ``PROBE_HELD`` s the wait doubles (up to ``PROBE_MAX``).
     """
 
     def __init__(self, now: float) -> None:
@@ -141,6 +142,8 @@ class LayerChooser:
         self._up_since: float | None = None
         self._probe_after = PROBE_AFTER
         self._probed_at: float | None = None  # when the current layer was reached by a probe
+        self._probe_estimate = 0  # the estimate then
+        self._arriving: frozenset[int] = frozenset()  # the layers arriving at the last update
         self._history: deque[tuple[float, int]] = deque()
 
     def update(self, now: float, estimate: int | None, loss: float,
@@ -148,22 +151,29 @@ class LayerChooser:
         active = [i for i, r in enumerate(rates) if r is not None]
         if not active:
             return self.layer
+        appeared, self._arriving = frozenset(active) - self._arriving, frozenset(active)
         if estimate is not None:
             self._history.append((now, estimate))
         while self._history and now - self._history[0][0] > RISE_WINDOW:
             self._history.popleft()
-        if self.layer is None or self.layer not in active:
+        if self.layer is None or self.layer not in active or estimate is None:
+            # No estimate yet (or a stale one): the highest layer arriving (the browser starts
+            # with the small one and adds the large one as its uplink estimate grows).
             self._choose(now, self._best(estimate, rates, active) if estimate is not None
                          else active[-1])
             return self.layer
         if self._probed_at is not None and now - self._probed_at >= PROBE_HELD:
             self._probed_at = None
             self._probe_after = PROBE_AFTER  # the probe held: the link carries the layer
-        if estimate is None:
-            return self.layer
         current = self.layer
         lower = [i for i in active if i < current]
         higher = [i for i in active if i > current]
+        if lower and self._probed_at is not None and (
+                loss > LOSS_BAD or estimate * RISING < self._probe_estimate):
+            # A probe the link does not carry: its estimate falls (or it loses packets) within
+            # a report or two; back at once, before the queue it fills freezes the picture.
+            self._step_down(now, lower[-1])
+            return self.layer
         if lower and loss > LOSS_BAD:
             self._loss_since = self._loss_since if self._loss_since is not None else now
             if now - self._loss_since >= DOWN_AFTER:
@@ -185,10 +195,15 @@ class LayerChooser:
                 self._choose(now, higher[0])
             return self.layer
         self._up_since = None
-        if (now - self._since >= self._probe_after and loss <= LOSS_BAD / 2
+        # A layer that has just appeared (the publisher's uplink now carries it) is probed at
+        # once, unless a probe failed here before: at the start of a call the browser sends
+        # the small layer first, and every receiver would otherwise wait ``PROBE_AFTER``.
+        fresh = higher[0] in appeared and self._probe_after == PROBE_AFTER
+        if ((fresh or now - self._since >= self._probe_after) and loss <= LOSS_BAD / 2
                 and not self._falling()):
             self._choose(now, higher[0])
             self._probed_at = now
+            self._probe_estimate = estimate
         return self.layer
 
     @staticmethod

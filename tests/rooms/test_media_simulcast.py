@@ -140,6 +140,28 @@ def test_probing_up_from_a_steady_low_layer_backs_off_when_it_fails() -> None:
                [LOW, HIGH]) == 1
 
 
+def test_a_probe_whose_estimate_falls_is_left_at_once() -> None:
+    chooser = LayerChooser(0.0)
+    assert run(chooser, 0.0, PROBE_AFTER + 0.1, 200_000, [LOW, HIGH]) == 1, "a probe"
+    assert chooser.update(PROBE_AFTER + 0.2, 200_000, 0.0, [LOW, HIGH]) == 1
+    assert chooser.update(PROBE_AFTER + 0.3, 180_000, 0.0, [LOW, HIGH]) == 0, (
+        "the link does not carry it: back at the first falling report")
+
+
+def test_a_layer_that_starts_arriving_is_probed_at_once() -> None:
+    chooser = LayerChooser(0.0)
+    # The publisher's browser starts with the small layer only; the receiver has an estimate.
+    assert run(chooser, 0.0, 3.0, 200_000, [LOW, None]) == 0
+    assert chooser.update(3.1, 200_000, 0.0, [LOW, HIGH]) == 1
+    assert chooser.update(3.2, 200_000, 0.0, [LOW, HIGH]) == 1
+
+
+def test_with_no_estimate_the_highest_layer_arriving_is_followed() -> None:
+    chooser = LayerChooser(0.0)
+    assert chooser.update(0.0, None, 0.0, [LOW, None]) == 0
+    assert chooser.update(0.1, None, 0.0, [LOW, HIGH]) == 1
+
+
 def test_a_layer_that_stops_arriving_is_left_at_once() -> None:
     chooser = LayerChooser(0.0)
     assert run(chooser, 0.0, 1.0, 900_000, [LOW, HIGH]) == 1

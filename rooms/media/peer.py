@@ -233,8 +233,8 @@ class Publication:
                        now: float) -> bool:
         """A simulcast layer's packet: to the subscribers on that layer (a subscriber waiting
         to switch to it switches at its keyframe). True when the recorder takes it too: the
-        recorder takes the highest layer arriving, started afresh (from a keyframe) when
-        that changes."""
+        recorder takes the highest layer arriving (checked every tick), started afresh (from
+        a keyframe) when that changes."""
         self._rates.add(layer, len(packet.payload) + 12, now)
         nacks = self._layer_nacks.get(packet.ssrc)
         if nacks is None:
@@ -245,12 +245,10 @@ class Publication:
             entry = self._switches.get(out)
             if entry is not None and entry[0].admit(layer, packet.payload, self, now):
                 out.forward(packet, codec, now)
-        recorded = self._rates.highest(now)
-        if recorded != self._recorded_layer:
-            self._recorded_layer = recorded
-            self._assembling = False
-            self._pending.clear()
-        return layer == recorded
+        # The first layer seen until the first tick says which is the highest.
+        if self._recorded_layer is None:
+            self._recorded_layer = layer
+        return layer == self._recorded_layer
 
     def _drain(self) -> None:
         self._drain_scheduled = False
@@ -395,6 +393,12 @@ class Publication:
 
     def _choose_layers(self, now: float) -> None:
         rates = self._rates.rates(now)
+        recorded = self._rates.highest(now)
+        if recorded is not None and recorded != self._recorded_layer:
+            # The recorder's layer changed: its frames start afresh, from a keyframe.
+            self._recorded_layer = recorded
+            self._assembling = False
+            self._pending.clear()
         for out, (switch, chooser) in list(self._switches.items()):
             estimate = out.own_share(now, REMB_FRESH)
             before = switch.target

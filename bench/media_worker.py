@@ -4,12 +4,14 @@ Run by bench/media.py as a script, with the source tree to measure first on PYTH
 older tree can be measured in the same run). POST /request carries one worker message
 (``to_dict``) and answers with the reply's. Prints ``PORT n`` once it listens on 127.0.0.1, and
 with PARLEY_BENCH_LINKS set a JSON line for each link change (audio-only fallback).
+PARLEY_BENCH_ESTIMATE_CAP=pid=bps,... holds those subscribers' estimates (bench/simulcast.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import socket
 from typing import Any
@@ -26,9 +28,15 @@ async def print_link(room_id: RoomId, participant_id: ParticipantId, state: str)
 
 
 async def serve() -> None:
+    if os.environ.get("PARLEY_BENCH_LOG"):  # the worker's log on stderr (simulcast layers...)
+        logging.basicConfig(level=logging.INFO, format="%(relativeCreated)8.0f %(message)s")
     # bench/shaped.py follows the audio-only fallback from these lines.
     # (Only then: an older tree measured by bench/media.py --before has no on_link.)
     extra: dict[str, Any] = {"on_link": print_link} if os.environ.get("PARLEY_BENCH_LINKS") else {}
+    caps = os.environ.get("PARLEY_BENCH_ESTIMATE_CAP")
+    if caps:  # (only then, likewise: older trees have no lab_estimate_cap)
+        extra["lab_estimate_cap"] = {pid: int(bps) for pid, bps in
+                                     (item.split("=") for item in caps.split(","))}
     worker = LocalMediaWorker(ice_servers=[], allow_private_candidates=True, **extra)
 
     async def handle(request: web.Request) -> web.Response:

@@ -31,6 +31,7 @@ from rooms.media.passthrough import ReceiverState
 from rooms.media.peer import Peer, Publication
 from rooms.media.recording import RecordingControl
 from rooms.media.routing import assign_slots
+from rooms.media.simulcast import layers_from_offer
 from rooms.media.sink import PacketSink
 from rooms.media.slotted_offer import check_slotted_offer
 from rooms.media.slotted_peer import SlottedPeer
@@ -96,14 +97,18 @@ class LocalMediaWorker:
     that share of incoming RTP packets (loss tests only, ``rooms.media.lab``). Constructing a worker
     installs the codec hooks into aiortc once per process (``codec_audit``). ``sink``: the
     recorder, fed by ``StartRecording`` and the other recording messages (docs/recording.md).
+    ``lab_estimate_cap``: participant -> bit/s; that subscriber's bandwidth estimates count as
+    at most that (simulcast tests only: a receiver on a narrow link without shaping one).
     """
 
     def __init__(self, ice_servers: Sequence[Mapping[str, Any]],
                  allow_private_candidates: bool, *,
                  clock: Callable[[], float] = time.monotonic,
                  inbound_loss: float = 0.0, sink: PacketSink | None = None,
-                 on_link: OnLink | None = None) -> None:
+                 on_link: OnLink | None = None,
+                 lab_estimate_cap: Mapping[str, int] | None = None) -> None:
         self._on_link = on_link
+        self._estimate_cap = dict(lab_estimate_cap or {})
         self._inbound_loss = InboundLoss(inbound_loss) if inbound_loss else None
         self._ice_servers = ice_servers_from_dicts(ice_servers)
         self._allow_private = allow_private_candidates
@@ -236,6 +241,11 @@ class LocalMediaWorker:
             except Exception as exc:
                 raise bad_sdp(f"offer refused: {exc}") from exc
             await pc.setLocalDescription(await pc.createAnswer())
+            video = peer.publications.get("video")
+            if video is not None:
+                # Simulcast: the layers arrive on SSRCs of the one video m-line; aiortc's
+                # router hands them all to its one receiving transceiver (by payload type).
+                video.set_layers(layers_from_offer(offer.sdp))
             # Gathered by now: the connection's sockets exist and can be read directly.
             handlers: Handlers = {pub.receiver: pub.on_rtp for pub in peer.publications.values()}
             for dtls in {t.receiver.transport for t in pc.getTransceivers()}:
@@ -300,8 +310,10 @@ class LocalMediaWorker:
         # routing table (several receivers) one weak or new subscriber's estimate would hold
         # the publisher back for everyone (measured: bench/media.py's third page); such rooms
         # keep the worker's own estimate of the uplink until simulcast exists.
-        return OutStream(kind, sender, self._counters, self._clock, on_link=link_changed,
-                         siblings=video_streams, relays_remb=lambda: room.policy is None)
+        out = OutStream(kind, sender, self._counters, self._clock, on_link=link_changed,
+                        siblings=video_streams, relays_remb=lambda: room.policy is None)
+        out.estimate_cap = self._estimate_cap.get(peer.participant_id)
+        return out
 
     async def _set_routing(self, message: SetRouting) -> Reply:
         room = self._room(message.room_id)

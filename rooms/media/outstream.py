@@ -64,10 +64,12 @@ _EXT_HEADER = struct.Struct("!HH")
 class Source(Protocol):
     """The publication behind an out-stream, as the out-stream sees it."""
 
-    def request_keyframe(self) -> None: ...
+    def request_keyframe(self, out: OutStream | None = None) -> None:
+        """A keyframe (for the simulcast layer ``out`` gets or waits for)."""
 
-    def sender_report(self) -> tuple[int, int, float, int] | None:
-        """The publisher's latest (NTP time, RTP timestamp, local arrival, clock rate)."""
+    def sender_report(self, out: OutStream | None = None) -> tuple[int, int, float, int] | None:
+        """The publisher's latest (NTP time, RTP timestamp, local arrival, clock rate), of
+        the simulcast layer ``out`` gets."""
 
     def on_remb(self) -> None:
         """A subscriber's bandwidth estimate changed."""
@@ -115,6 +117,9 @@ class OutStream:
         self.publisher: Source | None = None
         self.rewriter = StreamRewriter(kind)
         self.latest_remb: tuple[int, float] | None = None  # (bit/s, when)
+        self.latest_loss = 0.0  # the share of this stream's packets the subscriber lost
+        #: Lab only: this subscriber's estimates are taken as at most this (bit/s).
+        self.estimate_cap: int | None = None
         self._counters = counters
         self._clock = clock
         self._ssrc: int = sender._ssrc
@@ -170,9 +175,14 @@ class OutStream:
     def estimate_share(self, now: float, fresh: float) -> int | None:
         """This stream's share of the subscriber's latest estimate (REMB is for everything the
         transport carries), or None if there is none as recent as ``fresh`` seconds."""
-        if self.latest_remb is None or now - self.latest_remb[1] >= fresh:
-            return None
         if self._relays_remb is not None and not self._relays_remb():
+            return None
+        return self.own_share(now, fresh)
+
+    def own_share(self, now: float, fresh: float) -> int | None:
+        """``estimate_share`` whether or not it may cap the publisher (a simulcast layer is
+        chosen from it)."""
+        if self.latest_remb is None or now - self.latest_remb[1] >= fresh:
             return None
         streams = max(1, self._siblings()) if self._siblings is not None else 1
         return self.latest_remb[0] // streams
@@ -184,7 +194,7 @@ class OutStream:
     def request_keyframe(self) -> None:
         """The subscriber's PLI/FIR (the sender's keyframe hook)."""
         if self.publisher is not None:
-            self.publisher.request_keyframe()
+            self.publisher.request_keyframe(self)
 
     def _ask_keyframe(self, now: float) -> None:
         self._last_request = now
@@ -252,6 +262,8 @@ class OutStream:
             except ValueError:
                 return
             if self._ssrc in ssrcs:
+                if self.estimate_cap is not None:
+                    bitrate = min(bitrate, self.estimate_cap)
                 now = self._clock()
                 self.latest_remb = (bitrate, now)
                 if self.link is not None:
@@ -262,6 +274,7 @@ class OutStream:
         if self.link is not None and isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
             for report in packet.reports:
                 if report.ssrc == self._ssrc:
+                    self.latest_loss = report.fraction_lost / 256
                     self._link_changed(self.link.observe(
                         self._clock(), loss=report.fraction_lost / 256))
         await self._stock_rtcp_in(packet)  # reports (statistics), PLI and FIR
@@ -287,7 +300,7 @@ class OutStream:
             self._on_link(state)
 
     def _sender_report(self) -> RtcpSrPacket | None:
-        report = self.publisher.sender_report() if self.publisher is not None else None
+        report = self.publisher.sender_report(self) if self.publisher is not None else None
         if report is None or not self.rewriter.started:
             return None
         ntp, rtp, arrival, clock_rate = report

@@ -46,6 +46,7 @@ from rooms.media.receiver_patches import (
     ResendingNackGenerator,
     StallCappedJitterBuffer,
 )
+from rooms.media.simulcast import LayerChooser, LayerRates, Layers, LayerSwitch
 from rooms.messages import ParticipantId
 
 logger = logging.getLogger(__name__)
@@ -82,6 +83,15 @@ class Publication:
         self._spawn = spawn
         self._clock = clock
         self._last_pli = float("-inf")
+        # Simulcast (rooms.media.simulcast): the layers' SSRCs from the offer, their rates,
+        # and per subscriber the layer it gets; NACKs, PLIs and SRs are per layer SSRC.
+        self.layers: Layers | None = None
+        self._rates = LayerRates(0)
+        self._switches: dict[OutStream, tuple[LayerSwitch, LayerChooser]] = {}
+        self._layer_nacks: dict[int, ResendingNackGenerator] = {}
+        self._layer_pli: dict[int, float] = {}
+        self._reports: dict[int, tuple[int, int, float, int]] = {}
+        self._recorded_layer: int | None = None
         self._codecs: dict[int, RTCRtpCodecParameters] = {}
         self._rtx_types: frozenset[int] = frozenset()  # payload types that are RTX
         self._rtx_ssrc: dict[int, int] = {}
@@ -122,10 +132,33 @@ class Publication:
     def add_subscriber(self, out: OutStream) -> None:
         if out not in self.subscribers:
             self.subscribers.append(out)
+        if self.layers is not None and out not in self._switches:
+            self._add_switch(out)
 
     def remove_subscriber(self, out: OutStream) -> None:
         if out in self.subscribers:
             self.subscribers.remove(out)
+        self._switches.pop(out, None)
+
+    def set_layers(self, layers: Layers | None) -> None:
+        """The publisher's simulcast layers (from its offer; None: one stream)."""
+        if self.kind != "video" or layers is None:
+            return
+        self.layers = layers
+        self._rates = LayerRates(len(layers.media))
+        for out in self.subscribers:
+            self._add_switch(out)
+
+    def _add_switch(self, out: OutStream) -> None:
+        def ask(layer: int) -> None:
+            self._request_layer_keyframe(layer)
+
+        self._switches[out] = (LayerSwitch(out.rewriter, ask), LayerChooser(self._clock()))
+
+    def layer_of(self, out: OutStream) -> int | None:
+        """The simulcast layer ``out`` is forwarded now (None: no simulcast, or none yet)."""
+        entry = self._switches.get(out)
+        return entry[0].current if entry is not None else None
 
     def listen(self, listener: Listener, active: Active) -> None:
         """Call ``listener`` on the event loop with every assembled frame (as an
@@ -166,6 +199,8 @@ class Publication:
                 self._send_remb(now)
         if packet.payload_type in self._rtx_types:
             original = self._rtx_ssrc.get(packet.ssrc)
+            if original is None and self.layers is not None:
+                original = self.layers.rtx.get(packet.ssrc)
             apt = codec.parameters.get("apt")
             if (original is None or len(packet.payload) < 2 or not isinstance(apt, int)
                     or apt not in self._codecs):
@@ -174,10 +209,14 @@ class Publication:
             codec = self._codecs[apt]
         else:
             self.state.media_ssrc = packet.ssrc
-        if self.nacks is not None and self.nacks.add(packet):
-            self._send_nack(packet.ssrc, sorted(self.nacks.missing))
-        for out in tuple(self.subscribers):
-            out.forward(packet, codec, now)
+        layer = self.layers.index(packet.ssrc) if self.layers is not None else None
+        if layer is None:
+            if self.nacks is not None and self.nacks.add(packet):
+                self._send_nack(packet.ssrc, sorted(self.nacks.missing))
+            for out in tuple(self.subscribers):
+                out.forward(packet, codec, now)
+        elif not self._forward_layer(packet, codec, layer, now):
+            return  # not this recording's layer
         if self._active and self._wants_frames():
             # Off the forward path: assembled once the socket's batch has been forwarded, so
             # recording never delays a packet another browser is waiting for.
@@ -189,6 +228,27 @@ class Publication:
             self._assembling = False
             self._jitter = None
             self._pending.clear()
+
+    def _forward_layer(self, packet: RtpPacket, codec: RTCRtpCodecParameters, layer: int,
+                       now: float) -> bool:
+        """A simulcast layer's packet: to the subscribers on that layer (a subscriber waiting
+        to switch to it switches at its keyframe). True when the recorder takes it too: the
+        recorder takes the highest layer arriving (checked every tick), started afresh (from
+        a keyframe) when that changes."""
+        self._rates.add(layer, len(packet.payload) + 12, now)
+        nacks = self._layer_nacks.get(packet.ssrc)
+        if nacks is None:
+            nacks = self._layer_nacks[packet.ssrc] = ResendingNackGenerator(self._clock)
+        if nacks.add(packet):
+            self._send_nack(packet.ssrc, sorted(nacks.missing))
+        for out in tuple(self.subscribers):
+            entry = self._switches.get(out)
+            if entry is not None and entry[0].admit(layer, packet.payload, self, now):
+                out.forward(packet, codec, now)
+        # The first layer seen until the first tick says which is the highest.
+        if self._recorded_layer is None:
+            self._recorded_layer = layer
+        return layer == self._recorded_layer
 
     def _drain(self) -> None:
         self._drain_scheduled = False
@@ -232,9 +292,18 @@ class Publication:
             rate = next((c.clockRate for c in self._codecs.values() if not is_rtx(c)), 90000)
             self._report = (packet.sender_info.ntp_timestamp, packet.sender_info.rtp_timestamp,
                             self._clock(), rate)
+            if self.layers is not None:
+                self._reports[packet.ssrc] = self._report
         await self._stock_rtcp_in(packet)
 
-    def sender_report(self) -> tuple[int, int, float, int] | None:
+    def sender_report(self, out: OutStream | None = None) -> tuple[int, int, float, int] | None:
+        """The publisher's latest SR; with simulcast, that of the layer ``out`` gets (each
+        layer has its own RTP timestamps)."""
+        if self.layers is not None:
+            layer = self.layer_of(out) if out is not None else None
+            if layer is None:
+                return None
+            return self._reports.get(self.layers.media[layer])
         return self._report
 
     def on_remb(self) -> None:
@@ -282,17 +351,25 @@ class Publication:
             return
         bitrate = min(wanted)
         self._remb_sent = (bitrate, now)
+        ssrcs = list(self.layers.media) if self.layers is not None else [ssrc]
         self._send_rtcp(RtcpPsfbPacket(
             fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0,
-            fci=pack_remb_fci(bitrate, [ssrc])))
+            fci=pack_remb_fci(bitrate, ssrcs)))
 
     @property
     def remb_sent(self) -> int | None:
         """The last bitrate the publisher was told (bit/s)."""
         return self._remb_sent[0] if self._remb_sent else None
 
-    def request_keyframe(self) -> None:
-        """Send the publisher a PLI, at most one per ``PLI_MIN_INTERVAL``."""
+    def request_keyframe(self, out: OutStream | None = None) -> None:
+        """Send the publisher a PLI, at most one per ``PLI_MIN_INTERVAL``; with simulcast,
+        for the layer ``out`` gets or waits for (no ``out``: the recorder's layer)."""
+        if self.layers is not None:
+            entry = self._switches.get(out) if out is not None else None
+            layer = entry[0].keyframe_layer() if entry is not None else self._recorded_layer
+            self._request_layer_keyframe(layer if layer is not None
+                                         else len(self.layers.media) - 1)
+            return
         ssrc = self.state.media_ssrc
         now = self._clock()
         if self.kind != "video" or ssrc is None or now - self._last_pli < PLI_MIN_INTERVAL:
@@ -301,9 +378,46 @@ class Publication:
         self._counters.keyframe_requested()
         self._spawn(self.receiver._send_rtcp_pli(ssrc))
 
+    def _request_layer_keyframe(self, layer: int) -> None:
+        """A PLI for one simulcast layer's SSRC (Chromium then encodes a keyframe of that
+        layer only), at most one per ``PLI_MIN_INTERVAL`` per layer."""
+        assert self.layers is not None
+        ssrc = self.layers.media[layer]
+        now = self._clock()
+        if now - self._layer_pli.get(ssrc, float("-inf")) < PLI_MIN_INTERVAL:
+            return
+        self._layer_pli[ssrc] = now
+        self._last_pli = now
+        self._counters.keyframe_requested()
+        self._spawn(self.receiver._send_rtcp_pli(ssrc))
+
+    def _choose_layers(self, now: float) -> None:
+        rates = self._rates.rates(now)
+        recorded = self._rates.highest(now)
+        if recorded is not None and recorded != self._recorded_layer:
+            # The recorder's layer changed: its frames start afresh, from a keyframe.
+            self._recorded_layer = recorded
+            self._assembling = False
+            self._pending.clear()
+        for out, (switch, chooser) in list(self._switches.items()):
+            estimate = out.own_share(now, REMB_FRESH)
+            before = switch.target
+            switch.want(chooser.update(now, estimate, out.latest_loss, rates), now)
+            if switch.target != before:
+                logger.info("simulcast: a subscriber's layer is now %s (estimate %s bit/s, "
+                            "loss %.2f, layer rates %s)", switch.target, estimate,
+                            out.latest_loss, rates)
+
     async def tick(self, now: float) -> None:
         """Periodic duties: NACK still-missing packets again; while frames are assembled,
-        keep asking for a keyframe as long as the assembly waits for one."""
+        keep asking for a keyframe as long as the assembly waits for one; with simulcast,
+        each subscriber's layer."""
+        if self.layers is not None:
+            self._choose_layers(now)
+            for layer_ssrc, nacks in self._layer_nacks.items():
+                lost = nacks.due(now)
+                if lost:
+                    self._send_nack(layer_ssrc, lost)
         ssrc = self.state.media_ssrc
         if ssrc is None:
             return

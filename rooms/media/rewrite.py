@@ -10,7 +10,10 @@ asks for, and the retransmission the server gets from the publisher fills it.
 
 VP8 payload descriptor (RFC 7741 section 4.2): ``X R N S R PID`` then, if X, ``I L T K``; a
 7- or 15-bit picture ID if I; TL0PICIDX if L; one byte if T or K. A keyframe starts where S is
-set, PID is 0 and the VP8 payload header's P bit (bit 0 of its first byte) is 0.
+set, PID is 0 and the VP8 payload header's P bit (bit 0 of its first byte) is 0. TL0PICIDX
+(present when the browser encodes temporal layers, as Chromium does for simulcast) is shifted
+like the picture ID: the receiver matches frames to their references by it, and a jump back
+across a simulcast layer switch would make it drop frames.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ class Vp8Info(NamedTuple):  # a tuple: made for every video packet forwarded
     picture_id: int | None   # None: the descriptor has none
     picture_id_bits: int     # 7 or 15
     picture_id_at: int       # byte offset of the picture ID in the payload
+    tl0: int | None = None   # TL0PICIDX; None: the descriptor has none
+    tl0_at: int = 0          # its byte offset in the payload
 
 
 def vp8_info(payload: bytes) -> Vp8Info | None:
@@ -37,6 +42,8 @@ def vp8_info(payload: bytes) -> Vp8Info | None:
     picture_id: int | None = None
     bits = 0
     at = 0
+    tl0: int | None = None
+    tl0_at = 0
     if first & 0x80:  # X
         if size < 2:
             return None
@@ -57,13 +64,17 @@ def vp8_info(payload: bytes) -> Vp8Info | None:
                 bits = 7
                 pos += 1
         if ext & 0x40:  # L
+            if size <= pos:
+                return None
+            tl0 = payload[pos]
+            tl0_at = pos
             pos += 1
         if ext & 0x30:  # T or K
             pos += 1
     if size <= pos:
         return None
     start = bool(first & 0x10) and (first & 0x07) == 0
-    return Vp8Info(start and not payload[pos] & 0x01, picture_id, bits, at)
+    return Vp8Info(start and not payload[pos] & 0x01, picture_id, bits, at, tl0, tl0_at)
 
 
 def with_picture_id(payload: bytes, info: Vp8Info, picture_id: int) -> bytes:
@@ -73,6 +84,12 @@ def with_picture_id(payload: bytes, info: Vp8Info, picture_id: int) -> bytes:
         picture_id &= 0x7FFF
         return payload[:at] + bytes((0x80 | picture_id >> 8, picture_id & 0xFF)) + payload[at + 2:]
     return payload[:at] + bytes((picture_id & 0x7F,)) + payload[at + 1:]
+
+
+def with_tl0(payload: bytes, info: Vp8Info, tl0: int) -> bytes:
+    """``payload`` with its TL0PICIDX replaced."""
+    at = info.tl0_at
+    return payload[:at] + bytes((tl0 & 0xFF,)) + payload[at + 1:]
 
 
 def _seq_newer(a: int, b: int) -> bool:
@@ -92,11 +109,13 @@ class StreamRewriter:
         self._seq_offset: int | None = None
         self._ts_offset = 0
         self._pid_offset = 0
+        self._tl0_offset = 0
         self._start_seq = 0
         self._last_seq: int | None = None   # the highest output sequence number sent
         self._last_ts: int | None = None
         self._last_wall = 0.0
         self._last_pid: int | None = None
+        self._last_tl0: int | None = None
         self.awaiting_keyframe = kind == "video"
 
     def switch(self, source: object | None) -> None:
@@ -129,12 +148,19 @@ class StreamRewriter:
             pid = (info.picture_id + self._pid_offset) & ((1 << info.picture_id_bits) - 1)
             if self._pid_offset:
                 payload = with_picture_id(payload, info, pid)
+        tl0: int | None = None
+        if info is not None and info.tl0 is not None:
+            tl0 = (info.tl0 + self._tl0_offset) & 0xFF
+            if self._tl0_offset:
+                payload = with_tl0(payload, info, tl0)
         if self._last_seq is None or _seq_newer(seq, self._last_seq):
             self._last_seq = seq
             self._last_ts = ts
             self._last_wall = now
             if pid is not None:
                 self._last_pid = pid
+            if tl0 is not None:
+                self._last_tl0 = tl0
         return seq, ts, payload
 
     def _begin(self, sequence_number: int, timestamp: int, info: Vp8Info | None,
@@ -144,6 +170,7 @@ class StreamRewriter:
             self._seq_offset = 0
             self._ts_offset = 0
             self._pid_offset = 0
+            self._tl0_offset = 0
             return
         self._seq_offset = (self._last_seq + 1 - sequence_number) & 0xFFFF
         elapsed = round((now - self._last_wall) * clock_rate)
@@ -154,6 +181,11 @@ class StreamRewriter:
             self._pid_offset = (self._last_pid + 1 - info.picture_id) & mask
         else:
             self._pid_offset = 0
+        if info is not None and info.tl0 is not None and self._last_tl0 is not None:
+            # A keyframe starts a new base-layer picture: one on from the last forwarded.
+            self._tl0_offset = (self._last_tl0 + 1 - info.tl0) & 0xFF
+        else:
+            self._tl0_offset = 0
 
     def output_timestamp(self, source_timestamp: int) -> int:
         """A source RTP timestamp on this stream's timeline (for sender reports)."""

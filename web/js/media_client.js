@@ -3,12 +3,13 @@
 // the server's media worker, negotiation, recovery.
 //
 // The browser always offers (docs/protocol.md, docs/mediation.md): transceivers laid out by the
-// page, VP8/Opus only, no simulcast; the offer event is acked with the worker's answer, which
-// carries all of the worker's candidates; our own candidates are trickled once that answer is
-// in. Recovery is always "new peer connection, new offer" (the worker replaces the old one), on:
-// the server's `room:renegotiate` (the room moved to another media worker), a socket.io
-// reconnect, ICE `failed`/`disconnected` for more than 2 s, a failed negotiation (retried with
-// back-off unless the error says another offer cannot help).
+// page, VP8/Opus only (the mediation page's camera in two simulcast layers, simulcast.js); the
+// offer event is acked with the worker's answer, which carries all of the worker's candidates;
+// our own candidates are trickled once that answer is in. Recovery is always "new peer
+// connection, new offer" (the worker replaces the old one), on: the server's
+// `room:renegotiate` (the room moved to another media worker), a socket.io reconnect, ICE
+// `failed`/`disconnected` for more than 2 s, a failed negotiation (retried with back-off
+// unless the error says another offer cannot help).
 
 import { emit } from './api.js';
 
@@ -75,7 +76,9 @@ export class MediaClient {
    * @param {(err: Error|null) => void} [opts.onError]  a negotiation error, null once it is over
    * @param {(event: RTCTrackEvent) => void} [opts.onTrack]
    * @param {(pc: RTCPeerConnection|null) => void} [opts.onPeerConnection]  a new one (or none)
+   * @param {(sdp: string) => string} [opts.mungeOffer]  our offer as set and sent (simulcast)
    * @param {(pc: RTCPeerConnection) => void} [opts.onOffered]  after setLocalDescription (mids known)
+   * @param {(pc: RTCPeerConnection) => Promise<void>} [opts.onAnswered]  after the answer is set
    * @param {() => Promise<void>} [opts.beforeReconnect]  after a socket reconnect, before offering
    * @param {Set<string>} [opts.fatalCodes]
    */
@@ -151,11 +154,14 @@ export class MediaClient {
     this.opts.transceivers(pc, this.localStream);
 
     try {
-      await pc.setLocalDescription(await pc.createOffer());
+      const offer = await pc.createOffer();
+      const sdp = this.opts.mungeOffer ? this.opts.mungeOffer(offer.sdp) : offer.sdp;
+      await pc.setLocalDescription({ type: 'offer', sdp });
       if (this.opts.onOffered) this.opts.onOffered(pc);
       const ack = await emit(this.socket, this.opts.offerEvent, { ...this.opts.target(), sdp: pc.localDescription.sdp });
       if (generation !== this.generation || this.closed) return;
       await pc.setRemoteDescription({ type: 'answer', sdp: ack.sdp });
+      if (this.opts.onAnswered) await this.opts.onAnswered(pc);
       answered = true;
       for (const candidate of pending.splice(0)) this.sendCandidate(candidate);
       this.error(null);

@@ -12,6 +12,7 @@ import { emit, errorText } from './api.js';
 import { el } from './dom.js';
 import { applyTranslations, setText, setTime } from './i18n.js';
 import { addSendRecv, getLocalMedia, MediaClient, preferCodecs } from './media_client.js';
+import { configureLayers, withSimulcast } from './simulcast.js';
 import { showNotice, showRawNotice } from './views.js';
 
 const MAX_SLOTS = 7;
@@ -61,6 +62,10 @@ export class MediationRoom {
       roomId: () => (this.view ? this.view.room_id : null),
       fatalCodes: FATAL_CODES,
       transceivers: (pc, stream) => this.layOut(pc, stream),
+      // Our camera as two layers; the worker gives each of the others the one its link
+      // carries (docs/media.md "Simulcast").
+      mungeOffer: (sdp) => withSimulcast(sdp),
+      onAnswered: () => configureLayers(this.video[0].sender),
       onOffered: () => {
         window.parleyMediation.mids = this.audio.map((a, i) => ({ audio: a.mid, video: this.video[i].mid }));
       },

@@ -21,7 +21,6 @@ from server.keys import CASES_KEY, USERS_KEY
 from tests import backends
 from tests.clients import SocketClient, intake_body, post_json
 
-
 # Tests of real-time media (browsers, the media worker, phone calls) measure frames, gaps and
 # audio on the machine's CPUs: run in parallel with each other they starve one another. Under
 # pytest-xdist (`make test`: -n 2 --dist loadgroup) they share one worker, in turn, while the

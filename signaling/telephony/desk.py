@@ -25,8 +25,10 @@ from signaling.telephony.callbacks import RETRY_RULES, RING_S, next_try, outcome
 from signaling.telephony.ivr import CONSENT, MAX_TRIES, Choices, Ivr, Step, announcement
 from signaling.telephony.prompt_texts import MAX_ANNOUNCED
 from signaling.telephony.prompts import Prompts
+from signaling.telephony.registration import RegStatus
 from signaling.telephony.rtp import Pacer, RtpLeg
 from signaling.telephony.sipline import PhoneCall, SipLine
+from signaling.telephony.trunk import TrunkRegistration
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,9 @@ class PhoneDesk:
         self._ports: set[int] = set()
         self._trunk_addresses: set[str] = set()
         self._line = SipLine(settings.host, settings.port, self._allowed, self._serve)
+        trunk = settings.trunk
+        self.registration = (TrunkRegistration(self._line, trunk)
+                             if trunk is not None and trunk.register else None)
         self.calls: dict[str, LiveCall] = {}  # case id -> its call, once queued
 
     async def start(self) -> None:
@@ -86,11 +91,19 @@ class PhoneDesk:
                 self._trunk_addresses = {str(i[4][0]) for i in infos}
         await self._line.start()
         self._pacer.start()
+        if self.registration is not None:
+            self.registration.start()
+
+    @property
+    def registration_status(self) -> RegStatus:
+        return self.registration.status if self.registration is not None else RegStatus()
 
     async def close(self) -> None:
         for task in list(self._callbacks.values()):
             task.cancel()
         await asyncio.gather(*self._callbacks.values(), return_exceptions=True)
+        if self.registration is not None:
+            await self.registration.close()  # before the line stops: the un-REGISTER needs it
         await self._line.close()
         await self._pacer.close()
 

@@ -21,7 +21,8 @@ from pydantic import ValidationError
 from server.config import SipSettings
 from server.models import Case
 from server.schemas import IntakeBody
-from signaling.telephony.callbacks import RETRY_RULES, RING_S, next_try, outcome_of
+from signaling.telephony.amd import AMD_RULES, DECODE, Detection, Screen, Verdict
+from signaling.telephony.callbacks import RETRY_RULES, RING_S, Outcome, next_try, outcome_of
 from signaling.telephony.ivr import CONSENT, MAX_TRIES, Choices, Ivr, Step, announcement
 from signaling.telephony.prompt_texts import MAX_ANNOUNCED
 from signaling.telephony.prompts import Prompts
@@ -70,6 +71,7 @@ class PhoneDesk:
         self._record = record
         self._rate = rate  # the citizen's rating of a case, keyed after the call
         self.retry_rules = dict(RETRY_RULES)
+        self.amd_rules = AMD_RULES
         self.ring_s = RING_S
         self._callbacks: dict[str, asyncio.Task[None]] = {}
         # Set by the composition root: joins the call to its room once a lawyer takes it.
@@ -289,13 +291,20 @@ class PhoneDesk:
                 status, call = await self._line.dial(case.citizen_phone, self._settings.trunk,
                                                      leg.bound_port, self.ring_s)
                 outcome = outcome_of(status)
-                await self._note(case.id, "callback_dialled",
-                                 {"attempt": attempt, "outcome": outcome.value, "status": status})
+                note: dict[str, Any] = {"attempt": attempt, "outcome": outcome.value,
+                                        "status": status}
                 if call is not None:
                     live.call = call
                     leg.use(call.codec, call.dtmf_pt)
                     leg.remote = call.remote_rtp
                     self._pacer.legs.add(leg)
+                    detection = await self._screen(live)
+                    note["detection"] = detection.reason
+                    if detection.verdict is Verdict.MACHINE:
+                        outcome = Outcome.VOICEMAIL
+                        note.update(outcome=outcome.value, speech_s=detection.speech_s)
+                await self._note(case.id, "callback_dialled", note)
+                if call is not None and outcome is Outcome.ANSWERED and not call.ended.is_set():
                     self.calls[case.id] = live
                     live.matched.set()
                     await self._until_ended(live, self._greet(live, case))
@@ -313,6 +322,38 @@ class PhoneDesk:
                                                                "outcome": outcome.value})
                 return
             await asyncio.sleep(wait)
+
+    async def _screen(self, live: LiveCall) -> Detection:
+        """Listen to the first seconds after the answer, saying nothing: a person or a machine
+        (``amd``)? A key pressed, or the callee hanging up, means a person."""
+        loop = asyncio.get_running_loop()
+        screen = Screen(self.amd_rules)
+        start = loop.time()
+        decided: asyncio.Future[Detection] = loop.create_future()
+        table = DECODE[live.leg.codec]
+
+        def settle(found: Detection | None) -> None:
+            if found is not None and not decided.done():
+                decided.set_result(found)
+
+        def heard(payload: bytes, _ts: int) -> None:
+            for i in range(0, len(payload) - 159, 160):
+                settle(screen.frame(loop.time() - start, [table[b] for b in payload[i:i + 160]]))
+
+        live.leg.on_audio = heard
+        try:
+            while not decided.done():
+                elapsed = round(loop.time() - start, 2)
+                if not live.digits.empty() or live.call.ended.is_set():
+                    settle(Detection(Verdict.HUMAN, "key" if not live.digits.empty() else "hung_up",
+                                     elapsed, round(screen.speech_s, 2)))
+                settle(screen.at(elapsed))
+                with contextlib.suppress(TimeoutError):
+                    # Silence may bring no packets at all: the clock decides then.
+                    await asyncio.wait_for(asyncio.shield(decided), 0.1)
+        finally:
+            live.leg.on_audio = None
+        return decided.result()  # a key pressed stays queued: the notice reads it, as before
 
     async def _greet(self, live: LiveCall, case: Case) -> None:
         """The callee answered: who calls, the recording notice and their key, then the room."""

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import socketio
@@ -73,7 +73,7 @@ from signaling.here import holds
 from signaling.hotline.api import add_hotline_routes
 from signaling.hotline.presence import PresenceRegistry
 from signaling.hotline.reconciler import Reconciler
-from signaling.hotline.service import Hotline
+from signaling.hotline.service import FOLLOW_UP_DAYS, Hotline
 from signaling.hotline.supervision import Thresholds
 from signaling.keys import (
     CONSULTATION_KEY,
@@ -253,6 +253,9 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
                                            "item": draft.item}
 
     hotline.on_referral = refer
+    if PHONE_DESK_KEY in app:
+        app[PHONE_DESK_KEY].file_application = _phone_filing(registry, cases, clock,
+                                                             app[PHONE_DESK_KEY].region)
     ratings = Ratings(RatingRepository(database), catalogue.calendar, clock, timelines={
         Subject.CONSULTATION: cases.add_event,
         Subject.MEDIATION: _mediation_timeline(mediation),
@@ -361,6 +364,20 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     add_pages(app)
     app.cleanup_ctx.append(_lifecycle)
     return app
+
+
+def _phone_filing(registry: Registry, cases: Any, clock: Callable[[], datetime], region: str
+                  ) -> Callable[[str, str, str], Awaitable[str]]:
+    """2 人民调解 / 3 法律援助 on the phone menu: the one-window application, filed by the
+    caller's number, owned (首问负责) by the lawyer who followed that number's earlier case."""
+
+    async def file(service: str, phone: str, language: str) -> str:
+        owner = await cases.follow_up_owner(phone, clock() - timedelta(days=FOLLOW_UP_DAYS))
+        filing = await registry.file_by_phone(service, phone=phone, name=f"来电 {phone[-4:]}",
+                                              region=region, language=language, owner_id=owner)
+        return filing.application.number
+
+    return file
 
 
 def _mediation_timeline(mediation: MediationService

@@ -23,7 +23,16 @@ from server.models import Case
 from server.schemas import IntakeBody
 from signaling.telephony.amd import AMD_RULES, DECODE, Detection, Screen, Verdict
 from signaling.telephony.callbacks import RETRY_RULES, RING_S, Outcome, next_try, outcome_of
-from signaling.telephony.ivr import CONSENT, MAX_TRIES, Choices, Ivr, Step, announcement
+from signaling.telephony.ivr import (
+    CONSENT,
+    FILED_SERVICES,
+    MAX_TRIES,
+    Choices,
+    Ivr,
+    Step,
+    announcement,
+    filed_prompts,
+)
 from signaling.telephony.prompt_texts import MAX_ANNOUNCED
 from signaling.telephony.prompts import Prompts
 from signaling.telephony.registration import RegStatus
@@ -54,6 +63,12 @@ class LiveCall:
     matched: asyncio.Event = field(default_factory=asyncio.Event)
     room_closed: asyncio.Event = field(default_factory=asyncio.Event)
     ended: bool = False  # the room closed because the case ended (not a transfer)
+    filed: bool = False  # a mediation / legal-aid application was filed: nothing to queue
+
+
+# Files the one-window application of a service chosen on the menu, (service, phone, language)
+# -> its number (the composition root: ``Registry.file_by_phone`` with the 首问负责 owner).
+FileApplication = Callable[[str, str, str], Awaitable[str]]
 
 
 class PhoneDesk:
@@ -66,6 +81,7 @@ class PhoneDesk:
         self._hotline = hotline
         self._prompts = prompts
         self._region = settings.region or default_region
+        self.region = self._region  # phone cases' and phone filings' region
         self._announce_every_s = settings.announce_every_s
         # Writes a case event (actor "phone"): callback attempts and their results.
         self._record = record
@@ -76,6 +92,8 @@ class PhoneDesk:
         self._callbacks: dict[str, asyncio.Task[None]] = {}
         # Set by the composition root: joins the call to its room once a lawyer takes it.
         self.bridge = bridge
+        # Set by the composition root: 2 人民调解 / 3 法律援助 file an application (else queued).
+        self.file_application: FileApplication | None = None
         self._pacer = Pacer()
         self._ports: set[int] = set()
         self._trunk_addresses: set[str] = set()
@@ -129,7 +147,7 @@ class PhoneDesk:
         try:
             call.answer(leg.bound_port)
             await self._until_ended(live, self._menu(live))
-            if live.choices is None or call.ended.is_set():
+            if live.choices is None or live.filed or call.ended.is_set():
                 return
             await self._until_ended(live, self._queue(live))
         finally:
@@ -183,10 +201,30 @@ class PhoneDesk:
                     continue
             step = ivr.press(digit)
         live.choices = step.done
+        if await self._file(live, step.done):
+            return
         case = await self._intake(live.call, step.done)
         live.case_id = case.id
         self.calls[case.id] = live
         await self._play(live, step.prompts, barge_in=False)
+
+    async def _file(self, live: LiveCall, choices: Choices) -> bool:
+        """人民调解 or 法律援助: file the application, read its number and what comes next. A
+        filing that fails (a withheld number, no institution) queues the caller for a lawyer
+        instead, so nobody is lost."""
+        if choices.service not in FILED_SERVICES or self.file_application is None:
+            return False
+        try:
+            number = await self.file_application(choices.service, live.call.caller,
+                                                 choices.language)
+        except Exception:
+            log.exception("phone filing of %s for call %s failed", choices.service,
+                          live.call.call_id)
+            await self._play(live, ("file_failed",), barge_in=False)
+            return False
+        live.filed = True
+        await self._play(live, filed_prompts(number, choices.service), barge_in=False)
+        return True
 
     async def _intake(self, call: PhoneCall, choices: Choices) -> Case:
         fields: dict[str, Any] = dict(

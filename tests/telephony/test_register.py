@@ -131,3 +131,11 @@ async def test_a_wrong_password_is_a_failure_the_log_names(
         registrar.stop()
         await registration.close()
         await line.close()
+
+
+def test_refresh_comes_before_the_grant_runs_out_and_failures_back_off() -> None:
+    from signaling.telephony.registration import BACKOFF, refresh_in, retry_in
+
+    assert refresh_in(3600) == 3570 and refresh_in(60) == 30 and refresh_in(2) == 1
+    assert [retry_in(n) for n in (1, 2, 3, 4)] == [5, 10, 20, 40]
+    assert retry_in(20) == BACKOFF.cap_s

@@ -217,9 +217,9 @@ class PhoneDesk:
         try:
             number = await self.file_application(choices.service, live.call.caller,
                                                  choices.language)
-        except Exception:
-            log.exception("phone filing of %s for call %s failed", choices.service,
-                          live.call.call_id)
+        except Exception as error:  # a landline the registry refuses, no institution, a fault
+            log.warning("phone filing of %s for call %s failed, queued instead: %r",
+                        choices.service, live.call.call_id, error)
             await self._play(live, ("file_failed",), barge_in=False)
             return False
         live.filed = True
@@ -341,6 +341,9 @@ class PhoneDesk:
                     if detection.verdict is Verdict.MACHINE:
                         outcome = Outcome.VOICEMAIL
                         note.update(outcome=outcome.value, speech_s=detection.speech_s)
+                    elif detection.reason == "hung_up":  # picked up and put down: try again
+                        outcome = Outcome.NO_ANSWER
+                        note.update(outcome=outcome.value)
                 await self._note(case.id, "callback_dialled", note)
                 if call is not None and outcome is Outcome.ANSWERED and not call.ended.is_set():
                     self.calls[case.id] = live

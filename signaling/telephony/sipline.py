@@ -286,7 +286,10 @@ class SipLine:
         auth = (SipDigestAuth(trunk.username, trunk.password)
                 if trunk.username and trunk.password else None)
         offer = build_sdp(self.rtp_host, rtp_port, 8, "PCMA")  # carriers in China: PCMA
-        oc = self._uac.send_invite(f"sip:12348@{local}", f"sip:{number}@{trunk.host}:{trunk.port}",
+        # Registered: calls come from our address of record, as the registrar knows us.
+        caller = (f"sip:{trunk.username}@{trunk.domain or trunk.host}" if trunk.register
+                  else f"sip:12348@{local}")
+        oc = self._uac.send_invite(caller, f"sip:{number}@{trunk.host}:{trunk.port}",
                                    remote, offer, auth=auth, user_agent=USER_AGENT)
         try:
             await oc.wait_answered(timeout=ring_s)

@@ -32,8 +32,8 @@ def _menu(tmp_path: Path, service: str) -> str:
     return str(path)
 
 
-async def _filed(running: Running) -> Application | None:
-    found = await running.app[REGISTRY_KEY].repository.for_phone(CALLER)
+async def _filed(running: Running, phone: str = CALLER) -> Application | None:
+    found = await running.app[REGISTRY_KEY].repository.for_phone(phone)
     return found[0] if found else None
 
 
@@ -99,3 +99,25 @@ async def test_mediation_by_phone_goes_to_the_lawyer_who_had_the_caller_first(
         caller.stop()
 
 
+
+
+async def test_a_filing_the_registry_refuses_queues_the_caller_for_a_lawyer(
+        settings: Any, running: Running, tmp_path: Path) -> None:
+    assert settings.sip is not None
+    landline = "059112345678"  # not a mobile: no application, no SMS can reach it
+    caller = await sipp(_menu(tmp_path, "3"), (settings.sip.host, settings.sip.port),
+                        hold_ms=15000, keys={"caller": landline})
+
+    async def queued() -> Any:
+        for task in await running.app[ENGINE_KEY].tasks():
+            case = await running.cases.get(task.task_id)
+            if case is not None and case.citizen_phone == landline:
+                return case
+        return None
+
+    try:
+        case = await until(queued, timeout=30, what="the caller queued instead")
+        assert case.service_type == "legal_aid"
+        assert await _filed(running, landline) is None
+    finally:
+        caller.stop()

@@ -33,6 +33,7 @@ class TrunkRegistration:
         self.timeout_s = timeout_s
         self.status = RegStatus(RegState.REGISTERING)
         self._binding: TrunkBinding | None = None
+        self._bound_until = 0.0  # loop time the registrar holds our binding until
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -50,6 +51,7 @@ class TrunkRegistration:
                 self.status.state, self.status.granted_s = RegState.REGISTERED, granted
                 self.status.failures = 0
                 self.status.successes_total += 1
+                self._bound_until = asyncio.get_running_loop().time() + granted
                 wait = refresh_in(granted)
             else:
                 self.status.state, self.status.granted_s = RegState.FAILED, 0
@@ -76,7 +78,9 @@ class TrunkRegistration:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        if self.status.state is RegState.REGISTERED and self._binding is not None:
+        # Also after a failed refresh: the registrar may still hold the last grant.
+        bound = asyncio.get_running_loop().time() < self._bound_until
+        if bound and self._binding is not None:
             status, _ = await self._binding.send(0, min(self.timeout_s, 4.0))
             log.info("SIP unregistered from trunk %s:%d: %d", self._trunk.host, self._trunk.port,
                      status)

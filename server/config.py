@@ -227,6 +227,11 @@ class SipTrunk:
     username: str | None = None
     password: str | None = None
     register: bool = False  # REGISTER with digest auth, for trunks that want it
+    # The registration's domain (AOR sip:user@domain, Request-URI sip:domain); None: host.
+    domain: str | None = None
+    register_expires: int = 3600  # asked for; the registrar's grant decides the refresh
+    # Contact host:port the trunk reaches us at, when we listen on 0.0.0.0 or behind NAT.
+    contact: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -262,7 +267,8 @@ def _host_port(name: str, raw: str, default_port: int) -> tuple[str, int]:
 def _sip(environ: Mapping[str, str]) -> SipSettings | None:
     """PARLEY_SIP_LISTEN host:port (empty or unset: no phone line; `make run` sets
     127.0.0.1:5060), PARLEY_SIP_PEERS (networks allowed to call in), PARLEY_SIP_TRUNK host:port
-    with PARLEY_SIP_USER / _PASSWORD / _REGISTER, PARLEY_SIP_PROMPTS (a directory),
+    with PARLEY_SIP_USER / _PASSWORD / _REGISTER (and _DOMAIN, _REGISTER_EXPIRES, _CONTACT
+    for the registration), PARLEY_SIP_PROMPTS (a directory),
     PARLEY_SIP_REGION, PARLEY_SIP_RTP_PORTS ("20000-20999"), PARLEY_SIP_ANNOUNCE_S."""
     raw = (environ.get("PARLEY_SIP_LISTEN") or "").strip()
     if not raw:
@@ -285,8 +291,9 @@ def _sip(environ: Mapping[str, str]) -> SipSettings | None:
         register = _parse_bool("PARLEY_SIP_REGISTER", environ.get("PARLEY_SIP_REGISTER"), False)
         if register and not user:
             raise ConfigError("PARLEY_SIP_REGISTER needs PARLEY_SIP_USER and PARLEY_SIP_PASSWORD")
-        trunk = SipTrunk(t_host, t_port, user, password, register)
-    elif environ.get("PARLEY_SIP_USER") or environ.get("PARLEY_SIP_REGISTER"):
+        trunk = SipTrunk(t_host, t_port, user, password, register,
+                         *_registration(environ, host, register))
+    elif any(environ.get(f"PARLEY_SIP_{n}") for n in _REGISTRATION_NAMES):
         raise ConfigError("PARLEY_SIP_USER and PARLEY_SIP_REGISTER need PARLEY_SIP_TRUNK")
     prompts = None
     if environ.get("PARLEY_SIP_PROMPTS"):
@@ -300,6 +307,28 @@ def _sip(environ: Mapping[str, str]) -> SipSettings | None:
     return SipSettings(host, port, tuple(peers), trunk, prompts,
                        environ.get("PARLEY_SIP_REGION") or None, (int(rtp[0]), int(rtp[2])),
                        _interval(environ, "PARLEY_SIP_ANNOUNCE_S", 30.0))
+
+
+_REGISTRATION_NAMES = ("USER", "REGISTER", "DOMAIN", "REGISTER_EXPIRES", "CONTACT")
+
+
+def _registration(environ: Mapping[str, str], listen_host: str, register: bool
+                  ) -> tuple[str | None, int, tuple[str, int] | None]:
+    """PARLEY_SIP_DOMAIN, PARLEY_SIP_REGISTER_EXPIRES (60-86400 s), PARLEY_SIP_CONTACT."""
+    domain = (environ.get("PARLEY_SIP_DOMAIN") or "").strip() or None
+    if domain is not None and not all(c.isalnum() or c in "-." for c in domain):
+        raise ConfigError(f"PARLEY_SIP_DOMAIN must be a host name, got {domain!r}")
+    raw = (environ.get("PARLEY_SIP_REGISTER_EXPIRES") or "3600").strip()
+    if not raw.isdigit() or not 60 <= int(raw) <= 86400:
+        raise ConfigError(f"PARLEY_SIP_REGISTER_EXPIRES must be seconds, 60-86400, got {raw!r}")
+    contact = None
+    if environ.get("PARLEY_SIP_CONTACT"):
+        contact = _host_port("PARLEY_SIP_CONTACT", environ["PARLEY_SIP_CONTACT"], 5060)
+    elif register and listen_host in ("0.0.0.0", "::"):
+        # The Contact we bind must be an address the trunk can send INVITEs to.
+        raise ConfigError("PARLEY_SIP_REGISTER with PARLEY_SIP_LISTEN on all interfaces needs "
+                          "PARLEY_SIP_CONTACT (the host:port the trunk reaches Parley at)")
+    return domain, int(raw), contact
 
 
 def _redis_prefix(raw: str | None) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.models import Case, ChatMessage, User
+from server.models import Case, CaseEvent, ChatMessage, User
 from server.personal_data import mask_phone
 from server.policy import Principal, Role
 
@@ -34,6 +34,20 @@ def case_view(case: Case, lawyer: User | None, for_lawyer: bool = False) -> dict
     if for_lawyer and case.callback:
         view["phone"] = case.citizen_phone
     return view
+
+
+CALLBACK_EVENTS = ("callback_dialled", "callback_gave_up")
+
+
+def callback_attempt_view(event: CaseEvent) -> dict[str, Any]:
+    """One attempt of a callback dialled by the server, or the end of the tries (the lawyer's
+    page lists them: time and result)."""
+    data = event.data or {}
+    if event.kind == "callback_gave_up":
+        return {"case_id": event.case_id, "at": event.at.isoformat(), "gave_up": True,
+                "attempt": data.get("attempts"), "outcome": data.get("outcome")}
+    return {"case_id": event.case_id, "at": event.at.isoformat(), "gave_up": False,
+            "attempt": data.get("attempt"), "outcome": data.get("outcome")}
 
 
 def room_view(case: Case, lawyer: User, me: Principal) -> dict[str, Any]:

@@ -28,6 +28,10 @@ TEMPLATES: dict[str, Template] = {t.code: t for t in (
     Template("mediation_application_invite",
              SIGNATURE + "${applicant}申请人民调解（${number}），请在 ${link} 查看并答复是否同意调解。",
              frozenset({"applicant", "number", "link"})),
+    # A mediation or legal-aid application filed from the 12348 phone menu.
+    Template("phone_application_filed",
+             SIGNATURE + "您通过12348热线申请的${service}已登记，编号${number}。请在 ${link} 用本机号码"
+             "登录，补充：${missing}。", frozenset({"service", "number", "missing", "link"})),
     Template("citizen_sign_in_code",
              SIGNATURE + "您的登录验证码${code}，${minutes}分钟内有效。请勿告诉任何人。",
              frozenset({"code", "minutes"})),

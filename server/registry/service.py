@@ -26,7 +26,7 @@ from server.registry.clocks import ClockChange, changes_for
 from server.registry.flows import FLOWS, Actor, Flow, StepRefused, step
 from server.registry.models import Application, ApplicationMaterial
 from server.registry.repository import Change, RegistryRepository, StaleApplication, new_id
-from server.registry.schemas import ActBody, FileBody, Proxy
+from server.registry.schemas import ActBody, FileBody, MaterialDeclaration, Proxy
 
 # Which staff role handles which kind of institution.
 HANDLER_ROLES: dict[HandlerKind, frozenset[Role]] = {
@@ -65,6 +65,12 @@ class MediationOpener(Protocol):
 
 
 @dataclass(frozen=True)
+class PhoneFiling:
+    application: Application
+    missing: list[str]  # what the caller still has to give, as the SMS names it
+
+
+@dataclass(frozen=True)
 class Filed:
     application: Application
     token_subject: str
@@ -90,7 +96,8 @@ class Registry:
 
     # --- filing --------------------------------------------------------------------------
 
-    async def file(self, body: FileBody, filer: Principal | None) -> Application:
+    async def file(self, body: FileBody, filer: Principal | None, *, by_phone: bool = False,
+                   owner_id: int | None = None) -> Application:
         item = self.catalogue.item(body.item)
         if item is None:
             raise bad_request(f"未知的服务事项 / unknown service item {body.item!r}", "item")
@@ -121,10 +128,15 @@ class Registry:
                               "region for this item", 422, "region")
         flow = self._flow(item)
         now = self._now()
-        if filer is None or filer.role is not Role.LAWYER:
-            # A lawyer's referral is completed by the citizen when they confirm it.
+        if not by_phone and (filer is None or filer.role is not Role.LAWYER):
+            # A lawyer's referral, or a call's keypad filing, is completed by the citizen when
+            # they confirm it.
             _check_complete(item, body.respondent_name, body.hardship, body.exempt_group)
         filed_as, filed_by, owner = "self", "citizen", None
+        if by_phone:
+            # Filed from the 12348 menu: by the caller's number, owned (首问负责) by the lawyer
+            # who followed that number's earlier case, if any; a draft the caller completes.
+            filed_as, filed_by, owner = "phone", PHONE_PREFIX + body.applicant_phone, owner_id
         if filer is not None:
             if filer.role not in FILED_AS:
                 raise forbidden()
@@ -132,7 +144,7 @@ class Registry:
             if filer.role is Role.WINDOW and body.village is not None:
                 filed_as = "advisor"
         # A lawyer's referral (转人民调解/转法律援助) waits for the citizen to confirm it.
-        state = "draft" if filed_as == "lawyer" else flow.initial
+        state = "draft" if filed_as in ("lawyer", "phone") else flow.initial
         application = Application(
             id=new_id(), number="", item=item.code, flow=flow.code, state=state, version=1,
             institution=institution.code, region=body.region, category=body.category,
@@ -353,6 +365,29 @@ class Registry:
                         statement=case.description[:4000], source_case_id=case.id)
         return await self.file(body, lawyer)
 
+    async def file_by_phone(self, item_code: str, *, phone: str, name: str, region: str,
+                            language: str, owner_id: int | None) -> PhoneFiling:
+        """An application chosen on the 12348 menu (2 人民调解, 3 法律援助): filed through
+        ``file`` as a draft by the caller's number, every material marked missing; the caller
+        gets the number and what to complete by SMS (sign-in by phone at /my)."""
+        item = self.catalogue.item(item_code)
+        if item is None:
+            raise bad_request(f"未知的服务事项 / unknown service item {item_code!r}", "item")
+        region = region if region in self.catalogue.regions else next(iter(self.catalogue.regions))
+        body = FileBody(item=item.code, region=region, category="other", applicant_name=name,
+                        applicant_phone=phone,
+                        statement="12348 热线来电，按键申请；待申请人补充 / filed by phone "
+                                  f"through the 12348 menu (language {language})",
+                        materials=[MaterialDeclaration(code=m.code, status="missing")
+                                   for m in item.materials if m.required])
+        application = await self.file(body, None, by_phone=True, owner_id=owner_id)
+        missing = phone_missing(item)
+        if self._notifier is not None:
+            await self._notifier.send(phone, "phone_application_filed", {
+                "service": item.zh, "number": application.number, "missing": "、".join(missing),
+                "link": f"{self._public_url}/my"})
+        return PhoneFiling(application, missing)
+
     async def add_material(self, principal: Principal, application_id: str, code: str,
                            filename: str, data: bytes) -> ApplicationMaterial:
         """Store an uploaded material (type sniffed, size capped) and note it on the timeline."""
@@ -537,6 +572,13 @@ def is_proxy(principal: Principal, application: Application) -> bool:
     """Whether ``principal`` is the proxy named on the application, signed in by their phone."""
     return (principal.role is Role.CITIZEN and application.proxy_phone is not None
             and principal.id == PHONE_PREFIX + application.proxy_phone)
+
+
+def phone_missing(item: ItemSpec) -> list[str]:
+    """What a keypad filing lacks before the institution can receive it: what ``confirm``
+    asks for (``_check_complete``), then the item's required materials."""
+    missing = ["对方当事人"] if item.handler is HandlerKind.MEDIATION_COMMITTEE else []
+    return missing + [m.zh for m in item.materials if m.required]
 
 
 def _check_complete(item: ItemSpec, respondent_name: str | None, hardship: str | None,

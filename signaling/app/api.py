@@ -18,7 +18,8 @@ from server.policy import Action, require
 from server.rest import Auth, Route, register
 from signaling.hotline.reconcile import RepairKind
 from signaling.hotline.reconciler import ReconcileStats
-from signaling.keys import HOTLINE_KEY, MEDIA_KEY, RECONCILER_KEY
+from signaling.keys import HOTLINE_KEY, MEDIA_KEY, PHONE_DESK_KEY, RECONCILER_KEY
+from signaling.telephony.registration import RegState, RegStatus
 
 
 async def get_config(request: web.Request) -> web.Response:
@@ -29,6 +30,18 @@ async def get_config(request: web.Request) -> web.Response:
         servers.append(turn_credentials(settings.turn_secret, settings.turn_urls, now=time.time(),
                                         ttl_s=settings.turn_ttl_s))
     return web.json_response({"ice_servers": servers})
+
+
+def sip_metrics(status: RegStatus) -> list[Metric]:
+    """The registration with the trunk (PARLEY_SIP_REGISTER; state "off" without it)."""
+    return [
+        Metric("parley_sip_registration", "gauge", "Registration with the SIP trunk, by state",
+               tuple(({"state": s.value}, float(s is status.state)) for s in RegState)),
+        gauge("parley_sip_registration_granted_seconds", "Seconds the registrar granted",
+              status.granted_s),
+        gauge("parley_sip_registration_failures_total", "Failed REGISTER exchanges",
+              status.failures_total),
+    ]
 
 
 async def get_metrics(request: web.Request) -> web.Response:
@@ -52,6 +65,8 @@ async def get_metrics(request: web.Request) -> web.Response:
         *database_metrics(request.app[DATABASE_KEY]),
         *reconcile_metrics(request.app[RECONCILER_KEY].stats),
     ]
+    if PHONE_DESK_KEY in request.app:
+        metrics += sip_metrics(request.app[PHONE_DESK_KEY].registration_status)
     if isinstance(stats, WorkerStats):
         metrics += [
             gauge("parley_media_rooms", "Rooms on this media worker", stats.rooms),

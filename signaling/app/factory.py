@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import socketio
@@ -34,7 +34,7 @@ from server.mediation.identity import LocalIdentityVerifier
 from server.mediation.repository import MediationRepository
 from server.metrics import EventCounters
 from server.migrate import upgrade
-from server.models import Case
+from server.models import Case, CaseEvent
 from server.notifications import Notifier, OutboxNotifier
 from server.notifications.api import DEV_OUTBOX_KEY, OUTBOX_KEY, add_notification_routes
 from server.notifications.sms import SmsAccount, SmsNotifier
@@ -73,7 +73,7 @@ from signaling.here import holds
 from signaling.hotline.api import add_hotline_routes
 from signaling.hotline.presence import PresenceRegistry
 from signaling.hotline.reconciler import Reconciler
-from signaling.hotline.service import Hotline
+from signaling.hotline.service import FOLLOW_UP_DAYS, Hotline
 from signaling.hotline.supervision import Thresholds
 from signaling.keys import (
     CONSULTATION_KEY,
@@ -103,7 +103,7 @@ from signaling.telephony.bridge import PhoneBridge
 from signaling.telephony.desk import PhoneDesk
 from signaling.telephony.prompts import Prompts
 from signaling.ticker import Ticker
-from signaling.views import SUPERVISORS_TARGET
+from signaling.views import CALLBACK_EVENTS, SUPERVISORS_TARGET, callback_attempt_view, user_target
 
 log = logging.getLogger(__name__)
 
@@ -198,8 +198,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     if settings.sip is not None:
         desk = PhoneDesk(settings.sip, hotline=hotline, prompts=Prompts(settings.sip.prompts_dir),
                          default_region=settings.default_region,
-                         record=lambda case_id, kind, data: cases.add_event(
-                             case_id, "phone", kind, data, clock()),
+                         record=_phone_record(cases, notifier, clock),
                          rate=lambda case_id, score: consultation.rate(
                              Principal(Role.CITIZEN, case_id, "", case_id), score, None))
         consultation.on_started = desk.matched
@@ -253,6 +252,9 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
                                            "item": draft.item}
 
     hotline.on_referral = refer
+    if PHONE_DESK_KEY in app:
+        app[PHONE_DESK_KEY].file_application = _phone_filing(registry, cases, clock,
+                                                             app[PHONE_DESK_KEY].region)
     ratings = Ratings(RatingRepository(database), catalogue.calendar, clock, timelines={
         Subject.CONSULTATION: cases.add_event,
         Subject.MEDIATION: _mediation_timeline(mediation),
@@ -361,6 +363,37 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     add_pages(app)
     app.cleanup_ctx.append(_lifecycle)
     return app
+
+
+def _phone_record(cases: CaseRepository, notifier: Any, clock: Callable[[], datetime]
+                  ) -> Callable[[str, str, dict[str, Any]], Awaitable[None]]:
+    """The phone desk's case events (actor "phone"); a callback attempt also goes live to the
+    lawyer who waits for it (``case:callback``, listed on the agent page)."""
+
+    async def record(case_id: str, kind: str, data: dict[str, Any]) -> None:
+        now = clock()
+        await cases.add_event(case_id, "phone", kind, data, now)
+        case = await cases.get(case_id) if kind in CALLBACK_EVENTS else None
+        if case is not None and case.lawyer_id is not None:
+            view = callback_attempt_view(CaseEvent(case_id=case_id, at=now, actor="phone",
+                                                   kind=kind, data=data))
+            await notifier.emit("case:callback", view, user_target(str(case.lawyer_id)))
+
+    return record
+
+
+def _phone_filing(registry: Registry, cases: Any, clock: Callable[[], datetime], region: str
+                  ) -> Callable[[str, str, str], Awaitable[str]]:
+    """2 人民调解 / 3 法律援助 on the phone menu: the one-window application, filed by the
+    caller's number, owned (首问负责) by the lawyer who followed that number's earlier case."""
+
+    async def file(service: str, phone: str, language: str) -> str:
+        owner = await cases.follow_up_owner(phone, clock() - timedelta(days=FOLLOW_UP_DAYS))
+        filing = await registry.file_by_phone(service, phone=phone, name=f"来电 {phone[-4:]}",
+                                              region=region, language=language, owner_id=owner)
+        return filing.application.number
+
+    return file
 
 
 def _mediation_timeline(mediation: MediationService

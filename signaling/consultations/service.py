@@ -35,6 +35,8 @@ from signaling.bounded import BoundedCache
 from signaling.consultations.supervisors import audio_slots
 from signaling.recording.flow import ConsultationRecording
 from signaling.views import (
+    CALLBACK_EVENTS,
+    callback_attempt_view,
     case_target,
     case_view,
     chat_view,
@@ -216,6 +218,10 @@ class ConsultationService:
         lawyer = await self._users.get(int(me.id))
         if case is not None and lawyer is not None and case.room_id:
             reply["case"] = case_view(case, lawyer, for_lawyer=True)
+            if case.callback:
+                reply["case"]["callback_attempts"] = [
+                    callback_attempt_view(e) for e in await self._cases.events(case.id)
+                    if e.kind in CALLBACK_EVENTS]
             reply["room"] = await self._room(case, lawyer, me)
             reply["chat"] = [chat_view(m) for m in await self._cases.chat_for_room(case.room_id)]
         return reply

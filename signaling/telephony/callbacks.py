@@ -9,6 +9,7 @@ from enum import StrEnum
 
 class Outcome(StrEnum):
     ANSWERED = "answered"
+    VOICEMAIL = "voicemail"  # answered by a machine (signaling.telephony.amd): hung up
     BUSY = "busy"
     NO_ANSWER = "no_answer"  # rang out, or the callee's phone is off / unreachable
     REJECTED = "rejected"  # declined, or a number that cannot be called
@@ -25,6 +26,7 @@ class RetryRule:
 RETRY_RULES: dict[Outcome, RetryRule] = {
     Outcome.BUSY: RetryRule(attempts=3, after_s=120.0),
     Outcome.NO_ANSWER: RetryRule(attempts=3, after_s=300.0),
+    Outcome.VOICEMAIL: RetryRule(attempts=3, after_s=600.0),
     Outcome.FAILED: RetryRule(attempts=2, after_s=60.0),
     Outcome.REJECTED: RetryRule(attempts=1, after_s=0.0),
 }

@@ -21,12 +21,24 @@ from pydantic import ValidationError
 from server.config import SipSettings
 from server.models import Case
 from server.schemas import IntakeBody
-from signaling.telephony.callbacks import RETRY_RULES, RING_S, next_try, outcome_of
-from signaling.telephony.ivr import CONSENT, MAX_TRIES, Choices, Ivr, Step, announcement
+from signaling.telephony.amd import AMD_RULES, DECODE, Detection, Screen, Verdict
+from signaling.telephony.callbacks import RETRY_RULES, RING_S, Outcome, next_try, outcome_of
+from signaling.telephony.ivr import (
+    CONSENT,
+    FILED_SERVICES,
+    MAX_TRIES,
+    Choices,
+    Ivr,
+    Step,
+    announcement,
+    filed_prompts,
+)
 from signaling.telephony.prompt_texts import MAX_ANNOUNCED
 from signaling.telephony.prompts import Prompts
+from signaling.telephony.registration import RegStatus
 from signaling.telephony.rtp import Pacer, RtpLeg
 from signaling.telephony.sipline import PhoneCall, SipLine
+from signaling.telephony.trunk import TrunkRegistration
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +63,12 @@ class LiveCall:
     matched: asyncio.Event = field(default_factory=asyncio.Event)
     room_closed: asyncio.Event = field(default_factory=asyncio.Event)
     ended: bool = False  # the room closed because the case ended (not a transfer)
+    filed: bool = False  # a mediation / legal-aid application was filed: nothing to queue
+
+
+# Files the one-window application of a service chosen on the menu, (service, phone, language)
+# -> its number (the composition root: ``Registry.file_by_phone`` with the 首问负责 owner).
+FileApplication = Callable[[str, str, str], Awaitable[str]]
 
 
 class PhoneDesk:
@@ -63,19 +81,26 @@ class PhoneDesk:
         self._hotline = hotline
         self._prompts = prompts
         self._region = settings.region or default_region
+        self.region = self._region  # phone cases' and phone filings' region
         self._announce_every_s = settings.announce_every_s
         # Writes a case event (actor "phone"): callback attempts and their results.
         self._record = record
         self._rate = rate  # the citizen's rating of a case, keyed after the call
         self.retry_rules = dict(RETRY_RULES)
+        self.amd_rules = AMD_RULES
         self.ring_s = RING_S
         self._callbacks: dict[str, asyncio.Task[None]] = {}
         # Set by the composition root: joins the call to its room once a lawyer takes it.
         self.bridge = bridge
+        # Set by the composition root: 2 人民调解 / 3 法律援助 file an application (else queued).
+        self.file_application: FileApplication | None = None
         self._pacer = Pacer()
         self._ports: set[int] = set()
         self._trunk_addresses: set[str] = set()
         self._line = SipLine(settings.host, settings.port, self._allowed, self._serve)
+        trunk = settings.trunk
+        self.registration = (TrunkRegistration(self._line, trunk)
+                             if trunk is not None and trunk.register else None)
         self.calls: dict[str, LiveCall] = {}  # case id -> its call, once queued
 
     async def start(self) -> None:
@@ -86,11 +111,19 @@ class PhoneDesk:
                 self._trunk_addresses = {str(i[4][0]) for i in infos}
         await self._line.start()
         self._pacer.start()
+        if self.registration is not None:
+            self.registration.start()
+
+    @property
+    def registration_status(self) -> RegStatus:
+        return self.registration.status if self.registration is not None else RegStatus()
 
     async def close(self) -> None:
         for task in list(self._callbacks.values()):
             task.cancel()
         await asyncio.gather(*self._callbacks.values(), return_exceptions=True)
+        if self.registration is not None:
+            await self.registration.close()  # before the line stops: the un-REGISTER needs it
         await self._line.close()
         await self._pacer.close()
 
@@ -114,7 +147,7 @@ class PhoneDesk:
         try:
             call.answer(leg.bound_port)
             await self._until_ended(live, self._menu(live))
-            if live.choices is None or call.ended.is_set():
+            if live.choices is None or live.filed or call.ended.is_set():
                 return
             await self._until_ended(live, self._queue(live))
         finally:
@@ -168,10 +201,30 @@ class PhoneDesk:
                     continue
             step = ivr.press(digit)
         live.choices = step.done
+        if await self._file(live, step.done):
+            return
         case = await self._intake(live.call, step.done)
         live.case_id = case.id
         self.calls[case.id] = live
         await self._play(live, step.prompts, barge_in=False)
+
+    async def _file(self, live: LiveCall, choices: Choices) -> bool:
+        """人民调解 or 法律援助: file the application, read its number and what comes next. A
+        filing that fails (a withheld number, no institution) queues the caller for a lawyer
+        instead, so nobody is lost."""
+        if choices.service not in FILED_SERVICES or self.file_application is None:
+            return False
+        try:
+            number = await self.file_application(choices.service, live.call.caller,
+                                                 choices.language)
+        except Exception as error:  # a landline the registry refuses, no institution, a fault
+            log.warning("phone filing of %s for call %s failed, queued instead: %r",
+                        choices.service, live.call.call_id, error)
+            await self._play(live, ("file_failed",), barge_in=False)
+            return False
+        live.filed = True
+        await self._play(live, filed_prompts(number, choices.service), barge_in=False)
+        return True
 
     async def _intake(self, call: PhoneCall, choices: Choices) -> Case:
         fields: dict[str, Any] = dict(
@@ -276,13 +329,23 @@ class PhoneDesk:
                 status, call = await self._line.dial(case.citizen_phone, self._settings.trunk,
                                                      leg.bound_port, self.ring_s)
                 outcome = outcome_of(status)
-                await self._note(case.id, "callback_dialled",
-                                 {"attempt": attempt, "outcome": outcome.value, "status": status})
+                note: dict[str, Any] = {"attempt": attempt, "outcome": outcome.value,
+                                        "status": status}
                 if call is not None:
                     live.call = call
                     leg.use(call.codec, call.dtmf_pt)
                     leg.remote = call.remote_rtp
                     self._pacer.legs.add(leg)
+                    detection = await self._screen(live)
+                    note["detection"] = detection.reason
+                    if detection.verdict is Verdict.MACHINE:
+                        outcome = Outcome.VOICEMAIL
+                        note.update(outcome=outcome.value, speech_s=detection.speech_s)
+                    elif detection.reason == "hung_up":  # picked up and put down: try again
+                        outcome = Outcome.NO_ANSWER
+                        note.update(outcome=outcome.value)
+                await self._note(case.id, "callback_dialled", note)
+                if call is not None and outcome is Outcome.ANSWERED and not call.ended.is_set():
                     self.calls[case.id] = live
                     live.matched.set()
                     await self._until_ended(live, self._greet(live, case))
@@ -300,6 +363,38 @@ class PhoneDesk:
                                                                "outcome": outcome.value})
                 return
             await asyncio.sleep(wait)
+
+    async def _screen(self, live: LiveCall) -> Detection:
+        """Listen to the first seconds after the answer, saying nothing: a person or a machine
+        (``amd``)? A key pressed, or the callee hanging up, means a person."""
+        loop = asyncio.get_running_loop()
+        screen = Screen(self.amd_rules)
+        start = loop.time()
+        decided: asyncio.Future[Detection] = loop.create_future()
+        table = DECODE[live.leg.codec]
+
+        def settle(found: Detection | None) -> None:
+            if found is not None and not decided.done():
+                decided.set_result(found)
+
+        def heard(payload: bytes, _ts: int) -> None:
+            for i in range(0, len(payload) - 159, 160):
+                settle(screen.frame(loop.time() - start, [table[b] for b in payload[i:i + 160]]))
+
+        live.leg.on_audio = heard
+        try:
+            while not decided.done():
+                elapsed = round(loop.time() - start, 2)
+                if not live.digits.empty() or live.call.ended.is_set():
+                    settle(Detection(Verdict.HUMAN, "key" if not live.digits.empty() else "hung_up",
+                                     elapsed, round(screen.speech_s, 2)))
+                settle(screen.at(elapsed))
+                with contextlib.suppress(TimeoutError):
+                    # Silence may bring no packets at all: the clock decides then.
+                    await asyncio.wait_for(asyncio.shield(decided), 0.1)
+        finally:
+            live.leg.on_audio = None
+        return decided.result()  # a key pressed stays queued: the notice reads it, as before
 
     async def _greet(self, live: LiveCall, case: Case) -> None:
         """The callee answered: who calls, the recording notice and their key, then the room."""

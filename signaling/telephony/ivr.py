@@ -7,6 +7,7 @@ dropped for not pressing keys: the lawyer can still ask."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -86,6 +87,21 @@ class Ivr:
                 consent=bool(self._picked[Stage.CONSENT]), service=str(self._picked[Stage.SERVICE]),
                 language=str(self._picked[Stage.LANGUAGE]), defaulted=tuple(self._defaulted)))
         return Step((_MENUS[self.stage][0],))
+
+
+# Services the menu files as a one-window application instead of queueing a consultation.
+FILED_SERVICES = frozenset({"mediation", "legal_aid"})
+
+
+def filed_prompts(number: str, service: str) -> tuple[str, ...]:
+    """The prompts reading out an application's number (泉城调〔2026〕12号: 2-0-2-6 年 1-2 号;
+    the institution's prefix is in the SMS) and what happens next."""
+    match = re.search(r"(\d{4})\D+(\d+)", number)
+    spoken: list[str] = ["filed"]
+    if match:
+        spoken += [f"digit_{d}" for d in match.group(1)] + ["number_year"]
+        spoken += [f"digit_{d}" for d in match.group(2)] + ["number_end"]
+    return (*spoken, f"next_{service}", "thanks")
 
 
 def announcement(position: int, eta_s: float | None, limit: int) -> tuple[str, ...]:

@@ -24,7 +24,17 @@ BASE: dict[str, str] = {
     "callback": "您好，这里是12348热线回拨，正在为您接通律师。",
     "code_entry": "请输入调解邀请码，以井号键结束。",
     "code_invalid": "邀请码无效。",
+    # 2 人民调解 / 3 法律援助 on the menu: the application is filed, its number read out.
+    "filed": "您的申请已经登记，编号是",
+    "number_year": "年，",
+    "number_end": "号。",
+    "next_mediation": "编号和需要补充的内容已发短信给您。请按短信提示用本机号码登录，填写对方当事人"
+                      "并补充材料，人民调解委员会收到后会与您联系。",
+    "next_legal_aid": "编号和需要补充的材料已发短信给您。请按短信提示用本机号码登录，说明经济困难"
+                      "情况并补充材料，法律援助中心将在七个工作日内审查并告知您结果。",
+    "file_failed": "抱歉，申请未能登记，正在为您转接律师。",
 }
+DIGITS = "零一二三四五六七八九"
 
 
 def all_texts() -> dict[str, str]:
@@ -33,4 +43,6 @@ def all_texts() -> dict[str, str]:
     for n in range(1, MAX_ANNOUNCED + 1):
         texts[f"position_{n}"] = f"您前面还有{n}位。"
         texts[f"wait_{n}"] = f"预计等待{n}分钟。"
+    for d, word in enumerate(DIGITS):
+        texts[f"digit_{d}"] = word
     return texts

@@ -8,6 +8,7 @@ aiosipua, so the stack can be swapped behind this file."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 
 from aiosipua import IncomingCall, SdpNegotiationError, SipRequest, SipResponse, negotiate_sdp
 from aiosipua.auth import SipDigestAuth
+from aiosipua.registration import Registration
 from aiosipua.sdp_negotiate import build_sdp
 from aiosipua.transport import UdpSipTransport, _UdpProtocol
 from aiosipua.uac import SipUAC
@@ -48,6 +50,69 @@ class _Udp(UdpSipTransport):
         transport, _ = await loop.create_datagram_endpoint(lambda: _Protocol(self),
                                                            local_addr=self.local_addr)
         self._udp_transport = transport
+
+
+class _Binding(Registration):
+    """aiosipua's Registration without its own refresh timers (``signaling.telephony.trunk``
+    decides when to refresh and how to back off), keeping the last REGISTER so it can be sent
+    again over UDP, and handing each final answer to whoever waits for it."""
+
+    last: SipRequest | None = None
+    answer: asyncio.Future[tuple[int, int]] | None = None
+
+    def _schedule(self, granted: int) -> None:
+        pass
+
+    def _send_register(self, expires: int, *, auth_header: tuple[str, str] | None = None
+                       ) -> SipRequest:
+        self.last = super()._send_register(expires, auth_header=auth_header)
+        return self.last
+
+    def _on_success(self, response: SipResponse) -> None:
+        super()._on_success(response)
+        self._settle(response.status_code, self.granted_expires)
+
+    def _fail(self, status: int, reason: str) -> None:
+        super()._fail(status, reason)
+        self._settle(status, 0)
+
+    def _settle(self, status: int, granted: int) -> None:
+        if self.answer is not None and not self.answer.done():
+            self.answer.set_result((status, granted))
+
+
+class TrunkBinding:
+    """Our registration at the trunk: one Call-ID for its whole life (RFC 3261 §10.2)."""
+
+    def __init__(self, line: SipLine, registration: _Binding) -> None:
+        self._line = line
+        self._reg = registration
+        self.aor = registration.aor
+
+    async def send(self, expires: int, timeout_s: float) -> tuple[int, int]:
+        """One REGISTER exchange (``expires`` 0: remove the binding), a digest challenge
+        answered on the way: the final status and the seconds granted; 408 if no answer came
+        within ``timeout_s``. Sent again at 0.5, 1, 2, 4, 4 … s until answered (UDP, RFC 3261
+        §17.1.2.2: aiosipua sends each request once)."""
+        loop = asyncio.get_running_loop()
+        self._reg.answer = loop.create_future()
+        if expires:
+            self._reg.expires = expires
+            self._reg.register()
+        else:
+            self._reg.unregister()
+        deadline = loop.time() + timeout_s
+        interval = 0.5
+        while True:
+            left = deadline - loop.time()
+            if left <= 0:
+                return 408, 0
+            with contextlib.suppress(TimeoutError):
+                return await asyncio.wait_for(asyncio.shield(self._reg.answer),
+                                              min(interval, left))
+            if self._reg.last is not None and not self._line.closed:
+                self._line._transport.send(self._reg.last, self._reg.registrar)
+            interval = min(interval * 2, 4.0)
 
 
 @dataclass(eq=False)
@@ -103,6 +168,10 @@ class SipLine:
     @property
     def address(self) -> tuple[str, int]:
         return self._transport.local_addr
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     @property
     def rtp_host(self) -> str:
@@ -212,14 +281,15 @@ class SipLine:
                    ) -> tuple[int, PhoneCall | None]:
         """Call ``number`` through the trunk, offering G.711 on ``rtp_port``; returns the final
         status (408 when it rang ``ring_s`` unanswered: cancelled) and the call if answered."""
-        loop = asyncio.get_running_loop()
-        info = await loop.getaddrinfo(trunk.host, trunk.port, type=2)  # SOCK_DGRAM
-        remote = (str(info[0][4][0]), int(info[0][4][1]))
+        remote = await self._resolve(trunk)
         local = f"{self.rtp_host}:{self.address[1]}"
         auth = (SipDigestAuth(trunk.username, trunk.password)
                 if trunk.username and trunk.password else None)
         offer = build_sdp(self.rtp_host, rtp_port, 8, "PCMA")  # carriers in China: PCMA
-        oc = self._uac.send_invite(f"sip:12348@{local}", f"sip:{number}@{trunk.host}:{trunk.port}",
+        # Registered: calls come from our address of record, as the registrar knows us.
+        caller = (f"sip:{trunk.username}@{trunk.domain or trunk.host}" if trunk.register
+                  else f"sip:12348@{local}")
+        oc = self._uac.send_invite(caller, f"sip:{number}@{trunk.host}:{trunk.port}",
                                    remote, offer, auth=auth, user_agent=USER_AGENT)
         try:
             await oc.wait_answered(timeout=ring_s)
@@ -242,6 +312,23 @@ class SipLine:
                          _answer=lambda _port: None, _hang_up=lambda: self._hang_up_out(oc))
         self._calls[oc.call_id] = call
         return 200, call
+
+    async def binding(self, trunk: SipTrunk) -> TrunkBinding:
+        """Our registration at ``trunk`` (address of record sip:user@domain), not sent yet."""
+        assert trunk.username and trunk.password
+        domain = trunk.domain or trunk.host
+        contact_host, contact_port = trunk.contact or (self.rtp_host, self.address[1])
+        reg = _Binding(self._uac, f"sip:{trunk.username}@{domain}", await self._resolve(trunk),
+                       expires=trunk.register_expires,
+                       auth=SipDigestAuth(trunk.username, trunk.password),
+                       contact_uri=f"sip:{trunk.username}@{contact_host}:{contact_port}",
+                       registrar_uri=f"sip:{domain}", user_agent=USER_AGENT)
+        return TrunkBinding(self, reg)
+
+    @staticmethod
+    async def _resolve(trunk: SipTrunk) -> tuple[str, int]:
+        info = await asyncio.get_running_loop().getaddrinfo(trunk.host, trunk.port, type=2)
+        return str(info[0][4][0]), int(info[0][4][1])  # SOCK_DGRAM
 
     def _hang_up_out(self, oc: object) -> None:
         from aiosipua import OutgoingCall

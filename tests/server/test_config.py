@@ -75,6 +75,7 @@ def test_sip_settings(tmp_path: Path) -> None:
     assert sip.trunk is not None and (sip.trunk.host, sip.trunk.port) == ("pbx.example", 5080)
     assert sip.trunk.register and sip.trunk.username == "parley"
     assert sip.prompts_dir == tmp_path and sip.rtp_ports == (30000, 30100)
+    assert (sip.trunk.domain, sip.trunk.register_expires, sip.trunk.contact) == (None, 3600, None)
 
 
 @pytest.mark.parametrize(
@@ -88,6 +89,14 @@ def test_sip_settings(tmp_path: Path) -> None:
         ({"PARLEY_SIP_TRUNK": "pbx:5060", "PARLEY_SIP_REGISTER": "1"}, "PARLEY_SIP_REGISTER"),
         ({"PARLEY_SIP_PROMPTS": "/nonexistent/prompts"}, "PARLEY_SIP_PROMPTS"),
         ({"PARLEY_SIP_RTP_PORTS": "2000"}, "PARLEY_SIP_RTP_PORTS"),
+        ({"PARLEY_SIP_DOMAIN": "x"}, "PARLEY_SIP_TRUNK"),
+        ({"PARLEY_SIP_TRUNK": "pbx:5060", "PARLEY_SIP_DOMAIN": "a b"}, "PARLEY_SIP_DOMAIN"),
+        ({"PARLEY_SIP_TRUNK": "pbx:5060", "PARLEY_SIP_REGISTER_EXPIRES": "5"},
+         "PARLEY_SIP_REGISTER_EXPIRES"),
+        ({"PARLEY_SIP_TRUNK": "pbx:5060", "PARLEY_SIP_CONTACT": "bad host"}, "PARLEY_SIP_CONTACT"),
+        ({"PARLEY_SIP_LISTEN": "0.0.0.0:5060", "PARLEY_SIP_TRUNK": "pbx:5060",
+          "PARLEY_SIP_USER": "x", "PARLEY_SIP_PASSWORD": "y", "PARLEY_SIP_REGISTER": "1"},
+         "PARLEY_SIP_CONTACT"),
     ],
 )
 def test_bad_sip_settings_name_the_variable(tmp_path: Path, extra: dict[str, str], named: str) -> None:

@@ -15,6 +15,7 @@ from signaling.keys import PHONE_DESK_KEY
 from signaling.telephony.callbacks import Outcome, RetryRule
 from tests.conftest import Running
 from tests.telephony.sipp import RTP_PORTS, SIP_PORTS, free_udp_port, sipp, until
+from tests.telephony.voices import HUMAN, MACHINE, beep, silence, speech, write_pcap
 
 CITIZEN = "13600136000"
 
@@ -55,13 +56,15 @@ async def _events(running: Running, case_id: str, kind: str, n: int) -> list[Any
 
 async def test_an_answered_callback_is_put_through_to_the_lawyer(
         settings: Settings, running: Running, connect: Any, trunk_port: int) -> None:
-    trunk = await sipp("uas_trunk.xml", None, port=trunk_port, hold_ms=8000,
+    trunk = await sipp("uas_trunk.xml", None, port=trunk_port, hold_ms=15000,
                        keys={"password": "s3cret-trunk"})
     try:
         case_id, agent = await _callback_case(running, connect)
         dialled = await until(lambda: _events(running, case_id, "callback_dialled", 1),
                               what="the callback attempt recorded")
-        assert dialled[0] == {"attempt": 1, "outcome": "answered", "status": 200}
+        # The callee pressed a key while Parley listened for a machine: a person.
+        assert dialled[0] == {"attempt": 1, "outcome": "answered", "status": 200,
+                              "detection": "key"}
         joined = await agent.wait_for("room:peer", lambda p: p["event"] == "joined", timeout=15)
         assert joined["peer"]["role"] == "citizen"  # the callee, in the lawyer's room
         code, out = await trunk.finished(30)
@@ -87,3 +90,46 @@ async def test_a_busy_callee_is_tried_again_by_the_rules_then_given_up(
         assert code == 0, out  # both 407s and both 486s were ACKed
     finally:
         trunk.stop()
+
+
+async def test_a_person_who_says_hello_then_waits_is_put_through(
+        settings: Settings, running: Running, connect: Any, trunk_port: int,
+        tmp_path: Path) -> None:
+    # 喂? then silence; at 3 s (after Parley decided, during its greeting) key 1 to the notice.
+    pcap = write_pcap(tmp_path / "hello.pcap", silence(0.3) + speech(HUMAN) + silence(6),
+                      key=(3.0, "1"))
+    callee = await sipp("uas_answer_audio.xml", None, port=trunk_port, keys={"pcap": str(pcap)})
+    try:
+        case_id, agent = await _callback_case(running, connect)
+        dialled = await until(lambda: _events(running, case_id, "callback_dialled", 1),
+                              what="the callback attempt recorded")
+        assert dialled[0] == {"attempt": 1, "outcome": "answered", "status": 200,
+                              "detection": "short_greeting"}
+        joined = await agent.wait_for("room:peer", lambda p: p["event"] == "joined", timeout=20)
+        assert joined["peer"]["role"] == "citizen"
+    finally:
+        callee.stop()
+
+
+async def test_an_answering_machine_is_voicemail_hung_up_and_retried_by_its_rule(
+        settings: Settings, running: Running, connect: Any, trunk_port: int,
+        tmp_path: Path) -> None:
+    running.app[PHONE_DESK_KEY].retry_rules[Outcome.VOICEMAIL] = RetryRule(attempts=2,
+                                                                             after_s=0.5)
+    pcap = write_pcap(tmp_path / "greeting.pcap", silence(0.3) + speech(MACHINE) + beep())
+    callee = await sipp("uas_answer_audio.xml", None, port=trunk_port, calls=2,
+                        keys={"pcap": str(pcap)})
+    try:
+        case_id, _agent = await _callback_case(running, connect)
+        gave_up = await until(lambda: _events(running, case_id, "callback_gave_up", 1),
+                              timeout=30, what="the callback given up")
+        assert gave_up == [{"attempts": 2, "outcome": "voicemail"}]
+        dialled = await _events(running, case_id, "callback_dialled", 2)
+        assert dialled is not None
+        assert [(d["attempt"], d["outcome"], d["detection"]) for d in dialled] == [
+            (1, "voicemail", "long_greeting"), (2, "voicemail", "long_greeting")]
+        assert all(d["speech_s"] >= 1.0 for d in dialled)
+        code, out = await callee.finished(30)
+        assert code == 0, out  # both calls hung up by Parley (BYE)
+    finally:
+        callee.stop()

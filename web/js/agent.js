@@ -7,6 +7,7 @@ import { WaitingList, renderIdleHint } from './agent_queue.js';
 import { TransferForm } from './agent_transfer.js';
 import { emit, errorText, loadIceServers, refusalCode } from './api.js';
 import { Call } from './call.js';
+import { CallbackAttempts } from './callback_attempts.js';
 import { fillCatalogueSelects, findEntry, loadCatalogue } from './catalogue.js';
 import { byTestId } from './dom.js';
 import { clearFieldError, setFieldError } from './form.js';
@@ -116,6 +117,8 @@ async function startSession(token) {
     openCase(caseView, room, []);
   });
   socket.on('offer:new', (offer) => state.offer.show(offer));
+  // A callback the server dials for this lawyer's case: each attempt and its result.
+  socket.on('case:callback', (attempt) => state.callbacks.add(attempt));
   socket.on('offer:expired', ({ case_id: caseId } = {}) => state.offer.missed(caseId));
   socket.on('case:ended', ({ case_id: caseId, reason }) => {
     // reason "recording_refused": recording is required and someone refused; back to the queue.
@@ -317,6 +320,7 @@ function openCase(caseView, room, chat) {
     state.transfer.close();
     state.recordingLinks.clear();
   }
+  state.callbacks.open(caseView.id, caseView.callback_attempts || []);
   $('case-panel').hidden = false;
   $('idle-hint').hidden = true;
   updateTakeNext();
@@ -366,6 +370,7 @@ function caseClosed(noticeKey = 'agent.case_closed') {
   closeCall();
   state.recording.reset();
   state.notes.close();
+  state.callbacks.close();
   state.caseView = null;
   state.room = null;
   $('case-panel').hidden = true;
@@ -456,6 +461,7 @@ function wire() {
   state.recording = new CallRecording({ role: 'lawyer', onRefusedRequired: () => recordingRefused() });
   // A new tab with rel="opener" gets a copy of this tab's sessionStorage, so the staff token.
   state.recordingLinks = new RecordingLinks({ token: () => session('getItem', TOKEN_KEY), newTab: true }).place($('console-notice'));
+  state.callbacks = new CallbackAttempts($('callback-attempts'), $('callback-attempt-list'));
   state.notes = new NotesEditor({
     textarea: $('case-notes'),
     status: $('notes-status'),

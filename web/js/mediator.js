@@ -255,6 +255,14 @@ function memberButton(testid, key, onClick) {
   return button;
 }
 
+// A member on the phone line (docs/telephony.md): no video, hears only whom the caucus allows.
+function phoneBadge(m) {
+  if (!m.phone) return '';
+  const badge = el('span', { class: 'badge', 'data-testid': `phone-${m.id}` });
+  setText(badge, 'mediator.by_phone');
+  return badge;
+}
+
 function renderControls(view) {
   state.roomView = view;
   const waiting = (view.members || []).filter((m) => m.lobby === 'waiting');
@@ -263,7 +271,7 @@ function renderControls(view) {
     name.textContent = `${m.name} `;
     const role = el('span');
     setText(role, `mrole.${m.role}`);
-    return el('li', { 'data-testid': `lobby-${m.id}` }, [role, name,
+    return el('li', { 'data-testid': `lobby-${m.id}` }, [role, name, phoneBadge(m),
       memberButton(`admit-${m.id}`, 'mediator.admit', () => control('mediation:admit', { participant_id: m.id })),
       memberButton(`refuse-${m.id}`, 'mediator.refuse', () => control('mediation:refuse', { participant_id: m.id })),
     ]);
@@ -281,7 +289,7 @@ function renderControls(view) {
     name.textContent = `${m.name}${m.hand_raised ? ' ✋' : ''}${where(m)}`;
     const role = el('span');
     setText(role, `mrole.${m.role}`);
-    return el('li', { 'data-testid': `member-${m.id}` }, [role, name,
+    return el('li', { 'data-testid': `member-${m.id}` }, [role, name, phoneBadge(m),
       memberButton(`mute-${m.id}`, m.muted ? 'mediator.unmute' : 'mediator.mute', () => control('mediation:mute', { participant_id: m.id, muted: !m.muted })),
       memberButton(`remove-${m.id}`, 'mediator.remove', () => control('mediation:remove', { participant_id: m.id })),
     ]);

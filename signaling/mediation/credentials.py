@@ -63,7 +63,9 @@ class InviteeCredentials:
             await self._messages.send(p.phone, "mediation_invitation",
                                       {"case": case.id[:8], "code": code, "link": link})
             return {"sent_to": mask_phone(p.phone), "code": None, "link": link}
-        return {"sent_to": None, "code": code, "link": f"{link}#code={code}"}
+        # The keys too: a party without a browser keys them on the 12348 line.
+        return {"sent_to": None, "code": code, "link": f"{link}#code={code}",
+                "phone_keys": keys_of(code)}
 
     async def redeemed(self, code: str, address: str | None) -> MediationParticipant:
         """The participant whose live, unused code this is, now spent; any failure is the

@@ -62,7 +62,8 @@ class MediationRoomService:
     def watch(self, participant_id: str, seen: Callable[[dict[str, Any]], None]
               ) -> Callable[[], None]:
         """Call ``seen`` with the member's room view after every change (as ``mediation:state``
-        reaches a browser); returns the function that stops it."""
+        reaches a browser), and with ``{"renegotiate": True}`` when the room moved to another
+        media worker (``room:renegotiate``); returns the function that stops it."""
         self._watchers[participant_id] = seen
 
         def stop() -> None:
@@ -237,6 +238,9 @@ class MediationRoomService:
             return
         await self._to_members(case.id, tuple(m.id for m in state.members), "room:renegotiate",
                                {"room_id": room_id, "case_id": case.id})
+        for member in state.members:  # phone parties offer again too
+            if (seen := self._watchers.get(member.id)) is not None:
+                seen({"renegotiate": True})
 
     async def link_changed(self, room_id: str, participant_id: str, state: str) -> None:
         """A member's downlink changed (rooms.media.link): the worker stopped sending it video

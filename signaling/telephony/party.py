@@ -29,7 +29,7 @@ from aiortc.rtcconfiguration import RTCBundlePolicy
 from server.errors import ParleyError
 from server.mediation.schemas import LobbyBody
 from server.policy import Principal
-from signaling.mediation.room import MediationRoomService
+from signaling.mediation.room import MAX_SLOTS, MediationRoomService
 from signaling.mediation.service import MediationService
 from signaling.telephony.bridge import CallerVoice
 from signaling.telephony.desk import LiveCall
@@ -136,12 +136,20 @@ class PhoneParties:
                 await play(live, ("mediation_refused",))
                 return
             await play(live, ("mediation_joined",))
-            slots = max(1, int(entered.get("media_slots", 1)))
-            async with _Connection(live, slots) as connection:
-                answer = await self._room.offer(me, case_id, await connection.offer())
-                await connection.answered(answer)
-                while view["self"]["lobby"] == "admitted" and not view["ended"]:
-                    view = await views.get()
+            while view["self"]["lobby"] == "admitted" and not view["ended"]:
+                # Every slot a room can have: someone admitted later is heard without a new
+                # offer (idle receiving slots get no packets). A new offer only when the room
+                # moved to another media worker.
+                async with _Connection(live, MAX_SLOTS) as connection:
+                    answer = await self._room.offer(me, case_id, await connection.offer())
+                    await connection.answered(answer)
+                    while True:
+                        seen = await views.get()
+                        if "renegotiate" in seen:
+                            break
+                        view = seen
+                        if view["self"]["lobby"] != "admitted" or view["ended"]:
+                            break
             await play(live, ("mediation_ended",))
         finally:
             stop()

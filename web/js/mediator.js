@@ -178,7 +178,8 @@ function showInvitation(reply) {
     const code = el('code', { 'data-testid': `invite-code-${p.id}` });
     code.textContent = reply.code;
     const link = identifier(reply.link, { testid: `invite-link-${p.id}`, href: reply.link, head: 28, tail: 6 });
-    parts.push(code, ' ', link, ' ', el('span', { class: 'hint' }, [t('mediator.invite_once')]));
+    const keys = el('span', { class: 'hint', 'data-testid': `invite-keys-${p.id}` }, [t('mediator.invite_keys', { keys: reply.phone_keys })]);
+    parts.push(code, ' ', link, ' ', keys, ' ', el('span', { class: 'hint' }, [t('mediator.invite_once')]));
   } else {
     parts.push(el('span', { 'data-testid': `invite-sent-${p.id}` }, [t('mediator.invite_sent', { phone: reply.sent_to })]));
   }

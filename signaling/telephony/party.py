@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 Play = Callable[[LiveCall, tuple[str, ...]], Awaitable[str | None]]
 KEY_WAIT_S = 8.0  # silence after a prompt before it is asked again
 LOCKED = "attempts_locked"
+ID4_KEYS = re.compile(r"[0-9X]{4}")
 
 
 class PhoneParties:
@@ -98,8 +100,9 @@ class PhoneParties:
         while tries < MAX_TRIES:
             keys = await self._keys(live, play, "id_entry")
             id4 = (keys or "").replace("*", "X")
-            if len(id4) != 4:
+            if not ID4_KEYS.fullmatch(id4):  # none in time, too few or many, or keys A-D
                 tries += 1
+                await play(live, ("id_invalid",))
                 continue
             try:
                 return await self._room.lobby(me, LobbyBody(

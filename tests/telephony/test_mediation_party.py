@@ -201,6 +201,12 @@ async def test_a_phone_party_joins_by_code_and_a_caucus_stays_private_on_the_pho
         await until(everyone_hears_everyone, 20, "the joint session to be heard again")
         desk = running.app[PHONE_DESK_KEY]
         assert not desk.calls  # a mediation party is not a hotline case in the queue
+
+        # The mediator removes the phone party: told, and the line hangs up: SIPp, holding
+        # the call for 60 s, gets our BYE and ends well before (its exit code says nothing).
+        assert (await room.mediator.call("mediation:remove", {
+            "case_id": room.case_id, "participant_id": room.applicant_id}))["ok"]
+        await caller.finished(30)
     finally:
         if tone is not None:
             tone.cancel()

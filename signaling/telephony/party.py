@@ -64,14 +64,19 @@ class PhoneParties:
         me = self._parties.pop(id(live), None)
         if me is None or me.case_id is None:
             return
-        entered = await self._lobby(live, play, me, me.case_id)
-        if entered is None:
-            return
+        views: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        stop = self._room.watch(me.id, views.put_nowait)  # before the lobby: no view missed
         try:
-            await self._in_room(live, play, me, me.case_id, entered)
+            entered = await self._lobby(live, play, me, me.case_id)
+            if entered is None:
+                return
+            try:
+                await self._in_room(live, play, me, me.case_id, entered["room"], views)
+            finally:
+                with contextlib.suppress(ParleyError):
+                    await self._room.leave(me, me.case_id)
         finally:
-            with contextlib.suppress(ParleyError):
-                await self._room.leave(me, me.case_id)
+            stop()
 
     async def _keys(self, live: LiveCall, play: Play, prompt: str) -> str | None:
         """Keys up to # after ``prompt`` (None: nothing keyed in time)."""
@@ -126,36 +131,28 @@ class PhoneParties:
         return None
 
     async def _in_room(self, live: LiveCall, play: Play, me: Principal, case_id: str,
-                       entered: dict[str, Any]) -> None:
-        views: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        stop = self._room.watch(me.id, views.put_nowait)
-        try:
-            view = entered["room"]
-            if view["self"]["lobby"] == "waiting":
-                await play(live, ("lobby_wait",))
-            while view["self"]["lobby"] == "waiting" and not view["ended"]:
-                view = await views.get()
-            if view["self"]["lobby"] != "admitted" or view["ended"]:
-                await play(live, ("mediation_refused",))
-                return
-            await play(live, ("mediation_joined",))
-            while view["self"]["lobby"] == "admitted" and not view["ended"]:
-                # Every slot a room can have: someone admitted later is heard without a new
-                # offer (idle receiving slots get no packets). A new offer only when the room
-                # moved to another media worker.
-                async with _Connection(live, MAX_SLOTS) as connection:
-                    answer = await self._room.offer(me, case_id, await connection.offer())
-                    await connection.answered(answer)
-                    while True:
-                        seen = await views.get()
-                        if "renegotiate" in seen:
-                            break
-                        view = seen
-                        if view["self"]["lobby"] != "admitted" or view["ended"]:
-                            break
-            await play(live, ("mediation_ended",))
-        finally:
-            stop()
+                       view: dict[str, Any], views: asyncio.Queue[dict[str, Any]]) -> None:
+        if view["self"]["lobby"] == "waiting":
+            await play(live, ("lobby_wait",))
+        while view["self"]["lobby"] == "waiting" and not view["ended"]:
+            if "renegotiate" not in (seen := await views.get()):
+                view = seen
+        if view["self"]["lobby"] != "admitted" or view["ended"]:
+            await play(live, ("mediation_refused",))
+            return
+        await play(live, ("mediation_joined",))
+        while view["self"]["lobby"] == "admitted" and not view["ended"]:
+            # Every slot a room can have: someone admitted later is heard without a new offer
+            # (idle receiving slots get no packets). A new offer only when the room moved to
+            # another media worker.
+            async with _Connection(live, MAX_SLOTS) as connection:
+                await connection.answered(
+                    await self._room.offer(me, case_id, await connection.offer()))
+                while "renegotiate" not in (seen := await views.get()):
+                    view = seen
+                    if view["self"]["lobby"] != "admitted" or view["ended"]:
+                        break
+        await play(live, ("mediation_ended",))
 
 
 async def _key(live: LiveCall) -> str | None:

@@ -25,6 +25,7 @@ from recordings.repository import RecordingRepository
 from server.config import Settings
 from server.credentials.keypad import keys_of
 from server.keys import DATABASE_KEY
+from signaling.court.api import COURT_KEY
 from signaling.keys import PHONE_DESK_KEY
 from signaling.mediation.api import MEDIATION_KEY
 from tests.clients import SocketClient
@@ -199,6 +200,22 @@ async def test_a_phone_party_joins_by_code_and_a_caucus_stays_private_on_the_pho
 
         assert (await room.mediator.call("mediation:caucus_end", {"case_id": room.case_id}))["ok"]
         await until(everyone_hears_everyone, 20, "the joint session to be heard again")
+
+        # The room moves to another media worker (room:renegotiate): the phone offers again on
+        # a new peer connection (each offer pushes new slots to everyone), and is heard and
+        # hears again; the aiortc pages keep theirs (this worker did not really move).
+        room_service = running.app[COURT_KEY].room
+        assert room_service is not None
+        room_id = (await room.mediator.call("mediation:resume", {"case_id": room.case_id}))[
+            "room"]["room_id"]
+        offers = len(room.mediator.events["mediation:slots"])
+        await room_service.renegotiate(room_id)
+        await until(lambda: _at_least(len(room.mediator.events["mediation:slots"]), offers + 1),
+                    15, "the phone's new offer")
+        await _phone_hears(phone, 15)
+        mediator.mark()
+        respondent.mark()
+        await until(everyone_hears_everyone, 20, "the room heard again after the new offer")
         desk = running.app[PHONE_DESK_KEY]
         assert not desk.calls  # a mediation party is not a hotline case in the queue
 

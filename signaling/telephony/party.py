@@ -102,11 +102,12 @@ class PhoneParties:
             return None
         consent = bool(live.choices and live.choices.consent)
         tries = 0
+        id4: str | None = None
         while tries < MAX_TRIES:
-            keys = await self._keys(live, play, "id_entry")
-            id4 = (keys or "").replace("*", "X")
+            if id4 is None:
+                id4 = ((await self._keys(live, play, "id_entry")) or "").replace("*", "X")
             if not ID4_KEYS.fullmatch(id4):  # none in time, too few or many, or keys A-D
-                tries += 1
+                tries, id4 = tries + 1, None
                 await play(live, ("id_invalid",))
                 continue
             try:
@@ -116,11 +117,13 @@ class PhoneParties:
                     address=f"tel:{live.call.caller or 'withheld'}", phone=True)
             except ParleyError as exc:
                 if exc.code == "credentials_rejected":
-                    tries += 1
+                    tries, id4 = tries + 1, None
                     await play(live, ("id_invalid",))
                 elif exc.code == "recording_consent_required":
-                    await play(live, ("recording_required",))
-                    consent = (await play(live, ("recording_notice",)) or await _key(live)) == "1"
+                    # Why, then the notice again; a key during either is the answer. The
+                    # lobby is then tried again with the same ID digits.
+                    consent = (await play(live, ("recording_required", "recording_notice"))
+                               or await _key(live)) == "1"
                     if not consent:
                         return None
                 else:

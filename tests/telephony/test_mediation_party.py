@@ -295,3 +295,33 @@ def _long_ago() -> Any:
     from datetime import UTC, datetime, timedelta
 
     return datetime.now(UTC) - timedelta(hours=1)
+
+
+async def test_a_phone_party_who_refused_recording_is_asked_again_and_both_answers_are_kept(
+        settings: Settings, running: Running, connect: Connect) -> None:
+    room = await _room(running, connect)
+    phone = await open_phone_media()
+    caller = await _call(settings, phone)
+    try:
+        # Recording refused (2), mediation, the code; the warning 1; the ID digits: mediation
+        # is recorded, so the party hears why and the notice again, and now agrees (1).
+        await _keys(phone, "22" + keys_of(room.applicant_code) + "#")
+        await _keys(phone, "1" + "123*#")
+        repo = RecordingRepository(running.app[DATABASE_KEY])
+
+        async def refused() -> bool | None:
+            return True if any(c.participant_id == room.applicant_id
+                               for c in await repo.consents(room.case_id)) else None
+
+        await until(refused, 20, "the refusal in the consent ledger")
+        await _keys(phone, "1")
+        await room.mediator.wait_for("mediation:state", lambda v: any(
+            m["id"] == room.applicant_id and m["lobby"] == "waiting" for m in v["members"]),
+            timeout=20)
+        mine = [c for c in await repo.consents(room.case_id)
+                if c.participant_id == room.applicant_id]
+        assert [(c.decision, c.text_version) for c in mine] == [
+            ("refused", PHONE_NOTICE.version), ("granted", PHONE_NOTICE.version)]
+    finally:
+        caller.stop()
+        phone.close()

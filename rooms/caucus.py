@@ -58,6 +58,7 @@ class Member:
     lobby: Lobby = Lobby.WAITING
     muted: bool = False
     hand_raised: bool = False
+    phone: bool = False  # joined by telephone (the mediator's page shows it)
 
     @property
     def is_mediator(self) -> bool:
@@ -167,6 +168,8 @@ def arrive(state: RoomState, member: Member, now: datetime) -> Transition:
             raise CaucusError("removed", "已被调解员移出 / you were removed from this session")
         if existing.lobby is Lobby.REFUSED:
             raise CaucusError("refused", "调解员未准许进入 / the mediator did not admit you")
+        if existing.phone != member.phone:  # back by phone, or on the web after a call
+            return Transition(_swap(state, replace(existing, phone=member.phone)), ())
         return Transition(state, ())
     lobby = Lobby.ADMITTED if member.is_mediator else Lobby.WAITING
     new = replace(member, lobby=lobby, muted=False, hand_raised=False)
@@ -303,7 +306,8 @@ def end_session(state: RoomState, actor: str, now: datetime) -> Transition:
 def to_dict(state: RoomState) -> dict[str, Any]:
     return {
         "members": [{"id": m.id, "role": m.role.value, "name": m.name, "side": m.side.value,
-                     "lobby": m.lobby.value, "muted": m.muted, "hand_raised": m.hand_raised}
+                     "lobby": m.lobby.value, "muted": m.muted, "hand_raised": m.hand_raised,
+                     "phone": m.phone}
                     for m in state.members],
         "groups": [list(g) for g in state.groups] if state.groups is not None else None,
         "recording_paused": state.recording_paused,
@@ -314,7 +318,8 @@ def to_dict(state: RoomState) -> dict[str, Any]:
 def from_dict(data: Mapping[str, Any]) -> RoomState:
     members = tuple(
         Member(id=m["id"], role=MemberRole(m["role"]), name=m["name"], side=Side(m["side"]),
-               lobby=Lobby(m["lobby"]), muted=bool(m["muted"]), hand_raised=bool(m["hand_raised"]))
+               lobby=Lobby(m["lobby"]), muted=bool(m["muted"]), hand_raised=bool(m["hand_raised"]),
+               phone=bool(m.get("phone")))
         for m in data.get("members", ()))
     groups = data.get("groups")
     return RoomState(members=members,

@@ -147,6 +147,16 @@ class MediationRepository:
                 MediationParticipant.invite_code == code))
             return rows.scalars().first()
 
+    async def live_codes(self, now: datetime) -> list[str]:
+        """Every invitation code that could still be redeemed (unused, unrevoked, unexpired)."""
+        async with self._db.session() as session:
+            rows = await session.execute(select(MediationParticipant.invite_code).where(
+                MediationParticipant.invite_code.is_not(None),
+                MediationParticipant.invite_redeemed_at.is_(None),
+                MediationParticipant.revoked_at.is_(None),
+                MediationParticipant.invite_expires_at > now))
+            return [str(c) for c in rows.scalars()]
+
     async def redeem_code(self, code: str, now: datetime) -> MediationParticipant | None:
         """Spend a live invitation code: the participant once, None ever after (one-time; two
         redemptions at once: one wins, the update being conditional)."""

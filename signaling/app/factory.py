@@ -101,6 +101,7 @@ from signaling.routing.regions import RegionGraph
 from signaling.routing.store import create_routing_store
 from signaling.telephony.bridge import PhoneBridge
 from signaling.telephony.desk import PhoneDesk
+from signaling.telephony.party import PhoneParties
 from signaling.telephony.prompts import Prompts
 from signaling.ticker import Ticker
 from signaling.views import CALLBACK_EVENTS, SUPERVISORS_TARGET, callback_attempt_view, user_target
@@ -237,6 +238,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         clock=clock, recording=mediation_recording,
     )
     MediationEvents(events, mediation_room)
+    if settings.sip is not None:  # a party keys their invitation code on the phone line
+        app[PHONE_DESK_KEY].mediation = PhoneParties(mediation, mediation_room)
     AssistEvents(events, LiveAssist(cases=cases, users=users, media=media, notifier=notifier,
                                     clock=clock))
     registry = Registry(

@@ -19,6 +19,7 @@ from typing import Any
 
 from server.credentials import AttemptGate, CodeBook, CodeCheck, Lock, lock_for, locked_error
 from server.credentials.codes import CODE_TTL
+from server.credentials.keypad import keys_of, matching
 from server.errors import ParleyError
 from server.mediation.identity import ExpectedIdentity, IdentityVerifier
 from server.mediation.models import MediationCase, MediationParticipant
@@ -62,7 +63,9 @@ class InviteeCredentials:
             await self._messages.send(p.phone, "mediation_invitation",
                                       {"case": case.id[:8], "code": code, "link": link})
             return {"sent_to": mask_phone(p.phone), "code": None, "link": link}
-        return {"sent_to": None, "code": code, "link": f"{link}#code={code}"}
+        # The keys too: a party without a browser keys them on the 12348 line.
+        return {"sent_to": None, "code": code, "link": f"{link}#code={code}",
+                "phone_keys": keys_of(code)}
 
     async def redeemed(self, code: str, address: str | None) -> MediationParticipant:
         """The participant whose live, unused code this is, now spent; any failure is the
@@ -77,6 +80,22 @@ class InviteeCredentials:
                               "invitation code is not valid (unknown, used or expired): ask the "
                               "mediator", 404)
         return p
+
+    async def redeemed_by_keys(self, keys: str, address: str) -> MediationParticipant:
+        """The same, for a code keyed on a telephone (``server.credentials.keypad``): the keys
+        name the one live code they enter, then that code is redeemed as above, so the
+        one-time rule, the wrong tries and the locks are the web's (``address``: the caller's
+        number). Keys that name no code are a wrong try like an unknown code."""
+        code = matching(keys, await self._repo.live_codes(self._clock()))
+        return await self.redeemed(code or f"keys:{keys}", address)
+
+    async def unused_code(self, make: Callable[[], str]) -> str:
+        """A new code whose keys no live code shares, so a phone can always name it."""
+        taken = {keys_of(c) for c in await self._repo.live_codes(self._clock())}
+        while True:
+            code = make()
+            if keys_of(code) not in taken:
+                return code
 
     # --- identity and signing code -------------------------------------------------------
 

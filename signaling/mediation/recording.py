@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from recordings.models import RecordingStatus
-from recordings.policy import CURRENT_NOTICE, RecordingPolicy, policy_for
+from recordings.policy import CURRENT_NOTICE, Notice, RecordingPolicy, policy_for
 from recordings.service import RecordingService
 from rooms.caucus import CONTROL_ROLES, RoomEvent, RoomState, Transition
 from rooms.messages import (
@@ -90,7 +90,7 @@ class MediationRecording:
     # --- consent -------------------------------------------------------------------------
 
     async def consent(self, case: MediationCase, mine: MediationParticipant,
-                      granted: bool | None) -> None:
+                      granted: bool | None, notice: Notice = CURRENT_NOTICE) -> None:
         """Write a decision to the ledger as the member arrives (before they join the room).
         ``granted`` is the invitee's lobby answer; None for the case's mediator entering, who
         consents by opening the session. A refusal raises ``recording_consent_required`` where
@@ -105,8 +105,8 @@ class MediationRecording:
                 granted = True
             await self._service.record_consent(
                 case_id=case.id, room_id=room_id, participant_id=mine.id, role=mine.role,
-                decision="granted" if granted else "refused", text_shown=CURRENT_NOTICE.text(),
-                text_version=CURRENT_NOTICE.version, now=self._clock())
+                decision="granted" if granted else "refused", text_shown=notice.text(),
+                text_version=notice.version, now=self._clock())
             if not granted:
                 await self._withdrawn(case, mine.id)
         if not granted and self.policy.required:

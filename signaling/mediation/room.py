@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from recordings.policy import CURRENT_NOTICE, PHONE_NOTICE
 from rooms import caucus
 from rooms.caucus import CaucusError, Member, RoomState, Transition
 from rooms.messages import (
@@ -55,13 +56,28 @@ class MediationRoomService:
         self._states: dict[str, RoomState] = {}  # by room id; snapshots live on the case row
         self._locks: dict[str, asyncio.Lock] = {}
         self._recording = recording  # None: this process does not record (docs/mediation.md)
+        # In-process listeners to a member's view (a phone party has no socket to push to).
+        self._watchers: dict[str, Callable[[dict[str, Any]], None]] = {}
+
+    def watch(self, participant_id: str, seen: Callable[[dict[str, Any]], None]
+              ) -> Callable[[], None]:
+        """Call ``seen`` with the member's room view after every change (as ``mediation:state``
+        reaches a browser), and with ``{"renegotiate": True}`` when the room moved to another
+        media worker (``room:renegotiate``); returns the function that stops it."""
+        self._watchers[participant_id] = seen
+
+        def stop() -> None:
+            if self._watchers.get(participant_id) is seen:
+                del self._watchers[participant_id]
+        return stop
 
     # --- arriving ------------------------------------------------------------------------
 
-    async def lobby(self, me: Principal, body: LobbyBody, address: str | None = None
-                    ) -> dict[str, Any]:
+    async def lobby(self, me: Principal, body: LobbyBody, address: str | None = None,
+                    phone: bool = False) -> dict[str, Any]:
         """An invitee checks in: identity (throttled, ``InviteeCredentials``), consents, the
-        sham-mediation warning; then waits."""
+        sham-mediation warning; then waits. ``phone``: by the phone line, whose spoken notice
+        (``PHONE_NOTICE``) is what the ledger keeps as heard."""
         case, mine = await self._cases.resolve(me, Action.MEDIATION_JOIN, body.case_id)
         assert mine is not None
         self._check_open(case, mine)
@@ -78,7 +94,7 @@ class MediationRoomService:
         await self._cases.audit(case.id, me.participant_id, "consents",
                                 {"mediation": True, "recording": body.consent_recording,
                                  "sham_warning_read": True})
-        return await self._arrive(case, mine, body.consent_recording)
+        return await self._arrive(case, mine, body.consent_recording, phone=phone)
 
     async def enter(self, me: Principal, case_id: str) -> dict[str, Any]:
         """The mediator opens (or returns to) the room; admitted at once. A presiding clerk
@@ -100,12 +116,12 @@ class MediationRoomService:
         return await self._reply(case, self._state(case), mine)
 
     async def _arrive(self, case: MediationCase, mine: MediationParticipant,
-                      consent_recording: bool | None = None, fresh: bool = False
-                      ) -> dict[str, Any]:
+                      consent_recording: bool | None = None, fresh: bool = False,
+                      phone: bool = False) -> dict[str, Any]:
         """``consent_recording``: the invitee's lobby answer; None for the mediator, who
         consents to recording by opening the session. ``fresh``: open a new room unless the
         caller is already in the current one."""
-        member = Member(mine.id, MemberRole(mine.role), mine.name, Side(mine.side))
+        member = Member(mine.id, MemberRole(mine.role), mine.name, Side(mine.side), phone=phone)
         async with self._lock(case.id):
             case = await self._fresh(case.id)
             if case.room_id is None or self._state(case).ended or (
@@ -118,7 +134,8 @@ class MediationRoomService:
                 await self._cases.audit(case.id, mine.id, "session_opened", {"room": room_id})
             await self._ensure_media(case)
             if self._recording is not None:  # the ledger row; a required refusal raises
-                await self._recording.consent(case, mine, consent_recording)
+                await self._recording.consent(case, mine, consent_recording,
+                                              PHONE_NOTICE if phone else CURRENT_NOTICE)
             state = self._state(case)
             transition = self._run(lambda: caucus.arrive(state, member, self._clock()))
             await self._commit(case, transition, mine.id)
@@ -221,6 +238,9 @@ class MediationRoomService:
             return
         await self._to_members(case.id, tuple(m.id for m in state.members), "room:renegotiate",
                                {"room_id": room_id, "case_id": case.id})
+        for member in state.members:  # phone parties offer again too
+            if (seen := self._watchers.get(member.id)) is not None:
+                seen({"renegotiate": True})
 
     async def link_changed(self, room_id: str, participant_id: str, state: str) -> None:
         """A member's downlink changed (rooms.media.link): the worker stopped sending it video
@@ -345,8 +365,10 @@ class MediationRoomService:
         present = {m.id for m in state.members}
         for p in await self._repo.participants(case.id):
             if p.id in present:
-                await self._notifier.emit("mediation:state", room_view(case, state, p.id),
-                                          participant_target(p))
+                view = room_view(case, state, p.id)
+                await self._notifier.emit("mediation:state", view, participant_target(p))
+                if (seen := self._watchers.get(p.id)) is not None:
+                    seen(view)
 
     async def _to_members(self, case_id: str, ids: tuple[str, ...], event: str,
                           payload: dict[str, Any]) -> None:

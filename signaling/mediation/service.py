@@ -189,7 +189,7 @@ class MediationService:
             raise ParleyError("room_full", "每个调解最多 8 人 / at most 8 participants", 409)
         now = self._clock()
         side = body.side or _default_side(body.role)
-        code = new_code()
+        code = await self.credentials.unused_code(new_code)
         row = MediationParticipant(
             id=new_id(), case_id=case.id, role=body.role.value, side=side.value, name=body.name,
             phone=body.phone, id_last4=body.id_last4.upper(), invite_code=code,
@@ -213,7 +213,7 @@ class MediationService:
         if row.revoked_at is not None:
             raise invalid_state("邀请已撤销 / this invitation was revoked")
         now = self._clock()
-        code = new_code()
+        code = await self.credentials.unused_code(new_code)
         await self.repo.update_participant(row.id, invite_code=code, invite_redeemed_at=None,
                                            invite_expires_at=now + timedelta(hours=valid_hours),
                                            locks_cleared_at=now)
@@ -236,10 +236,20 @@ class MediationService:
     async def redeem(self, code: str, address: str | None) -> dict[str, Any]:
         """Exchange the one-time code for the invitation token (to the invitee only)."""
         p = await self.credentials.redeemed(code.strip().upper().replace("-", ""), address)
-        await self.audit(p.case_id, p.id, "invitation_redeemed",
-                         {"participant": p.id, "address": address})
-        await self._push_case(p.case_id)
+        await self._redeemed(p, {"address": address})
         return {"token": self.invitation_token(p), "case_id": p.case_id, "participant_id": p.id}
+
+    async def redeem_keys(self, keys: str, caller: str) -> Principal:
+        """A code keyed on the phone line: the invitee it names, as whom the call then acts
+        (the same checks as ``redeem``; the caller's number stands for the address)."""
+        address = f"tel:{caller or 'withheld'}"
+        p = await self.credentials.redeemed_by_keys(keys, address)
+        await self._redeemed(p, {"address": address, "channel": "phone"})
+        return Principal(Role.INVITEE, p.id, p.name, p.case_id)
+
+    async def _redeemed(self, p: MediationParticipant, data: dict[str, Any]) -> None:
+        await self.audit(p.case_id, p.id, "invitation_redeemed", {"participant": p.id, **data})
+        await self._push_case(p.case_id)
 
     async def schedule(self, me: Principal, case_id: str, at: datetime) -> dict[str, Any]:
         case, _ = await self.resolve(me, Action.MEDIATION_MANAGE, case_id)

@@ -108,7 +108,7 @@ def room_view(case: MediationCase, state: RoomState, me: str) -> dict[str, Any]:
 def _member(m: caucus.Member, state: RoomState, *, show_group: bool) -> dict[str, Any]:
     view: dict[str, Any] = {"id": m.id, "role": m.role.value, "name": m.name,
                             "side": m.side.value, "lobby": m.lobby.value, "muted": m.muted,
-                            "hand_raised": m.hand_raised}
+                            "hand_raised": m.hand_raised, "phone": m.phone}
     if show_group:
         view["group"] = state.group_of(m.id)
     return view

@@ -2,7 +2,8 @@
 WAV files, one per prompt, into the package's ``prompts/`` folder (or the folder given).
 
 Run by ``make prompts`` (a step of ``make install``, so of ``make run`` and ``make test``):
-``python -m signaling.telephony.build_prompts [DIR]``. Files already built are kept."""
+``python -m signaling.telephony.build_prompts [DIR]``. Files already built from the same words
+are kept (the words are written beside each file, ``<name>.txt``); changed words are rebuilt."""
 
 from __future__ import annotations
 
@@ -46,12 +47,14 @@ def build(folder: Path = SHIPPED) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         for name, text in all_texts().items():
             target = folder / f"{name}.wav"
-            if target.exists():
+            words = target.with_suffix(".txt")
+            if target.exists() and words.exists() and words.read_text("utf-8") == text:
                 continue
             raw = Path(scratch) / f"{name}.wav"
             subprocess.run(["espeak-ng", "-v", VOICE, "-s", SPEED, "-w", str(raw), text],
                            check=True, capture_output=True)
             _to_8k(raw, target)
+            words.write_text(text, "utf-8")
             made += 1
     return made
 

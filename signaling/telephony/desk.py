@@ -53,6 +53,15 @@ class Intake(Protocol):
     async def caller_left(self, case_id: str) -> None: ...
 
 
+class MediationLine(Protocol):
+    """Mediation parties joining by phone (signaling.telephony.party.PhoneParties)."""
+
+    async def redeem(self, live: LiveCall, keys: str) -> str: ...  # ok | invalid | locked
+    async def join(self, live: LiveCall,
+                   play: Callable[[LiveCall, tuple[str, ...]], Awaitable[str | None]]
+                   ) -> None: ...
+
+
 @dataclass(eq=False)
 class LiveCall:
     call: PhoneCall
@@ -94,6 +103,8 @@ class PhoneDesk:
         self.bridge = bridge
         # Set by the composition root: 2 人民调解 / 3 法律援助 file an application (else queued).
         self.file_application: FileApplication | None = None
+        # Set by the composition root: a caller with a mediation invitation code joins it.
+        self.mediation: MediationLine | None = None
         self._pacer = Pacer()
         self._ports: set[int] = set()
         self._trunk_addresses: set[str] = set()
@@ -149,6 +160,9 @@ class PhoneDesk:
             await self._until_ended(live, self._menu(live))
             if live.choices is None or live.filed or call.ended.is_set():
                 return
+            if live.choices.code is not None and self.mediation is not None:
+                await self._until_ended(live, self.mediation.join(live, self._play))
+                return
             await self._until_ended(live, self._queue(live))
         finally:
             self._pacer.legs.discard(leg)
@@ -189,7 +203,7 @@ class PhoneDesk:
         return None
 
     async def _menu(self, live: LiveCall) -> None:
-        ivr = Ivr()
+        ivr = Ivr(codes=self.mediation is not None)
         step: Step = ivr.start()
         while step.done is None:
             digit = await self._play(live, step.prompts)
@@ -200,7 +214,13 @@ class PhoneDesk:
                     step = ivr.silence()
                     continue
             step = ivr.press(digit)
+            if step.code is not None and self.mediation is not None:
+                verdict = await self.mediation.redeem(live, step.code)
+                step = (ivr.code_accepted(step.code) if verdict == "ok" else
+                        ivr.code_locked() if verdict == "locked" else ivr.code_refused())
         live.choices = step.done
+        if step.done.code is not None:
+            return  # a mediation party: no intake, their case exists
         if await self._file(live, step.done):
             return
         case = await self._intake(live.call, step.done)

@@ -1,14 +1,17 @@
 """The phone line's menu (IVR): pure, driven by key presses and silences.
 
 welcome, recording notice with consent (1 agree, 2 refuse), service, language; then the call
-is queued. A caller who presses nothing or a wrong key hears the menu again; after
-``MAX_TRIES`` the safe choice is taken (consent refused, consultation, Mandarin) so nobody is
-dropped for not pressing keys: the lawyer can still ask."""
+is queued. With ``codes`` on, 人民调解 first asks for a mediation invitation code (keys, then
+#; # alone: no code, the menu goes on); the desk checks a keyed code and tells the menu
+(``code_accepted`` / ``code_refused`` / ``code_locked``). A caller who presses nothing or a
+wrong key hears the menu again; after ``MAX_TRIES`` the safe choice is taken (consent
+refused, consultation, Mandarin; no code) so nobody is dropped for not pressing keys: the
+lawyer can still ask."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 MAX_TRIES = 3
@@ -21,6 +24,7 @@ CONSENT = {"1": True, "2": False}
 class Stage(StrEnum):
     CONSENT = "consent"
     SERVICE = "service"
+    CODE = "code"
     LANGUAGE = "language"
     DONE = "done"
 
@@ -39,20 +43,27 @@ class Choices:
     service: str
     language: str
     defaulted: tuple[str, ...] = ()  # stages where the safe choice was taken
+    code: str | None = None  # the keys of an accepted mediation invitation code
 
 
 @dataclass(frozen=True)
 class Step:
     prompts: tuple[str, ...]  # to play now, in order (the previous prompt is cut: barge-in)
     done: Choices | None = None
+    code: str | None = None  # keys ended by #: the desk checks them and tells the menu
+
+
+MAX_CODE_KEYS = 16
 
 
 @dataclass
 class Ivr:
     stage: Stage = Stage.CONSENT
     tries: int = 0
+    codes: bool = False  # ask mediation callers for an invitation code
     _picked: dict[Stage, object] = field(default_factory=dict)
     _defaulted: list[str] = field(default_factory=list)
+    _keys: str = ""
 
     def start(self) -> Step:
         return Step(("welcome", _MENUS[self.stage][0]))
@@ -60,6 +71,8 @@ class Ivr:
     def press(self, digit: str) -> Step:
         if self.stage is Stage.DONE:
             return Step(())
+        if self.stage is Stage.CODE:
+            return self._code_key(digit)
         _prompt, options, _default = _MENUS[self.stage]
         if digit not in options:
             return self._again()
@@ -71,8 +84,44 @@ class Ivr:
             return Step(())
         return self._again()
 
+    def _code_key(self, digit: str) -> Step:
+        if digit == "*":  # start the code again
+            self._keys = ""
+            return Step(("code_entry",))
+        if digit != "#":
+            self._keys = (self._keys + digit)[:MAX_CODE_KEYS]
+            return Step(())
+        keys, self._keys = self._keys, ""
+        if not keys:  # no code: the mediation intake as before
+            return self._to(Stage.LANGUAGE)
+        return Step((), code=keys)
+
+    def code_accepted(self, keys: str) -> Step:
+        """The desk redeemed the code: the call joins that mediation (no language menu)."""
+        self.stage = Stage.DONE
+        return Step((), Choices(consent=bool(self._picked[Stage.CONSENT]), service="mediation",
+                                language="zh", defaulted=tuple(self._defaulted), code=keys))
+
+    def code_refused(self) -> Step:
+        """A wrong code: told, and asked again (the server's locks count the tries)."""
+        return Step(("code_invalid", "code_entry"))
+
+    def code_locked(self) -> Step:
+        """Too many wrong tries: told so, then the mediation intake as without a code."""
+        return replace(self._to(Stage.LANGUAGE), prompts=("code_locked", "menu_language"))
+
+    def _to(self, stage: Stage) -> Step:
+        self.stage, self.tries = stage, 0
+        return Step((_MENUS[stage][0],))
+
     def _again(self) -> Step:
         self.tries += 1
+        if self.stage is Stage.CODE:
+            self._keys = ""
+            if self.tries >= MAX_TRIES:
+                self._defaulted.append(self.stage.value)
+                return self._to(Stage.LANGUAGE)
+            return Step(("code_entry",))
         prompt, _options, default = _MENUS[self.stage]
         if self.tries >= MAX_TRIES:
             self._defaulted.append(self.stage.value)
@@ -81,6 +130,9 @@ class Ivr:
 
     def _advance(self, value: object) -> Step:
         self._picked[self.stage] = value
+        if self.stage is Stage.SERVICE and value == "mediation" and self.codes:
+            self.stage, self.tries = Stage.CODE, 0
+            return Step(("code_entry",))
         self.stage, self.tries = _NEXT[self.stage], 0
         if self.stage is Stage.DONE:
             return Step(("queued",), Choices(

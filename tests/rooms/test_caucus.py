@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -241,6 +242,18 @@ def test_snapshot_round_trip() -> None:
     state = c.split(room(MED, APP, RESP), MED, [[MED, APP], [RESP]], NOW).state
     state = c.mute(state, MED, RESP, True, NOW).state
     assert c.from_dict(c.to_dict(state)) == state
+
+
+def test_a_member_on_the_phone_is_marked_and_the_mark_follows_how_they_come_back() -> None:
+    state = room(MED, RESP)
+    state = c.arrive(state, replace(MEMBERS[APP], phone=True), NOW).state
+    assert state.member(APP).phone and c.from_dict(c.to_dict(state)) == state  # type: ignore[union-attr]
+    state = c.admit(state, MED, APP, NOW).state
+    back = c.arrive(state, MEMBERS[APP], NOW)  # the same party, now from a browser
+    assert not back.state.member(APP).phone and back.events == ()  # type: ignore[union-attr]
+    assert back.state.member(APP).lobby is c.Lobby.ADMITTED  # type: ignore[union-attr]
+    assert c.from_dict({"members": [{**c.to_dict(state)["members"][0], "phone": None}]}
+                       ).members[0].phone is False  # snapshots from before the field
 
 
 # --- properties over random sequences of transitions ------------------------------------------

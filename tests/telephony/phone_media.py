@@ -46,6 +46,7 @@ class PhoneMedia(asyncio.DatagramProtocol):
     _ts: int = 0
     _decoder: PcmuDecoder = field(default_factory=PcmuDecoder)
     first: asyncio.Event = field(default_factory=asyncio.Event)
+    log: bytearray | None = None  # when set: every PCM sample received from now on
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport  # type: ignore[assignment]
@@ -58,6 +59,8 @@ class PhoneMedia(asyncio.DatagramProtocol):
             for frame in self._decoder.decode(JitterFrame(data[12:], 0)):
                 pcm = bytes(frame.planes[0])[: frame.samples * 2]
                 self.heard += pcm
+                if self.log is not None:
+                    self.log += pcm
                 values = struct.unpack(f"<{len(pcm) // 2}h", pcm)
                 rms = math.sqrt(sum(v * v for v in values) / max(1, len(values)))
                 self.peak_rms = max(self.peak_rms, rms)

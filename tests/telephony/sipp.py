@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import socket
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,9 +25,33 @@ SIPP_MEDIA_PORTS = range(42000 + 2000 * WORKER, 43000 + 2000 * WORKER, 2)
 T = TypeVar("T")
 
 
+LOCKS = Path(tempfile.gettempdir()) / "parley-test-ports"
+_owned: dict[int, int] = {}  # port -> the lock file descriptor this process holds
+
+
+def _claim(port: int) -> bool:
+    """Whether this process may use ``port``: it holds, or now takes, the port's lock file.
+
+    Probing a port by binding it and letting it go leaves a gap before the server or SIPp binds
+    it, and a parallel run (another worktree's suite) could pick the same port in that gap. A
+    lock, held until this process exits, gives each run ports of its own; a run reuses its own
+    ports once they are free again, so it holds only as many as it uses at once."""
+    if port in _owned:
+        return True
+    LOCKS.mkdir(exist_ok=True)
+    fd = os.open(LOCKS / f"{port}.lock", os.O_CREAT | os.O_RDWR, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return False
+    _owned[port] = fd
+    return True
+
+
 def free_udp_port(ports: range, avoid: set[int] = frozenset()) -> int:  # type: ignore[assignment]
     for port in ports:
-        if port in avoid:
+        if port in avoid or not _claim(port):
             continue
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             try:

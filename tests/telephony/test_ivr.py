@@ -7,7 +7,7 @@ import pytest
 from recordings.policy import PHONE_NOTICE
 from signaling.telephony.callbacks import Outcome, RetryRule, next_try, outcome_of
 from signaling.telephony.dtmf import DtmfDetector, event_payload
-from signaling.telephony.ivr import MAX_TRIES, Choices, Ivr, announcement
+from signaling.telephony.ivr import MAX_TRIES, Choices, Ivr, Step, announcement
 from signaling.telephony.prompt_texts import BASE
 
 
@@ -83,3 +83,44 @@ def test_retry_rules_are_data() -> None:
     assert next_try(Outcome.BUSY, 2, rules) is None
     assert next_try(Outcome.NO_ANSWER, 1, rules) is None  # no rule: no retry
     assert next_try(Outcome.ANSWERED, 1) is None
+
+
+def _code_menu(keys: str) -> tuple[Ivr, list[Step]]:
+    ivr = Ivr(codes=True)
+    ivr.start()
+    return ivr, [ivr.silence() if key == "_" else ivr.press(key) for key in keys]
+
+
+def test_mediation_asks_for_a_code_and_hands_the_keys_to_the_desk() -> None:
+    ivr, steps = _code_menu("12" + "2345*2345678#")
+    assert steps[1].prompts == ("code_entry",)
+    assert steps[6].prompts == ("code_entry",)  # * starts the code again
+    assert steps[-1].code == "2345678" and steps[-1].done is None
+    done = ivr.code_accepted("2345678").done
+    assert done == Choices(consent=True, service="mediation", language="zh", code="2345678")
+
+
+def test_a_refused_code_is_asked_again_and_a_lock_goes_on_without_one() -> None:
+    ivr, steps = _code_menu("1" "2" "99#")
+    assert steps[-1].code == "99"
+    assert ivr.code_refused().prompts == ("code_invalid", "code_entry")
+    assert ivr.press("8").prompts == () and ivr.press("#").code == "8"
+    assert ivr.code_locked().prompts == ("code_locked", "menu_language")
+    assert ivr.press("1").done == Choices(consent=True, service="mediation", language="zh")
+
+
+def test_no_code_and_silence_go_on_to_the_usual_mediation_intake() -> None:
+    _ivr, steps = _code_menu("12#")
+    assert steps[-1].prompts == ("menu_language",) and steps[-1].code is None
+    _ivr, steps = _code_menu("12" + "_" * MAX_TRIES + "3")
+    assert steps[-1].done == Choices(consent=True, service="mediation", language="hak",
+                                     defaulted=("code",))
+    assert Ivr().press("1") == Ivr().press("1")  # codes off (no mediation line): as before
+    _ivr, steps = _run_keys_without_codes("12")
+    assert steps[-1].prompts == ("menu_language",)
+
+
+def _run_keys_without_codes(keys: str) -> tuple[Ivr, list[Step]]:
+    ivr = Ivr()
+    ivr.start()
+    return ivr, [ivr.press(key) for key in keys]

@@ -191,14 +191,21 @@ export class MediationRoom {
     tile = {
       root,
       video,
+      phone: false,
       update: (member) => {
         setText(role, `mrole.${member.role}`);
         name.textContent = member.name;
         const marks = [];
+        if (member.phone) marks.push('📞');
         if (member.hand_raised) marks.push('✋');
         if (member.muted) marks.push('🔇');
         flags.textContent = marks.join(' ');
         root.dataset.withMe = String(Boolean(member.with_me));
+        root.dataset.phone = String(Boolean(member.phone));
+        if (tile.phone !== Boolean(member.phone)) {
+          tile.phone = Boolean(member.phone);
+          this.placeStreams();
+        }
       },
     };
     this.tiles.set(id, tile);
@@ -216,7 +223,10 @@ export class MediationRoom {
   placeStreams() {
     this.slots.forEach((id, index) => {
       const tile = id && this.tiles.get(id);
-      const stream = this.slotStreams && this.slotStreams[index];
+      // A phone party sends no video: a stream with a video track that never has a frame
+      // does not start playing in Chromium, and its audio would stay silent.
+      const streams = tile && tile.phone ? this.slotAudio : this.slotStreams;
+      const stream = streams && streams[index];
       if (tile && stream && tile.video.srcObject !== stream) {
         tile.video.srcObject = stream;
         tile.video.play().catch(() => {});
@@ -247,6 +257,7 @@ export class MediationRoom {
       preferCodecs(this.video[i], 'video');
     }
     this.slotStreams = this.audio.map((a, i) => new MediaStream([a.receiver.track, this.video[i].receiver.track]));
+    this.slotAudio = this.audio.map((a) => new MediaStream([a.receiver.track]));
     for (const tile of this.tiles.values()) tile.video.srcObject = null;
     this.placeStreams();
   }

@@ -178,7 +178,8 @@ function showInvitation(reply) {
     const code = el('code', { 'data-testid': `invite-code-${p.id}` });
     code.textContent = reply.code;
     const link = identifier(reply.link, { testid: `invite-link-${p.id}`, href: reply.link, head: 28, tail: 6 });
-    parts.push(code, ' ', link, ' ', el('span', { class: 'hint' }, [t('mediator.invite_once')]));
+    const keys = el('span', { class: 'hint', 'data-testid': `invite-keys-${p.id}` }, [t('mediator.invite_keys', { keys: reply.phone_keys })]);
+    parts.push(code, ' ', link, ' ', keys, ' ', el('span', { class: 'hint' }, [t('mediator.invite_once')]));
   } else {
     parts.push(el('span', { 'data-testid': `invite-sent-${p.id}` }, [t('mediator.invite_sent', { phone: reply.sent_to })]));
   }
@@ -255,6 +256,14 @@ function memberButton(testid, key, onClick) {
   return button;
 }
 
+// A member on the phone line (docs/telephony.md): no video, hears only whom the caucus allows.
+function phoneBadge(m) {
+  if (!m.phone) return '';
+  const badge = el('span', { class: 'badge', 'data-testid': `phone-${m.id}` });
+  setText(badge, 'mediator.by_phone');
+  return badge;
+}
+
 function renderControls(view) {
   state.roomView = view;
   const waiting = (view.members || []).filter((m) => m.lobby === 'waiting');
@@ -263,7 +272,7 @@ function renderControls(view) {
     name.textContent = `${m.name} `;
     const role = el('span');
     setText(role, `mrole.${m.role}`);
-    return el('li', { 'data-testid': `lobby-${m.id}` }, [role, name,
+    return el('li', { 'data-testid': `lobby-${m.id}` }, [role, name, phoneBadge(m),
       memberButton(`admit-${m.id}`, 'mediator.admit', () => control('mediation:admit', { participant_id: m.id })),
       memberButton(`refuse-${m.id}`, 'mediator.refuse', () => control('mediation:refuse', { participant_id: m.id })),
     ]);
@@ -281,7 +290,7 @@ function renderControls(view) {
     name.textContent = `${m.name}${m.hand_raised ? ' ✋' : ''}${where(m)}`;
     const role = el('span');
     setText(role, `mrole.${m.role}`);
-    return el('li', { 'data-testid': `member-${m.id}` }, [role, name,
+    return el('li', { 'data-testid': `member-${m.id}` }, [role, name, phoneBadge(m),
       memberButton(`mute-${m.id}`, m.muted ? 'mediator.unmute' : 'mediator.mute', () => control('mediation:mute', { participant_id: m.id, muted: !m.muted })),
       memberButton(`remove-${m.id}`, 'mediator.remove', () => control('mediation:remove', { participant_id: m.id })),
     ]);

@@ -206,3 +206,19 @@ async def test_the_development_outbox_shows_staff_the_messages(tmp_path: Path) -
         assert status == 403
     finally:
         await server.close()
+
+
+async def test_no_two_live_codes_share_their_telephone_keys(running: Running) -> None:
+    """A code keyed on the phone names exactly one invitation: a new code whose keys a live
+    one has is not issued (the keys it enters on the 12348 line would be ambiguous)."""
+    from server.credentials.keypad import keys_of
+
+    token = await staff(running, "med1", "mediator")
+    case_id = await create_case(running, token)
+    first = await invite_reply(running, token, case_id, "applicant", "张三", "123X")
+    assert first["phone_keys"] == keys_of(first["code"])
+    credentials = running.app[MEDIATION_KEY].credentials
+    other = "ZZZZZZZZ" if keys_of(first["code"]) != "99999999" else "AAAAAAAA"
+    made = iter([first["code"], first["code"].lower(), other])  # the first two: the same keys
+    fresh = await credentials.unused_code(lambda: next(made))
+    assert keys_of(fresh) != keys_of(first["code"])

@@ -25,6 +25,7 @@ from recordings.repository import RecordingRepository
 from server.config import Settings
 from server.credentials.keypad import keys_of
 from server.keys import DATABASE_KEY
+from server.registry.api import REGISTRY_KEY
 from signaling.court.api import COURT_KEY
 from signaling.keys import PHONE_DESK_KEY
 from signaling.mediation.api import MEDIATION_KEY
@@ -273,17 +274,17 @@ async def test_after_too_many_wrong_tries_the_number_is_locked_as_on_the_web(
     caller = await _call(settings, phone)
     try:
         # The right code, but the number is locked: told so, then the usual mediation intake
-        # (the language menu, key 1) puts the caller in the hotline's queue.
+        # (the language menu, key 1) files the caller's mediation application.
         await _keys(phone, "12" + keys_of(room.applicant_code) + "#")
         await _keys(phone, "1")
-        desk = running.app[PHONE_DESK_KEY]
+        registry = running.app[REGISTRY_KEY].repository
 
-        async def queued() -> bool | None:
-            return True if desk.calls else None
+        async def filed() -> Any:
+            found = await registry.for_phone(CALLER)
+            return found[0] if found else None
 
-        await until(queued, 20, "the locked caller to be queued as a mediation request")
-        case = await running.cases.get(next(iter(desk.calls)))
-        assert case is not None and case.service_type == "mediation"
+        application = await until(filed, 20, "the locked caller's mediation application filed")
+        assert (application.item, application.filed_as) == ("mediation", "phone")
         repo = running.app[MEDIATION_KEY].repo
         assert (await repo.participant(room.applicant_id)).invite_redeemed_at is None
     finally:

@@ -22,13 +22,19 @@ from tests.telephony.sipp import HERE, sipp, until
 CALLER = "13700137000"
 
 
+POUND = ('"/></action></nop>\n  <pause milliseconds="700"/>\n'
+         '  <nop><action><exec play_pcap_audio="/usr/share/sip-tester/dtmf_2833_pound.pcap')
+
+
 def _menu(tmp_path: Path, service: str) -> str:
-    """The IVR caller of uac_ivr.xml, keying ``service`` at the second menu."""
+    """The IVR caller of uac_ivr.xml, keying ``service`` at the second menu (2 人民调解 then
+    "#": no invitation code, so the application is filed)."""
     text = (HERE / "uac_ivr.xml").read_text()
     first = text.index("dtmf_2833_1.pcap") + 1
     at = text.index("dtmf_2833_1.pcap", first)
+    key = f"dtmf_2833_{service}.pcap" + (POUND if service == "2" else "")
     path = tmp_path / f"uac_ivr_{service}.xml"
-    path.write_text(text[:at] + f"dtmf_2833_{service}.pcap" + text[at + len("dtmf_2833_1.pcap"):])
+    path.write_text(text[:at] + key + text[at + len("dtmf_2833_1.pcap"):])
     return str(path)
 
 

@@ -284,13 +284,18 @@ class LocalMediaWorker:
                         state.value)
             if self._on_link is not None:
                 self._spawn(self._on_link(room.room_id, peer.participant_id, state.value))
-            if state is LinkState.AUDIO_ONLY and room.policy is None:
+            if state in (LinkState.AUDIO_ONLY, LinkState.TRIAL) and room.policy is None:
                 # A consultation (1:1) goes audio only both ways: both pages pause their
-                # cameras, so the other direction's reports would only measure audio.
+                # cameras, so the other direction's reports would only measure audio; and it
+                # tries video again both ways (the pages send it only when neither side is
+                # audio only).
                 for other in list(room.peers.values()):
                     for out in other.out_streams():
                         if other is not peer and out.kind == "video":
-                            out.fall_back()
+                            if state is LinkState.AUDIO_ONLY:
+                                out.fall_back()
+                            else:
+                                out.try_again()
 
         def video_streams() -> int:
             return sum(1 for o in peer.out_streams()

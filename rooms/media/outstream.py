@@ -276,6 +276,11 @@ class OutStream:
         if self.link is not None:
             self._link_changed(self.link.fall_back(self._clock()))
 
+    def try_again(self) -> None:
+        """Try video again because the call's other stream does (``LinkGuard.try_again``)."""
+        if self.link is not None:
+            self._link_changed(self.link.try_again(self._clock()))
+
     def _link_changed(self, state: LinkState | None) -> None:
         if state is None:
             return

@@ -93,7 +93,8 @@ class LocalMediaWorker:
     ``ice_servers``: RTCIceServer-like dicts ``{urls, username?, credential?}`` the worker
     gathers through (STUN/TURN). ``allow_private_candidates``: accept client candidates with
     private, loopback or link-local addresses (labs and tests only). ``inbound_loss``: drop
-    that share of incoming RTP packets (loss tests only, ``rooms.media.lab``). Constructing a worker
+    that share of incoming RTP packets (loss tests only, ``rooms.media.lab``); ``estimate_cap``:
+    what the link guards see of a subscriber's estimate (lab only, ``rooms.media.lab``). Constructing a worker
     installs the codec hooks into aiortc once per process (``codec_audit``). ``sink``: the
     recorder, fed by ``StartRecording`` and the other recording messages (docs/recording.md).
     """
@@ -102,8 +103,10 @@ class LocalMediaWorker:
                  allow_private_candidates: bool, *,
                  clock: Callable[[], float] = time.monotonic,
                  inbound_loss: float = 0.0, sink: PacketSink | None = None,
-                 on_link: OnLink | None = None) -> None:
+                 on_link: OnLink | None = None,
+                 estimate_cap: Callable[[int], int] | None = None) -> None:
         self._on_link = on_link
+        self._estimate_cap = estimate_cap  # lab only: rooms.media.lab.EstimateCap
         self._inbound_loss = InboundLoss(inbound_loss) if inbound_loss else None
         self._ice_servers = ice_servers_from_dicts(ice_servers)
         self._allow_private = allow_private_candidates
@@ -306,7 +309,8 @@ class LocalMediaWorker:
         # the publisher back for everyone (measured: bench/media.py's third page); such rooms
         # keep the worker's own estimate of the uplink until simulcast exists.
         return OutStream(kind, sender, self._counters, self._clock, on_link=link_changed,
-                         siblings=video_streams, relays_remb=lambda: room.policy is None)
+                         siblings=video_streams, relays_remb=lambda: room.policy is None,
+                         estimate_cap=self._estimate_cap)
 
     async def _set_routing(self, message: SetRouting) -> Reply:
         room = self._room(message.room_id)

@@ -102,8 +102,10 @@ class OutStream:
                  clock: Callable[[], float] = time.monotonic,
                  on_link: Callable[[LinkState], None] | None = None,
                  siblings: Callable[[], int] | None = None,
-                 relays_remb: Callable[[], bool] | None = None) -> None:
+                 relays_remb: Callable[[], bool] | None = None,
+                 estimate_cap: Callable[[int], int] | None = None) -> None:
         self.kind = kind
+        self._estimate_cap = estimate_cap  # lab only (rooms.media.lab.EstimateCap)
         # Whether this subscriber's estimate may cap the publisher (1:1 calls; see local.py).
         self._relays_remb = relays_remb
         # How many video streams the subscriber's transport carries now: its REMB is their sum.
@@ -255,7 +257,8 @@ class OutStream:
                 now = self._clock()
                 self.latest_remb = (bitrate, now)
                 if self.link is not None:
-                    self._link_changed(self.link.observe(now, estimate=bitrate))
+                    seen = self._estimate_cap(bitrate) if self._estimate_cap else bitrate
+                    self._link_changed(self.link.observe(now, estimate=seen))
                 if self.publisher is not None:
                     self.publisher.on_remb()
             return

@@ -11,7 +11,9 @@ forwarder that is most of the cost of a packet. Here, for the worker's own conne
   callback itself. Everything else (STUN, DTLS, RTCP) goes the stock way.
 - the connection's sockets are read in batches, with a receive buffer sized for bursts;
 - ``send_rtp``: encrypt with the DTLS transport's SRTP session and ``sendto`` the nominated
-  ICE pair. Before the transport is connected nothing is sent, like aiortc's ConnectionError.
+  ICE pair; ``send_media`` (forwarded RTP) batches each connection's packets of one event-loop
+  iteration into one ``sendmmsg`` (``rooms.media.sendbatch``). Before the transport is
+  connected nothing is sent, like aiortc's ConnectionError.
 
 The names touched are aiortc's and aioice's private attributes listed in docs/media.md and
 pinned by tests/rooms/test_media_canary.py.
@@ -30,6 +32,7 @@ import pylibsrtp
 from aiortc.rtcdtlstransport import RTCDtlsTransport, State
 from aiortc.rtp import RtpPacket, is_rtcp
 
+from rooms.media.sendbatch import DatagramBatch, load_sendmmsg
 from rooms.media.srtp import FastSrtp
 
 logger = logging.getLogger(__name__)
@@ -176,6 +179,7 @@ class _Route:
         self.pair = pair
         self.transport = pair.protocol.transport
         self.addr = pair.remote_addr
+        self.batch = DatagramBatch(self.transport, self.addr, load_sendmmsg())
 
 
 def _route(dtls: RTCDtlsTransport) -> _Route | None:
@@ -207,7 +211,8 @@ def send_rtp(dtls: RTCDtlsTransport, data: bytes) -> bool:
 
 
 def send_media(dtls: RTCDtlsTransport, data: bytes) -> bool:
-    """``send_rtp`` for a packet known to be RTP (the forward path's)."""
+    """``send_rtp`` for a packet known to be RTP (the forward path's), sent with the others
+    of this event-loop iteration (``rooms.media.sendbatch``)."""
     route = _route(dtls)
     if route is None:
         return False
@@ -215,5 +220,5 @@ def send_media(dtls: RTCDtlsTransport, data: bytes) -> bool:
         protected = route.fast.protect(data)
     except (pylibsrtp.Error, ValueError):
         return False
-    route.transport.sendto(protected, route.addr)
+    route.batch.send(protected)
     return True

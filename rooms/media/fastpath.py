@@ -32,7 +32,7 @@ import pylibsrtp
 from aiortc.rtcdtlstransport import RTCDtlsTransport, State
 from aiortc.rtp import RtpPacket, is_rtcp
 
-from rooms.media.sendbatch import DatagramBatch, load_sendmmsg
+from rooms.media.sendbatch import DatagramBatch, batching, load_sendmmsg
 from rooms.media.srtp import FastSrtp
 
 logger = logging.getLogger(__name__)
@@ -123,17 +123,26 @@ def _read_in_batches(protocol: Any, deliver: Callable[[bytes, Any], None]) -> No
     fd = sock.fileno()
 
     def read_ready() -> None:
+        waiting: list[tuple[bytes, Any]] = []
+        failed: OSError | None = None
         for _ in range(READ_BATCH):
-            if transport.is_closing():
-                return
             try:
-                data, addr = sock.recvfrom(RECEIVE_SIZE)
+                waiting.append(sock.recvfrom(RECEIVE_SIZE))
             except (BlockingIOError, InterruptedError):
-                return
+                break
             except OSError as exc:
-                protocol.error_received(exc)
-                return
-            deliver(data, addr)
+                failed = exc
+                break
+        if len(waiting) == 1:
+            deliver(*waiting[0])
+        elif waiting:
+            with batching():  # what this burst makes each connection send: one sendmmsg
+                for data, addr in waiting:
+                    if transport.is_closing():
+                        break
+                    deliver(data, addr)
+        if failed is not None:
+            protocol.error_received(failed)
 
     # The public add_reader refuses an fd a transport owns; the transport removes whatever
     # reader the fd has when it closes, this one included.

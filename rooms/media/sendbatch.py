@@ -1,28 +1,30 @@
-"""Outgoing datagrams of one connection, sent together once per event-loop iteration.
+"""Outgoing datagrams of one connection, sent together when they come out of one burst.
 
-The forward path sends each RTP packet as it is rewritten; a video frame arrives as a burst of
-packets, read in one batch (``fastpath``), so each subscriber gets several packets in the same
-iteration. Instead of one ``sendto`` per packet (one system call each, and asyncio's checks),
-``DatagramBatch.send`` queues the packet and the first one of an iteration schedules a flush
-(``loop.call_soon``: it runs at the start of the next iteration, before the next reads, so a
-packet waits no longer than the rest of its batch). The flush hands the queue to the kernel in
-one ``sendmmsg(2)`` (Linux, through ctypes: Python's socket module has no binding); elsewhere,
-or for a single packet, or when asyncio is already buffering for the socket (keeping order),
-each goes by the transport's ``sendto``, which also buffers whatever the kernel refuses.
+The forward path sends each RTP packet as it is rewritten. When a socket has several
+datagrams waiting (a video frame's packets, or a backlog while the loop was busy),
+``fastpath`` reads them all and hands them on inside ``batching()``: each connection's
+``DatagramBatch.send`` then only queues, and at the end of the burst each connection's queue
+goes to the kernel in one ``sendmmsg(2)`` (Linux, through ctypes: Python's socket module has
+no binding). A packet on its own, or where there is no ``sendmmsg``, is sent at once with the
+socket's own ``sendto`` (not asyncio's, which checks and looks up more per call); whatever the
+kernel refuses (a full buffer, an error) goes by asyncio's ``sendto``, which buffers it or
+reports the error to the protocol, as before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import ctypes.util
 import functools
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import Any
 
-#: Packets per flush at most (a flush also happens at once when the queue reaches it).
+#: Packets per sendmmsg at most (a queue that reaches it is sent at once).
 MAX_BATCH = 64
 
 
@@ -83,21 +85,52 @@ def sockaddr(addr: tuple[Any, ...]) -> bytes | None:
             + flow.to_bytes(4, "big") + packed + scope.to_bytes(4, order))
 
 
+class Outbox:
+    """The connections that queued packets during one burst."""
+
+    def __init__(self) -> None:
+        self.queued: list[DatagramBatch] = []
+
+    def flush(self) -> None:
+        queued, self.queued = self.queued, []
+        for batch in queued:
+            batch.flush()
+
+
+#: The burst being handed on in this callback, if any (set by ``batching``, read by ``send``;
+#: a context variable, so nothing outside the callback that set it ever sees it).
+_OUTBOX: ContextVar[Outbox | None] = ContextVar("parley_outbox", default=None)
+
+
+@contextlib.contextmanager
+def batching() -> Iterator[None]:
+    """Queue what is sent inside, and send each connection's queue once at the end."""
+    outbox = Outbox()
+    token = _OUTBOX.set(outbox)
+    try:
+        yield
+    finally:
+        _OUTBOX.reset(token)
+        outbox.flush()
+
+
 class DatagramBatch:
     """The outgoing RTP of one connection (a transport and the remote address it sends to).
 
-    ``sendmmsg`` None: every packet goes at once by ``transport.sendto``, as before."""
+    ``sendmmsg`` None: every packet goes at once, one ``sendto`` each."""
 
     def __init__(self, transport: asyncio.DatagramTransport, addr: tuple[Any, ...],
                  sendmmsg: SendMmsg | None) -> None:
         self._transport: Any = transport  # asyncio's, with get_write_buffer_size
         self._addr = addr
         self._pending: list[bytes] = []
-        sock: socket.socket | None = transport.get_extra_info("socket")
+        # The socket itself (get_extra_info hands out a wrapper that has no sendto).
+        sock: socket.socket | None = getattr(transport, "_sock", None)
+        self._sock = sock
         name = sockaddr(addr) if sendmmsg is not None and sock is not None else None
         self._sendmmsg = sendmmsg if name is not None else None
         self._fd = sock.fileno() if sock is not None else -1
-        self.syscalls = 0  # sendmmsg calls and sendto calls made, for the benches
+        self.syscalls = 0  # sendmmsg and sendto calls made (tests, benches)
         if self._sendmmsg is None or name is None:
             return
         self._name = ctypes.create_string_buffer(name, len(name))
@@ -111,17 +144,24 @@ class DatagramBatch:
             header.msg_iovlen = 1
 
     def send(self, data: bytes) -> None:
-        if self._sendmmsg is None:
-            self._sendto(data)
+        outbox = _OUTBOX.get()
+        if outbox is None or self._sendmmsg is None:
+            self._send_now(data)
             return
         if not self._pending:
-            asyncio.get_running_loop().call_soon(self.flush)
+            outbox.queued.append(self)
         self._pending.append(data)
         if len(self._pending) >= MAX_BATCH:
             self.flush()
 
-    def _sendto(self, data: bytes) -> None:
+    def _send_now(self, data: bytes) -> None:
         self.syscalls += 1
+        if self._sock is not None and not self._transport.get_write_buffer_size():
+            try:
+                self._sock.sendto(data, self._addr)
+                return
+            except OSError:
+                pass  # asyncio's sendto below buffers it (a full buffer) or reports it
         self._transport.sendto(data, self._addr)
 
     def flush(self) -> None:
@@ -131,7 +171,7 @@ class DatagramBatch:
         if (len(pending) == 1 or self._sendmmsg is None
                 or self._transport.get_write_buffer_size()):
             for data in pending:
-                self._sendto(data)
+                self._send_now(data)
             return
         iov = self._iov
         for i, data in enumerate(pending):
@@ -143,4 +183,5 @@ class DatagramBatch:
         for data in pending[sent:]:
             # The kernel refused the rest (a full buffer, an error): asyncio's sendto buffers
             # them, or reports the error to the protocol, as for any other packet.
-            self._sendto(data)
+            self.syscalls += 1
+            self._transport.sendto(data, self._addr)

@@ -1,15 +1,16 @@
-"""Outgoing datagrams batched per event-loop iteration (rooms.media.sendbatch), on real UDP
-sockets: everything arrives, in order, in one sendmmsg where Linux has it."""
+"""Outgoing datagrams of one burst batched (rooms.media.sendbatch), on real UDP sockets:
+everything arrives, in order, in one sendmmsg where Linux has it; alone, at once."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import sys
 
 import pytest
 
-from rooms.media.sendbatch import MAX_BATCH, DatagramBatch, load_sendmmsg, sockaddr
+from rooms.media.sendbatch import MAX_BATCH, DatagramBatch, batching, load_sendmmsg, sockaddr
 
 
 class Collect(asyncio.DatagramProtocol):
@@ -24,7 +25,8 @@ class Collect(asyncio.DatagramProtocol):
             self.done.set_result(None)
 
 
-async def send_burst(count: int, use_sendmmsg: bool, host: str = "127.0.0.1") -> tuple[
+async def send_burst(count: int, use_sendmmsg: bool, host: str = "127.0.0.1",
+                     burst: bool = True) -> tuple[
         list[bytes], list[bytes], DatagramBatch]:
     loop = asyncio.get_running_loop()
     receiver, collect = await loop.create_datagram_endpoint(lambda: Collect(count),
@@ -35,8 +37,9 @@ async def send_burst(count: int, use_sendmmsg: bool, host: str = "127.0.0.1") ->
         addr = receiver.get_extra_info("sockname")
         batch = DatagramBatch(sender, addr, load_sendmmsg() if use_sendmmsg else None)
         packets = [bytes([i % 256]) * (100 + i) for i in range(count)]
-        for packet in packets:  # one event-loop iteration, as a socket's batch is forwarded
-            batch.send(packet)
+        with batching() if burst else contextlib.nullcontext():  # as fastpath hands a burst on
+            for packet in packets:
+                batch.send(packet)
         await asyncio.wait_for(collect.done, 5)
         return packets, collect.got, batch
     finally:
@@ -49,7 +52,9 @@ async def test_a_burst_goes_in_one_sendmmsg_and_arrives_whole_and_in_order() -> 
     assert load_sendmmsg() is not None
     packets, got, batch = await send_burst(20, use_sendmmsg=True)
     assert got == packets
-    assert batch.syscalls == 1, "twenty packets of one iteration, one system call"
+    assert batch.syscalls == 1, "twenty packets of one burst, one system call"
+    packets, got, batch = await send_burst(5, use_sendmmsg=True, burst=False)
+    assert got == packets and batch.syscalls == 5, "outside a burst each goes at once"
 
 
 async def test_more_than_a_batch_and_without_sendmmsg_everything_still_arrives() -> None:

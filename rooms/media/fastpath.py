@@ -25,6 +25,7 @@ import asyncio
 import functools
 import logging
 import socket
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -162,7 +163,8 @@ def size_receive_buffer(sock: socket.socket, wanted: int) -> int:
     """Give ``sock`` a receive buffer of ``wanted`` bytes if the kernel allows (forced when the
     process may, else capped at ``net.core.rmem_max``); returns what it got (the kernel's
     figure, doubled for its bookkeeping). Warns once when it got less than asked."""
-    force = getattr(socket, "SO_RCVBUFFORCE", None)
+    # Python's socket module names SO_RCVBUFFORCE only from 3.12 on; Linux's value is 33.
+    force = getattr(socket, "SO_RCVBUFFORCE", 33 if sys.platform == "linux" else None)
     try:
         if force is None:
             raise PermissionError

@@ -10,7 +10,14 @@ import sys
 
 import pytest
 
-from rooms.media.sendbatch import MAX_BATCH, DatagramBatch, batching, load_sendmmsg, sockaddr
+from rooms.media.sendbatch import (
+    MAX_BATCH,
+    MIN_BATCH,
+    DatagramBatch,
+    batching,
+    load_sendmmsg,
+    sockaddr,
+)
 
 
 class Collect(asyncio.DatagramProtocol):
@@ -50,9 +57,11 @@ async def send_burst(count: int, use_sendmmsg: bool, host: str = "127.0.0.1",
 @pytest.mark.skipif(sys.platform != "linux", reason="sendmmsg is Linux's")
 async def test_a_burst_goes_in_one_sendmmsg_and_arrives_whole_and_in_order() -> None:
     assert load_sendmmsg() is not None
-    packets, got, batch = await send_burst(20, use_sendmmsg=True)
+    packets, got, batch = await send_burst(MIN_BATCH + 4, use_sendmmsg=True)
     assert got == packets
-    assert batch.syscalls == 1, "twenty packets of one burst, one system call"
+    assert batch.syscalls == 1, "a long burst's packets, one system call"
+    packets, got, batch = await send_burst(MIN_BATCH - 1, use_sendmmsg=True)
+    assert got == packets and batch.syscalls == MIN_BATCH - 1, "a short one, one sendto each"
     packets, got, batch = await send_burst(5, use_sendmmsg=True, burst=False)
     assert got == packets and batch.syscalls == 5, "outside a burst each goes at once"
 
@@ -61,7 +70,7 @@ async def test_more_than_a_batch_and_without_sendmmsg_everything_still_arrives()
     packets, got, batch = await send_burst(MAX_BATCH * 2 + 3, use_sendmmsg=True)
     assert got == packets
     if load_sendmmsg() is not None:
-        assert batch.syscalls == 3
+        assert batch.syscalls == 2 + 3, "two full batches, and three packets left over"
     packets, got, batch = await send_burst(10, use_sendmmsg=False)
     assert got == packets and batch.syscalls == 10, "elsewhere: one sendto per packet"
 

@@ -10,8 +10,9 @@ publisher's send times are passed on) and the share of packets lost (receiver re
   trial, up to ``RETRY_MAX``: at 100 kbit/s a trial costs the audio some delay, and video is
   back within about 12 s of a link recovering):
   video is sent again, and the subscriber's estimate no longer holds the publisher back.
-- **trial** -> **video** after ``GOOD_FOR`` seconds without a bad sign, or back to
-  **audio_only** when one lasts ``BAD_FOR`` (the next trial then waits longer).
+- **trial** -> **video** after ``GOOD_FOR`` seconds without a bad sign and with the estimate
+  (if the browser reports one) at least ``AUDIO_ONLY_BELOW``, or back to **audio_only** when a
+  bad sign lasts ``BAD_FOR`` (the next trial then waits longer).
 
 A low estimate is a bad sign only while it is not climbing (no new high in the last
 ``CLIMB_WINDOW`` s over the ``CLIMB_WINDOW`` s before; with no history that far back it is not
@@ -131,7 +132,10 @@ class LinkGuard:
                 self._retry_after = min(self._retry_after * 1.5, RETRY_MAX)
             return self._enter(LinkState.AUDIO_ONLY, now)
         if self.state is LinkState.TRIAL:
-            good = not bad
+            # A climbing estimate keeps a trial going; it passes once it is over the line (at
+            # 100 kbit/s one climbed from 18 to 54 kbit/s in 8 s, then lay flat).
+            latest = self._estimates[-1][1] if self._estimates else None
+            good = not bad and (latest is None or latest >= AUDIO_ONLY_BELOW)
             self._good_since = (self._good_since if self._good_since is not None else now
                                 ) if good else None
             if self._good_since is not None and now - self._good_since >= GOOD_FOR:

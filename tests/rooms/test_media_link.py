@@ -4,6 +4,7 @@ subscriber's reports (in-process aiortc clients)."""
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -76,14 +77,23 @@ def test_a_trial_on_a_narrow_link_fails_and_one_on_a_widened_link_brings_video_b
         "the next trial waits longer")
     second = again + 1.5 * link_rules.RETRY_AFTER
     assert guard.tick(second) is LinkState.TRIAL
-    # The limit lifted: once video flows the estimate climbs from audio's.
-    passed = feed(guard, second, second + 10,
-                  lambda t: int(LOW * 1.05 ** (t - second)))
+    # Still narrow: the estimate climbs for a while (18 to 54 kbit/s in 8 s, measured at
+    # 100 kbit/s), then lies flat under the line: the trial goes on while it climbs, then fails.
+    plateau = feed(guard, second, second + 14,
+                   lambda t: int(LOW * 1.12 ** min(t - second, 5.0)))
+    assert [state for _, state in plateau] == [LinkState.AUDIO_ONLY], (
+        "a climb that stops under the line does not pass the trial")
+    assert plateau[0][0] - second >= 5.0 + link_rules.BAD_FOR
+    third = plateau[0][0] + link_rules.RETRY_MAX
+    assert guard.tick(third) is LinkState.TRIAL
+    # The limit lifted: once video flows the estimate climbs from audio's, over the line.
+    passed = feed(guard, third, third + 25, lambda t: int(LOW * 1.05 ** (t - third)))
     assert [state for _, state in passed] == [LinkState.VIDEO]
-    assert link_rules.GOOD_FOR <= passed[0][0] - second <= link_rules.GOOD_FOR + 1
+    over = math.log(link_rules.AUDIO_ONLY_BELOW / LOW) / math.log(1.05)  # s to the line
+    assert over + link_rules.GOOD_FOR - 0.5 <= passed[0][0] - third <= over + link_rules.GOOD_FOR + 1
     assert guard.holds_publisher_back
-    assert feed(guard, second + 10, second + 30,
-                lambda t: int(LOW * 1.05 ** (t - second))) == [], (
+    assert feed(guard, third + 25, third + 40,
+                lambda t: int(LOW * 1.05 ** (t - third))) == [], (
         "a climb that goes on is not held against the video")
 
 

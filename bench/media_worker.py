@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import socket
+import sys
 from typing import Any
 
 from aiohttp import web
@@ -27,9 +28,27 @@ async def print_link(room_id: RoomId, participant_id: ParticipantId, state: str)
           flush=True)
 
 
+def trace_estimates() -> None:
+    """PARLEY_BENCH_ESTIMATES: each subscriber estimate and loss the link guards see, as JSON
+    lines on stderr (bench/shaped.py --samples keeps them), to read a shaped run by."""
+    from rooms.media.link import LinkGuard
+
+    observe = LinkGuard.observe
+
+    def traced(self: LinkGuard, now: float, *, estimate: int | None = None,
+               loss: float | None = None) -> Any:
+        print(json.dumps({"guard": id(self), "t": now, "estimate": estimate, "loss": loss,
+                          "state": self.state.value}), file=sys.stderr, flush=True)
+        return observe(self, now, estimate=estimate, loss=loss)
+
+    LinkGuard.observe = traced  # type: ignore[method-assign]
+
+
 async def serve() -> None:
     if os.environ.get("PARLEY_BENCH_LOG"):  # the worker's log on stderr (simulcast layers...)
         logging.basicConfig(level=logging.INFO, format="%(relativeCreated)8.0f %(message)s")
+    if os.environ.get("PARLEY_BENCH_ESTIMATES"):
+        trace_estimates()
     # bench/shaped.py follows the audio-only fallback from these lines.
     # (Only then: an older tree measured by bench/media.py --before has no on_link.)
     extra: dict[str, Any] = {"on_link": print_link} if os.environ.get("PARLEY_BENCH_LINKS") else {}

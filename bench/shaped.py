@@ -11,7 +11,7 @@ shaped for ``--hold`` s, then unshaped again for ``--recover`` s. Every 100 ms b
 getStats are read; printed per phase: the longest audio gap each side heard (no new audio
 packets), video frames decoded per second, what each camera sent, the browser's available
 bitrate, and the worker's link changes (audio-only fallback, trial, video) with their times.
-Only veth addresses in 10.77.0.0/24 and this machine's loopback are used.
+Only veth addresses in 10.77.0.0/16 (a /24 per run) and this machine's loopback are used.
 """
 
 from __future__ import annotations
@@ -42,7 +42,10 @@ from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, free_port, wait_until
 
 NS = f"parley-shaped-{os.getpid()}"
 HOST_IF, NS_IF = f"pv{os.getpid() % 10000}h", f"pv{os.getpid() % 10000}n"
-HOST_IP, NS_IP = "10.77.0.1", "10.77.0.2"
+# A subnet of its own per run: two runs at once (other sessions on this machine) with the same
+# address on two veth pairs would route each other's pages into the wrong namespace.
+_NET = f"10.77.{os.getpid() % 250 + 1}"
+HOST_IP, NS_IP = f"{_NET}.1", f"{_NET}.2"
 POLL_S = 0.1
 
 
@@ -146,6 +149,8 @@ def gap_and_rates(side: Side, phase: Phase) -> dict[str, float]:
         "video_fps": (last["framesDecoded"] - first["framesDecoded"]) / span,
         "sent_kbps": (last["sentBytes"] - first["sentBytes"]) * 8 / 1000 / span,
         "available_kbps": statistics.median(s["available"] for _, s in inside) / 1000,
+        "frame_width": statistics.median(s["frameWidth"] for _, s in inside),
+        "limited_by": statistics.mode(s["limitation"] or "-" for _, s in inside),
     }
 
 
@@ -172,9 +177,13 @@ async def main(args: argparse.Namespace) -> None:
         wrapper = Path(tmp) / "chromium-in-ns"
         wrapper.write_text(f'#!/bin/sh\nexec ip netns exec {NS} {CHROMIUM} "$@"\n')
         wrapper.chmod(0o755)
+        # With --samples, the worker also traces the estimates its link guards see.
+        trace = os.open(f"{args.samples}.estimates", os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+                        ) if args.samples else None
         worker = await asyncio.create_subprocess_exec(
-            sys.executable, str(WORKER), stdout=asyncio.subprocess.PIPE, cwd=TREE,
-            env={**os.environ, "PYTHONPATH": str(TREE), "PARLEY_BENCH_LINKS": "1"})
+            sys.executable, str(WORKER), stdout=asyncio.subprocess.PIPE, cwd=TREE, stderr=trace,
+            env={**os.environ, "PYTHONPATH": str(TREE), "PARLEY_BENCH_LINKS": "1",
+                 **({"PARLEY_BENCH_ESTIMATES": "1"} if trace is not None else {})})
         links: list[tuple[float, str, str]] = []
         origin = time.monotonic()
         sides: list[Side] = []
@@ -268,6 +277,15 @@ async def main(args: argparse.Namespace) -> None:
             await worker.wait()
             await runner.cleanup()
     report(sides, phases, links, lifts, args)
+    if args.samples:
+        dump(Path(args.samples), sides, phases, links, origin)
+
+
+def dump(path: Path, sides: list[Side], phases: list[Phase],
+         links: list[tuple[float, str, str]], origin: float) -> None:
+    path.write_text(json.dumps({"sides": {side.name: side.samples for side in sides},
+                                "phases": [vars(p) for p in phases], "links": links,
+                                "origin": origin}))
 
 
 def report(sides: list[Side], phases: list[Phase], links: list[tuple[float, str, str]],
@@ -275,15 +293,16 @@ def report(sides: list[Side], phases: list[Phase], links: list[tuple[float, str,
     print(f"\nshaped link: tbf both ways on the weak side's veth (250 ms queue); "
           f"hold {args.hold:.0f} s, recover {args.recover:.0f} s\n")
     print("| phase | side | longest audio gap (s) | video fps decoded | camera sent (kbit/s) "
-          "| available out (kbit/s) |")
-    print("| --- | --- | --- | --- | --- | --- |")
+          "| available out (kbit/s) | frame width decoded | encoder limited by |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for current in phases:
         for side in sides:
             figures = gap_and_rates(side, current)
             if figures:
                 print(f"| {current.name} ({current.start:.0f}-{current.end:.0f} s) | "
                       f"{side.name} | {figures['audio_gap_s']:.2f} | {figures['video_fps']:.1f} "
-                      f"| {figures['sent_kbps']:.0f} | {figures['available_kbps']:.0f} |")
+                      f"| {figures['sent_kbps']:.0f} | {figures['available_kbps']:.0f} "
+                      f"| {figures['frame_width']:.0f} | {figures['limited_by']} |")
     print("\nlink changes (s since start, subscriber, state):")
     for at, pid, state in links:
         print(f"  {at:6.1f}  {pid:6}  {state}")
@@ -303,4 +322,6 @@ if __name__ == "__main__":
     parser.add_argument("--rates", default="300,100")
     parser.add_argument("--hold", type=float, default=30)
     parser.add_argument("--recover", type=float, default=25)
+    parser.add_argument("--samples", help="write every getStats sample and link change here "
+                                          "(JSON), to look at a run second by second")
     asyncio.run(main(parser.parse_args()))

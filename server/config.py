@@ -38,6 +38,7 @@ class Settings:
     staff_token_ttl_s: int = 12 * 3600
     citizen_token_ttl_s: int = 7 * 24 * 3600
     lab_inbound_loss: float = 0.0
+    lab_estimate_cap_file: Path | None = None  # rooms.media.lab.EstimateCap (tests only)
     # Routing (docs/routing.md): widening, offers, wrap-up, working hours.
     neighbour_after_s: float = 60.0
     any_region_after_s: float = 180.0
@@ -109,6 +110,8 @@ class Settings:
                 default=_is_private_host(parsed.hostname),
             ),
             lab_inbound_loss=_parse_loss(environ.get("PARLEY_LAB_INBOUND_LOSS")),
+            lab_estimate_cap_file=(Path(environ["PARLEY_LAB_ESTIMATE_CAP_FILE"])
+                                   if environ.get("PARLEY_LAB_ESTIMATE_CAP_FILE") else None),
             neighbour_after_s=_seconds(environ, "PARLEY_ROUTING_NEIGHBOUR_AFTER_S", 60.0),
             any_region_after_s=_seconds(environ, "PARLEY_ROUTING_ANY_REGION_AFTER_S", 180.0),
             offer_timeout_s=_seconds(environ, "PARLEY_OFFER_TIMEOUT_S", 20.0),

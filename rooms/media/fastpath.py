@@ -11,7 +11,9 @@ forwarder that is most of the cost of a packet. Here, for the worker's own conne
   callback itself. Everything else (STUN, DTLS, RTCP) goes the stock way.
 - the connection's sockets are read in batches, with a receive buffer sized for bursts;
 - ``send_rtp``: encrypt with the DTLS transport's SRTP session and ``sendto`` the nominated
-  ICE pair. Before the transport is connected nothing is sent, like aiortc's ConnectionError.
+  ICE pair; ``send_media`` (forwarded RTP) batches each connection's packets of one event-loop
+  iteration into one ``sendmmsg`` (``rooms.media.sendbatch``). Before the transport is
+  connected nothing is sent, like aiortc's ConnectionError.
 
 The names touched are aiortc's and aioice's private attributes listed in docs/media.md and
 pinned by tests/rooms/test_media_canary.py.
@@ -23,6 +25,7 @@ import asyncio
 import functools
 import logging
 import socket
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +33,7 @@ import pylibsrtp
 from aiortc.rtcdtlstransport import RTCDtlsTransport, State
 from aiortc.rtp import RtpPacket, is_rtcp
 
+from rooms.media.sendbatch import DatagramBatch, batching, load_sendmmsg
 from rooms.media.srtp import FastSrtp
 
 logger = logging.getLogger(__name__)
@@ -120,17 +124,26 @@ def _read_in_batches(protocol: Any, deliver: Callable[[bytes, Any], None]) -> No
     fd = sock.fileno()
 
     def read_ready() -> None:
+        waiting: list[tuple[bytes, Any]] = []
+        failed: OSError | None = None
         for _ in range(READ_BATCH):
-            if transport.is_closing():
-                return
             try:
-                data, addr = sock.recvfrom(RECEIVE_SIZE)
+                waiting.append(sock.recvfrom(RECEIVE_SIZE))
             except (BlockingIOError, InterruptedError):
-                return
+                break
             except OSError as exc:
-                protocol.error_received(exc)
-                return
-            deliver(data, addr)
+                failed = exc
+                break
+        if len(waiting) == 1:
+            deliver(*waiting[0])
+        elif waiting:
+            with batching():  # what this burst makes each connection send: one sendmmsg
+                for data, addr in waiting:
+                    if transport.is_closing():
+                        break
+                    deliver(data, addr)
+        if failed is not None:
+            protocol.error_received(failed)
 
     # The public add_reader refuses an fd a transport owns; the transport removes whatever
     # reader the fd has when it closes, this one included.
@@ -150,7 +163,8 @@ def size_receive_buffer(sock: socket.socket, wanted: int) -> int:
     """Give ``sock`` a receive buffer of ``wanted`` bytes if the kernel allows (forced when the
     process may, else capped at ``net.core.rmem_max``); returns what it got (the kernel's
     figure, doubled for its bookkeeping). Warns once when it got less than asked."""
-    force = getattr(socket, "SO_RCVBUFFORCE", None)
+    # Python's socket module names SO_RCVBUFFORCE only from 3.12 on; Linux's value is 33.
+    force = getattr(socket, "SO_RCVBUFFORCE", 33 if sys.platform == "linux" else None)
     try:
         if force is None:
             raise PermissionError
@@ -176,6 +190,7 @@ class _Route:
         self.pair = pair
         self.transport = pair.protocol.transport
         self.addr = pair.remote_addr
+        self.batch = DatagramBatch(self.transport, self.addr, load_sendmmsg())
 
 
 def _route(dtls: RTCDtlsTransport) -> _Route | None:
@@ -207,7 +222,8 @@ def send_rtp(dtls: RTCDtlsTransport, data: bytes) -> bool:
 
 
 def send_media(dtls: RTCDtlsTransport, data: bytes) -> bool:
-    """``send_rtp`` for a packet known to be RTP (the forward path's)."""
+    """``send_rtp`` for a packet known to be RTP (the forward path's), sent with the others
+    of this event-loop iteration (``rooms.media.sendbatch``)."""
     route = _route(dtls)
     if route is None:
         return False
@@ -215,5 +231,5 @@ def send_media(dtls: RTCDtlsTransport, data: bytes) -> bool:
         protected = route.fast.protect(data)
     except (pylibsrtp.Error, ValueError):
         return False
-    route.transport.sendto(protected, route.addr)
+    route.batch.send(protected)
     return True

@@ -3,34 +3,51 @@
 Fed with what the subscriber's browser reports about the video the worker sends it: its
 bandwidth estimate (REMB, which covers the whole path from the publisher, since the
 publisher's send times are passed on) and the share of packets lost (receiver reports).
-- **video** -> **audio_only** when the estimate stays under ``AUDIO_ONLY_BELOW`` or the loss
-  over ``LOSS_ABOVE`` for ``BAD_FOR`` seconds: the worker stops sending that subscriber video
-  (audio goes on, and has the link to itself).
+- **video** -> **audio_only** when the estimate stays under ``AUDIO_ONLY_BELOW`` without
+  climbing, or the loss over ``LOSS_ABOVE``, for ``BAD_FOR`` seconds: the worker stops sending
+  that subscriber video (audio goes on, and has the link to itself).
 - **audio_only** -> **trial** after ``RETRY_AFTER`` seconds (growing by half after each failed
-  trial, up to ``RETRY_MAX``, so that video is back within about 10 s of a link recovering):
+  trial, up to ``RETRY_MAX``: at 100 kbit/s a trial costs the audio some delay, and video is
+  back within about 12 s of a link recovering):
   video is sent again, and the subscriber's estimate no longer holds the publisher back.
-- **trial** -> **video** after ``GOOD_FOR`` seconds with loss at most ``LOSS_ABOVE``, or back to
-  **audio_only** when the loss stays over it for ``BAD_FOR``. A trial is judged by loss alone,
-  and after it the estimate counts again only once it has climbed over the threshold, or
-  ``SETTLE`` s later (a browser that adapted to a narrow link stays under it for good): the
-  browser's estimate starts from what audio alone needed and takes longer than a trial to
-  climb back, so it would fail every trial; a link that cannot carry the video loses packets.
+- **trial** -> **video** after ``GOOD_FOR`` seconds without a bad sign and with the estimate
+  (if the browser reports one) at least ``AUDIO_ONLY_BELOW``, or back to **audio_only** when a
+  bad sign lasts ``BAD_FOR`` (the next trial then waits longer).
 
-Measured with bench/shaped.py (docs/decisions.md): at 300 kbit/s video goes on, at 100 kbit/s
-the call falls back to audio.
+A low estimate is a bad sign only while it is not climbing (no new high in the last
+``CLIMB_WINDOW`` s over the ``CLIMB_WINDOW`` s before; with no history that far back it is not
+judged): when a trial starts on a widened link, the browser's estimate starts from what audio
+alone needed and climbs by about 5% a second once video flows (measured with bench/shaped.py:
+25 to 100 kbit/s in the 17 s after a trial began), while on a link that stays narrow it lies
+flat (13-25 kbit/s at 100 kbit/s). Judged by loss alone, a trial at 100 kbit/s passed (the
+browser fits 30 kbit/s of video in) and the call swung between 13 s of 6 fps video and 4 s of
+audio; judged after a settling delay, the slow climb after the limit lifted fell back again on
+a recovered link. The history is cleared on going audio only, so a trial is compared with
+the audio-only spell before it.
+
+Measured with bench/shaped.py (docs/media.md "Shaped-link results"): at 300 kbit/s video goes
+on, at 100 kbit/s the call falls back to audio, and video returns once the limit lifts.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from enum import StrEnum
 
-AUDIO_ONLY_BELOW = 100_000  # bit/s: under this, video starves the audio
+# bit/s: under this there is no room for video beside the audio (Opus with its RTP, SRTP, UDP
+# and IP headers takes about 50 kbit/s); at 100 kbit/s browsers estimate 13-35 kbit/s, at
+# 300 kbit/s 140-190 (dipping to 70 on a loaded machine).
+AUDIO_ONLY_BELOW = 64_000
 LOSS_ABOVE = 0.10
 BAD_FOR = 3.0
-GOOD_FOR = 3.0
+CLIMB_WINDOW = 4.0     # s: a new high within this long means the estimate is still climbing
+CLIMB_BY = 1.02        # a new high is this much above the highest before the window
+HISTORY = 2 * CLIMB_WINDOW  # s of estimates kept: the window and one as long before it
+# A trial is judged against the estimates of the audio-only spell before it (browsers report
+# about 4 times a second): a flat line fails it after BAD_FOR s; it passes after this long.
+GOOD_FOR = BAD_FOR + 2.0
 RETRY_AFTER = 4.0
-RETRY_MAX = 6.0
-SETTLE = 10.0
+RETRY_MAX = 12.0
 
 
 class LinkState(StrEnum):
@@ -50,13 +67,8 @@ class LinkGuard:
         self._good_since: float | None = None
         self._retry_after = RETRY_AFTER
         self._now = now
-        self._estimate: int | None = None
+        self._estimates: deque[tuple[float, int]] = deque()  # (when, bit/s), oldest first
         self._loss = 0.0
-        # After a trial the estimate climbs from what audio alone needed: it counts again once
-        # it has been above the threshold, or ``SETTLE`` s after the trial (loss counts always).
-        # The same at the start of a call, while the browser's estimator warms up.
-        self._estimate_trusted = False
-        self._trust_at = now + SETTLE
 
     @property
     def sends_video(self) -> bool:
@@ -70,9 +82,9 @@ class LinkGuard:
     def observe(self, now: float, *, estimate: int | None = None,
                 loss: float | None = None) -> LinkState | None:
         if estimate is not None:
-            self._estimate = estimate
-            if estimate >= AUDIO_ONLY_BELOW:
-                self._estimate_trusted = True
+            self._estimates.append((now, estimate))
+            while now - self._estimates[0][0] > HISTORY:
+                self._estimates.popleft()
         if loss is not None:
             self._loss = loss
         return self.tick(now)
@@ -82,15 +94,30 @@ class LinkGuard:
         so this link's reports say nothing about video until the next trial)."""
         if self.state is LinkState.AUDIO_ONLY:
             return None
+        if self.state is LinkState.TRIAL:
+            self._retry_after = min(self._retry_after * 1.5, RETRY_MAX)  # the call's trial failed
         return self._enter(LinkState.AUDIO_ONLY, now)
 
-    def _bad(self) -> bool:
-        trusted = self._estimate_trusted or self._now >= self._trust_at
-        low = trusted and self._estimate is not None and self._estimate < AUDIO_ONLY_BELOW
-        return low or self._loss > LOSS_ABOVE
+    def try_again(self, now: float) -> LinkState | None:
+        """A trial because the other side of the call started one (both pages send video
+        again only when neither side is audio only, so the two trials go together)."""
+        if self.state is not LinkState.AUDIO_ONLY:
+            return None
+        return self._enter(LinkState.TRIAL, now)
 
-    def _lossy(self) -> bool:
-        return self._loss > LOSS_ABOVE
+    def _low_and_flat(self) -> bool:
+        """The latest estimate is under the threshold and has stopped climbing."""
+        if not self._estimates or self._estimates[-1][1] >= AUDIO_ONLY_BELOW:
+            return False
+        cut = self._now - CLIMB_WINDOW
+        before = [bitrate for at, bitrate in self._estimates if cut - CLIMB_WINDOW <= at < cut]
+        if not before:
+            return False  # too short a history to tell a climb from a flat line
+        recent = max((bitrate for at, bitrate in self._estimates if at >= cut), default=0)
+        return recent <= max(before) * CLIMB_BY
+
+    def _bad(self) -> bool:
+        return self._loss > LOSS_ABOVE or self._low_and_flat()
 
     def tick(self, now: float) -> LinkState | None:
         self._now = now
@@ -98,14 +125,17 @@ class LinkGuard:
             if now - self._since >= self._retry_after:
                 return self._enter(LinkState.TRIAL, now)
             return None
-        bad = self._lossy() if self.state is LinkState.TRIAL else self._bad()
+        bad = self._bad()
         self._bad_since = (self._bad_since if self._bad_since is not None else now) if bad else None
         if self._bad_since is not None and now - self._bad_since >= BAD_FOR:
             if self.state is LinkState.TRIAL:
                 self._retry_after = min(self._retry_after * 1.5, RETRY_MAX)
             return self._enter(LinkState.AUDIO_ONLY, now)
         if self.state is LinkState.TRIAL:
-            good = not self._lossy()
+            # A climbing estimate keeps a trial going; it passes once it is over the line (at
+            # 100 kbit/s one climbed from 18 to 54 kbit/s in 8 s, then lay flat).
+            latest = self._estimates[-1][1] if self._estimates else None
+            good = not bad and (latest is None or latest >= AUDIO_ONLY_BELOW)
             self._good_since = (self._good_since if self._good_since is not None else now
                                 ) if good else None
             if self._good_since is not None and now - self._good_since >= GOOD_FOR:
@@ -118,11 +148,10 @@ class LinkGuard:
         self._since = now
         self._bad_since = None
         self._good_since = None
+        if state is LinkState.AUDIO_ONLY:
+            # A trial's estimate is compared with audio's alone, not with video's before.
+            self._estimates.clear()
         if state is LinkState.TRIAL:
-            # What was measured on audio alone says nothing about video.
-            self._estimate = None
-            self._loss = 0.0
+            self._loss = 0.0  # what was lost of audio alone says nothing about video
             self._good_since = now
-            self._estimate_trusted = False
-            self._trust_at = now + GOOD_FOR + SETTLE
         return state

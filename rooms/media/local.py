@@ -94,7 +94,8 @@ class LocalMediaWorker:
     ``ice_servers``: RTCIceServer-like dicts ``{urls, username?, credential?}`` the worker
     gathers through (STUN/TURN). ``allow_private_candidates``: accept client candidates with
     private, loopback or link-local addresses (labs and tests only). ``inbound_loss``: drop
-    that share of incoming RTP packets (loss tests only, ``rooms.media.lab``). Constructing a worker
+    that share of incoming RTP packets (loss tests only, ``rooms.media.lab``); ``estimate_cap``:
+    what the link guards see of a subscriber's estimate (lab only, ``rooms.media.lab``). Constructing a worker
     installs the codec hooks into aiortc once per process (``codec_audit``). ``sink``: the
     recorder, fed by ``StartRecording`` and the other recording messages (docs/recording.md).
     ``lab_estimate_cap``: participant -> bit/s; that subscriber's bandwidth estimates count as
@@ -106,9 +107,11 @@ class LocalMediaWorker:
                  clock: Callable[[], float] = time.monotonic,
                  inbound_loss: float = 0.0, sink: PacketSink | None = None,
                  on_link: OnLink | None = None,
+                 estimate_cap: Callable[[int], int] | None = None,
                  lab_estimate_cap: Mapping[str, int] | None = None) -> None:
         self._on_link = on_link
-        self._estimate_cap = dict(lab_estimate_cap or {})
+        self._link_estimate_cap = estimate_cap  # lab only: rooms.media.lab.EstimateCap
+        self._layer_estimate_caps = dict(lab_estimate_cap or {})  # lab only: simulcast
         self._inbound_loss = InboundLoss(inbound_loss) if inbound_loss else None
         self._ice_servers = ice_servers_from_dicts(ice_servers)
         self._allow_private = allow_private_candidates
@@ -294,13 +297,18 @@ class LocalMediaWorker:
                         state.value)
             if self._on_link is not None:
                 self._spawn(self._on_link(room.room_id, peer.participant_id, state.value))
-            if state is LinkState.AUDIO_ONLY and room.policy is None:
+            if state in (LinkState.AUDIO_ONLY, LinkState.TRIAL) and room.policy is None:
                 # A consultation (1:1) goes audio only both ways: both pages pause their
-                # cameras, so the other direction's reports would only measure audio.
+                # cameras, so the other direction's reports would only measure audio; and it
+                # tries video again both ways (the pages send it only when neither side is
+                # audio only).
                 for other in list(room.peers.values()):
                     for out in other.out_streams():
                         if other is not peer and out.kind == "video":
-                            out.fall_back()
+                            if state is LinkState.AUDIO_ONLY:
+                                out.fall_back()
+                            else:
+                                out.try_again()
 
         def video_streams() -> int:
             return sum(1 for o in peer.out_streams()
@@ -311,8 +319,9 @@ class LocalMediaWorker:
         # the publisher back for everyone (measured: bench/media.py's third page); such rooms
         # keep the worker's own estimate of the uplink until simulcast exists.
         out = OutStream(kind, sender, self._counters, self._clock, on_link=link_changed,
-                        siblings=video_streams, relays_remb=lambda: room.policy is None)
-        out.estimate_cap = self._estimate_cap.get(peer.participant_id)
+                        siblings=video_streams, relays_remb=lambda: room.policy is None,
+                        estimate_cap=self._link_estimate_cap)
+        out.lab_estimate_cap = self._layer_estimate_caps.get(peer.participant_id)
         return out
 
     async def _set_routing(self, message: SetRouting) -> Reply:

@@ -104,8 +104,10 @@ class OutStream:
                  clock: Callable[[], float] = time.monotonic,
                  on_link: Callable[[LinkState], None] | None = None,
                  siblings: Callable[[], int] | None = None,
-                 relays_remb: Callable[[], bool] | None = None) -> None:
+                 relays_remb: Callable[[], bool] | None = None,
+                 estimate_cap: Callable[[int], int] | None = None) -> None:
         self.kind = kind
+        self._estimate_cap = estimate_cap  # lab only (rooms.media.lab.EstimateCap)
         # Whether this subscriber's estimate may cap the publisher (1:1 calls; see local.py).
         self._relays_remb = relays_remb
         # How many video streams the subscriber's transport carries now: its REMB is their sum.
@@ -119,7 +121,7 @@ class OutStream:
         self.latest_remb: tuple[int, float] | None = None  # (bit/s, when)
         self.latest_loss = 0.0  # the share of this stream's packets the subscriber lost
         #: Lab only: this subscriber's estimates are taken as at most this (bit/s).
-        self.estimate_cap: int | None = None
+        self.lab_estimate_cap: int | None = None
         self._counters = counters
         self._clock = clock
         self._ssrc: int = sender._ssrc
@@ -262,12 +264,13 @@ class OutStream:
             except ValueError:
                 return
             if self._ssrc in ssrcs:
-                if self.estimate_cap is not None:
-                    bitrate = min(bitrate, self.estimate_cap)
+                if self.lab_estimate_cap is not None:
+                    bitrate = min(bitrate, self.lab_estimate_cap)
                 now = self._clock()
                 self.latest_remb = (bitrate, now)
                 if self.link is not None:
-                    self._link_changed(self.link.observe(now, estimate=bitrate))
+                    seen = self._estimate_cap(bitrate) if self._estimate_cap else bitrate
+                    self._link_changed(self.link.observe(now, estimate=seen))
                 if self.publisher is not None:
                     self.publisher.on_remb()
             return
@@ -288,6 +291,11 @@ class OutStream:
         """Stop video because the call went audio only on another stream (``LinkGuard``)."""
         if self.link is not None:
             self._link_changed(self.link.fall_back(self._clock()))
+
+    def try_again(self) -> None:
+        """Try video again because the call's other stream does (``LinkGuard.try_again``)."""
+        if self.link is not None:
+            self._link_changed(self.link.try_again(self._clock()))
 
     def _link_changed(self, state: LinkState | None) -> None:
         if state is None:

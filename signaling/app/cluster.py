@@ -23,6 +23,7 @@ import socketio
 from aiohttp import web
 from redis.asyncio import BlockingConnectionPool, Redis
 
+from rooms.media.lab import EstimateCap
 from rooms.media.local import LocalMediaWorker, OnLink
 from rooms.media.sink import PacketSink
 from rooms.messages import RoomId
@@ -115,6 +116,8 @@ class Cluster:
                 ice_servers=list(self.settings.ice_servers),
                 allow_private_candidates=self.settings.allow_private_candidates,
                 inbound_loss=self.settings.lab_inbound_loss,
+                estimate_cap=(EstimateCap(self.settings.lab_estimate_cap_file).apply
+                              if self.settings.lab_estimate_cap_file else None),
                 sink=sink,
                 on_link=on_link,
             )

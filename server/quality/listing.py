@@ -60,6 +60,7 @@ async def visible_reviews(session: AsyncSession, me: Principal) -> list[dict[str
     return [{**review_view(r), "region": region,
              "handler_name": names.get(r.handler_id, ""),
              "reviewer_name": names.get(r.reviewer_id, ""),
+             "about_me": r.handler_id == int(me.id),
              "mine_to_review": r.reviewer_id == int(me.id) and r.reviewed_at is None,
              "mine_to_answer": (r.handler_id == int(me.id) and r.reviewed_at is not None
                                 and r.answer is None),

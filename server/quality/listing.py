@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from recordings.models import Recording
+from server.db import Database
 from server.models import Case, User
 from server.policy import Principal, Role
 from server.quality.models import QualityReview
@@ -33,6 +34,16 @@ def review_view(r: QualityReview) -> dict[str, Any]:
             "answer": r.answer,
             "answered_at": r.answered_at.isoformat() if r.answered_at else None,
             "state": state_of(r)}
+
+
+async def is_reviewer_of(db: Database, me: Principal, case_id: str) -> bool:
+    """Whether ``me`` is drawn to review ``case_id`` (recordings.api lets them watch it)."""
+    if not me.id.isascii() or not me.id.isdigit() or me.role not in (Role.LAWYER, Role.SUPERVISOR):
+        return False
+    async with db.read_session() as session:
+        found = await session.scalar(select(QualityReview.id).where(
+            QualityReview.case_id == case_id, QualityReview.reviewer_id == int(me.id)).limit(1))
+    return found is not None
 
 
 async def region_of(session: AsyncSession, me: Principal) -> str | None:

@@ -6,10 +6,12 @@ reviewer sees the answer. Every view fits 360 px and 1280x800."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from server.quality.sampling import Closed, draw
-from tests.clients import post_json
+from tests.clients import SocketClient, get_json, intake_body, post_json
 from tests.e2e.harness import PASSWORD, ServerProcess, new_page, wait_video_playing
 from tests.e2e.scene import staff_sign_in
 from tests.e2e.test_consultation import consent_to_recording, sign_in, submit_intake, take_next
@@ -23,11 +25,19 @@ def _size(viewport: dict[str, int]) -> ViewportSize:
     return {"width": viewport["width"], "height": viewport["height"]}
 
 
-async def _user_id(server: ServerProcess, username: str) -> int:
+async def _login(server: ServerProcess, username: str) -> dict[str, Any]:
     status, body = await post_json(server.url, "/api/login",
                                    {"username": username, "password": PASSWORD})
     assert status == 200, body
-    return int(body["user"]["id"])
+    return dict(body)
+
+
+async def _user_id(server: ServerProcess, username: str) -> int:
+    return int((await _login(server, username))["user"]["id"])
+
+
+async def _token(server: ServerProcess, username: str) -> str:
+    return str((await _login(server, username))["token"])
 
 
 async def _recorded_consultation(browser: Browser, server: ServerProcess) -> tuple[str, Page]:
@@ -146,3 +156,47 @@ async def test_draw_score_answer_from_the_pages(server: ServerProcess, browser: 
     await reviewer.get_by_test_id("lang-switch").select_option("en")
     await expect(mine.get_by_test_id("qa-state")).to_have_text("Answered")
     await expect(detail.get_by_test_id("qa-total")).to_have_text("Total 10 / 12")
+
+
+async def test_a_lawyer_drawn_as_reviewer_scores_on_the_console(server: ServerProcess,
+                                                                browser: Browser) -> None:
+    server.add_lawyer("lawyer1", display_name="李律师")
+    server.add_lawyer("lawyer2", display_name="王律师")
+    server.parley("user", "add", "--role", "supervisor", "--username", "boss1",
+                  "--password", PASSWORD)
+    status, intake = await post_json(server.url, "/api/intake", intake_body(mode="text"))
+    assert status == 201
+    case_id = intake["case_id"]
+    lawyer = SocketClient(server.url)
+    try:
+        await lawyer.connect(await _token(server, "lawyer1"))
+        await lawyer.wait_for("offer:new", timeout=15)
+        assert (await lawyer.call("offer:accept", {"case_id": case_id}))["ok"]
+        assert (await lawyer.call("case:end", {"case_id": case_id, "outcome": "answered"}))["ok"]
+    finally:
+        await lawyer.close()
+    ids = {u: await _user_id(server, u) for u in ("lawyer1", "lawyer2", "boss1")}
+    seed = next(s for s in range(100) if draw([Closed(case_id, ids["lawyer1"])],
+                                              list(ids.values()), 1, s)[0].reviewer_id
+                == ids["lawyer2"])
+    status, _ = await post_json(server.url, "/api/quality/samples", {"n": 1, "seed": seed},
+                                await _token(server, "boss1"))
+    assert status == 201
+
+    page = await (await context(browser, server, PHONE)).new_page()
+    await staff_sign_in(page, "/agent", "lawyer2")
+    todo = page.get_by_test_id("qa-todo-row")
+    await expect(todo).to_contain_text("李律师")
+    await expect(todo.get_by_test_id("qa-no-recording")).to_be_visible()  # a text consultation
+    await todo.get_by_test_id("qa-submit").click()  # nothing scored: every item says so
+    await expect(todo.get_by_test_id("qa-score-greeting-error")).to_contain_text("请为此项评分")
+    await expect(todo.get_by_test_id("qa-score-privacy-error")).to_contain_text("请为此项评分")
+    for code, value in SCORES.items():
+        await todo.get_by_test_id(f"qa-score-{code}").fill(value)
+    await fits(page, "lawyer scoring a colleague's case")
+    await todo.get_by_test_id("qa-submit").click()
+    await expect(todo).to_have_count(0)
+    await expect(page.get_by_test_id("qa-mine-empty")).to_be_visible()
+    status, listed = await get_json(server.url, "/api/quality/reviews",
+                                    await _token(server, "lawyer1"))
+    assert status == 200 and listed["reviews"][0]["total"] == 10

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from server.clocks.clock import CHINA
+from server.quality.sampling import Closed, draw
 from tests.clients import SocketClient, get_json, post_json
 from tests.conftest import Running
 
@@ -99,3 +100,32 @@ async def test_period_region_names_and_per_item_errors(running: Running, connect
     [row] = [r for r in listed["reviews"] if r["id"] == drawn["id"]]
     assert row["state"] == "answered" and row["answer"] == "收到" and row["answered_at"]
 
+
+
+async def test_a_drawn_lawyer_may_open_the_recordings_of_the_case(running: Running,
+                                                                 connect: Connect) -> None:
+    await running.add_lawyer("lawyer1", skills={"labour": 5})
+    await running.add_lawyer("lawyer2")
+    await running.add_lawyer("sup1", role="supervisor")
+    tokens, ids = {}, {}
+    for name in ("lawyer1", "lawyer2", "sup1"):
+        status, body = await post_json(running.url, "/api/login",
+                                       {"username": name, "password": "correct horse"})
+        tokens[name], ids[name] = body["token"], int(body["user"]["id"])
+    case_id = await _ended_case(running, connect)
+    recordings = f"/api/cases/{case_id}/recordings"
+    status, _ = await get_json(running.url, recordings, tokens["lawyer2"])
+    assert status == 403  # not their case, not drawn yet
+
+    # The seed that gives the case to lawyer2 (the draw is reproducible from its seed).
+    seed = next(s for s in range(100) if draw([Closed(case_id, ids["lawyer1"])],
+                                              list(ids.values()), 1, s)[0].reviewer_id
+                == ids["lawyer2"])
+    status, sample = await post_json(running.url, "/api/quality/samples", {"n": 1, "seed": seed},
+                                     tokens["sup1"])
+    assert status == 201 and sample["reviews"][0]["reviewer_id"] == ids["lawyer2"]
+    status, listed = await get_json(running.url, recordings, tokens["lawyer2"])
+    assert status == 200 and listed["recordings"] == []  # a text consultation: allowed, none
+    status, mine = await get_json(running.url, "/api/quality/reviews", tokens["lawyer2"])
+    [row] = mine["reviews"]
+    assert row["mine_to_review"] and not row["about_me"]

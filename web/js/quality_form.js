@@ -10,30 +10,32 @@ import { said, scoreProblem } from './quality_view.js';
 
 const NOTE_MAX = 2000;
 
-function scoreField(item) {
-  const id = `qa-score-${item.code}`;
+function scoreField(item, reviewId) {
+  // Ids unique on the page (a lawyer may have several forms open); test ids per item.
+  const id = `qa-${reviewId}-score-${item.code}`;
   const label = el('label', { for: id });
   setLocalized(label, item);
   const range = said('span', 'qa.range', { max: item.max }, { class: 'hint', id: `${id}-hint` });
   const input = el('input', {
     id, type: 'text', inputmode: 'numeric', autocomplete: 'off', required: '', size: '3',
-    'aria-describedby': `${id}-hint`, 'data-testid': id, 'data-max': String(item.max),
+    'aria-describedby': `${id}-hint`, 'data-testid': `qa-score-${item.code}`, 'data-max': String(item.max),
   });
-  const error = el('p', { id: `${id}-error`, class: 'field-error', 'data-testid': `${id}-error`, hidden: '' });
+  const error = el('p', { id: `${id}-error`, class: 'field-error', 'data-testid': `qa-score-${item.code}-error`, hidden: '' });
   input.addEventListener('input', () => clearFieldError(input));
   return { input, node: el('div', { class: 'field qa-field' }, [label, ' ', range, input, error]) };
 }
 
 /** The form for `review`; `onDone()` after the scores are saved. */
 export function scoringForm(checklist, review, token, onDone) {
-  const fields = new Map(checklist.items.map((item) => [item.code, scoreField(item)]));
-  const note = el('textarea', { id: 'qa-note', rows: '3', maxlength: String(NOTE_MAX), 'aria-describedby': 'qa-note-count', 'data-testid': 'qa-note-input' });
-  const count = el('p', { id: 'qa-note-count', class: 'counter' });
+  const fields = new Map(checklist.items.map((item) => [item.code, scoreField(item, review.id)]));
+  const noteId = `qa-${review.id}-note`;
+  const note = el('textarea', { id: noteId, rows: '3', maxlength: String(NOTE_MAX), 'aria-describedby': `${noteId}-count`, 'data-testid': 'qa-note-input' });
+  const count = el('p', { id: `${noteId}-count`, class: 'counter' });
   const error = el('p', { class: 'notice', 'data-kind': 'error', role: 'alert', 'data-testid': 'qa-submit-error', hidden: '' });
   const submit = said('button', 'qa.submit', undefined, { type: 'submit', class: 'btn btn-primary', 'data-testid': 'qa-submit' });
   const form = el('form', { class: 'form qa-form', 'data-testid': 'qa-form', novalidate: '' }, [
     ...[...fields.values()].map((f) => f.node),
-    el('div', { class: 'field' }, [said('label', 'qa.comment', undefined, { for: 'qa-note' }), note, count]),
+    el('div', { class: 'field' }, [said('label', 'qa.comment', undefined, { for: noteId }), note, count]),
     error, submit,
   ]);
   bindCounter(note, count, NOTE_MAX);

@@ -1,12 +1,14 @@
 // "我的质检结果" on the lawyer's console: every finished quality review of my own cases with its
 // scores and the reviewer's note, and a box to answer it once (POST
-// /api/quality/reviews/{id}/answer); the answer is then shown here and to the reviewer.
+// /api/quality/reviews/{id}/answer); the answer is then shown here and to the reviewer. A lawyer
+// drawn as the reviewer of a colleague's case scores it here too (the same form as supervisors).
 
 import { errorText, postJSON } from './api.js';
 import { el } from './dom.js';
 import { bindCounter, clearFieldError, setFieldError } from './form.js';
 import { pollList } from './polled_list.js';
 import { caseHeading, recordingLinks } from './quality_panel.js';
+import { scoringForm } from './quality_form.js';
 import { resultNode, said, timeNode } from './quality_view.js';
 
 const REFRESH_MS = 60000;
@@ -53,19 +55,25 @@ export function watchMyReviews(token, { list, empty }) {
     resultNode(checklist, review),
     review.mine_to_answer ? answerBox(review, token, () => poller.refresh()) : '',
   ]);
+  const toReview = (review, checklist) => el('li', { class: 'qa-mine-item', 'data-testid': 'qa-todo-row', 'data-review': String(review.id) }, [
+    caseHeading(review, said('span', 'qa.todo_handler', { handler: review.handler_name })),
+    recordingLinks(review),
+    scoringForm(checklist, review, token, () => poller.refresh()),
+  ]);
   let shown = '';
   const poller = pollList({
     path: '/api/quality/reviews', token, key: 'reviews', intervalMs: REFRESH_MS,
     show: (rows, reply) => {
       // Reviews of my own work once scored (one still waiting for its reviewer is not shown).
       const mine = rows.filter((r) => r.about_me && r.reviewed_at);
-      // Redrawn only when something changed, so an answer being typed is not wiped by a poll;
+      const todo = rows.filter((r) => r.mine_to_review);
+      // Redrawn only when something changed, so what is being typed is not wiped by a poll;
       // the words follow a language switch by themselves (data-i18n, data-time).
-      const key = JSON.stringify(mine.map((r) => [r.id, r.state]));
+      const key = JSON.stringify([todo.map((r) => r.id), mine.map((r) => [r.id, r.state])]);
       if (key === shown) return;
       shown = key;
-      list.replaceChildren(...mine.map((r) => item(r, reply.checklist)));
-      empty.hidden = mine.length > 0;
+      list.replaceChildren(...todo.map((r) => toReview(r, reply.checklist)), ...mine.map((r) => item(r, reply.checklist)));
+      empty.hidden = mine.length + todo.length > 0;
     },
   });
   return poller.stop;

@@ -52,7 +52,7 @@ export function watchMyReviews(token, { list, empty }) {
     caseHeading(review, said('span', 'qa.mine_reviewer', { name: review.reviewer_name })),
     el('p', { class: 'hint' }, [said('span', 'qa.drawn_at'), ' ', timeNode(review.drawn_at, 'date')]),
     recordingLinks(review),
-    resultNode(checklist, review),
+    resultNode(checklist, review, { answering: review.mine_to_answer }),
     review.mine_to_answer ? answerBox(review, token, () => poller.refresh()) : '',
   ]);
   const toReview = (review, checklist) => el('li', { class: 'qa-mine-item', 'data-testid': 'qa-todo-row', 'data-review': String(review.id) }, [

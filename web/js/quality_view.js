@@ -32,8 +32,11 @@ export function scoreProblem(text, max) {
   return null;
 }
 
-/** The scores item by item, the total, the note, and the answer (or that none came yet). */
-export function resultNode(checklist, review) {
+/**
+ * The scores item by item, the total, the note, and the answer (or, unless `answering` (the
+ * reader is the one to answer it), that none came yet).
+ */
+export function resultNode(checklist, review, { answering = false } = {}) {
   const rows = checklist.items.map((item) => {
     const name = el('dt');
     setLocalized(name, item);
@@ -50,7 +53,7 @@ export function resultNode(checklist, review) {
   if (review.answer) {
     parts.push(el('p', { 'data-testid': 'qa-answer' }, [said('strong', 'qa.answer'), ' ', review.answer]));
     if (review.answered_at) parts.push(el('p', { class: 'hint' }, [timeNode(review.answered_at)]));
-  } else if (review.reviewed_at) {
+  } else if (review.reviewed_at && !answering) {
     parts.push(said('p', 'qa.no_answer', undefined, { class: 'hint', 'data-testid': 'qa-no-answer' }));
   }
   return el('div', { class: 'qa-result', 'data-testid': 'qa-result' }, parts);

@@ -157,6 +157,22 @@ async def test_draw_score_answer_from_the_pages(server: ServerProcess, browser: 
     await expect(mine.get_by_test_id("qa-state")).to_have_text("Answered")
     await expect(detail.get_by_test_id("qa-total")).to_have_text("Total 10 / 12")
 
+    # Signed out and in again on the same page, one click draws once (the form's listeners
+    # went with the first session).
+    await drawer.get_by_test_id("sign-out").click()
+    await drawer.get_by_test_id("login-username").fill("boss1")
+    await drawer.get_by_test_id("login-password").fill(PASSWORD)
+    await drawer.get_by_test_id("login-submit").click()
+    await panel.get_by_test_id("qa-seed").fill(str(seed))
+    posts: list[str] = []
+    drawer.on("request", lambda r: posts.append(r.url) if r.method == "POST"
+              and r.url.endswith("/api/quality/samples") else None)
+    await panel.get_by_test_id("qa-draw-submit").click()
+    await expect(panel.get_by_test_id("qa-drawn")).to_contain_text(f"随机种子 {seed}")
+    await drawer.wait_for_load_state("networkidle")
+    assert len(posts) == 1, posts
+    await expect(panel.locator(f'[data-testid="qa-row"][data-case="{case_id}"]')).to_have_count(2)
+
 
 async def test_a_lawyer_drawn_as_reviewer_scores_on_the_console(server: ServerProcess,
                                                                 browser: Browser) -> None:

@@ -76,5 +76,8 @@ export function watchMyReviews(token, { list, empty }) {
       empty.hidden = mine.length + todo.length > 0;
     },
   });
-  return poller.stop;
+  return () => {
+    poller.stop();
+    list.replaceChildren();  // nothing of one lawyer's results stays for the next sign-in
+  };
 }

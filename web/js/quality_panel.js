@@ -57,10 +57,13 @@ function drawBody(form) {
 export function watchQuality(token, { form, drawn, drawError, table, empty, detail }) {
   let checklist = { items: [] };
   let openId = null;
+  // The form is the page's own and outlives a session: its listeners go when the panel stops.
+  const wired = new AbortController();
+  const { signal } = wired;
   const today = new Date();
   form.querySelector('[data-testid="qa-since"]').value = isoDay(new Date(today.getTime() - DEFAULT_DAYS * 86400000));
   form.querySelector('[data-testid="qa-until"]').value = isoDay(today);
-  for (const input of form.querySelectorAll('input')) input.addEventListener('input', () => clearFieldError(input));
+  for (const input of form.querySelectorAll('input')) input.addEventListener('input', () => clearFieldError(input), { signal });
 
   const open = (review) => {
     openId = review.id;
@@ -135,6 +138,14 @@ export function watchQuality(token, { form, drawn, drawError, table, empty, deta
     } finally {
       button.disabled = false;
     }
-  });
-  return poller.stop;
+  }, { signal });
+  return () => {
+    wired.abort();
+    poller.stop();
+    detail.hidden = true;
+    detail.replaceChildren();
+    delete drawn.dataset.i18n;
+    drawn.textContent = '';
+    table.tBodies[0].replaceChildren();
+  };
 }

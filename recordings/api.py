@@ -15,6 +15,7 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -56,8 +57,12 @@ class RecordingAccess:
     """What the routes need, kept on the app under ``RECORDING_ACCESS_KEY``."""
 
     def __init__(self, *, db: Database, cases: CaseRepository, storage: LocalRecordingStorage,
-                 audit: AuditLog, secret_key: bytes, export_dir: Path) -> None:
+                 audit: AuditLog, secret_key: bytes, export_dir: Path,
+                 reviewer_of: Callable[[Principal, str], Awaitable[bool]] | None = None) -> None:
         self.db = db
+        # Whether the caller is a drawn quality reviewer of the case (server/quality), who
+        # watches the whole session without being its lawyer.
+        self.reviewer_of = reviewer_of
         self.cases = cases
         self.mediations = MediationRepository(db)
         self.repo = RecordingRepository(db)
@@ -128,11 +133,15 @@ RECORDING_ACCESS_KEY = web.AppKey("recording_access", RecordingAccess)
 
 
 async def _allowed_case(access: RecordingAccess, me: Principal, case_id: str) -> Viewer:
-    """A consultation's citizen and lawyer, a mediation's mediator and invitees, supervisors;
+    """A consultation's citizen and lawyer (and its drawn quality reviewer), a mediation's
+    mediator and invitees, supervisors;
     and what they may receive: everything, except an invitee of a mediation, who gets what
     they could hear and see live (a consultation has no caucus)."""
     case = await access.cases.get(case_id)
     if case is not None:
+        require(me, Action.RECORDING_VIEW)
+        if access.reviewer_of is not None and await access.reviewer_of(me, case_id):
+            return FULL
         require(me, Action.RECORDING_VIEW, case_resource(case))
         return FULL
     mediation = await access.mediations.case(case_id)

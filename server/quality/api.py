@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from aiohttp import web
-from pydantic import Field
-from sqlalchemy import or_, select, update
+from pydantic import Field, model_validator
+from sqlalchemy import select, update
 
 from server.api import principal_of
+from server.clocks.clock import CHINA
 from server.db import Database
 from server.errors import ParleyError, bad_request, not_found
 from server.models import Case, User
 from server.policy import Action, require
+from server.quality.listing import region_of, review_view, visible_reviews
 from server.quality.models import QualityReview
-from server.quality.sampling import Closed, check_scores, checklist, draw
+from server.quality.sampling import Closed, checklist, draw, score_problem
 from server.rest import Route, body_of, register
 from server.schemas import Edge
 
@@ -25,11 +27,33 @@ QUALITY_DB_KEY = web.AppKey("quality_db", Database)
 QUALITY_CLOCK_KEY: web.AppKey[Callable[[], datetime]] = web.AppKey("quality_clock")
 
 SAMPLE_WINDOW = timedelta(days=30)
+LONGEST_PERIOD = timedelta(days=366)
 
 
 class SampleBody(Edge):
     n: int = Field(ge=1, le=100)
     seed: int | None = Field(default=None, ge=0, le=2**62)
+    # The period the cases ended in, whole days in China (both included); default the last 30 days.
+    since: date | None = None
+    until: date | None = None
+
+    @model_validator(mode="after")
+    def _period(self) -> SampleBody:
+        if self.since and self.until and self.since > self.until:
+            raise ValueError("since must not be after until")
+        if self.since and self.until and self.until - self.since > LONGEST_PERIOD:
+            raise ValueError("the period is at most a year")
+        return self
+
+
+def period_of(body: SampleBody, now: datetime) -> tuple[datetime, datetime]:
+    """The UTC instants [start, end) of the body's China days, or the last 30 days."""
+    def midnight(day: date) -> datetime:
+        return datetime.combine(day, time(), CHINA)
+
+    start = midnight(body.since) if body.since else now - SAMPLE_WINDOW
+    end = midnight(body.until + timedelta(days=1)) if body.until else now
+    return start, end
 
 
 class ScoreBody(Edge):
@@ -41,26 +65,22 @@ class AnswerBody(Edge):
     answer: str = Field(min_length=1, max_length=2000)
 
 
-def review_view(r: QualityReview) -> dict[str, Any]:
-    total = sum((r.scores or {}).values())
-    return {"id": r.id, "case_id": r.case_id, "handler_id": r.handler_id,
-            "reviewer_id": r.reviewer_id, "seed": r.seed, "drawn_at": r.drawn_at.isoformat(),
-            "scores": r.scores, "total": total if r.scores else None,
-            "max": sum(i["max"] for i in checklist()["items"]), "note": r.note,
-            "reviewed_at": r.reviewed_at.isoformat() if r.reviewed_at else None,
-            "answer": r.answer}
-
-
 async def post_sample(request: web.Request) -> web.Response:
     me = principal_of(request)
     require(me, Action.QUALITY_DRAW)
     body = await body_of(request, SampleBody)
     db, now = request.app[QUALITY_DB_KEY], request.app[QUALITY_CLOCK_KEY]()
     seed = body.seed if body.seed is not None else secrets.randbelow(2**62)
+    start, end = period_of(body, now)
     async with db.session() as session:
-        ended = (await session.execute(select(Case.id, Case.lawyer_id).where(
+        # A supervisor of a region draws among that region's cases.
+        region = await region_of(session, me)
+        query = select(Case.id, Case.lawyer_id).where(
             Case.status == "ended", Case.lawyer_id.is_not(None),
-            Case.ended_at >= now - SAMPLE_WINDOW))).all()
+            Case.ended_at >= start, Case.ended_at < end)
+        if region is not None:
+            query = query.where(Case.region == region)
+        ended = (await session.execute(query)).all()
         staff = list(await session.scalars(select(User.id).where(
             User.role.in_(("lawyer", "supervisor")))))
         drawn = draw([Closed(c, h) for c, h in ended if h is not None], staff, body.n, seed)
@@ -68,29 +88,30 @@ async def post_sample(request: web.Request) -> web.Response:
                               drawn_by=int(me.id), seed=seed, drawn_at=now) for d in drawn]
         session.add_all(rows)
         await session.commit()
-    return web.json_response({"seed": seed, "checklist": checklist(),
+    return web.json_response({"seed": seed, "checklist": checklist(), "candidates": len(ended),
+                              "since": start.isoformat(), "until": end.isoformat(),
                               "reviews": [review_view(r) for r in rows]}, status=201)
 
 
 async def get_reviews(request: web.Request) -> web.Response:
-    """Reviews the caller must do or that are about their own work."""
+    """Reviews the caller must do or that are about their own work; a supervisor's also every
+    review of their region (``listing.visible_reviews``), newest first."""
     me = principal_of(request)
     require(me, Action.QUALITY_REVIEW)
     async with request.app[QUALITY_DB_KEY].read_session() as session:
-        rows = list(await session.scalars(select(QualityReview).where(or_(
-            QualityReview.reviewer_id == int(me.id), QualityReview.handler_id == int(me.id)))
-            .order_by(QualityReview.id)))
-    return web.json_response({"checklist": checklist(), "reviews": [
-        {**review_view(r), "mine_to_review": r.reviewer_id == int(me.id)} for r in rows]})
+        reviews = await visible_reviews(session, me)
+    return web.json_response({"checklist": checklist(), "reviews": reviews})
 
 
 async def post_review(request: web.Request) -> web.Response:
     me = principal_of(request)
     require(me, Action.QUALITY_REVIEW)
     body = await body_of(request, ScoreBody)
-    problem = check_scores(body.scores)
+    problem = score_problem(body.scores)
     if problem:
-        raise bad_request(problem, "scores")
+        item, message = problem
+        # "scores.privacy": the form says it by that item.
+        raise bad_request(message, f"scores.{item}" if item else "scores")
     done = await _update(request, QualityReview.reviewer_id == int(me.id),
                          QualityReview.reviewed_at.is_(None),
                          scores=body.scores, note=body.note,
@@ -132,9 +153,12 @@ REVIEW = "/api/quality/reviews/{review_id}"
 QUALITY_ROUTES = (
     Route("POST", "/api/quality/samples", post_sample, "Draw a sample of closed cases",
           action=Action.QUALITY_DRAW, body=SampleBody, status=201,
-          returns="{seed, reviews}", tag="quality"),
+          returns="{seed, candidates, since, until, reviews}", tag="quality"),
     Route("GET", "/api/quality/reviews", get_reviews, "Quality reviews",
-          action=Action.QUALITY_REVIEW, returns="{reviews}", tag="quality"),
+          action=Action.QUALITY_REVIEW, tag="quality",
+          returns="{checklist, reviews: [{id, case_id, state, handler_name, reviewer_name, "
+                  "region, scores, total, max, note, answer, mine_to_review, mine_to_answer, "
+                  "recordings: [{id, page_url}]}]}"),
     Route("POST", REVIEW, post_review, "Score a case", action=Action.QUALITY_REVIEW,
           body=ScoreBody, returns="The review", errors=("invalid_state",), tag="quality"),
     Route("POST", f"{REVIEW}/answer", post_answer, "Answer a review",

@@ -50,10 +50,19 @@ def checklist() -> Mapping[str, Any]:
 
 def check_scores(scores: Mapping[str, int]) -> str | None:
     """None when ``scores`` give every checklist item a score within its range; else what is wrong."""
+    found = score_problem(scores)
+    return found[1] if found else None
+
+
+def score_problem(scores: Mapping[str, int]) -> tuple[str | None, str] | None:
+    """The first item that is missing or out of range (checklist order) and what is wrong, so
+    the form can say it by that item; item None for a score of no checklist item."""
     items = {i["code"]: i["max"] for i in checklist()["items"]}
-    if set(scores) != set(items):
-        return f"score every item: {sorted(items)}"
-    for code, value in scores.items():
-        if not isinstance(value, int) or not 0 <= value <= items[code]:
-            return f"{code} must be 0-{items[code]}"
-    return None
+    for code, top in items.items():
+        if code not in scores:
+            return code, f"score every item: {sorted(items)}"
+        value = scores[code]
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= top:
+            return code, f"{code} must be 0-{top}"
+    extra = sorted(set(scores) - set(items))
+    return (None, f"score every item: {sorted(items)}") if extra else None

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import socketio
@@ -42,6 +43,7 @@ from server.notifications.sms_api import SMS_CALLBACK_TOKEN_KEY, SMS_KEY, add_sm
 from server.passwords import PasswordChecker
 from server.policy import Principal, Role
 from server.quality.api import add_quality_routes
+from server.quality.listing import is_reviewer_of
 from server.ratings.api import RATER_CHECK_KEY, RATINGS_KEY, add_rating_routes
 from server.ratings.repository import RatingRepository
 from server.ratings.rules import Reason, Subject, mediation_may_be_rated
@@ -343,7 +345,8 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
         app[RECORDING_STACK_KEY] = recording
         app[RECORDING_ACCESS_KEY] = RecordingAccess(
             db=database, cases=cases, storage=recording.storage, audit=AuditLog(database),
-            secret_key=settings.secret_key, export_dir=settings.data_dir / "exports")
+            secret_key=settings.secret_key, export_dir=settings.data_dir / "exports",
+            reviewer_of=partial(is_reviewer_of, database))
         add_recording_routes(app)
     app[REGISTRY_KEY] = registry
     app[RATINGS_KEY] = ratings

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
-from tests.e2e.harness import ServerProcess
+from tests.e2e.harness import PASSWORD, ServerProcess
 from tests.e2e.scene import agreed_case, staff_sign_in
 from tests.e2e.test_consultation import submit_intake
 from tests.e2e.test_mediation import join, open_room
@@ -106,6 +106,13 @@ async def test_every_page_fits_and_shows_dates(server: ServerProcess, browser: B
     assert len(DATE.findall(await deadlines.inner_text())) == 2, await deadlines.inner_text()
     await expect(staff.get_by_test_id("decision-ground")).not_to_contain_text("breaks")
     await fits(staff, "court application")
+
+    # The supervisor's dashboard signed in, with the quality review panel's draw form.
+    server.parley("user", "add", "--role", "supervisor", "--username", "boss", "--password",
+                  PASSWORD, "--display-name", "值班长")
+    await staff_sign_in(staff, "/supervisor", "boss")
+    await expect(staff.get_by_test_id("qa-draw-submit")).to_be_visible()
+    await fits(staff, "supervisor dashboard")
 
     # The mediator: the case (deadline as a date), a new invitation (its long link), the room
     # with a party admitted; every control on screen.

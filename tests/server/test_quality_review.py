@@ -37,7 +37,7 @@ async def test_draw_review_and_answer(running: Running, connect: Connect) -> Non
     assert status == 409  # nothing to answer before the review
     status, reply = await post_json(running.url, f"/api/quality/reviews/{review['id']}",
                                     {"scores": {**SCORES, "privacy": 9}}, supervisor)
-    assert status == 400 and reply["error"]["field"] == "scores"
+    assert status == 400 and reply["error"]["field"] == "scores.privacy"
     status, reply = await post_json(running.url, f"/api/quality/reviews/{review['id']}",
                                     {"scores": SCORES, "note": "未告知调解途径"}, lawyer_token)
     assert status == 404  # the reviewed may not review themselves

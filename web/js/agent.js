@@ -13,6 +13,7 @@ import { byTestId } from './dom.js';
 import { clearFieldError, setFieldError } from './form.js';
 import { has, initI18n, setLocalized, setText, setTime, t } from './i18n.js';
 import { NotesEditor } from './notes.js';
+import { watchMyReviews } from './quality_mine.js';
 import { CallRecording } from './recording_call.js';
 import { RecordingLinks } from './recording_links.js';
 import { connectStaff, submitLogin } from './staff_session.js';
@@ -24,6 +25,7 @@ const USER_KEY = 'parley.staff.user';
 const state = {
   socket: null,
   stopWatching: null,
+  stopMyReviews: null,
   catalogue: null,
   status: null,
   caseView: null,
@@ -73,9 +75,11 @@ function showLogin(noticeKey) {
 function closeSocket() {
   closeCall();
   if (state.stopWatching) state.stopWatching();
+  if (state.stopMyReviews) state.stopMyReviews();
   if (state.socket) state.socket.disconnect();
   state.socket = null;
   state.stopWatching = null;
+  state.stopMyReviews = null;
   showNotice($('conn-status'), null);
 }
 
@@ -110,6 +114,7 @@ async function startSession(token) {
   if (!socket) return;
   state.socket = socket;
   state.stopWatching = watchConnection(socket, $('conn-status'));
+  state.stopMyReviews = watchMyReviews(token, { list: $('qa-mine-list'), empty: $('qa-mine-empty') });
   socket.on('queue:size', ({ waiting }) => renderWaiting(waiting));
   socket.on('agent:status', ({ status, wrap_up_until_ms: until }) => renderStatus(status, until));
   socket.on('case:matched', ({ case: caseView, room }) => {

@@ -32,6 +32,12 @@ function dayNumber(date, zone) {
   return Math.round(Date.UTC(get('year'), get('month') - 1, get('day')) / DAY_MS);
 }
 
+/** The calendar day of `value` in `zone` as "2026-12-04" (what <input type="date"> holds). */
+export function isoDay(value = new Date(), { zone = DEFAULT_ZONE } = {}) {
+  const date = parse(value);
+  return date ? new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(date) : '';
+}
+
 /** Calendar days from `now`'s day to `value`'s day in `zone` (0: the same day, -1: yesterday). */
 export function daysBetween(value, { now = new Date(), zone = DEFAULT_ZONE } = {}) {
   const date = parse(value);

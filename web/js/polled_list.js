@@ -10,15 +10,17 @@ import { onLanguageChange } from './i18n.js';
  * @param {string} opts.token  the staff token
  * @param {string} opts.key    the reply's field holding the rows
  * @param {number} opts.intervalMs
- * @param {(rows: object[]) => void} opts.show  draws the rows
+ * @param {(rows: object[], reply: object) => void} opts.show  draws the rows (the whole reply too)
  * @returns {{ refresh: () => Promise<void>, stop: () => void }}
  */
 export function pollList({ path, token, key, intervalMs, show }) {
   let rows = [];
-  const render = () => show(rows);
+  let reply = {};
+  const render = () => show(rows, reply);
   const refresh = async () => {
     try {
-      rows = (await getJSON(path, token))[key];
+      reply = await getJSON(path, token);
+      rows = reply[key];
       render();
     } catch (err) {
       console.warn(`${path} unavailable`, err);

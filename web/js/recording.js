@@ -19,6 +19,8 @@ import { durationMs, eventOffsetMs, formatClock, localSeconds, segmentIndexAt, s
 import { showNotice, showRawNotice, showView } from './views.js';
 
 const STAFF_KEY = 'parley.staff';
+// A supervisor opening a recording from the quality review panel (web/js/quality_panel.js).
+const SUPERVISOR_KEY = 'parley.supervisor';
 const CITIZEN_KEY = 'parley.citizen';
 const TICK_MS = 200;
 // Off by more than this and a player is moved back to where the clock says.
@@ -87,7 +89,7 @@ function isRefusal(err) {
 async function fetchPlayback() {
   const path = `/api/recordings/${encodeURIComponent(page.id)}`;
   if (page.token) return getJSON(path, page.token);
-  const tokens = [storageGet('sessionStorage', STAFF_KEY), storageGet('localStorage', CITIZEN_KEY)].filter(Boolean);
+  const tokens = [storageGet('sessionStorage', STAFF_KEY), storageGet('sessionStorage', SUPERVISOR_KEY), storageGet('localStorage', CITIZEN_KEY)].filter(Boolean);
   if (!tokens.length) throw new ApiError('token_missing', '', undefined, 401);
   let refusal = null;
   for (const token of tokens) {

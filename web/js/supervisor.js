@@ -25,6 +25,7 @@ import { onFigures, startReports } from './reports.js';
 import { watchAlerts } from './early_warning.js';
 import { watchAssist } from './assist.js';
 import { watchFollowUps } from './follow_ups.js';
+import { watchQuality } from './quality_panel.js';
 
 const TOKEN_KEY = 'parley.supervisor';
 const USER_KEY = 'parley.supervisor.user';
@@ -152,6 +153,7 @@ async function startSession(token) {
   state.stopLive = [
     watchAlerts(socket, token, { list: $('ew-alerts'), empty: $('ew-empty'), events: $('ew-events'), eventsEmpty: $('ew-events-empty') }),
     watchFollowUps(token, { list: $('fu-list'), empty: $('fu-empty') }),
+    watchQuality(token, { form: $('qa-draw'), drawn: $('qa-drawn'), drawError: $('qa-draw-error'), table: $('qa-table'), empty: $('qa-empty'), detail: $('qa-detail') }),
     watchAssist(socket, { list: $('assist-list'), empty: $('assist-empty'), panel: $('assist-media'), status: $('assist-status'), error: $('assist-error') }),
   ];
   await snapshot();

@@ -52,8 +52,10 @@ async def sign(request: web.Request) -> web.Response:
     me = principal_of(request)
     body = await body_of(request, SignBody)
     context = SigningContext(ip=request.remote, user_agent=request.headers.get("User-Agent"))
-    reply = await _agreements(request).sign(me, request.match_info["case_id"], body, context)
-    return web.json_response(reply, status=201)
+    reply, new = await _agreements(request).sign(me, request.match_info["case_id"], body,
+                                                  context)
+    # 200: the very same signature sent again, recognised (not a second one).
+    return web.json_response(reply, status=201 if new else 200)
 
 
 async def signing_code(request: web.Request) -> web.Response:

@@ -101,8 +101,8 @@ async def test_the_listener_tries_again_at_least_every_two_seconds() -> None:
     waits: list[float] = []
     enough = asyncio.Event()
 
-    async def counted(seconds: float) -> None:
-        waits.append(seconds)
+    async def counted(delay: float) -> None:
+        waits.append(delay)
         if len(waits) >= 10:
             enough.set()
         await asyncio.sleep(0)

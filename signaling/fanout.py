@@ -22,7 +22,7 @@ from socketio import AsyncRedisManager
 
 MAX_CONNECTIONS = 64
 POOL_TIMEOUT_S = 20
-LISTEN_RETRY_MAX_S = 2.0  # a resubscription try is one round trip: every 2 s costs nothing
+LISTEN_RETRY_MAX_S = 0.5  # a resubscription try is one refused connect: cheap at 2 a second
 
 
 def next_retry(wait_s: float) -> float:
@@ -45,14 +45,14 @@ class BlockingRedisManager(AsyncRedisManager):  # type: ignore[misc]
 
     async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
         # python-socketio's own loop (5.x), with the wait between tries bounded (module doc).
-        wait_s = 0.5
+        wait_s = 0.25
         subscribed = False
         while True:
             try:
                 if not subscribed:
                     self._redis_connect()
                     await self.pubsub.subscribe(self.channel)
-                    subscribed, wait_s = True, 0.5
+                    subscribed, wait_s = True, 0.25
                 async for message in self.pubsub.listen():
                     yield message
             except Exception as exc:  # any failure of the connection: subscribe again

@@ -114,7 +114,9 @@ AGREEMENT_ROUTES = (
           query=PdfQuery, content_type="application/pdf", returns="The PDF of the version",
           errors=("agreement_missing", "pdf_font_missing"), tag="agreements"),
     Route("POST", f"{BASE}/signatures", sign, "Sign a version", action=Action.AGREEMENT_SIGN,
-          body=SignBody, status=201, returns="The agreement view", errors=_SIGN_ERRORS,
+          body=SignBody, status=201, errors=_SIGN_ERRORS,
+          returns="The agreement view (200 instead: the very same signature sent again, "
+                  "recognised, not a second one)",
           tag="agreements"),
     Route("POST", f"{BASE}/signing-code", signing_code,
           "Send the signing code to the party's phone", action=Action.AGREEMENT_SIGN,

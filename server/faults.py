@@ -1,9 +1,10 @@
 """Fault points: named steps of a state change where a test can have this process killed.
 
-Each step of intake, offer, accept, transfer and end calls ``faults.point("accept.after_assign")``
-between its writes. A test arms one point (``PARLEY_FAULT_POINT``, read by ``Settings``) and the
-process sends itself SIGKILL when it reaches it: deterministic, where racing a timer is not, and
-as abrupt as a power cut (no ``finally``, no shutdown hook). Unarmed, a point is one comparison.
+Each step of intake, offer, accept, transfer, end and agreement signing calls
+``faults.point("accept.after_assign")`` between its writes. A test arms one point
+(``PARLEY_FAULT_POINT``, read by ``Settings``) and the process sends itself SIGKILL when it
+reaches it: deterministic, where racing a timer is not, and as abrupt as a power cut (no
+``finally``, no shutdown hook). Unarmed, a point is one comparison.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ POINTS = frozenset({
     "end.after_end",           # the database ended the case; room open, nobody told
     "end.after_announce",      # room closed, both told; the lawyer still busy in live state
     "end.after_settle",        # the lawyer wraps up in live state; status not yet pushed
+    "sign.after_signature",    # the signature row stored; not in the timeline, nobody told
+    "sign.after_timeline",     # in the timeline too; the last one: not sealed, not in effect
+    "sign.after_seal",         # the committee's seal stored; the agreement not yet in effect
+    "sign.after_effective",    # in effect, in the timeline; nobody told
 })
 
 

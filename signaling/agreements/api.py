@@ -52,8 +52,10 @@ async def sign(request: web.Request) -> web.Response:
     me = principal_of(request)
     body = await body_of(request, SignBody)
     context = SigningContext(ip=request.remote, user_agent=request.headers.get("User-Agent"))
-    reply = await _agreements(request).sign(me, request.match_info["case_id"], body, context)
-    return web.json_response(reply, status=201)
+    reply, new = await _agreements(request).sign(me, request.match_info["case_id"], body,
+                                                  context)
+    # 200: the very same signature sent again, recognised (not a second one).
+    return web.json_response(reply, status=201 if new else 200)
 
 
 async def signing_code(request: web.Request) -> web.Response:
@@ -112,7 +114,9 @@ AGREEMENT_ROUTES = (
           query=PdfQuery, content_type="application/pdf", returns="The PDF of the version",
           errors=("agreement_missing", "pdf_font_missing"), tag="agreements"),
     Route("POST", f"{BASE}/signatures", sign, "Sign a version", action=Action.AGREEMENT_SIGN,
-          body=SignBody, status=201, returns="The agreement view", errors=_SIGN_ERRORS,
+          body=SignBody, status=201, errors=_SIGN_ERRORS,
+          returns="The agreement view (200 instead: the very same signature sent again, "
+                  "recognised, not a second one)",
           tag="agreements"),
     Route("POST", f"{BASE}/signing-code", signing_code,
           "Send the signing code to the party's phone", action=Action.AGREEMENT_SIGN,

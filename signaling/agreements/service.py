@@ -54,6 +54,7 @@ from server.agreements.signing import (
 )
 from server.court.rules import application_deadline
 from server.errors import ParleyError, bad_request, invalid_state, not_found
+from server.faults import NO_FAULTS, Faults
 from server.mediation.models import MediationCase, MediationParticipant
 from server.mediation.repository import new_id
 from server.personal_data import sees_full
@@ -77,7 +78,8 @@ class SigningContext:
 class AgreementService:
     def __init__(self, *, cases: MediationService, repo: AgreementRepository,
                  users: UserRepository, seal: SealKey,
-                 notifier: Notifier, default_region: str, clock: Callable[[], datetime]) -> None:
+                 notifier: Notifier, default_region: str, clock: Callable[[], datetime],
+                 faults: Faults = NO_FAULTS) -> None:
         self.cases = cases
         self.repo = repo
         self._users = users
@@ -85,6 +87,7 @@ class AgreementService:
         self._notifier = notifier
         self._default_region = default_region
         self._clock = clock
+        self._faults = faults
         self._locks: dict[str, asyncio.Lock] = {}
 
     # --- reading -------------------------------------------------------------------------
@@ -97,6 +100,8 @@ class AgreementService:
         if agreement is None:
             return {"agreement": None, "case_id": case.id,
                     "self": mine.id if mine else None, "signing": signing}
+        if agreement.status == "drafting" and await self._complete_if_signed(case, agreement):
+            agreement = await self.for_case(case.id)  # a crash had left it unsealed: now sealed
         return {**await self.render(agreement, staff=me.role is not Role.INVITEE,
                                     reader=_reader(me.role, mine)),
                 "self": mine.id if mine else None, "signing": signing}
@@ -263,8 +268,11 @@ class AgreementService:
     # --- signing -------------------------------------------------------------------------
 
     async def sign(self, me: Principal, case_id: str, body: SignBody, context: SigningContext
-                   ) -> dict[str, Any]:
-        """The caller signs the current version with their own browser-held key."""
+                   ) -> tuple[dict[str, Any], bool]:
+        """The caller signs the current version with their own browser-held key. Returns the
+        view and whether the signature is new: the very same signature sent again (the page's
+        retry after a lost answer, a process killed mid-way) is recognised, not a second one,
+        and finishes what the first attempt left undone (``_complete``)."""
         require(me, Action.AGREEMENT_SIGN)
         case, mine = await self.cases.resolve(me, Action.AGREEMENT_SIGN, case_id)
         if mine is None:
@@ -273,53 +281,123 @@ class AgreementService:
             agreement = await self.for_case(case.id)
             version = await self.current(agreement)
             content = AgreementContent.model_validate(version.content)
-            if agreement.status != "drafting" and body.version == version.number:
-                raise ParleyError("agreement_effective", "协议已生效 / already in effect", 409)
-            if body.version != version.number:
-                raise ParleyError("version_stale", f"只能签署最新版本（第 {version.number} 版）/ "
-                                  f"only the current version {version.number} can be signed", 409)
-            if body.sha256 != version.sha256:
-                raise ParleyError("hash_mismatch", "签署内容与该版本不符 / the hash is not this "
-                                  "version's", 409, "sha256")
-            if found := problems(content):
-                raise ParleyError("agreement_invalid", "协议尚不完整：" + "; ".join(
-                    p.code for p in found) + " / the agreement is incomplete", 409)
-            if esign_excluded(check(content)):
-                raise ParleyError("esign_excluded", "涉及人身关系的协议须打印后手写签名 / "
-                                  "personal-status agreements are printed and signed by hand", 409)
-            if mine.id not in required_signers(content):
-                raise ParleyError("not_a_signer", "您不是本协议的签署人 / you do not sign this "
-                                  "agreement", 403)
-            await self._confirm_identity(case, mine, me, body, context.ip)
             live = await self.repo.signatures(agreement.id, version.number, live_only=True)
-            if any(s.signer_id == mine.id for s in live):
-                raise ParleyError("already_signed", "您已签署此版本 / you signed this version", 409)
-            try:
-                key = public_key_from_jwk(body.public_key.model_dump(include={"kty", "crv", "x",
-                                                                               "y"}))
-                valid = verify(body.public_key.model_dump(), body.signature, version.sha256)
-            except SignatureError as exc:
-                raise ParleyError(exc.code, str(exc), 400) from None
-            if not valid:
-                await self.cases.audit(case.id, mine.id, "agreement_signature_refused",
-                                       {"version": version.number})
-                raise ParleyError("signature_invalid", "签名验证失败 / the signature does not verify "
-                                  "for this version", 400, "signature")
-            now = self._clock()
-            await self.repo.add(AgreementSignature(
-                agreement_id=agreement.id, version=version.number, sha256=version.sha256,
-                signer_id=mine.id, signer_role=mine.role, signer_name=mine.name,
-                algorithm=ALGORITHM, signature=body.signature,
-                public_key=body.public_key.model_dump(include={"kty", "crv", "x", "y"}),
-                public_key_spki=b64url(spki_der(key)), fingerprint=fingerprint(key),
-                signed_at=now, ip=context.ip, user_agent=(context.user_agent or "")[:256] or None))
-            await self.cases.audit(case.id, mine.id, "agreement_signed", {
+            earlier = next((s for s in live if s.signer_id == mine.id), None)
+            recognised = (earlier is not None and body.version == version.number
+                          and earlier.signature == body.signature)
+            if recognised:
+                await self._complete(case, agreement, version, content)
+            else:
+                self._refuse(agreement, version, content, mine, body)
+                await self._confirm_identity(case, mine, me, body, context.ip)
+                if earlier is not None:
+                    await self._complete(case, agreement, version, content)
+                    raise ParleyError("already_signed", "您已签署此版本 / you signed this version",
+                                      409)
+                await self._add_signature(case, agreement, version, content, mine, body,
+                                          context)
+        await self.push(case.id)
+        return await self.view(me, case.id), not recognised
+
+    @staticmethod
+    def _refuse(agreement: Agreement, version: AgreementVersion, content: AgreementContent,
+                mine: MediationParticipant, body: SignBody) -> None:
+        """Why this version cannot take this signature, if it cannot (a ``ParleyError``)."""
+        if agreement.status != "drafting" and body.version == version.number:
+            raise ParleyError("agreement_effective", "协议已生效 / already in effect", 409)
+        if body.version != version.number:
+            raise ParleyError("version_stale", f"只能签署最新版本（第 {version.number} 版）/ "
+                              f"only the current version {version.number} can be signed", 409)
+        if body.sha256 != version.sha256:
+            raise ParleyError("hash_mismatch", "签署内容与该版本不符 / the hash is not this "
+                              "version's", 409, "sha256")
+        if found := problems(content):
+            raise ParleyError("agreement_invalid", "协议尚不完整：" + "; ".join(
+                p.code for p in found) + " / the agreement is incomplete", 409)
+        if esign_excluded(check(content)):
+            raise ParleyError("esign_excluded", "涉及人身关系的协议须打印后手写签名 / "
+                              "personal-status agreements are printed and signed by hand", 409)
+        if mine.id not in required_signers(content):
+            raise ParleyError("not_a_signer", "您不是本协议的签署人 / you do not sign this "
+                              "agreement", 403)
+
+    async def _add_signature(self, case: MediationCase, agreement: Agreement,
+                             version: AgreementVersion, content: AgreementContent,
+                             mine: MediationParticipant, body: SignBody,
+                             context: SigningContext) -> None:
+        """A verified new signature: its row, its timeline event, and the seal if it is the
+        last. Each write is its own commit; the fault points between them are where a crash
+        can leave the next ones undone, which ``_complete`` redoes."""
+        try:
+            key = public_key_from_jwk(body.public_key.model_dump(include={"kty", "crv", "x", "y"}))
+            valid = verify(body.public_key.model_dump(), body.signature, version.sha256)
+        except SignatureError as exc:
+            raise ParleyError(exc.code, str(exc), 400) from None
+        if not valid:
+            await self.cases.audit(case.id, mine.id, "agreement_signature_refused",
+                                   {"version": version.number})
+            raise ParleyError("signature_invalid", "签名验证失败 / the signature does not verify "
+                              "for this version", 400, "signature")
+        await self.repo.add(AgreementSignature(
+            agreement_id=agreement.id, version=version.number, sha256=version.sha256,
+            signer_id=mine.id, signer_role=mine.role, signer_name=mine.name,
+            algorithm=ALGORITHM, signature=body.signature,
+            public_key=body.public_key.model_dump(include={"kty", "crv", "x", "y"}),
+            public_key_spki=b64url(spki_der(key)), fingerprint=fingerprint(key),
+            signed_at=self._clock(), ip=context.ip,
+            user_agent=(context.user_agent or "")[:256] or None))
+        self._faults.point("sign.after_signature")
+        await self._signed_event(case.id, mine.id, version, fingerprint(key))
+        self._faults.point("sign.after_timeline")
+        await self._complete(case, agreement, version, content)
+
+    async def _signed_event(self, case_id: str, signer_id: str, version: AgreementVersion,
+                            key_fingerprint: str) -> None:
+        await self.cases.audit(case_id, signer_id, "agreement_signed", {
+            "version": version.number, "sha256": version.sha256, "fingerprint": key_fingerprint})
+
+    async def _complete_if_signed(self, case: MediationCase, agreement: Agreement) -> bool:
+        """A reader of a drafting agreement that everyone signed: a crash came between the last
+        signature and the seal. Seal it now (under the lock, so once). Returns whether it did."""
+        version = await self.current(agreement)
+        content = AgreementContent.model_validate(version.content)
+        live = await self.repo.signatures(agreement.id, version.number, live_only=True)
+        if not set(required_signers(content)) <= {s.signer_id for s in live}:
+            return False
+        async with self._lock(case.id):
+            fresh = await self.for_case(case.id)
+            if fresh.status != "drafting" or fresh.current_version != version.number:
+                return False
+            await self._complete(case, fresh, version, content)
+        return True
+
+    async def _complete(self, case: MediationCase, agreement: Agreement,
+                        version: AgreementVersion, content: AgreementContent) -> None:
+        """Bring the version's timeline and seal up to its signature rows: every live signature
+        has its ``agreement_signed`` event, and once all signed, the committee's seal, the
+        effective time and its event, each exactly once. What a signing does after its row, and
+        what a retry or a reader redoes after a crash left it half done (docs/deploy.md)."""
+        live = await self.repo.signatures(agreement.id, version.number, live_only=True)
+        events = [e for e in await self.cases.repo.events(case.id)
+                  if e.data.get("version") == version.number]
+        recorded = {(e.actor, e.data.get("fingerprint")) for e in events
+                    if e.kind == "agreement_signed"}
+        for s in live:
+            if s.signer_id != COMMITTEE and (s.signer_id, s.fingerprint) not in recorded:
+                await self._signed_event(case.id, s.signer_id, version, s.fingerprint)
+        if not set(required_signers(content)) <= {s.signer_id for s in live}:
+            return
+        now = self._clock()
+        if not any(s.signer_id == COMMITTEE for s in live):
+            await self._seal(agreement, version, content, now)
+            self._faults.point("sign.after_seal")
+        if await self.repo.make_effective(agreement.id, version.number, now) or not any(
+                e.kind == "agreement_effective" for e in events):
+            effective_at = (await self.for_case(case.id)).effective_at or now
+            await self.cases.audit(case.id, COMMITTEE, "agreement_effective", {
                 "version": version.number, "sha256": version.sha256,
-                "fingerprint": fingerprint(key)})
-            signed = {s.signer_id for s in live} | {mine.id}
-            if set(required_signers(content)) <= signed:
-                await self._seal(case, agreement, version, content, now)
-        return await self._changed(case.id, me)
+                "confirmation_deadline": application_deadline(effective_at).isoformat()})
+            self._faults.point("sign.after_effective")
 
     async def _confirm_identity(self, case: MediationCase, mine: MediationParticipant,
                                 me: Principal, body: SignBody, address: str | None) -> None:
@@ -336,9 +414,9 @@ class AgreementService:
                                          address, "sign")
         await credentials.check_signing_code(case, mine, body.code, address)
 
-    async def _seal(self, case: MediationCase, agreement: Agreement, version: AgreementVersion,
+    async def _seal(self, agreement: Agreement, version: AgreementVersion,
                     content: AgreementContent, now: datetime) -> None:
-        """Every party and the mediator signed: the committee's seal, and the effective time."""
+        """Every party and the mediator signed: the committee's seal."""
         await self.repo.add(AgreementSignature(
             agreement_id=agreement.id, version=version.number, sha256=version.sha256,
             signer_id=COMMITTEE, signer_role=COMMITTEE, signer_name=content.committee.name,
@@ -346,10 +424,6 @@ class AgreementService:
             public_key=self.seal.public_jwk,
             public_key_spki=b64url(spki_der(public_key_from_jwk(self.seal.public_jwk))),
             fingerprint=self.seal.fingerprint, signed_at=now, ip=None, user_agent=None))
-        if await self.repo.make_effective(agreement.id, version.number, now):
-            await self.cases.audit(case.id, COMMITTEE, "agreement_effective", {
-                "version": version.number, "sha256": version.sha256,
-                "confirmation_deadline": application_deadline(now).isoformat()})
 
     # --- the document --------------------------------------------------------------------
 

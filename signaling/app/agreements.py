@@ -14,6 +14,7 @@ from server.agreements.repository import AgreementRepository
 from server.agreements.signing import SealKey
 from server.config import Settings
 from server.db import Database
+from server.faults import Faults
 from server.users import UserRepository
 from signaling.agreements.api import AGREEMENTS_KEY, CONFIRMATIONS_KEY, add_agreement_routes
 from signaling.agreements.events import AgreementEvents
@@ -37,7 +38,7 @@ def add_agreements(app: web.Application, *, settings: Settings, database: Databa
     agreements = AgreementService(
         cases=mediation, repo=repo, users=users, seal=SealKey.load_or_create(settings.data_dir),
         notifier=notifier,
-        default_region=settings.default_region, clock=clock)
+        default_region=settings.default_region, clock=clock, faults=Faults(settings.fault_point))
     confirmations = ConfirmationService(agreements=agreements, repo=repo, database=database,
                                         data_dir=settings.data_dir, notifier=notifier, clock=clock)
     app[AGREEMENTS_KEY] = agreements

@@ -39,32 +39,38 @@ async def _sign(s: aiohttp.ClientSession, server: ServerProcess, case_id: str, t
     await api(s, server.url, f"/api/mediations/{case_id}/agreement/signatures", body, token)
 
 
+async def draft_agreement(s: aiohttp.ClientSession, url: str, token: str, case_id: str,
+                          invites: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The mediator (``token``) drafts and saves a complete agreement: its version to sign."""
+    from tests.clients import SocketClient
+
+    mediator_id = (await _get(s, f"{url}/api/mediations/{case_id}", token))["self"]["id"]
+    editor = SocketClient(url)
+    await editor.connect(token)
+    try:
+        assert (await editor.call("agreement:draft", {"case_id": case_id}))["ok"]
+        saved = await editor.call("agreement:save", {
+            "case_id": case_id, "base_version": 1,
+            "content": content_dict(invites["applicant"]["participant"]["id"],
+                                    invites["respondent"]["participant"]["id"], mediator_id)})
+        assert saved["ok"] and saved["problems"] == [], saved
+    finally:
+        await editor.close()
+    version: dict[str, Any] = saved["version"]
+    return version
+
+
 async def agreed_case(server: ServerProcess) -> Scene:
     """Case, two invitations, the agreement signed by all three (in force), an application to
     the Zhanggong court proposed by the applicant and confirmed by the respondent; a clerk
     ``clerk2`` of that court."""
-    from tests.clients import SocketClient
-
     case_id, invites = await prepare_case(server)
     server.parley("user", "add", "--role", "clerk", "--username", "clerk2", "--password",
                   PASSWORD, "--court", COURT, "--display-name", "王书记员")
     async with aiohttp.ClientSession() as s:
         token = (await api(s, server.url, "/api/login",
                            {"username": "med1", "password": PASSWORD}))["token"]
-        mediator_id = (await _get(s, f"{server.url}/api/mediations/{case_id}", token))["self"]["id"]
-        editor = SocketClient(server.url)
-        await editor.connect(token)
-        try:
-            assert (await editor.call("agreement:draft", {"case_id": case_id}))["ok"]
-            saved = await editor.call("agreement:save", {
-                "case_id": case_id, "base_version": 1,
-                "content": content_dict(invites["applicant"]["participant"]["id"],
-                                        invites["respondent"]["participant"]["id"],
-                                        mediator_id)})
-            assert saved["ok"] and saved["problems"] == [], saved
-        finally:
-            await editor.close()
-        version = saved["version"]
+        version = await draft_agreement(s, server.url, token, case_id, invites)
         # A party's token comes only from redeeming their one-time code (docs/security.md).
         for role in ("applicant", "respondent"):
             redeemed = await api(s, server.url, "/api/mediation/join",
@@ -92,4 +98,4 @@ async def staff_sign_in(page: Page, path: str, username: str) -> None:
     await expect(page.get_by_test_id("staff-name")).to_be_visible()
 
 
-__all__ = ["Scene", "agreed_case", "parley_user", "staff_sign_in"]
+__all__ = ["Scene", "agreed_case", "draft_agreement", "parley_user", "staff_sign_in"]

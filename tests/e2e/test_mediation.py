@@ -49,11 +49,12 @@ async def api(session: aiohttp.ClientSession, url: str, path: str, body: Any,
         return data
 
 
-async def prepare_case(server: ServerProcess) -> tuple[str, dict[str, dict[str, Any]]]:
-    parley_user(server, "med1", "mediator")
+async def prepare_case(server: ServerProcess, mediator: str = "med1"
+                       ) -> tuple[str, dict[str, dict[str, Any]]]:
+    parley_user(server, mediator, "mediator")
     async with aiohttp.ClientSession() as s:
         token = (await api(s, server.url, "/api/login",
-                           {"username": "med1", "password": PASSWORD}))["token"]
+                           {"username": mediator, "password": PASSWORD}))["token"]
         case = (await api(s, server.url, "/api/mediations", {
             "applicant_name": "张三", "applicant_phone": "13800138000",
             "respondent_name": "李四", "respondent_phone": "13900139000",

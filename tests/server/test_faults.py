@@ -30,3 +30,12 @@ def test_every_point_is_reached_somewhere_in_the_code() -> None:
     called = {m for path in [*root.glob("server/**/*.py"), *root.glob("signaling/**/*.py")]
               for m in re.findall(r'faults\.point\("([a-z_.]+)"\)', path.read_text())}
     assert called == POINTS
+
+
+def test_every_point_is_described_in_the_deploy_guide() -> None:
+    """docs/deploy.md says what each point leaves behind and what the kill tests saw there."""
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text()
+    assert not {p for p in POINTS if f"`{p}`" not in guide and f"`…{p.split('.')[1]}`"
+                not in guide}

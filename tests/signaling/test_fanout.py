@@ -87,3 +87,34 @@ async def test_burst_from_another_process_loses_nothing(
         assert sorted(received) == list(range(total))
     finally:
         await client.disconnect()
+
+
+async def test_the_listener_tries_again_at_least_every_half_second() -> None:
+    """After losing Redis, python-socketio's listener waited 1, 2, 4 ... 60 s between tries:
+    after a 30 s outage the next could come 32 s after Redis was back. Here against a port
+    where nothing listens (a real refused connection), the waits stay at 0.5 s or less."""
+    from signaling.fanout import LISTEN_RETRY_MAX_S
+    from tests.e2e.harness import free_port
+
+    manager = BlockingRedisManager(f"redis://127.0.0.1:{free_port()}/0",
+                                   channel=f"test-fanout-{uuid.uuid4().hex}", write_only=True)
+    waits: list[float] = []
+    enough = asyncio.Event()
+
+    async def counted(delay: float) -> None:
+        waits.append(delay)
+        if len(waits) >= 10:
+            enough.set()
+        await asyncio.sleep(0)
+
+    manager.pause = counted
+    async def listen() -> None:
+        async for _ in manager._redis_listen_with_retries():
+            return
+
+    listening = asyncio.create_task(listen())
+    try:
+        await asyncio.wait_for(enough.wait(), 30)
+    finally:
+        listening.cancel()
+    assert max(waits) <= LISTEN_RETRY_MAX_S, waits

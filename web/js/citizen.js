@@ -111,9 +111,12 @@ async function startSession(token) {
   socket.on('case:ended', onEnded);
   socket.on('case:transferred', onTransferred);
   socket.on('case:requeued', onRequeued);
-  // A backend is down for now (the server retries by itself): say so, keep the page.
+  // A backend is down for now (the server retries by itself): say so, keep the page. When it
+  // is back, ask again: a push sent meanwhile (case:matched from another process) may be lost.
   socket.on('service:status', ({ state: status }) => {
+    const wasRecovering = !$('service-status').hidden;
     $('service-status').hidden = status !== 'recovering';
+    if (wasRecovering && status === 'ok') resume();
   });
   state.recording.bind(socket);
   socket.on('connect_error', (err) => {

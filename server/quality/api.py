@@ -17,7 +17,7 @@ from server.db import Database
 from server.errors import ParleyError, bad_request, not_found
 from server.models import Case, User
 from server.policy import Action, require
-from server.quality.listing import region_of, review_view, visible_reviews
+from server.quality.listing import RecordingsByCase, region_of, review_view, visible_reviews
 from server.quality.models import QualityReview
 from server.quality.sampling import Closed, checklist, draw, score_problem
 from server.rest import Route, body_of, register
@@ -25,6 +25,7 @@ from server.schemas import Edge
 
 QUALITY_DB_KEY = web.AppKey("quality_db", Database)
 QUALITY_CLOCK_KEY: web.AppKey[Callable[[], datetime]] = web.AppKey("quality_clock")
+QUALITY_RECORDINGS_KEY: web.AppKey[RecordingsByCase] = web.AppKey("quality_recordings")
 
 SAMPLE_WINDOW = timedelta(days=30)
 LONGEST_PERIOD = timedelta(days=366)
@@ -99,7 +100,7 @@ async def get_reviews(request: web.Request) -> web.Response:
     me = principal_of(request)
     require(me, Action.QUALITY_REVIEW)
     async with request.app[QUALITY_DB_KEY].read_session() as session:
-        reviews = await visible_reviews(session, me)
+        reviews = await visible_reviews(session, me, request.app[QUALITY_RECORDINGS_KEY])
     return web.json_response({"checklist": checklist(), "reviews": reviews})
 
 
@@ -167,7 +168,9 @@ QUALITY_ROUTES = (
 )
 
 
-def add_quality_routes(app: web.Application, db: Database, clock: Callable[[], datetime]) -> None:
+def add_quality_routes(app: web.Application, db: Database, clock: Callable[[], datetime],
+                       recordings_of: RecordingsByCase) -> None:
     app[QUALITY_DB_KEY] = db
     app[QUALITY_CLOCK_KEY] = clock
+    app[QUALITY_RECORDINGS_KEY] = recordings_of
     register(app, QUALITY_ROUTES)

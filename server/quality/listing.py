@@ -3,18 +3,22 @@ region and the recordings to play (one query each, not one per row)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from recordings.models import Recording
 from server.db import Database
 from server.models import Case, User
 from server.policy import Principal, Role
 from server.quality.models import QualityReview
 from server.quality.sampling import checklist
+
+# Case ids -> their recordings to play (``recordings.by_case``; recordings sit above this layer,
+# so the composition root hands it in).
+RecordingsByCase = Callable[[AsyncSession, Sequence[str]],
+                            Awaitable[dict[str, list[dict[str, str]]]]]
 
 
 def state_of(r: QualityReview) -> str:
@@ -52,7 +56,8 @@ async def region_of(session: AsyncSession, me: Principal) -> str | None:
     return user.region if user else None
 
 
-async def visible_reviews(session: AsyncSession, me: Principal) -> list[dict[str, Any]]:
+async def visible_reviews(session: AsyncSession, me: Principal, recordings_of: RecordingsByCase
+                          ) -> list[dict[str, Any]]:
     """A lawyer: the reviews they must do and those of their own work. A supervisor: also every
     review of a case in their region (all regions when they have none)."""
     mine = or_(QualityReview.reviewer_id == int(me.id), QualityReview.handler_id == int(me.id))
@@ -67,7 +72,7 @@ async def visible_reviews(session: AsyncSession, me: Principal) -> list[dict[str
     rows = (await session.execute(query.order_by(QualityReview.id.desc()).limit(500))).all()
     reviews = [r for r, _ in rows]
     names = await _names(session, {i for r in reviews for i in (r.handler_id, r.reviewer_id)})
-    recordings = await _recordings(session, [r.case_id for r in reviews])
+    recordings = await recordings_of(session, [r.case_id for r in reviews])
     return [{**review_view(r), "region": region,
              "handler_name": names.get(r.handler_id, ""),
              "reviewer_name": names.get(r.reviewer_id, ""),
@@ -83,17 +88,3 @@ async def _names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
         return {}
     rows = await session.execute(select(User.id, User.display_name).where(User.id.in_(ids)))
     return {i: name for i, name in rows.all()}
-
-
-async def _recordings(session: AsyncSession, case_ids: Sequence[str]
-                      ) -> dict[str, list[dict[str, str]]]:
-    if not case_ids:
-        return {}
-    out: dict[str, list[dict[str, str]]] = {}
-    rows = await session.execute(select(Recording.id, Recording.case_id, Recording.status)
-                                 .where(Recording.case_id.in_(set(case_ids)))
-                                 .order_by(Recording.started_at))
-    for rec_id, case_id, status in rows.all():
-        out.setdefault(case_id, []).append({"id": rec_id, "status": status,
-                                            "page_url": f"/recordings/{rec_id}"})
-    return out

@@ -14,6 +14,7 @@ import socketio
 from aiohttp import web
 
 from recordings.api import RECORDING_ACCESS_KEY, RecordingAccess, add_recording_routes
+from recordings.by_case import recordings_by_case
 from recordings.repository import RecordingRepository
 from recordings.setup import RecordingStack
 from server.alerts.repository import AlertRepository
@@ -362,7 +363,7 @@ def create_app(settings: Settings, clock: Callable[[], datetime] = utc_now,
     add_citizen_routes(app)
     add_rating_routes(app)
     add_notification_routes(app)
-    add_quality_routes(app, database, clock)
+    add_quality_routes(app, database, clock, recordings_by_case)
     add_alert_routes(app)
     add_sms_routes(app)
     add_report_routes(app, reports)

@@ -7,7 +7,13 @@ take the calls, which are bridged into their rooms and recorded. Reports the ser
 CPU (from /proc/PID/stat) idle, per queued call and per bridged recorded call, and the share of
 the lawyers' expected audio frames that arrived (lost audio).
 
+``--light``: the lawyers are light clients (bench.capacity.Participant: aiortc for ICE, DTLS
+and the SRTP keys only, then pre-encoded 20 ms Opus packets on one shared timer, and what
+comes back counted by RTP sequence number), so that 50 calls' clients do not starve the
+server of this machine's two cores; lost audio is then also the packets missing in sequence.
+
     .venv/bin/python -m bench.phone --calls 20 --seconds 20
+    .venv/bin/python -m bench.phone --calls 50 --seconds 15 --light
 """
 
 from __future__ import annotations
@@ -19,10 +25,13 @@ import sqlite3
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+import av
 from aiortc import RTCSessionDescription
 
 from bench.call import cpu_seconds
+from bench.capacity import Participant
 from recordings.policy import CURRENT_NOTICE
 from signaling.telephony.build_prompts import build
 from tests.clients import SocketClient, post_json
@@ -52,8 +61,61 @@ async def cpu_over(server: ServerProcess, seconds: float) -> float:
     return (cpu_seconds(pid) - start_cpu) / (time.monotonic() - start)
 
 
-async def agent(server: ServerProcess, name: str, lawyers: list[Lawyer],
-                clients: list[SocketClient]) -> None:
+class LightLawyer:
+    """A lawyer's browser as replayed packets (``--light``): ``frames`` counts audio packets
+    received, ``missing`` the gaps in their sequence numbers."""
+
+    def __init__(self, opus: list[bytes]) -> None:
+        self.client = Participant()
+        self.pc = self.client.pc
+        self._opus = opus
+
+    async def connected(self) -> None:
+        await self.client.wait_connected()
+        self.client.start()
+
+    def tick(self) -> None:
+        self.client.send_audio(self._opus)
+
+    @property
+    def frames(self) -> int:
+        return self.client.forward_loss()[0]
+
+    @property
+    def missing(self) -> int:
+        return self.client.forward_loss()[1]
+
+    async def close(self) -> None:
+        await self.pc.close()
+
+
+def tone_packets() -> list[bytes]:
+    """One second of the lawyer's 1 kHz tone as 20 ms Opus packets, encoded once."""
+    from aiortc.codecs.opus import OpusEncoder
+
+    from tests.telephony.agents import Tone
+    encoder, track, packets = OpusEncoder(), Tone(1000.0), []
+    for i in range(50):
+        frame = av.AudioFrame(format="s16", layout="mono", samples=960)
+        frame.planes[0].update(track._second[1920 * i:1920 * (i + 1)])
+        frame.sample_rate, frame.pts = 48000, 960 * i
+        packets += encoder.encode(frame)[0]
+    return packets
+
+
+async def replay(lawyers: list[LightLawyer]) -> None:
+    """Every light lawyer's next 20 ms, on one timer."""
+    loop = asyncio.get_running_loop()
+    due = loop.time()
+    while True:
+        due += 0.02
+        await asyncio.sleep(max(0.0, due - loop.time()))
+        for lawyer in lawyers:
+            lawyer.tick()
+
+
+async def agent(server: ServerProcess, name: str, lawyers: list[Any],
+                clients: list[SocketClient], opus: list[bytes] | None) -> None:
     status, body = await post_json(server.url, "/api/login", {"username": name, "password": PASSWORD})
     assert status == 200, body
     client = SocketClient(server.url)
@@ -63,16 +125,18 @@ async def agent(server: ServerProcess, name: str, lawyers: list[Lawyer],
     accepted = await client.call("offer:accept", {"case_id": offer["case"]["id"]})
     assert accepted["ok"], accepted
     room_id = accepted["room"]["room_id"]
-    lawyer = Lawyer()
-    lawyers.append(lawyer)
+    lawyer: Lawyer | LightLawyer = Lawyer() if opus is None else LightLawyer(opus)
     await lawyer.pc.setLocalDescription(await lawyer.pc.createOffer())
     reply = await client.call("rtc:offer", {"room_id": room_id, "sdp": lawyer.pc.localDescription.sdp})
     await lawyer.pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "answer"))
     await client.call("recording:consent", {"room_id": room_id, "decision": "granted",
                                             "version": CURRENT_NOTICE.version})
+    if isinstance(lawyer, LightLawyer):
+        await lawyer.connected()
+    lawyers.append(lawyer)
 
 
-async def run(calls: int, seconds: float) -> None:
+async def run(calls: int, seconds: float, light: bool) -> None:
     build()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "var"
@@ -80,7 +144,9 @@ async def run(calls: int, seconds: float) -> None:
         server = await start_server(data, {
             "PARLEY_SIP_LISTEN": f"127.0.0.1:{sip_port}", "PARLEY_SIP_RTP_PORTS": RTP_PORTS,
             "PARLEY_SIP_ANNOUNCE_S": "5", "PARLEY_WRAP_UP_S": "0", "PARLEY_OFFER_TIMEOUT_S": "60"})
-        lawyers: list[Lawyer] = []
+        lawyers: list[Any] = []
+        opus = tone_packets() if light else None
+        replaying = asyncio.ensure_future(replay(lawyers)) if light else None
         clients: list[SocketClient] = []
         caller = None
         try:
@@ -101,10 +167,11 @@ async def run(calls: int, seconds: float) -> None:
             queued = await cpu_over(server, seconds)
             await adding
             start = time.monotonic()
-            await asyncio.gather(*(agent(server, n, lawyers, clients) for n in names))
+            await asyncio.gather(*(agent(server, n, lawyers, clients, opus) for n in names))
             await until(lambda: all(lw.frames > 0 for lw in lawyers), 60, "audio at every lawyer")
             setup = time.monotonic() - start
             frames_before = sum(lw.frames for lw in lawyers)
+            missing_before = sum(lw.missing for lw in lawyers) if light else 0
             t0 = time.monotonic()
             bridged = await cpu_over(server, seconds)
             got = sum(lw.frames for lw in lawyers) - frames_before
@@ -119,7 +186,12 @@ async def run(calls: int, seconds: float) -> None:
             print(f"| {calls} bridged and recorded | {bridged:.3f} | {(bridged - idle) / calls:.4f} |")
             print(f"all {calls} agents connected and hearing in {setup:.1f} s; "
                   f"lawyers received {got / expected:.1%} of expected audio frames")
+            if light:
+                missing = sum(lw.missing for lw in lawyers) - missing_before
+                print(f"audio packets missing in sequence at the lawyers: {missing}")
         finally:
+            if replaying is not None:
+                replaying.cancel()
             if caller is not None:
                 caller.stop()
             for lw in lawyers:
@@ -133,8 +205,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--light", action="store_true",
+                        help="light lawyers: replayed Opus packets, counted by sequence number")
     args = parser.parse_args()
-    asyncio.run(run(args.calls, args.seconds))
+    asyncio.run(run(args.calls, args.seconds, args.light))
 
 
 if __name__ == "__main__":

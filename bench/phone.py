@@ -121,9 +121,16 @@ async def agent(server: ServerProcess, name: str, lawyers: list[Any],
     client = SocketClient(server.url)
     clients.append(client)
     await client.connect(body["token"])
-    offer = await client.wait_for("offer:new", timeout=120)
-    accepted = await client.call("offer:accept", {"case_id": offer["case"]["id"]})
-    assert accepted["ok"], accepted
+    tried: set[str] = set()
+    for _ in range(5):  # an offer can be withdrawn (timed out, taken) before it is accepted
+        offer = await client.wait_for("offer:new", lambda o: o["case"]["id"] not in tried,
+                                      timeout=120)
+        tried.add(offer["case"]["id"])
+        accepted = await client.call("offer:accept", {"case_id": offer["case"]["id"]})
+        if accepted.get("ok"):
+            break
+        print(f"{name}: offer:accept refused: {accepted}")
+    assert accepted.get("ok"), accepted
     room_id = accepted["room"]["room_id"]
     lawyer: Lawyer | LightLawyer = Lawyer() if opus is None else LightLawyer(opus)
     await lawyer.pc.setLocalDescription(await lawyer.pc.createOffer())

@@ -31,7 +31,7 @@ import av
 from aiortc import RTCSessionDescription
 
 from bench.call import cpu_seconds
-from bench.capacity import Participant
+from bench.capacity import LagMonitor, Participant
 from recordings.policy import CURRENT_NOTICE
 from signaling.telephony.build_prompts import build
 from tests.clients import SocketClient, post_json
@@ -180,7 +180,9 @@ async def run(calls: int, seconds: float, light: bool) -> None:
             frames_before = sum(lw.frames for lw in lawyers)
             missing_before = sum(lw.missing for lw in lawyers) if light else 0
             t0 = time.monotonic()
+            lag = LagMonitor()  # the bench's own loop: a late one under-counts what arrived
             bridged = await cpu_over(server, seconds)
+            lag_p99, lag_max = lag.stop()
             got = sum(lw.frames for lw in lawyers) - frames_before
             expected = 50 * (time.monotonic() - t0) * calls  # 20 ms Opus frames
             print(f"\ncalls: {calls}, measured over {seconds:.0f} s each "
@@ -192,7 +194,8 @@ async def run(calls: int, seconds: float, light: bool) -> None:
                   f"{(queued - idle) / calls:.4f} |")
             print(f"| {calls} bridged and recorded | {bridged:.3f} | {(bridged - idle) / calls:.4f} |")
             print(f"all {calls} agents connected and hearing in {setup:.1f} s; "
-                  f"lawyers received {got / expected:.1%} of expected audio frames")
+                  f"lawyers received {got / expected:.1%} of expected audio frames "
+                  f"(bench loop lag p99 {lag_p99:.0f} ms, max {lag_max:.0f} ms)")
             if light:
                 missing = sum(lw.missing for lw in lawyers) - missing_before
                 print(f"audio packets missing in sequence at the lawyers: {missing}")

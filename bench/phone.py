@@ -174,7 +174,13 @@ async def run(calls: int, seconds: float, light: bool) -> None:
             queued = await cpu_over(server, seconds)
             await adding
             start = time.monotonic()
-            await asyncio.gather(*(agent(server, n, lawyers, clients, opus) for n in names))
+            joining = asyncio.Semaphore(5)  # 50 lawyers at once stall the server's start-ups
+
+            async def join(name: str) -> None:
+                async with joining:
+                    await agent(server, name, lawyers, clients, opus)
+
+            await asyncio.gather(*(join(n) for n in names))
             await until(lambda: all(lw.frames > 0 for lw in lawyers), 60, "audio at every lawyer")
             setup = time.monotonic() - start
             frames_before = sum(lw.frames for lw in lawyers)

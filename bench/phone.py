@@ -136,8 +136,9 @@ async def agent(server: ServerProcess, name: str, lawyers: list[Any],
     await lawyer.pc.setLocalDescription(await lawyer.pc.createOffer())
     reply = await client.call("rtc:offer", {"room_id": room_id, "sdp": lawyer.pc.localDescription.sdp})
     await lawyer.pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "answer"))
-    await client.call("recording:consent", {"room_id": room_id, "decision": "granted",
-                                            "version": CURRENT_NOTICE.version})
+    # Starting fifty recordings at once takes a loaded server more than the client's 15 s.
+    await client.sio.call("recording:consent", {"room_id": room_id, "decision": "granted",
+                                                "version": CURRENT_NOTICE.version}, timeout=90)
     if isinstance(lawyer, LightLawyer):
         await lawyer.connected()
     lawyers.append(lawyer)

@@ -41,6 +41,7 @@ def test_the_g711_tables_match_ffmpegs_codecs() -> None:
         (g711,), _ = encoder.encode(frame)
         assert compress(compress_table(codec), pcm) == g711
         (back,) = decoder.decode(JitterFrame(g711, 0))
+        assert isinstance(back, av.AudioFrame)
         assert expand(expand_table(codec), g711) == bytes(back.planes[0])[:320]
 
 
@@ -78,7 +79,8 @@ async def test_a_bridged_calls_audio_goes_through_leg_media_both_ways(
         consented = await agent.call("recording:consent", {
             "room_id": room_id, "decision": "granted", "version": CURRENT_NOTICE.version})
         assert consented["ok"], consented
-        bridge = running.app[PHONE_DESK_KEY].bridge.__self__  # type: ignore[attr-defined]
+        join: Any = running.app[PHONE_DESK_KEY].bridge  # PhoneBridge.join, bound
+        bridge = join.__self__
         media = await until(lambda: _media(bridge, case_id), what="the call's LegMedia")
 
         async def both_hear() -> bool | None:

@@ -1,8 +1,8 @@
 """A phone call in its case's room: the caller joins as the case's citizen, through the same
 negotiation as a browser (``ConsultationService.negotiate``), from an aiortc peer connection in
-this process. The caller's G.711 is decoded and the room's Opus encoded by aiortc's codec
-classes (``PcmuDecoder``/``PcmaDecoder``, its Opus encoder, and back through
-``PcmuEncoder``/``PcmaEncoder``): about 1% of a core per call both ways (docs/media.md).
+this process. The audio both ways is ``LegMedia``'s (leg_media.py): G.711 <-> Opus on the
+line's 20 ms pacer and in the connection's socket callback, with no aiortc media task, thread
+or executor (docs/telephony.md has the profile and numbers).
 
 The caller's choice at the spoken recording notice goes into the consent ledger as theirs, with
 the text they heard (recordings.policy.PHONE_NOTICE)."""
@@ -11,18 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fractions
 import logging
-import time
-from collections import deque
 
-import av
 from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.codecs.g711 import PcmaDecoder, PcmaEncoder, PcmuDecoder, PcmuEncoder
-from aiortc.jitterbuffer import JitterFrame
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from recordings.policy import PHONE_NOTICE
+from rooms.media.outstream import IdleTrack
 from server.cases.repository import CaseRepository
 from server.errors import ParleyError
 from server.models import Case
@@ -30,46 +24,9 @@ from server.policy import Principal, Role
 from signaling.consultations.service import ConsultationService
 from signaling.recording.flow import ConsultationRecording
 from signaling.telephony.desk import LiveCall
-from signaling.telephony.rtp import FRAME
+from signaling.telephony.leg_media import LegMedia
 
 log = logging.getLogger(__name__)
-
-BUFFERED = 10  # 200 ms either way at most; older audio is dropped, not delayed
-TIME_BASE = fractions.Fraction(1, 8000)
-
-
-class CallerVoice(MediaStreamTrack):
-    """The caller's audio as aiortc frames, paced at 20 ms (silence when nothing came)."""
-
-    kind = "audio"
-
-    def __init__(self, codec: str) -> None:
-        super().__init__()
-        self._decoder = PcmuDecoder() if codec == "PCMU" else PcmaDecoder()
-        self._silence = b"\xff" * FRAME if codec == "PCMU" else b"\xd5" * FRAME
-        self._queue: deque[bytes] = deque(maxlen=BUFFERED)
-        self._pts = 0
-        self._start: float | None = None
-
-    def feed(self, payload: bytes, _timestamp: int) -> None:
-        self._queue.append(payload)
-
-    async def recv(self) -> av.AudioFrame:
-        if self.readyState != "live":
-            raise MediaStreamError
-        if self._start is None:
-            self._start = time.monotonic()
-        else:
-            self._pts += FRAME
-            delay = self._start + self._pts / 8000 - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-        payload = self._queue.popleft() if self._queue else self._silence
-        frames = self._decoder.decode(JitterFrame(payload, self._pts))
-        frame = frames[0]
-        assert isinstance(frame, av.AudioFrame)
-        frame.pts, frame.time_base = self._pts, TIME_BASE
-        return frame
 
 
 class PhoneBridge:
@@ -78,6 +35,7 @@ class PhoneBridge:
         self._consultation = consultation
         self._cases = cases
         self._recording = recording
+        self.media: dict[str, LegMedia] = {}  # case id -> its call's audio, while bridged
 
     async def join(self, live: LiveCall) -> None:
         """Put the call into its case's room until the call ends (cancelled then)."""
@@ -87,30 +45,25 @@ class PhoneBridge:
             return
         me = Principal(Role.CITIZEN, case.id, case.citizen_name, case.id)
         pc = RTCPeerConnection()
-        voice = CallerVoice(live.leg.codec)
-        live.leg.on_audio = voice.feed
-        to_phone: deque[bytes] = deque(maxlen=BUFFERED)
-        live.leg.source = lambda: to_phone.popleft() if to_phone else None
-        pumps: list[asyncio.Task[None]] = []
-
-        @pc.on("track")
-        def _on_track(track: MediaStreamTrack) -> None:
-            if track.kind == "audio":
-                pumps.append(asyncio.ensure_future(_room_to_phone(track, live.leg.codec, to_phone)))
-
-        pc.addTrack(voice)
+        media = LegMedia(live.leg.codec)
+        self.media[case.id] = media
+        idle = IdleTrack("audio")  # aiortc's sender waits; LegMedia sends (leg_media.py)
+        pc.addTrack(idle)
         try:
             await pc.setLocalDescription(await pc.createOffer())
             answer = await self._consultation.negotiate(me, case.room_id, pc.localDescription.sdp)
             await pc.setRemoteDescription(RTCSessionDescription(answer, "answer"))
+            media.attach(pc, answer)
+            live.leg.on_audio = media.from_phone
+            live.leg.source = media.tick  # the line's 20 ms pacer drives both directions
             await self._consent(live, me, case.room_id)
             await asyncio.Event().wait()  # until the call ends (the desk cancels us)
         finally:
             live.leg.on_audio = None
             live.leg.source = None
-            for pump in pumps:
-                pump.cancel()
-            await asyncio.gather(*pumps, return_exceptions=True)
+            if self.media.get(case.id) is media:
+                del self.media[case.id]
+            idle.stop()
             await pc.close()
             await self._left(live, me, case)  # awaited by whoever cancelled us (desk, close)
 
@@ -136,15 +89,3 @@ class PhoneBridge:
             if exc.code != "invalid_state":  # not recorded, or decided already (re-bridged)
                 raise
 
-
-async def _room_to_phone(track: MediaStreamTrack, codec: str, out: deque[bytes]) -> None:
-    encoder = PcmuEncoder() if codec == "PCMU" else PcmaEncoder()
-    try:
-        while True:
-            frame = await track.recv()
-            if not isinstance(frame, av.AudioFrame):
-                continue
-            packets, _ts = encoder.encode(frame)
-            out.extend(packets)
-    except MediaStreamError:
-        pass

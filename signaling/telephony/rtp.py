@@ -19,6 +19,9 @@ from signaling.telephony.dtmf import DtmfDetector
 FRAME = 160  # samples (and G.711 bytes) in 20 ms at 8 kHz
 SILENCE = {"PCMU": b"\xff" * FRAME, "PCMA": b"\xd5" * FRAME}
 PAYLOAD_TYPES = {"PCMU": 0, "PCMA": 8}
+# A loop stalled longer than this skips ticks (audio lost); as long as a bridged call's
+# buffers (leg_media.BUFFERED, 10 packets), so a stall they absorb loses nothing.
+CATCH_UP = 0.2
 
 
 def parse_rtp(data: bytes) -> tuple[int, int, int, bytes] | None:
@@ -145,7 +148,7 @@ class RtpLeg(asyncio.DatagramProtocol):
 
 
 class Pacer:
-    """One 20 ms clock for every leg of the process; a late tick catches up at most 100 ms."""
+    """One 20 ms clock for every leg of the process; late ticks catch up at most ``CATCH_UP``."""
 
     def __init__(self) -> None:
         self.legs: set[RtpLeg] = set()
@@ -163,7 +166,7 @@ class Pacer:
             delay = due - loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            elif delay < -0.1:
+            elif delay < -CATCH_UP:
                 due = loop.time()
             for leg in list(self.legs):
                 leg.tick()

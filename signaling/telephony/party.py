@@ -32,7 +32,7 @@ from server.mediation.schemas import LobbyBody
 from server.policy import Principal
 from signaling.mediation.room import MAX_SLOTS, MediationRoomService
 from signaling.mediation.service import MediationService
-from signaling.telephony.bridge import CallerVoice
+from signaling.telephony.caller_voice import CallerVoice
 from signaling.telephony.desk import LiveCall
 from signaling.telephony.ivr import MAX_TRIES
 from signaling.telephony.mix import Mix

@@ -41,7 +41,8 @@ class FastSrtp:
         status = func(self._context[0], self._data, self._length)
         if status:
             raise pylibsrtp.Error(f"libsrtp status {status}")
-        return self._view[0:self._length[0]]
+        packet: bytes = self._view[0:self._length[0]]  # cffi's buffer slice is bytes
+        return packet
 
     def protect(self, data: bytes) -> bytes:
         return self._process(data, lib.srtp_protect, TRAILER)

@@ -6,6 +6,7 @@ never "提交的信息有误". Pure: a pydantic error and the submitted data in,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from server.errors import ParleyError, bad_request
@@ -35,9 +36,8 @@ TYPES = {
 
 
 def _item(items: Any, index: int) -> dict[str, Any]:
-    if isinstance(items, list) and 0 <= index < len(items) and isinstance(items[index], dict):
-        return items[index]
-    return {}
+    item = items[index] if isinstance(items, list) and 0 <= index < len(items) else None
+    return dict(item) if isinstance(item, dict) else {}
 
 
 def _party_name(content: dict[str, Any], party_id: Any) -> str:
@@ -65,7 +65,7 @@ def label(path: list[str | int], content: Any) -> str:
     return "的".join(FIELDS.get(str(part), str(part)) for part in path if not isinstance(part, int))
 
 
-def refused(error: dict[str, Any], data: dict[str, Any]) -> ParleyError:
+def refused(error: Mapping[str, Any], data: dict[str, Any]) -> ParleyError:
     """The edge's refusal of one pydantic ``error`` of a save body ``data``: a zh-CN message
     naming the field, and ``field`` the dotted path (``content.obligations.0.amount``)."""
     loc = list(error.get("loc") or ())

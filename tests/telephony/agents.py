@@ -7,11 +7,14 @@ import asyncio
 import fractions
 import math
 from array import array
+from typing import Any
 
 import av
-from aiortc import RTCPeerConnection
+from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from recordings.policy import CURRENT_NOTICE
+from tests.clients import SocketClient
 from tests.telephony.phone_media import goertzel
 
 LAWYER_HZ = 1000.0
@@ -42,6 +45,14 @@ class Tone(MediaStreamTrack):
         return frame
 
 
+async def take_offer(agent: SocketClient) -> dict[str, Any]:
+    """The lawyer answers the next offer: the accept's reply (its ``case`` and ``room``)."""
+    offer = await agent.wait_for("offer:new", timeout=15)
+    accepted = await agent.call("offer:accept", {"case_id": offer["case"]["id"]})
+    assert accepted["ok"], accepted
+    return accepted
+
+
 class Lawyer:
     def __init__(self, hz: float = LAWYER_HZ) -> None:
         self.pc = RTCPeerConnection()
@@ -50,6 +61,17 @@ class Lawyer:
         self.samples: list[int] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.pc.on("track", lambda track: self._tasks.append(asyncio.ensure_future(self._hear(track))))
+
+    async def join(self, agent: SocketClient, room_id: str) -> None:
+        """Negotiate into the room as the lawyer's page does, and agree to its recording."""
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        reply = await agent.call("rtc:offer", {"room_id": room_id,
+                                               "sdp": self.pc.localDescription.sdp})
+        assert "sdp" in reply, reply
+        await self.pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "answer"))
+        consented = await agent.call("recording:consent", {
+            "room_id": room_id, "decision": "granted", "version": CURRENT_NOTICE.version})
+        assert consented["ok"], consented
 
     async def _hear(self, track: MediaStreamTrack) -> None:
         resampler = av.AudioResampler(format="s16", layout="mono", rate=8000)

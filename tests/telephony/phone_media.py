@@ -72,6 +72,14 @@ class PhoneMedia(asyncio.DatagramProtocol):
         self._seq = (self._seq + 1) & 0xFFFF
         self._transport.sendto(header + payload, self.server)
 
+    async def key_menu(self, keys: str = "111") -> None:
+        """Once the welcome prompt plays (its RTP tells the port is live), key ``keys`` at a
+        caller's pace: by default agree to recording, consultation, Mandarin."""
+        await asyncio.wait_for(self.first.wait(), 10)
+        for digit in keys:
+            await self.press(digit)
+            await asyncio.sleep(0.3)  # the caller's pace between keys (not synchronisation)
+
     async def press(self, digit: str) -> None:
         """One key press as RFC 4733 events (payload type 101), 60 ms, end sent three times."""
         self._ts += 1600

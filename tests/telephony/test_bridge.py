@@ -7,15 +7,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from aiortc import RTCSessionDescription
-
-from recordings.policy import CURRENT_NOTICE, PHONE_NOTICE
+from recordings.policy import PHONE_NOTICE
 from recordings.repository import RecordingRepository
 from server.config import Settings
 from server.keys import DATABASE_KEY
 from signaling.keys import PHONE_DESK_KEY
 from tests.conftest import Running
-from tests.telephony.agents import LAWYER_HZ, Lawyer
+from tests.telephony.agents import LAWYER_HZ, Lawyer, take_offer
 from tests.telephony.phone_media import open_phone_media
 from tests.telephony.sipp import sipp, until
 
@@ -34,25 +32,12 @@ async def test_a_phone_caller_and_a_lawyer_hear_each_other(
                         keys={"caller": CALLER, "rtp_port": str(phone.port)})
     tone: asyncio.Task[None] | None = None
     try:
-        await asyncio.wait_for(phone.first.wait(), 10)  # the welcome prompt: we know its port
-        for digit in "111":  # agree to recording, consultation, Mandarin
-            await phone.press(digit)
-            await asyncio.sleep(0.3)  # the caller's pace between keys (not synchronisation)
-        offer = await agent.wait_for("offer:new", timeout=15)
-        case_id = offer["case"]["id"]
-        accepted = await agent.call("offer:accept", {"case_id": case_id})
-        assert accepted["ok"], accepted
-        room_id = accepted["room"]["room_id"]
+        await phone.key_menu()  # agree to recording, consultation, Mandarin
+        accepted = await take_offer(agent)
+        case_id, room_id = accepted["case"]["id"], accepted["room"]["room_id"]
         tone = asyncio.ensure_future(phone.play_tone(PHONE_HZ))
-        await lawyer.pc.setLocalDescription(await lawyer.pc.createOffer())
-        reply = await agent.call("rtc:offer", {"room_id": room_id,
-                                               "sdp": lawyer.pc.localDescription.sdp})
-        assert "sdp" in reply, reply
-        await lawyer.pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "answer"))
         # The caller agreed by key 1 to the spoken notice; the lawyer agrees on the page.
-        consented = await agent.call("recording:consent", {
-            "room_id": room_id, "decision": "granted", "version": CURRENT_NOTICE.version})
-        assert consented["ok"], consented
+        await lawyer.join(agent, room_id)
         repo = RecordingRepository(running.app[DATABASE_KEY])
 
         async def callers_consent() -> Any:
@@ -110,12 +95,8 @@ async def test_the_caller_rates_by_key_after_the_lawyer_ends_the_case(
     caller = await sipp("uac_call.xml", (settings.sip.host, settings.sip.port), hold_ms=30000,
                         keys={"caller": CALLER, "rtp_port": str(phone.port)})
     try:
-        await asyncio.wait_for(phone.first.wait(), 10)
-        for digit in "111":
-            await phone.press(digit)
-            await asyncio.sleep(0.3)  # the caller's pace between keys
-        case_id = (await agent.wait_for("offer:new", timeout=15))["case"]["id"]
-        assert (await agent.call("offer:accept", {"case_id": case_id}))["ok"]
+        await phone.key_menu()  # agree to recording, consultation, Mandarin
+        case_id = (await take_offer(agent))["case"]["id"]
         await agent.wait_for("room:peer", lambda p: p["event"] == "joined", timeout=15)
         assert (await agent.call("case:end", {"case_id": case_id, "outcome": "answered"}))["ok"]
         await phone.press("4")
@@ -142,12 +123,8 @@ async def test_a_transferred_caller_waits_again_and_is_put_through_to_the_next_l
     caller = await sipp("uac_call.xml", (settings.sip.host, settings.sip.port), hold_ms=30000,
                         keys={"caller": CALLER, "rtp_port": str(phone.port)})
     try:
-        await asyncio.wait_for(phone.first.wait(), 10)
-        for digit in "111":
-            await phone.press(digit)
-            await asyncio.sleep(0.3)  # the caller's pace between keys
-        case_id = (await first.wait_for("offer:new", timeout=15))["case"]["id"]
-        assert (await first.call("offer:accept", {"case_id": case_id}))["ok"]
+        await phone.key_menu()  # agree to recording, consultation, Mandarin
+        case_id = (await take_offer(first))["case"]["id"]
         await first.wait_for("room:peer", lambda p: p["event"] == "joined", timeout=15)
         await running.add_lawyer("second", skills={"contract": 3}, region="qz-kecheng")
         second = await connect(await running.login("second"))

@@ -9,11 +9,9 @@ import asyncio
 from typing import Any
 
 import av
-from aiortc import RTCSessionDescription
 from aiortc.codecs.g711 import PcmaDecoder, PcmaEncoder, PcmuDecoder, PcmuEncoder
 from aiortc.jitterbuffer import JitterFrame
 
-from recordings.policy import CURRENT_NOTICE
 from server.config import Settings
 from signaling.keys import PHONE_DESK_KEY
 from signaling.telephony.leg_media import (
@@ -24,7 +22,7 @@ from signaling.telephony.leg_media import (
     opus_payload_type,
 )
 from tests.conftest import Running
-from tests.telephony.agents import LAWYER_HZ, Lawyer
+from tests.telephony.agents import LAWYER_HZ, Lawyer, take_offer
 from tests.telephony.phone_media import open_phone_media, tone_pcm
 from tests.telephony.sipp import sipp, until
 
@@ -63,22 +61,11 @@ async def test_a_bridged_calls_audio_goes_through_leg_media_both_ways(
                         keys={"caller": "13900139001", "rtp_port": str(phone.port)})
     tone: asyncio.Task[None] | None = None
     try:
-        await asyncio.wait_for(phone.first.wait(), 10)
-        for digit in "111":
-            await phone.press(digit)
-            await asyncio.sleep(0.3)  # the caller's pace between keys (not synchronisation)
-        offer = await agent.wait_for("offer:new", timeout=15)
-        case_id = offer["case"]["id"]
-        accepted = await agent.call("offer:accept", {"case_id": case_id})
-        room_id = accepted["room"]["room_id"]
+        await phone.key_menu()  # agree to recording, consultation, Mandarin
+        accepted = await take_offer(agent)
+        case_id, room_id = accepted["case"]["id"], accepted["room"]["room_id"]
         tone = asyncio.ensure_future(phone.play_tone(PHONE_HZ))
-        await lawyer.pc.setLocalDescription(await lawyer.pc.createOffer())
-        reply = await agent.call("rtc:offer", {"room_id": room_id,
-                                               "sdp": lawyer.pc.localDescription.sdp})
-        await lawyer.pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], "answer"))
-        consented = await agent.call("recording:consent", {
-            "room_id": room_id, "decision": "granted", "version": CURRENT_NOTICE.version})
-        assert consented["ok"], consented
+        await lawyer.join(agent, room_id)
         join: Any = running.app[PHONE_DESK_KEY].bridge  # PhoneBridge.join, bound
         bridge = join.__self__
         media = await until(lambda: _media(bridge, case_id), what="the call's LegMedia")
